@@ -1,0 +1,316 @@
+//! Browsing: the store list (`/`) and a store's menu (`/stores/{id}`).
+
+use crate::error::{AppError, ErrorPage, NotFound};
+use domain::catalog::{MenuItem, Stock, StoreMenu, StoreSummary};
+use domain::{StoreKind, StoreStatus};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Form;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+/// The store list, optionally only one `kind` (`restaurant`, `flower_shop`,
+/// `canteen`, `repair_shop`) and only names containing `q`.
+///
+/// Errors: [`AppError::BadRequest`] for an unknown kind.
+#[server(endpoint = "list_stores")]
+pub async fn list_stores(
+    /// A store kind's machine name; empty or absent for all kinds.
+    kind: Option<String>,
+    /// Text the store's name must contain; empty or absent for all.
+    q: Option<String>,
+) -> Result<Vec<StoreSummary>, AppError> {
+    use crate::error::{internal, respond};
+    let kind = match kind.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
+        None => None,
+        Some(k) => Some(
+            k.parse::<StoreKind>()
+                .map_err(|e| respond(AppError::BadRequest(e.to_string())))?,
+        ),
+    };
+    let filter = catalog::StoreFilter {
+        kind,
+        search: domain::text::search_term(q.as_deref()),
+    };
+    let state = crate::state::app_state()?;
+    catalog::list_stores(&state.db, &filter)
+        .await
+        .map_err(|e| respond(internal(e)))
+}
+
+/// A store with its menu grouped by category.
+///
+/// Errors: [`AppError::NotFound`] when no store has that id (or the id is not a number).
+#[server(endpoint = "store_menu")]
+pub async fn get_store_menu(
+    /// The store id as it appears in the URL.
+    id: String,
+) -> Result<StoreMenu, AppError> {
+    use crate::error::{internal, respond};
+    let not_found = || {
+        respond(AppError::NotFound(
+            "There is no such store. It may have closed down.".into(),
+        ))
+    };
+    let id: domain::StoreId = id.trim().parse().map_err(|_| not_found())?;
+    let state = crate::state::app_state()?;
+    catalog::store_menu(&state.db, id)
+        .await
+        .map_err(|e| respond(internal(e)))?
+        .ok_or_else(not_found)
+}
+
+/// The label a store kind carries in the filter chips.
+fn kind_chip_label(kind: StoreKind) -> &'static str {
+    match kind {
+        StoreKind::Restaurant => "🍗 Food",
+        StoreKind::FlowerShop => "💐 Flowers",
+        StoreKind::Canteen => "🍱 Canteen",
+        StoreKind::RepairShop => "🔧 Car repair",
+    }
+}
+
+/// `/`: every store, with a filter by kind and a search by name.
+#[component]
+pub fn HomePage() -> impl IntoView {
+    let query = use_query_map();
+    let kind = move || query.read().get("kind").filter(|k| !k.is_empty());
+    let search = move || query.read().get("q").filter(|q| !q.trim().is_empty());
+    let stores = Resource::new(move || (kind(), search()), |(kind, q)| list_stores(kind, q));
+
+    let chip_href = move |k: Option<StoreKind>| {
+        let mut params = Vec::new();
+        if let Some(k) = k {
+            params.push(format!("kind={}", k.as_str()));
+        }
+        if let Some(q) = search() {
+            params.push(format!("q={}", encode_query(&q)));
+        }
+        if params.is_empty() {
+            "/".to_string()
+        } else {
+            format!("/?{}", params.join("&"))
+        }
+    };
+
+    view! {
+        <Title text="Stores"/>
+        <section class="hero">
+            <h1>"What would you like today?"</h1>
+            <p>"Order from restaurants, flower shops, the company canteen and car repair shops near you."</p>
+        </section>
+        <Form method="GET" action="/" attr:class="search" attr:role="search">
+            <input type="hidden" name="kind" prop:value=move || kind().unwrap_or_default()/>
+            <label class="visually-hidden" for="store-search">"Search stores by name"</label>
+            <input
+                id="store-search"
+                type="search"
+                name="q"
+                maxlength="50"
+                placeholder="Search stores, e.g. 치킨"
+                prop:value=move || search().unwrap_or_default()
+            />
+            <button type="submit">"Search"</button>
+        </Form>
+        <nav class="chips" aria-label="Filter by kind">
+            <a href=move || chip_href(None) class:active=move || kind().is_none()>"All"</a>
+            {StoreKind::ALL
+                .iter()
+                .map(|&k| {
+                    view! {
+                        <a
+                            href=move || chip_href(Some(k))
+                            class:active=move || kind().as_deref() == Some(k.as_str())
+                            data-kind=k.as_str()
+                        >
+                            {kind_chip_label(k)}
+                        </a>
+                    }
+                })
+                .collect_view()}
+        </nav>
+        <Suspense fallback=|| view! { <p class="loading">"Loading stores…"</p> }>
+            {move || Suspend::new(async move {
+                match stores.await {
+                    Ok(list) if list.is_empty() => view! {
+                        <p class="empty" data-testid="no-stores">
+                            "No stores match your search. Try another name or show all stores."
+                        </p>
+                        <a class="button secondary" href="/">"Show all stores"</a>
+                    }.into_any(),
+                    Ok(list) => view! {
+                        <ul class="store-list" data-testid="store-list">
+                            {list.into_iter().map(|s| view! { <StoreCard store=s/> }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                    Err(error) => view! { <ErrorPage error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// Percent-encodes a search term for a link's query string.
+fn encode_query(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 3);
+    for b in text.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+fn status_badge(status: StoreStatus) -> impl IntoView {
+    let (class, text) = match status {
+        StoreStatus::Open => ("badge open", "Open"),
+        StoreStatus::Paused => ("badge paused", "Paused"),
+        StoreStatus::Closed => ("badge closed", "Closed"),
+    };
+    view! { <span class=class>{text}</span> }
+}
+
+fn fulfilment_text(store: &StoreSummary) -> &'static str {
+    match (store.offers_delivery, store.offers_pickup) {
+        (true, true) => "Delivery · Pickup",
+        (true, false) => "Delivery only",
+        (false, _) => "Pickup only",
+    }
+}
+
+/// One store in the list.
+#[component]
+fn StoreCard(store: StoreSummary) -> impl IntoView {
+    let href = format!("/stores/{}", store.id);
+    let closed = store.status != StoreStatus::Open;
+    let min_order = (store.min_order.won() > 0).then(|| format!("Min. order {}", store.min_order));
+    view! {
+        <li class="store-card" class:dimmed=closed data-store-id=store.id.get()>
+            <a href=href>
+                <div class="store-card-head">
+                    <h2>{store.name.clone()}</h2>
+                    {status_badge(store.status)}
+                </div>
+                <p class="store-category">
+                    <span class="kind">{store.kind.label()}</span>
+                    " · "
+                    {store.category.clone()}
+                </p>
+                <p class="store-meta">
+                    <span>{fulfilment_text(&store)}</span>
+                    <span>{format!("{}–{} min", store.default_prep_minutes, store.default_prep_minutes + 15)}</span>
+                    {min_order.map(|m| view! { <span>{m}</span> })}
+                </p>
+            </a>
+        </li>
+    }
+}
+
+/// `/stores/{id}`: a store's menu grouped by category, with prices in won and
+/// sold-out and low-stock items marked.
+#[component]
+pub fn StorePage() -> impl IntoView {
+    let params = use_params_map();
+    let menu = Resource::new(move || params.read().get("id").unwrap_or_default(), get_store_menu);
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading menu…"</p> }>
+            {move || Suspend::new(async move {
+                match menu.await {
+                    Ok(menu) => view! { <Menu menu/> }.into_any(),
+                    Err(AppError::NotFound(message)) => view! { <NotFound message/> }.into_any(),
+                    Err(error) => view! { <ErrorPage error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// A store's header and its menu sections.
+#[component]
+pub fn Menu(
+    /// The store and its menu.
+    menu: StoreMenu,
+) -> impl IntoView {
+    let store = menu.store;
+    let notice = match store.status {
+        StoreStatus::Open => None,
+        StoreStatus::Paused => Some("This store is not taking orders right now. It usually reopens soon."),
+        StoreStatus::Closed => Some("This store is closed now. You can still look at the menu."),
+    };
+    view! {
+        <Title text=store.name.clone()/>
+        <a class="back" href="/">"← All stores"</a>
+        <section class="store-header" data-testid="store-header">
+            <div class="store-card-head">
+                <h1>{store.name.clone()}</h1>
+                {status_badge(store.status)}
+            </div>
+            <p class="store-category">{store.kind.label()} " · " {store.category.clone()}</p>
+            <p class="store-address">{store.address.clone()}</p>
+            <p class="store-meta">
+                <span>{fulfilment_text(&store)}</span>
+                <span>{format!("Ready in about {} min", store.default_prep_minutes)}</span>
+                {(store.min_order.won() > 0).then(|| view! { <span>{format!("Min. order {}", store.min_order)}</span> })}
+            </p>
+            {notice.map(|n| view! { <p class="notice" role="status">{n}</p> })}
+        </section>
+        {if menu.sections.is_empty() {
+            view! { <p class="empty">"This store has not published a menu yet."</p> }.into_any()
+        } else {
+            menu.sections
+                .into_iter()
+                .map(|section| {
+                    view! {
+                        <section class="menu-section">
+                            <h2>{section.category}</h2>
+                            <ul class="menu-items">
+                                {section.items.into_iter().map(|item| view! { <MenuRow item/> }).collect_view()}
+                            </ul>
+                        </section>
+                    }
+                })
+                .collect_view()
+                .into_any()
+        }}
+    }
+}
+
+#[component]
+fn MenuRow(item: MenuItem) -> impl IntoView {
+    let available = item.available();
+    let stock_note = if !available {
+        Some(view! { <span class="badge soldout">"Sold out"</span> }.into_any())
+    } else {
+        item.stock
+            .low()
+            .map(|left| view! { <span class="badge low">{format!("Only {left} left")}</span> }.into_any())
+    };
+    let stock_attr = match item.stock {
+        Stock::Unlimited => "unlimited".to_string(),
+        Stock::Limited(n) => n.to_string(),
+    };
+    view! {
+        <li class="menu-item" class:unavailable=!available data-item-id=item.id.get() data-stock=stock_attr>
+            <div class="menu-item-text">
+                <h3>{item.name}</h3>
+                <p>{item.description}</p>
+            </div>
+            <div class="menu-item-side">
+                <span class="price">{item.price.to_string()}</span>
+                {stock_note}
+            </div>
+        </li>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::encode_query;
+
+    #[test]
+    fn search_terms_are_percent_encoded_in_links() {
+        assert_eq!(encode_query("bbq"), "bbq");
+        assert_eq!(encode_query("a b&c"), "a%20b%26c");
+        assert_eq!(encode_query("치킨"), "%EC%B9%98%ED%82%A8");
+    }
+}

@@ -1,0 +1,187 @@
+//! The user-facing error: a short message the browser may show and a status.
+//! The cause is logged on the server and never sent (STYLE.md, two error levels).
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+/// An error a server function returns and a page shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// The thing asked for does not exist (or is not the user's to see): 404.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request itself is wrong (a bad filter, a malformed id): 400.
+    #[error("{0}")]
+    BadRequest(String),
+    /// Nobody is logged in: 401. Pages redirect to `/login`.
+    #[error("Please log in to continue.")]
+    Unauthorized,
+    /// Wrong email or wrong password (the same message for both): 401.
+    #[error("Wrong email or password.")]
+    BadCredentials,
+    /// Logged in, but not allowed: 403.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Form fields to correct, each with its message: 422.
+    #[error("Please correct the highlighted fields.")]
+    Invalid(Vec<domain::FieldError>),
+    /// Too many attempts; try again after this many seconds: 429.
+    #[error("Too many attempts. Try again in {}.", wait_text(*retry_after_secs))]
+    TooManyRequests {
+        /// Seconds until the next attempt may succeed.
+        retry_after_secs: u64,
+    },
+    /// A fault on our side; details are in the server log: 500.
+    #[error("Something went wrong on our side. Please try again in a moment.")]
+    Internal,
+    /// The request did not get through (network down, server restarting): 503.
+    #[error("We could not reach the server. Check your connection and try again.")]
+    Unreachable(String),
+}
+
+impl AppError {
+    /// The HTTP status this error is served with.
+    pub fn status(&self) -> http::StatusCode {
+        match self {
+            AppError::NotFound(_) => http::StatusCode::NOT_FOUND,
+            AppError::BadRequest(_) => http::StatusCode::BAD_REQUEST,
+            AppError::Unauthorized | AppError::BadCredentials => http::StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => http::StatusCode::FORBIDDEN,
+            AppError::Invalid(_) => http::StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::TooManyRequests { .. } => http::StatusCode::TOO_MANY_REQUESTS,
+            AppError::Internal => http::StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Unreachable(_) => http::StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+impl AppError {
+    /// The message for one form field, if the error names it.
+    pub fn field(&self, name: &str) -> Option<String> {
+        match self {
+            AppError::Invalid(fields) => fields.iter().find(|f| f.field == name).map(|f| f.message.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// "42 seconds", "1 minute", "15 minutes".
+fn wait_text(seconds: u64) -> String {
+    match seconds {
+        0..=1 => "a second".into(),
+        2..=59 => format!("{seconds} seconds"),
+        60..=119 => "a minute".into(),
+        _ => format!("{} minutes", seconds.div_ceil(60)),
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            // Arguments that do not even parse are the client's mistake.
+            ServerFnErrorErr::Args(msg) | ServerFnErrorErr::MissingArg(msg) => {
+                AppError::BadRequest(format!("Invalid request: {msg}"))
+            }
+            other => AppError::Unreachable(other.to_string()),
+        }
+    }
+}
+
+/// Logs `cause` and returns the opaque [`AppError::Internal`].
+#[cfg(feature = "ssr")]
+pub fn internal(cause: impl std::fmt::Display) -> AppError {
+    tracing::error!(%cause, "internal error");
+    AppError::Internal
+}
+
+/// Sets the response status for `error` (in a server function or a page
+/// render) and hands it back, so callers can write `Err(respond(e))`. A 429
+/// also says when to retry (`Retry-After`).
+#[cfg(feature = "ssr")]
+pub fn respond(error: AppError) -> AppError {
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(error.status());
+        if let AppError::TooManyRequests { retry_after_secs } = error {
+            if let Ok(value) = http::HeaderValue::from_str(&retry_after_secs.to_string()) {
+                response.insert_header(http::header::RETRY_AFTER, value);
+            }
+        }
+    }
+    error
+}
+
+/// Turns an authorization refusal into the error the user sees.
+#[cfg(feature = "ssr")]
+pub fn denied(error: accounts::authz::AuthzError) -> AppError {
+    use accounts::authz::{AuthzError, Denied};
+    respond(match error {
+        AuthzError::Denied(Denied::NotLoggedIn) => AppError::Unauthorized,
+        AuthzError::Denied(d @ Denied::WrongRole { .. }) => AppError::Forbidden(capitalise(&d.to_string())),
+        AuthzError::Denied(Denied::NotYours) => AppError::NotFound("There is no such page.".into()),
+        AuthzError::Db(e) => internal(e),
+    })
+}
+
+#[cfg(feature = "ssr")]
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// Sets the page's status from an error while rendering on the server.
+fn set_status(_error: &AppError) {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(_error.status());
+    }
+}
+
+/// The page for an unknown address or a missing store: a real 404.
+#[component]
+pub fn NotFound(
+    /// What was not found; a generic sentence when absent.
+    #[prop(optional, into)]
+    message: Option<String>,
+) -> impl IntoView {
+    set_status(&AppError::NotFound(String::new()));
+    let message = message.unwrap_or_else(|| "We could not find the page you were looking for.".into());
+    view! {
+        <leptos_meta::Title text="Not found"/>
+        <section class="error-page" data-testid="not-found">
+            <p class="error-code">"404"</p>
+            <h1>"Page not found"</h1>
+            <p>{message}</p>
+            <a class="button" href="/">"Back to all stores"</a>
+        </section>
+    }
+}
+
+/// A whole-page error other than 404: what went wrong and a way back.
+#[component]
+pub fn ErrorPage(
+    /// The error to explain.
+    error: AppError,
+) -> impl IntoView {
+    set_status(&error);
+    if let AppError::NotFound(message) = error {
+        return view! { <NotFound message/> }.into_any();
+    }
+    let status = error.status();
+    view! {
+        <leptos_meta::Title text="Error"/>
+        <section class="error-page" role="alert" data-testid="error-page">
+            <p class="error-code">{status.as_u16()}</p>
+            <h1>{if status.is_server_error() { "Something went wrong" } else { "That did not work" }}</h1>
+            <p>{error.to_string()}</p>
+            <a class="button" href="/">"Back to all stores"</a>
+        </section>
+    }
+    .into_any()
+}

@@ -1,0 +1,26 @@
+//! What the server hands to every page render and server function.
+
+use axum::extract::FromRef;
+use leptos::prelude::*;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// Limits login and sign-up attempts per client IP (issue 3); the limit per
+/// account lives in the database (`accounts::throttle`).
+pub type LoginLimiter = governor::DefaultKeyedRateLimiter<IpAddr>;
+
+/// The router state. Server functions read it with [`app_state`].
+#[derive(Clone, Debug, FromRef)]
+pub struct AppState {
+    /// Where the site's assets are and how they are named.
+    pub leptos_options: LeptosOptions,
+    /// The database.
+    pub db: db::Db,
+    /// Attempts per client IP at `/api/login` and `/api/signup`.
+    pub login_limiter: Arc<LoginLimiter>,
+}
+
+/// The app state inside a server function or a server-side render.
+pub fn app_state() -> Result<AppState, crate::error::AppError> {
+    use_context::<AppState>().ok_or_else(|| crate::error::internal("AppState missing from the context"))
+}

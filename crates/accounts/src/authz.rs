@@ -1,0 +1,83 @@
+//! The one place that answers "may this user do this to that" (issue 3,
+//! "Authorization"). Every server function asks here before it reads or
+//! changes anything; later issues add actions, not new places.
+
+use crate::User;
+use db::Db;
+use domain::{Role, StoreId};
+
+/// Why a request was refused. Each maps to one HTTP status.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Denied {
+    /// Nobody is logged in (401; pages redirect to `/login`).
+    #[error("please log in first")]
+    NotLoggedIn,
+    /// Logged in with a role that may not do this (403).
+    #[error("this page is for {needed} accounts; you are logged in as {actual}")]
+    WrongRole {
+        /// The role the action needs.
+        needed: &'static str,
+        /// The caller's role.
+        actual: &'static str,
+    },
+    /// The resource does not exist or is someone else's: the same answer for
+    /// both (404), so ids cannot be probed.
+    #[error("not found")]
+    NotYours,
+}
+
+/// Something a user may ask to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// See the store owner's home (`/owner`) and the list of their own stores.
+    ViewOwnerHome,
+    /// See one store through its owner's eyes.
+    ManageStore(StoreId),
+    /// See the rider's home (`/rider`).
+    ViewRiderHome,
+}
+
+/// Decides whether `user` may do `action`.
+///
+/// Errors: [`Denied::NotLoggedIn`], [`Denied::WrongRole`], [`Denied::NotYours`];
+/// `Err(Err(e))` when the database could not answer.
+pub async fn authorize<'u>(db: &Db, user: Option<&'u User>, action: Action) -> Result<&'u User, AuthzError> {
+    let user = user.ok_or(Denied::NotLoggedIn)?;
+    match action {
+        Action::ViewOwnerHome => require_role(user, Role::Owner)?,
+        Action::ViewRiderHome => require_role(user, Role::Rider)?,
+        Action::ManageStore(store) => {
+            require_role(user, Role::Owner)?;
+            let owner: Option<i64> = sqlx::query_scalar("SELECT owner_id FROM stores WHERE id = $1")
+                .bind(store.get())
+                .fetch_optional(db.pool())
+                .await?;
+            if owner != Some(user.id.get()) {
+                return Err(Denied::NotYours.into());
+            }
+        }
+    }
+    Ok(user)
+}
+
+fn require_role(user: &User, role: Role) -> Result<(), Denied> {
+    if user.role == role {
+        Ok(())
+    } else {
+        Err(Denied::WrongRole {
+            needed: role.label(),
+            actual: user.role.label(),
+        })
+    }
+}
+
+/// A refusal, or a database failure while deciding.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthzError {
+    /// The answer is no.
+    #[error(transparent)]
+    Denied(#[from] Denied),
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}

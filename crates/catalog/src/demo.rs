@@ -1,0 +1,598 @@
+//! The demo catalog seeded into an empty database (issue 2, "Demo data").
+//!
+//! It covers the five systems of the seed documents as store kinds: Korean
+//! restaurants delivered by riders (seeds 000, 004), a flower shop with limited
+//! stock (002), a company canteen that is pickup only (003) and a car repair
+//! shop (001). Prices are in won and realistic for Seoul.
+
+use crate::{NewMenuItem, NewStore};
+use domain::{StoreKind, StoreStatus};
+
+/// One demo store, its owner's account and its menu.
+#[derive(Debug, Clone)]
+pub struct DemoStore {
+    /// The owner's login email.
+    pub owner_email: &'static str,
+    /// The owner's display name.
+    pub owner_name: &'static str,
+    /// The store.
+    pub store: NewStore<'static>,
+    /// The menu, in menu order.
+    pub items: Vec<NewMenuItem<'static>>,
+}
+
+/// `(category, name, description, price in won, stock, sold out)`.
+type Item = (&'static str, &'static str, &'static str, i64, Option<i64>, bool);
+
+fn items(list: &[Item]) -> Vec<NewMenuItem<'static>> {
+    list.iter()
+        .map(
+            |&(category, name, description, price_won, stock, sold_out)| NewMenuItem {
+                category,
+                name,
+                description,
+                price_won,
+                stock,
+                sold_out,
+            },
+        )
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn store(
+    name: &'static str,
+    kind: StoreKind,
+    category: &'static str,
+    address: &'static str,
+    status: StoreStatus,
+    prep: u16,
+    delivery: bool,
+    pickup: bool,
+    min_order_won: i64,
+) -> NewStore<'static> {
+    NewStore {
+        name,
+        kind,
+        category,
+        address,
+        status,
+        default_prep_minutes: prep,
+        offers_delivery: delivery,
+        offers_pickup: pickup,
+        min_order_won,
+    }
+}
+
+/// The demo stores, in the order they are created.
+pub fn stores() -> Vec<DemoStore> {
+    use StoreKind::*;
+    use StoreStatus::*;
+    vec![
+        DemoStore {
+            owner_email: "owner.chicken@demo.delivery",
+            owner_name: "김치킨 사장님",
+            store: store(
+                "황금올리브 치킨 역삼점",
+                Restaurant,
+                "치킨 · Fried chicken",
+                "서울 강남구 테헤란로 152",
+                Open,
+                25,
+                true,
+                true,
+                15_000,
+            ),
+            items: items(&[
+                (
+                    "치킨",
+                    "후라이드 치킨",
+                    "Crispy golden fried whole chicken",
+                    20_000,
+                    None,
+                    false,
+                ),
+                (
+                    "치킨",
+                    "양념 치킨",
+                    "Fried chicken glazed in sweet and spicy sauce",
+                    21_000,
+                    None,
+                    false,
+                ),
+                (
+                    "치킨",
+                    "간장 마늘 치킨",
+                    "Soy garlic glazed chicken",
+                    22_000,
+                    None,
+                    false,
+                ),
+                ("치킨", "반반 치킨", "Half fried, half yangnyeom", 21_500, None, false),
+                (
+                    "사이드",
+                    "치즈볼 (5개)",
+                    "Five fried mozzarella cheese balls",
+                    5_000,
+                    Some(12),
+                    false,
+                ),
+                ("사이드", "감자튀김", "Seasoned french fries", 4_000, None, false),
+                ("음료", "콜라 1.25L", "Coca-Cola, 1.25 litre bottle", 2_500, None, false),
+            ]),
+        },
+        DemoStore {
+            owner_email: "owner.bunsik@demo.delivery",
+            owner_name: "박분식 사장님",
+            store: store(
+                "엽기 분식 선릉점",
+                Restaurant,
+                "분식 · Street food",
+                "서울 강남구 선릉로 428",
+                Open,
+                15,
+                true,
+                true,
+                12_000,
+            ),
+            items: items(&[
+                (
+                    "떡볶이",
+                    "엽기 떡볶이",
+                    "Very spicy rice cakes with fish cake",
+                    14_000,
+                    None,
+                    false,
+                ),
+                ("떡볶이", "로제 떡볶이", "Creamy rosé rice cakes", 16_000, None, false),
+                (
+                    "김밥",
+                    "참치 김밥",
+                    "Seaweed rice roll with tuna and mayo",
+                    4_500,
+                    None,
+                    false,
+                ),
+                ("김밥", "야채 김밥", "Classic vegetable gimbap", 3_500, None, false),
+                (
+                    "튀김",
+                    "모둠 튀김",
+                    "Assorted fritters: squid, sweet potato, dumpling",
+                    6_000,
+                    Some(3),
+                    false,
+                ),
+                (
+                    "튀김",
+                    "순대",
+                    "Korean blood sausage with salt and pepper",
+                    5_000,
+                    None,
+                    true,
+                ),
+            ]),
+        },
+        DemoStore {
+            owner_email: "owner.chinese@demo.delivery",
+            owner_name: "왕중화 사장님",
+            store: store(
+                "홍콩반점 삼성점",
+                Restaurant,
+                "중식 · Korean-Chinese",
+                "서울 강남구 봉은사로 524",
+                Open,
+                20,
+                true,
+                false,
+                14_000,
+            ),
+            items: items(&[
+                ("면", "짜장면", "Noodles in black bean sauce", 7_000, None, false),
+                ("면", "짬뽕", "Spicy seafood noodle soup", 8_500, None, false),
+                (
+                    "밥",
+                    "볶음밥",
+                    "Egg fried rice with black bean sauce",
+                    8_000,
+                    None,
+                    false,
+                ),
+                (
+                    "요리",
+                    "탕수육 (소)",
+                    "Sweet and sour crispy pork, small",
+                    16_000,
+                    None,
+                    false,
+                ),
+                (
+                    "요리",
+                    "깐풍기",
+                    "Spicy garlic fried chicken bites",
+                    22_000,
+                    None,
+                    false,
+                ),
+                ("만두", "군만두 (8개)", "Eight pan-fried dumplings", 5_000, None, false),
+            ]),
+        },
+        DemoStore {
+            owner_email: "owner.korean@demo.delivery",
+            owner_name: "이한식 사장님",
+            store: store(
+                "본가 한식당",
+                Restaurant,
+                "한식 · Korean home cooking",
+                "서울 서초구 강남대로 373",
+                Open,
+                20,
+                true,
+                true,
+                13_000,
+            ),
+            items: items(&[
+                (
+                    "찌개",
+                    "김치찌개",
+                    "Kimchi stew with pork, served with rice",
+                    9_000,
+                    None,
+                    false,
+                ),
+                (
+                    "찌개",
+                    "된장찌개",
+                    "Soybean paste stew with tofu, served with rice",
+                    9_000,
+                    None,
+                    false,
+                ),
+                (
+                    "밥",
+                    "제육볶음 정식",
+                    "Spicy stir-fried pork set meal",
+                    11_000,
+                    None,
+                    false,
+                ),
+                (
+                    "밥",
+                    "돌솥 비빔밥",
+                    "Mixed rice in a hot stone bowl",
+                    10_000,
+                    None,
+                    false,
+                ),
+                ("탕", "갈비탕", "Clear beef short rib soup", 13_000, Some(8), false),
+            ]),
+        },
+        DemoStore {
+            owner_email: "owner.jokbal@demo.delivery",
+            owner_name: "최족발 사장님",
+            store: store(
+                "장충동 왕족발",
+                Restaurant,
+                "족발·보쌈 · Braised pork",
+                "서울 중구 장충단로 174",
+                Open,
+                30,
+                true,
+                true,
+                25_000,
+            ),
+            items: items(&[
+                (
+                    "족발",
+                    "족발 (중)",
+                    "Braised pork trotters, medium",
+                    35_000,
+                    None,
+                    false,
+                ),
+                (
+                    "족발",
+                    "불족발 (중)",
+                    "Fire-grilled spicy trotters, medium",
+                    38_000,
+                    None,
+                    false,
+                ),
+                (
+                    "보쌈",
+                    "보쌈 (중)",
+                    "Boiled pork belly with kimchi wraps",
+                    33_000,
+                    None,
+                    false,
+                ),
+                ("사이드", "막국수", "Cold buckwheat noodles", 7_000, None, false),
+            ]),
+        },
+        DemoStore {
+            owner_email: "owner.pizza@demo.delivery",
+            owner_name: "정피자 사장님",
+            store: store(
+                "청담 화덕피자",
+                Restaurant,
+                "피자 · Wood-fired pizza",
+                "서울 강남구 도산대로 442",
+                Paused,
+                25,
+                true,
+                true,
+                18_000,
+            ),
+            items: items(&[
+                (
+                    "피자",
+                    "마르게리타",
+                    "Tomato, mozzarella and basil",
+                    19_000,
+                    None,
+                    false,
+                ),
+                ("피자", "불고기 피자", "Korean bulgogi beef pizza", 23_000, None, false),
+                ("피자", "고르곤졸라", "Gorgonzola with honey dip", 21_000, None, false),
+                (
+                    "파스타",
+                    "알리오 올리오",
+                    "Garlic and olive oil spaghetti",
+                    14_000,
+                    None,
+                    false,
+                ),
+            ]),
+        },
+        DemoStore {
+            owner_email: "owner.cafe@demo.delivery",
+            owner_name: "한카페 사장님",
+            store: store(
+                "밤편지 카페",
+                Restaurant,
+                "카페·디저트 · Café",
+                "서울 마포구 와우산로 94",
+                Closed,
+                10,
+                true,
+                true,
+                10_000,
+            ),
+            items: items(&[
+                ("커피", "아메리카노", "Americano, hot or iced", 4_500, None, false),
+                ("커피", "카페 라떼", "Caffè latte", 5_000, None, false),
+                (
+                    "디저트",
+                    "크로플",
+                    "Croissant waffle with ice cream",
+                    6_500,
+                    Some(10),
+                    false,
+                ),
+                ("디저트", "티라미수", "House tiramisu", 7_000, Some(0), false),
+            ]),
+        },
+        DemoStore {
+            owner_email: "owner.flowers@demo.delivery",
+            owner_name: "윤꽃님 사장님",
+            store: store(
+                "플로라 꽃집",
+                FlowerShop,
+                "꽃배달 · Flower delivery",
+                "서울 서초구 서초대로 77길 21",
+                Open,
+                40,
+                true,
+                true,
+                20_000,
+            ),
+            items: items(&[
+                (
+                    "꽃다발",
+                    "장미 꽃다발 (20송이)",
+                    "Twenty red roses, hand-tied",
+                    59_000,
+                    Some(4),
+                    false,
+                ),
+                (
+                    "꽃다발",
+                    "튤립 꽃다발",
+                    "Seasonal tulips in pastel colours",
+                    45_000,
+                    Some(6),
+                    false,
+                ),
+                (
+                    "꽃다발",
+                    "프리지아 한 단",
+                    "A bunch of yellow freesias",
+                    25_000,
+                    Some(2),
+                    false,
+                ),
+                (
+                    "꽃바구니",
+                    "축하 꽃바구니",
+                    "Celebration basket with lilies and roses",
+                    89_000,
+                    Some(3),
+                    false,
+                ),
+                (
+                    "화분",
+                    "몬스테라 화분",
+                    "Monstera deliciosa in a ceramic pot",
+                    39_000,
+                    Some(5),
+                    false,
+                ),
+                (
+                    "화분",
+                    "호접란 (3대)",
+                    "Three-stem moth orchid for openings",
+                    120_000,
+                    Some(0),
+                    false,
+                ),
+            ]),
+        },
+        DemoStore {
+            owner_email: "owner.canteen@demo.delivery",
+            owner_name: "구내식당 영양사",
+            store: store(
+                "SK 행복 구내식당",
+                Canteen,
+                "구내식당 · Company canteen (pickup)",
+                "서울 종로구 종로 26 SK빌딩 B1",
+                Open,
+                10,
+                false,
+                true,
+                0,
+            ),
+            items: items(&[
+                (
+                    "오늘의 메뉴",
+                    "한식 정식",
+                    "Today's Korean set: rice, soup, three side dishes",
+                    6_500,
+                    Some(80),
+                    false,
+                ),
+                (
+                    "오늘의 메뉴",
+                    "일품 돈까스",
+                    "Pork cutlet with curry rice",
+                    7_000,
+                    Some(50),
+                    false,
+                ),
+                (
+                    "오늘의 메뉴",
+                    "샐러드 도시락",
+                    "Chicken breast salad box",
+                    6_000,
+                    Some(30),
+                    false,
+                ),
+                ("간식", "삶은 계란 (2개)", "Two boiled eggs", 1_000, None, false),
+                ("간식", "바나나 우유", "Banana milk", 1_500, None, false),
+            ]),
+        },
+        DemoStore {
+            owner_email: "owner.repair@demo.delivery",
+            owner_name: "강정비 대표",
+            store: store(
+                "스피드 카센터 강남",
+                RepairShop,
+                "자동차 정비 · Car repair",
+                "서울 강남구 남부순환로 2609",
+                Open,
+                120,
+                true,
+                true,
+                0,
+            ),
+            items: items(&[
+                (
+                    "정기 점검",
+                    "엔진오일 교환",
+                    "Engine oil and filter change",
+                    69_000,
+                    None,
+                    false,
+                ),
+                (
+                    "정기 점검",
+                    "종합 점검",
+                    "40-point inspection with report",
+                    30_000,
+                    None,
+                    false,
+                ),
+                (
+                    "수리",
+                    "브레이크 패드 교체 (앞)",
+                    "Front brake pads replaced",
+                    120_000,
+                    None,
+                    false,
+                ),
+                (
+                    "수리",
+                    "배터리 교체",
+                    "Battery replacement, 60Ah",
+                    140_000,
+                    Some(6),
+                    false,
+                ),
+                (
+                    "수리",
+                    "에어컨 가스 충전",
+                    "Air-conditioning refrigerant recharge",
+                    55_000,
+                    None,
+                    false,
+                ),
+                (
+                    "탁송",
+                    "픽업·탁송 서비스",
+                    "We collect your car and deliver it back",
+                    20_000,
+                    None,
+                    false,
+                ),
+            ]),
+        },
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn the_demo_covers_every_store_kind_with_believable_data() {
+        let all = stores();
+        assert!(all.len() >= 8);
+        let kinds: HashSet<StoreKind> = all.iter().map(|s| s.store.kind).collect();
+        assert_eq!(kinds.len(), StoreKind::ALL.len(), "every kind has a store");
+        let owners: HashSet<&str> = all.iter().map(|s| s.owner_email).collect();
+        assert_eq!(owners.len(), all.len(), "an owner for every store");
+        for s in &all {
+            assert!(s.store.offers_delivery || s.store.offers_pickup, "{}", s.store.name);
+            assert!(s.items.len() >= 4, "{} has a real menu", s.store.name);
+            for item in &s.items {
+                assert!(
+                    item.price_won >= 1_000 && item.price_won % 100 == 0,
+                    "{}: {}",
+                    item.name,
+                    item.price_won
+                );
+                assert!(item.stock.is_none_or(|n| n >= 0));
+            }
+        }
+    }
+
+    #[test]
+    fn the_flower_shop_has_limited_stock_and_the_canteen_is_pickup_only() {
+        let all = stores();
+        let flowers = all
+            .iter()
+            .find(|s| s.store.kind == StoreKind::FlowerShop)
+            .expect("flower shop");
+        assert!(
+            flowers.items.iter().all(|i| i.stock.is_some()),
+            "requirement F8: every flower is counted"
+        );
+        let canteen = all
+            .iter()
+            .find(|s| s.store.kind == StoreKind::Canteen)
+            .expect("canteen");
+        assert!(
+            canteen.store.offers_pickup && !canteen.store.offers_delivery,
+            "F12: pickup only"
+        );
+    }
+}

@@ -1,0 +1,226 @@
+//! The store context: stores and their menu items (DESIGN.md §1, store owner;
+//! requirement F8 for stock).
+//!
+//! Reads return the shapes of [`domain::catalog`]; writes take a transaction
+//! so a caller can create a store and its menu atomically.
+
+pub mod demo;
+
+use db::{Db, Tx};
+use domain::catalog::{MenuItem, Stock, StoreMenu, StoreSummary};
+use domain::{MenuItemId, Money, StoreId, StoreKind, StoreStatus, UserId};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+/// Which stores the store list shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreFilter {
+    /// Only stores of this kind.
+    pub kind: Option<StoreKind>,
+    /// Only stores whose name contains this text (case-insensitive); already
+    /// normalised by [`domain::text::search_term`].
+    pub search: Option<String>,
+}
+
+const STORE_COLUMNS: &str = "id, name, kind, category, address, status, default_prep_minutes, \
+                             offers_delivery, offers_pickup, min_order_won";
+
+fn store_from_row(row: &AnyRow) -> Result<StoreSummary, sqlx::Error> {
+    let prep: i64 = row.try_get("default_prep_minutes")?;
+    let min_order: i64 = row.try_get("min_order_won")?;
+    Ok(StoreSummary {
+        id: StoreId(row.try_get("id")?),
+        name: row.try_get("name")?,
+        kind: db::parsed(row, "kind")?,
+        category: row.try_get("category")?,
+        address: row.try_get("address")?,
+        status: db::parsed(row, "status")?,
+        default_prep_minutes: u16::try_from(prep).unwrap_or(u16::MAX),
+        offers_delivery: db::flag(row, "offers_delivery")?,
+        offers_pickup: db::flag(row, "offers_pickup")?,
+        min_order: Money::from_won(min_order).unwrap_or(Money::ZERO),
+    })
+}
+
+fn item_from_row(row: &AnyRow) -> Result<MenuItem, sqlx::Error> {
+    let price: i64 = row.try_get("price_won")?;
+    Ok(MenuItem {
+        id: MenuItemId(row.try_get("id")?),
+        category: row.try_get("category")?,
+        name: row.try_get("name")?,
+        description: row.try_get("description")?,
+        price: Money::from_won(price).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        stock: Stock::from_column(row.try_get("stock")?),
+        sold_out: db::flag(row, "sold_out")?,
+    })
+}
+
+/// Escapes `%`, `_` and `\` so user text matches literally inside `LIKE … ESCAPE '\'`.
+fn like_pattern(term: &str) -> String {
+    let mut pattern = String::from("%");
+    for c in term.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// The store list: open stores first, then paused, then closed; in creation
+/// order within each.
+pub async fn list_stores(db: &Db, filter: &StoreFilter) -> Result<Vec<StoreSummary>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT {STORE_COLUMNS} FROM stores \
+         WHERE ($1 IS NULL OR kind = $1) AND ($2 IS NULL OR LOWER(name) LIKE $2 ESCAPE '\\') \
+         ORDER BY CASE status WHEN 'open' THEN 0 WHEN 'paused' THEN 1 ELSE 2 END, id"
+    ))
+    .bind(filter.kind.map(StoreKind::as_str))
+    .bind(filter.search.as_deref().map(like_pattern))
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(store_from_row).collect()
+}
+
+/// The stores `owner` owns, in creation order.
+pub async fn stores_of_owner(db: &Db, owner: UserId) -> Result<Vec<StoreSummary>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT {STORE_COLUMNS} FROM stores WHERE owner_id = $1 ORDER BY id"
+    ))
+    .bind(owner.get())
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(store_from_row).collect()
+}
+
+/// One store, or `None` when there is no store with that id.
+pub async fn store(db: &Db, id: StoreId) -> Result<Option<StoreSummary>, sqlx::Error> {
+    let row = sqlx::query(&format!("SELECT {STORE_COLUMNS} FROM stores WHERE id = $1"))
+        .bind(id.get())
+        .fetch_optional(db.pool())
+        .await?;
+    row.as_ref().map(store_from_row).transpose()
+}
+
+/// A store with its menu grouped by category, or `None` for an unknown store.
+pub async fn store_menu(db: &Db, id: StoreId) -> Result<Option<StoreMenu>, sqlx::Error> {
+    let Some(summary) = store(db, id).await? else {
+        return Ok(None);
+    };
+    let rows = sqlx::query(
+        "SELECT id, category, name, description, price_won, stock, sold_out \
+         FROM menu_items WHERE store_id = $1 ORDER BY position, id",
+    )
+    .bind(id.get())
+    .fetch_all(db.pool())
+    .await?;
+    let items = rows.iter().map(item_from_row).collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(StoreMenu::group(summary, items)))
+}
+
+/// A store to create.
+#[derive(Debug, Clone)]
+pub struct NewStore<'a> {
+    /// Display name.
+    pub name: &'a str,
+    /// What kind of store.
+    pub kind: StoreKind,
+    /// Cuisine or trade shown under the name.
+    pub category: &'a str,
+    /// Street address.
+    pub address: &'a str,
+    /// Whether it starts open, paused or closed.
+    pub status: StoreStatus,
+    /// Usual minutes from accept to ready (1..=180).
+    pub default_prep_minutes: u16,
+    /// Offers delivery.
+    pub offers_delivery: bool,
+    /// Offers pickup.
+    pub offers_pickup: bool,
+    /// Smallest delivery order, in won.
+    pub min_order_won: i64,
+}
+
+/// Creates a store owned by `owner` inside `tx`.
+pub async fn create_store(tx: &mut Tx, owner: UserId, store: &NewStore<'_>) -> Result<StoreId, sqlx::Error> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO stores (owner_id, name, kind, category, address, status, default_prep_minutes, \
+                             offers_delivery, offers_pickup, min_order_won, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+    )
+    .bind(owner.get())
+    .bind(store.name)
+    .bind(store.kind.as_str())
+    .bind(store.category)
+    .bind(store.address)
+    .bind(store.status.as_str())
+    .bind(i64::from(store.default_prep_minutes))
+    .bind(i64::from(store.offers_delivery))
+    .bind(i64::from(store.offers_pickup))
+    .bind(store.min_order_won)
+    .bind(db::now_ms())
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(StoreId(id))
+}
+
+/// A menu item to add.
+#[derive(Debug, Clone)]
+pub struct NewMenuItem<'a> {
+    /// Menu section.
+    pub category: &'a str,
+    /// Name (Korean).
+    pub name: &'a str,
+    /// Short English description.
+    pub description: &'a str,
+    /// Price in won.
+    pub price_won: i64,
+    /// Units in stock; `None` for unlimited.
+    pub stock: Option<i64>,
+    /// Marked sold out.
+    pub sold_out: bool,
+}
+
+/// Adds a menu item at `position` (menu order) to `store` inside `tx`.
+pub async fn add_menu_item(
+    tx: &mut Tx,
+    store: StoreId,
+    position: i64,
+    item: &NewMenuItem<'_>,
+) -> Result<MenuItemId, sqlx::Error> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO menu_items (store_id, position, category, name, description, price_won, stock, sold_out) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(store.get())
+    .bind(position)
+    .bind(item.category)
+    .bind(item.name)
+    .bind(item.description)
+    .bind(item.price_won)
+    .bind(item.stock)
+    .bind(i64::from(item.sold_out))
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(MenuItemId(id))
+}
+
+/// How many stores exist (0 means a fresh database).
+pub async fn store_count(db: &Db) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM stores")
+        .fetch_one(db.pool())
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_pattern;
+
+    #[test]
+    fn like_patterns_match_user_text_literally() {
+        assert_eq!(like_pattern("치킨"), "%치킨%");
+        assert_eq!(like_pattern("100%_\\"), "%100\\%\\_\\\\%");
+        assert_eq!(like_pattern("BBQ"), "%bbq%");
+    }
+}

@@ -1,0 +1,205 @@
+//! The store context against a real database (`TEST_DATABASE=sqlite|postgres`).
+
+// Tests stop at the first broken expectation, with its message.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use catalog::{add_menu_item, create_store, list_stores, store_menu, NewMenuItem, NewStore, StoreFilter};
+use domain::catalog::Stock;
+use domain::{StoreId, StoreKind, StoreStatus, UserId};
+
+async fn owner(db: &db::Db) -> UserId {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO users (email, display_name, role, password_hash, created_at) \
+         VALUES ('o@example.kr', 'Owner', 'owner', 'x', 0) RETURNING id",
+    )
+    .fetch_one(db.pool())
+    .await
+    .expect("owner");
+    UserId(id)
+}
+
+/// An open restaurant with an owner and no menu yet.
+async fn open_store(db: &db::Db) -> StoreId {
+    let owner = owner(db).await;
+    let mut tx = db.begin().await.expect("begin");
+    let store = create_store(
+        &mut tx,
+        owner,
+        &new_store("s", StoreKind::Restaurant, StoreStatus::Open),
+    )
+    .await;
+    tx.commit().await.expect("commit");
+    store.expect("store")
+}
+
+fn new_store(name: &'static str, kind: StoreKind, status: StoreStatus) -> NewStore<'static> {
+    NewStore {
+        name,
+        kind,
+        category: "c",
+        address: "서울",
+        status,
+        default_prep_minutes: 20,
+        offers_delivery: true,
+        offers_pickup: false,
+        min_order_won: 0,
+    }
+}
+
+fn item(category: &'static str, name: &'static str, stock: Option<i64>, sold_out: bool) -> NewMenuItem<'static> {
+    NewMenuItem {
+        category,
+        name,
+        description: "d",
+        price_won: 12_000,
+        stock,
+        sold_out,
+    }
+}
+
+#[tokio::test]
+async fn the_store_list_filters_by_kind_and_searches_names_in_any_case() {
+    let t = testkit::fresh_db().await;
+    let owner = owner(&t.db).await;
+    let mut tx = t.db.begin().await.expect("begin");
+    for (name, kind, status) in [
+        ("Closed BBQ 치킨", StoreKind::Restaurant, StoreStatus::Closed),
+        ("BBQ 치킨", StoreKind::Restaurant, StoreStatus::Open),
+        ("플로라 꽃집", StoreKind::FlowerShop, StoreStatus::Open),
+        ("100% 국산 떡집", StoreKind::Restaurant, StoreStatus::Paused),
+    ] {
+        create_store(&mut tx, owner, &new_store(name, kind, status))
+            .await
+            .expect("store");
+    }
+    tx.commit().await.expect("commit");
+
+    let names = |stores: Vec<domain::catalog::StoreSummary>| stores.into_iter().map(|s| s.name).collect::<Vec<_>>();
+    let all = list_stores(&t.db, &StoreFilter::default()).await.expect("list");
+    assert_eq!(
+        names(all),
+        ["BBQ 치킨", "플로라 꽃집", "100% 국산 떡집", "Closed BBQ 치킨"],
+        "open, paused, closed"
+    );
+
+    let flowers = list_stores(
+        &t.db,
+        &StoreFilter {
+            kind: Some(StoreKind::FlowerShop),
+            search: None,
+        },
+    )
+    .await;
+    assert_eq!(names(flowers.expect("list")), ["플로라 꽃집"]);
+
+    let bbq = list_stores(
+        &t.db,
+        &StoreFilter {
+            kind: None,
+            search: Some("bbq".into()),
+        },
+    )
+    .await;
+    assert_eq!(names(bbq.expect("list")), ["BBQ 치킨", "Closed BBQ 치킨"]);
+
+    let both = StoreFilter {
+        kind: Some(StoreKind::FlowerShop),
+        search: Some("치킨".into()),
+    };
+    assert!(list_stores(&t.db, &both).await.expect("list").is_empty());
+
+    // LIKE wildcards typed by a user match literally.
+    let percent = list_stores(
+        &t.db,
+        &StoreFilter {
+            kind: None,
+            search: Some("100%".into()),
+        },
+    )
+    .await;
+    assert_eq!(names(percent.expect("list")), ["100% 국산 떡집"]);
+    let underscore = list_stores(
+        &t.db,
+        &StoreFilter {
+            kind: None,
+            search: Some("_".into()),
+        },
+    )
+    .await;
+    assert!(underscore.expect("list").is_empty());
+}
+
+#[tokio::test]
+async fn a_menu_is_grouped_by_category_with_stock_and_sold_out_flags() {
+    let t = testkit::fresh_db().await;
+    let store = open_store(&t.db).await;
+    let mut tx = t.db.begin().await.expect("begin");
+    let menu = [
+        item("치킨", "후라이드", None, false),
+        item("사이드", "치즈볼", Some(3), false),
+        item("치킨", "양념", Some(0), false),
+        item("사이드", "순대", None, true),
+    ];
+    for (i, it) in menu.iter().enumerate() {
+        add_menu_item(&mut tx, store, i as i64, it).await.expect("item");
+    }
+    tx.commit().await.expect("commit");
+
+    let menu = store_menu(&t.db, store).await.expect("menu").expect("exists");
+    type Row = (String, Stock, bool);
+    let shape: Vec<(String, Vec<Row>)> = menu
+        .sections
+        .iter()
+        .map(|s| {
+            (
+                s.category.clone(),
+                s.items
+                    .iter()
+                    .map(|i| (i.name.clone(), i.stock, i.available()))
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shape,
+        vec![
+            (
+                "치킨".into(),
+                vec![
+                    ("후라이드".into(), Stock::Unlimited, true),
+                    ("양념".into(), Stock::Limited(0), false)
+                ]
+            ),
+            (
+                "사이드".into(),
+                vec![
+                    ("치즈볼".into(), Stock::Limited(3), true),
+                    ("순대".into(), Stock::Unlimited, false)
+                ]
+            ),
+        ]
+    );
+    assert_eq!(menu.sections[0].items[0].price.to_string(), "₩12,000");
+}
+
+#[tokio::test]
+async fn an_unknown_store_has_no_menu() {
+    let t = testkit::fresh_db().await;
+    assert_eq!(store_menu(&t.db, StoreId(999)).await.expect("query"), None);
+}
+
+#[tokio::test]
+async fn the_database_refuses_negative_stock_and_prices() {
+    let t = testkit::fresh_db().await;
+    let store = open_store(&t.db).await;
+    for bad in [
+        item("c", "negative stock", Some(-1), false),
+        NewMenuItem {
+            price_won: -100,
+            ..item("c", "negative price", None, false)
+        },
+    ] {
+        let mut tx = t.db.begin().await.expect("begin");
+        assert!(add_menu_item(&mut tx, store, 0, &bad).await.is_err(), "{}", bad.name);
+    }
+}

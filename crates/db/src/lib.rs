@@ -1,0 +1,278 @@
+//! One connection pool over SQLite or PostgreSQL, chosen by the URL's scheme
+//! (DESIGN.md §2, "Storage").
+//!
+//! Every context writes plain SQL that both dialects accept (`$1` parameters,
+//! `RETURNING`, `ON CONFLICT`), runs it through sqlx's `Any` driver, and keeps
+//! its values to integers and text: times are unix milliseconds (`i64`), flags
+//! are `0`/`1`, money is won (`i64`), documents are JSON text. Where the
+//! dialects must differ (the schema, row locks) each has its own file or helper.
+
+use sqlx::any::{AnyPoolOptions, AnyQueryResult};
+use sqlx::migrate::Migrator;
+use sqlx::{Any, AnyPool, Executor, Transaction};
+use std::time::Duration;
+
+/// A write transaction on either database.
+pub type Tx = Transaction<'static, Any>;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/postgres");
+
+/// Which database engine a [`Db`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// An embedded SQLite file (the default; one process).
+    Sqlite,
+    /// A PostgreSQL server (the scale-out path; many replicas).
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a database URL names: `sqlite:` or `postgres://`/`postgresql://`.
+    pub fn from_url(url: &str) -> Result<Backend, DbError> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(DbError::UnsupportedUrl(
+                url.split(':').next().unwrap_or_default().to_string(),
+            ))
+        }
+    }
+}
+
+/// What can go wrong opening or using the database.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The URL's scheme is neither `sqlite:` nor `postgres://`.
+    #[error("DATABASE_URL must start with sqlite: or postgres:// (got \"{0}:\")")]
+    UnsupportedUrl(String),
+    /// The database could not be reached or opened.
+    #[error("cannot open the database: {0}")]
+    Connect(#[source] sqlx::Error),
+    /// A migration failed; the schema is not what this build expects.
+    #[error("database migration failed: {0}")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+    /// A statement failed.
+    #[error(transparent)]
+    Query(#[from] sqlx::Error),
+    /// Creating the SQLite file's folder failed.
+    #[error("cannot create the folder for the SQLite file: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Connection settings beyond the URL.
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    /// Most connections the pool opens.
+    pub max_connections: u32,
+    /// How long a caller waits for a free connection, in milliseconds.
+    pub acquire_timeout_ms: u64,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        DbOptions {
+            max_connections: 10,
+            acquire_timeout_ms: 5_000,
+        }
+    }
+}
+
+/// The shared handle to the database. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Db {
+    /// Opens a pool on `url`. A SQLite file (and its folder) is created when
+    /// missing and put in WAL mode with foreign keys on and a 5 s busy timeout.
+    ///
+    /// Errors: [`DbError::UnsupportedUrl`], [`DbError::Connect`], [`DbError::Io`].
+    pub async fn connect(url: &str, options: &DbOptions) -> Result<Db, DbError> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url)?;
+        let mut url = url.to_string();
+        if backend == Backend::Sqlite {
+            prepare_sqlite_file(&mut url)?;
+        }
+        let pool = AnyPoolOptions::new()
+            .max_connections(options.max_connections)
+            .acquire_timeout(Duration::from_millis(options.acquire_timeout_ms))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        for pragma in [
+                            "PRAGMA journal_mode = WAL",
+                            "PRAGMA foreign_keys = ON",
+                            "PRAGMA busy_timeout = 5000",
+                            "PRAGMA synchronous = NORMAL",
+                        ] {
+                            conn.execute(pragma).await?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await
+            .map_err(DbError::Connect)?;
+        Ok(Db { pool, backend })
+    }
+
+    /// Applies the migrations of this backend's dialect (`migrations/sqlite` or
+    /// `migrations/postgres`). The server refuses to start when this fails.
+    pub async fn migrate(&self) -> Result<(), DbError> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&self.pool).await.map_err(DbError::Migrate)
+    }
+
+    /// The number of migrations this build knows for its dialect.
+    pub fn known_migrations(&self) -> usize {
+        match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.iter().count(),
+            Backend::Postgres => POSTGRES_MIGRATIONS.iter().count(),
+        }
+    }
+
+    /// The pool, for reads and single statements.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Which engine this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so a transaction that reads before it writes cannot
+    /// fail later with a busy snapshot; on PostgreSQL it is a plain `BEGIN`
+    /// (read committed) and callers lock the rows they change.
+    pub async fn begin(&self) -> Result<Tx, DbError> {
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
+        Ok(tx)
+    }
+
+    /// `" FOR UPDATE"` on PostgreSQL, nothing on SQLite (whose write
+    /// transactions already exclude each other). Append to a `SELECT` that
+    /// reads rows the transaction will change.
+    pub fn for_update(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE",
+        }
+    }
+
+    /// Whether the database answers a trivial query (readiness).
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
+    /// Closes every connection; used on shutdown and by tests.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Makes sure a SQLite URL creates its file (`mode=rwc`) and that the file's
+/// folder exists.
+fn prepare_sqlite_file(url: &mut String) -> Result<(), DbError> {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    if let Some(parent) = std::path::Path::new(path).parent() {
+        if !parent.as_os_str().is_empty() {
+            std::fs::create_dir_all(parent)?;
+        }
+    }
+    if !url.contains("mode=") {
+        url.push_str(if url.contains('?') { "&mode=rwc" } else { "?mode=rwc" });
+    }
+    Ok(())
+}
+
+/// Whether `err` is a unique-key violation (SQLite and PostgreSQL), so callers
+/// can turn it into a 409/422 with a field name instead of a 500.
+pub fn is_unique_violation(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(e) => e.is_unique_violation(),
+        _ => false,
+    }
+}
+
+/// The number of rows a statement changed.
+pub fn rows(result: &AnyQueryResult) -> u64 {
+    result.rows_affected()
+}
+
+/// Milliseconds since the Unix epoch: how every table stores time.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Reads a text column and parses it into a domain type (`StoreKind`, …); a
+/// value this build does not know is a decode error, not a panic.
+pub fn parsed<T>(row: &sqlx::any::AnyRow, column: &str) -> Result<T, sqlx::Error>
+where
+    T: std::str::FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    use sqlx::Row;
+    let text: String = row.try_get(column)?;
+    text.parse::<T>().map_err(|e| sqlx::Error::ColumnDecode {
+        index: column.to_string(),
+        source: Box::new(e),
+    })
+}
+
+/// Reads a 0/1 flag column as a `bool`.
+pub fn flag(row: &sqlx::any::AnyRow, column: &str) -> Result<bool, sqlx::Error> {
+    use sqlx::Row;
+    Ok(row.try_get::<i64, _>(column)? != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_follows_the_url_scheme() {
+        assert_eq!(Backend::from_url("sqlite://data/x.db").ok(), Some(Backend::Sqlite));
+        assert_eq!(Backend::from_url("sqlite:x.db").ok(), Some(Backend::Sqlite));
+        assert_eq!(Backend::from_url("postgres://u@h/db").ok(), Some(Backend::Postgres));
+        assert_eq!(Backend::from_url("postgresql://u@h/db").ok(), Some(Backend::Postgres));
+        let err = Backend::from_url("mysql://h/db").err().map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("DATABASE_URL must start with sqlite: or postgres:// (got \"mysql:\")")
+        );
+    }
+
+    #[test]
+    fn sqlite_urls_create_their_file() {
+        let dir = std::env::temp_dir().join(format!("db-url-test-{}", std::process::id()));
+        let mut url = format!("sqlite://{}/nested/x.db", dir.display());
+        prepare_sqlite_file(&mut url).expect("prepare");
+        assert!(url.ends_with("x.db?mode=rwc"), "{url}");
+        assert!(dir.join("nested").is_dir());
+        let mut memory = "sqlite::memory:".to_string();
+        prepare_sqlite_file(&mut memory).expect("prepare");
+        assert_eq!(memory, "sqlite::memory:");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

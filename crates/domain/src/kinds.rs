@@ -1,0 +1,178 @@
+//! Closed vocabularies of the platform. Each has a stable lowercase name
+//! (`as_str`/`FromStr`) used in URLs, forms, the database and event payloads.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// An unknown name for one of the closed vocabularies below.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} \"{given}\"; expected one of: {expected}")]
+pub struct UnknownName {
+    /// Which vocabulary, e.g. "delivery type".
+    pub what: &'static str,
+    /// What was given (cut to 40 characters).
+    pub given: String,
+    /// The accepted names, comma separated.
+    pub expected: &'static str,
+}
+
+macro_rules! named_enum {
+    ($(#[$meta:meta])* $name:ident, $what:literal, { $($(#[$vmeta:meta])* $variant:ident => $text:literal, $label:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $($(#[$vmeta])* $variant),+
+        }
+
+        impl $name {
+            /// Every value, in display order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stable machine name (`snake_case`).
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            /// A short English label for screens.
+            pub fn label(self) -> &'static str {
+                match self { $($name::$variant => $label),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = UnknownName;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(UnknownName {
+                        what: $what,
+                        given: s.chars().take(40).collect(),
+                        expected: concat!($($text, " "),+).trim_ascii_end(),
+                    }),
+                }
+            }
+        }
+    };
+}
+
+named_enum!(
+    /// How a delivery travels (requirement F2): riders only see jobs of their own vehicle type.
+    DeliveryType, "delivery type", {
+        /// On foot: short distances.
+        Walking => "walking", "Walking",
+        /// By bicycle.
+        Bicycle => "bicycle", "Bicycle",
+        /// By motorbike: the usual Korean delivery.
+        Motorbike => "motorbike", "Motorbike",
+    }
+);
+
+named_enum!(
+    /// What a user is on the platform. One role per account.
+    Role, "role", {
+        /// Orders food and goods.
+        Customer => "customer", "Customer",
+        /// Runs one or more stores.
+        Owner => "owner", "Store owner",
+        /// Delivers orders with one vehicle type.
+        Rider => "rider", "Rider",
+        /// Operates the platform.
+        Admin => "admin", "Operator",
+    }
+);
+
+named_enum!(
+    /// The kinds of store the seed documents describe (DESIGN.md §1).
+    StoreKind, "store kind", {
+        /// Restaurants delivered by riders (seeds 000, 004).
+        Restaurant => "restaurant", "Restaurant",
+        /// A flower shop whose items have limited stock (seed 002).
+        FlowerShop => "flower_shop", "Flower shop",
+        /// A company canteen: pickup only, settled after completion (seed 003).
+        Canteen => "canteen", "Canteen",
+        /// A car repair shop, paid only for completed repairs (seed 001).
+        RepairShop => "repair_shop", "Repair shop",
+    }
+);
+
+named_enum!(
+    /// Whether a store takes orders now.
+    StoreStatus, "store status", {
+        /// Taking orders.
+        Open => "open", "Open",
+        /// Temporarily not taking orders (too busy); opens again soon.
+        Paused => "paused", "Paused",
+        /// Closed for the day.
+        Closed => "closed", "Closed",
+    }
+);
+
+/// How the customer receives an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "mode", content = "by")]
+pub enum Fulfilment {
+    /// A rider of the given vehicle type brings it to the customer (F2, F6).
+    Delivery(DeliveryType),
+    /// The customer collects it at the store (F12).
+    Pickup,
+}
+
+impl Fulfilment {
+    /// The rider vehicle type, for delivery orders.
+    pub fn delivery_type(self) -> Option<DeliveryType> {
+        match self {
+            Fulfilment::Delivery(t) => Some(t),
+            Fulfilment::Pickup => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for t in DeliveryType::ALL {
+            assert_eq!(t.as_str().parse::<DeliveryType>(), Ok(*t));
+        }
+        for r in Role::ALL {
+            assert_eq!(r.as_str().parse::<Role>(), Ok(*r));
+        }
+        for k in StoreKind::ALL {
+            assert_eq!(k.as_str().parse::<StoreKind>(), Ok(*k));
+        }
+        for s in StoreStatus::ALL {
+            assert_eq!(s.as_str().parse::<StoreStatus>(), Ok(*s));
+        }
+    }
+
+    #[test]
+    fn unknown_name_says_what_is_expected() {
+        let err = "helicopter".parse::<DeliveryType>().err();
+        assert_eq!(
+            err.map(|e| e.to_string()),
+            Some("unknown delivery type \"helicopter\"; expected one of: walking bicycle motorbike".into())
+        );
+    }
+
+    #[test]
+    fn serde_names_match_as_str() {
+        assert_eq!(
+            serde_json::to_string(&StoreKind::FlowerShop).ok(),
+            Some("\"flower_shop\"".into())
+        );
+        assert_eq!(
+            serde_json::to_string(&Fulfilment::Delivery(DeliveryType::Bicycle)).ok(),
+            Some(r#"{"mode":"delivery","by":"bicycle"}"#.into())
+        );
+    }
+}

@@ -1,0 +1,25 @@
+//! The pure domain of the delivery platform (DESIGN.md §2, "crates/domain").
+//!
+//! Everything here is plain data and pure functions: no IO, no clocks, no
+//! randomness, so the same rules run on the server and in the browser (wasm32).
+//!
+//! - [`ids`]: newtype ids so a store id can never be passed as an order id.
+//! - [`money`]: amounts in won with checked arithmetic, and [`money::Quantity`] (1..=99).
+//! - [`kinds`]: the small closed vocabularies (delivery type, fulfilment, role, store kind…).
+//! - [`order`]: the order lifecycle as a state machine with its commands and events.
+//! - [`catalog`]: the read shapes of stores and menu items shown to customers.
+//! - [`text`]: validation of free text coming from users.
+
+pub mod catalog;
+pub mod email;
+pub mod ids;
+pub mod kinds;
+pub mod money;
+pub mod order;
+pub mod text;
+
+pub use ids::{MenuItemId, OrderId, StoreId, UserId};
+pub use kinds::{DeliveryType, Fulfilment, Role, StoreKind, StoreStatus};
+pub use money::{Money, MoneyError, Quantity, QuantityError};
+pub use order::{Actor, Order, OrderCommand, OrderError, OrderEvent, OrderStatus};
+pub use text::FieldError;

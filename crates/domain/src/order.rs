@@ -1,0 +1,560 @@
+//! The order lifecycle (DESIGN.md §2, "Order lifecycle") as a pure state machine.
+//!
+//! ```text
+//! checkout ─► PaymentPending ─► Placed ─► Accepted (cooking) ─► Ready ─► PickedUp ─► Delivered
+//!                   │              │  │          │                 └─(pickup orders)─► Collected
+//!                   ▼              ▼  ▼          ▼
+//!             PaymentFailed  Rejected Cancelled  Cancelled
+//! ```
+//!
+//! [`Order::handle`] takes the current state, a command and the actor issuing it,
+//! and returns the new state with the one event that records the change, or an
+//! [`OrderError`] that says why not. Nothing here touches storage: the ordering
+//! context persists the new state and appends the event in one transaction.
+
+use crate::text::{clean_text, TextError};
+use crate::{DeliveryType, Fulfilment, OrderId, Role, StoreId, UserId};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Where an order is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    /// Stored under an idempotency key while the payment gateway authorizes (F3).
+    /// The store never sees an order in this state.
+    PaymentPending,
+    /// The gateway declined; the order never reached the store. Terminal.
+    PaymentFailed,
+    /// Paid (authorized) and sent to the store (F4).
+    Placed,
+    /// The store accepted it and is cooking (F5).
+    Accepted,
+    /// Cooking is done: a rider may pick it up, or the customer collects it (F6, F12).
+    Ready,
+    /// A rider has it on the way (F6).
+    PickedUp,
+    /// Handed to the customer by the rider. Terminal; payment is captured (F13).
+    Delivered,
+    /// Collected by the customer at the store (pickup orders). Terminal (F12, F13).
+    Collected,
+    /// The store declined it; the authorization is voided. Terminal (F5, F7).
+    Rejected,
+    /// Cancelled by the customer before cooking finished. Terminal (F7).
+    Cancelled,
+}
+
+impl OrderStatus {
+    /// Every status, in lifecycle order.
+    pub const ALL: [OrderStatus; 10] = [
+        OrderStatus::PaymentPending,
+        OrderStatus::PaymentFailed,
+        OrderStatus::Placed,
+        OrderStatus::Accepted,
+        OrderStatus::Ready,
+        OrderStatus::PickedUp,
+        OrderStatus::Delivered,
+        OrderStatus::Collected,
+        OrderStatus::Rejected,
+        OrderStatus::Cancelled,
+    ];
+
+    /// No command changes an order in a terminal status.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            OrderStatus::PaymentFailed
+                | OrderStatus::Delivered
+                | OrderStatus::Collected
+                | OrderStatus::Rejected
+                | OrderStatus::Cancelled
+        )
+    }
+
+    /// The work was done: the customer may review it (F11) and payment is captured (F13).
+    pub fn is_completed(self) -> bool {
+        matches!(self, OrderStatus::Delivered | OrderStatus::Collected)
+    }
+
+    /// The stable machine name (`snake_case`), as stored and sent.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::PaymentPending => "payment_pending",
+            OrderStatus::PaymentFailed => "payment_failed",
+            OrderStatus::Placed => "placed",
+            OrderStatus::Accepted => "accepted",
+            OrderStatus::Ready => "ready",
+            OrderStatus::PickedUp => "picked_up",
+            OrderStatus::Delivered => "delivered",
+            OrderStatus::Collected => "collected",
+            OrderStatus::Rejected => "rejected",
+            OrderStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// A short English label for customers.
+    pub fn label(self) -> &'static str {
+        match self {
+            OrderStatus::PaymentPending => "Processing payment",
+            OrderStatus::PaymentFailed => "Payment failed",
+            OrderStatus::Placed => "Order placed",
+            OrderStatus::Accepted => "Being prepared",
+            OrderStatus::Ready => "Ready",
+            OrderStatus::PickedUp => "On the way",
+            OrderStatus::Delivered => "Delivered",
+            OrderStatus::Collected => "Collected",
+            OrderStatus::Rejected => "Rejected by the store",
+            OrderStatus::Cancelled => "Cancelled",
+        }
+    }
+}
+
+impl fmt::Display for OrderStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a store declined an order (F5); shown to the customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "reason", content = "text")]
+pub enum RejectReason {
+    /// An ingredient or item ran out.
+    SoldOut,
+    /// The kitchen cannot take more orders now.
+    TooBusy,
+    /// The store closes before it could finish.
+    ClosingSoon,
+    /// Anything else, in the owner's words (1..=200 characters).
+    Other(String),
+}
+
+impl RejectReason {
+    /// The longest free-text reason, in characters.
+    pub const MAX_CHARS: usize = 200;
+
+    /// The reason as the customer reads it.
+    pub fn message(&self) -> String {
+        match self {
+            RejectReason::SoldOut => "Some items are sold out".into(),
+            RejectReason::TooBusy => "The store is too busy right now".into(),
+            RejectReason::ClosingSoon => "The store is closing soon".into(),
+            RejectReason::Other(text) => text.clone(),
+        }
+    }
+}
+
+/// The shortest and longest preparation estimate an owner may give, in minutes.
+pub const PREP_MINUTES: std::ops::RangeInclusive<u16> = 1..=180;
+
+/// Something someone asks of an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "command")]
+pub enum OrderCommand {
+    /// The gateway authorized the payment (system, F3).
+    ConfirmPayment,
+    /// The gateway declined the payment (system, F3).
+    FailPayment {
+        /// The gateway's reason, shown to the customer.
+        reason: String,
+    },
+    /// The store accepts and starts cooking (owner, F5).
+    Accept {
+        /// Estimated minutes until ready, within [`PREP_MINUTES`].
+        prep_minutes: u16,
+    },
+    /// The store declines (owner, F5).
+    Reject {
+        /// Why, shown to the customer.
+        reason: RejectReason,
+    },
+    /// Cooking is finished (owner, F6).
+    MarkReady,
+    /// The customer cancels while the store has not finished cooking (F7).
+    Cancel,
+    /// A rider takes the delivery job; first claim wins (F2, F6).
+    ClaimDelivery,
+    /// The assigned rider has the food (F6).
+    PickUp,
+    /// The assigned rider handed it over (F6).
+    Deliver,
+    /// The customer collected a pickup order at the store (F12).
+    Collect,
+}
+
+impl OrderCommand {
+    /// A verb for messages: "cannot {verb} an order that is …".
+    pub fn verb(&self) -> &'static str {
+        match self {
+            OrderCommand::ConfirmPayment => "confirm payment for",
+            OrderCommand::FailPayment { .. } => "fail payment for",
+            OrderCommand::Accept { .. } => "accept",
+            OrderCommand::Reject { .. } => "reject",
+            OrderCommand::MarkReady => "mark ready",
+            OrderCommand::Cancel => "cancel",
+            OrderCommand::ClaimDelivery => "claim the delivery of",
+            OrderCommand::PickUp => "pick up",
+            OrderCommand::Deliver => "deliver",
+            OrderCommand::Collect => "mark collected",
+        }
+    }
+}
+
+/// Who issues a command, as established by authentication and the accounts
+/// context (which checks, for example, that the user owns `store`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Actor {
+    /// The platform itself (payment outcomes, reconciler).
+    System,
+    /// A customer.
+    Customer(UserId),
+    /// An owner acting for a store they own.
+    StoreOwner {
+        /// The owner.
+        user: UserId,
+        /// The store the owner acts for.
+        store: StoreId,
+    },
+    /// A rider with their vehicle type.
+    Rider {
+        /// The rider.
+        user: UserId,
+        /// The vehicle the rider is registered with (F2).
+        vehicle: DeliveryType,
+    },
+    /// A platform operator.
+    Admin(UserId),
+}
+
+impl Actor {
+    /// The actor's role; `None` for the system.
+    pub fn role(self) -> Option<Role> {
+        match self {
+            Actor::System => None,
+            Actor::Customer(_) => Some(Role::Customer),
+            Actor::StoreOwner { .. } => Some(Role::Owner),
+            Actor::Rider { .. } => Some(Role::Rider),
+            Actor::Admin(_) => Some(Role::Admin),
+        }
+    }
+}
+
+/// Why a command was refused. Every refusal has a message a user can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum OrderError {
+    /// The command does not apply in the current status.
+    #[error("cannot {verb} an order that is {status}")]
+    NotAllowed {
+        /// The command's verb.
+        verb: String,
+        /// The order's current status.
+        status: OrderStatus,
+    },
+    /// Cancel after the store finished cooking (F7).
+    #[error("the store has already finished preparing this order, so it can no longer be cancelled")]
+    TooLateToCancel,
+    /// The actor may not issue this command on this order.
+    #[error("{0}")]
+    Forbidden(String),
+    /// A rider tried to claim a job for another vehicle type (F2).
+    #[error("this job is for {job} delivery; you are registered with a {rider}")]
+    WrongVehicle {
+        /// The order's delivery type.
+        job: DeliveryType,
+        /// The rider's vehicle.
+        rider: DeliveryType,
+    },
+    /// Another rider claimed the job first.
+    #[error("another rider has already taken this job")]
+    JobTaken,
+    /// A rider acted on a job assigned to someone else, or to nobody.
+    #[error("this delivery job is not assigned to you")]
+    NotYourJob,
+    /// A delivery-only command on a pickup order.
+    #[error("this is a pickup order; there is nothing to deliver")]
+    NotADeliveryOrder,
+    /// A pickup-only command on a delivery order.
+    #[error("this is a delivery order; a rider hands it over")]
+    NotAPickupOrder,
+    /// Prep minutes outside [`PREP_MINUTES`].
+    #[error("the preparation time must be between 1 and 180 minutes")]
+    InvalidPrepMinutes,
+    /// A reason text that is empty, too long or malformed.
+    #[error(transparent)]
+    InvalidText(#[from] TextError),
+}
+
+/// What happened to an order. Every event carries the order id, the
+/// correlation id that links all events and log lines of one order (N5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum OrderEvent {
+    /// The gateway declined; the order never reached the store.
+    PaymentFailed {
+        /// The order.
+        order_id: OrderId,
+        /// The gateway's reason.
+        reason: String,
+    },
+    /// Paid and sent to the store.
+    OrderPlaced {
+        /// The order.
+        order_id: OrderId,
+    },
+    /// The store accepted and started cooking.
+    OrderAccepted {
+        /// The order.
+        order_id: OrderId,
+        /// Estimated minutes until ready.
+        prep_minutes: u16,
+    },
+    /// The store declined.
+    OrderRejected {
+        /// The order.
+        order_id: OrderId,
+        /// Why.
+        reason: RejectReason,
+    },
+    /// Cooking finished.
+    OrderReady {
+        /// The order.
+        order_id: OrderId,
+    },
+    /// Cancelled (payment voided, stock restored, delivery told: F7, F8).
+    OrderCancelled {
+        /// The order.
+        order_id: OrderId,
+        /// Who cancelled.
+        by: Role,
+    },
+    /// A rider claimed the delivery job.
+    RiderAssigned {
+        /// The order.
+        order_id: OrderId,
+        /// The rider.
+        rider: UserId,
+    },
+    /// The rider has the food.
+    OrderPickedUp {
+        /// The order.
+        order_id: OrderId,
+        /// The rider.
+        rider: UserId,
+    },
+    /// The rider handed it over.
+    OrderDelivered {
+        /// The order.
+        order_id: OrderId,
+        /// The rider.
+        rider: UserId,
+    },
+    /// The customer collected it at the store.
+    OrderCollected {
+        /// The order.
+        order_id: OrderId,
+    },
+}
+
+impl OrderEvent {
+    /// The correlation id: the order this event is about.
+    pub fn order_id(&self) -> OrderId {
+        match self {
+            OrderEvent::PaymentFailed { order_id, .. }
+            | OrderEvent::OrderPlaced { order_id }
+            | OrderEvent::OrderAccepted { order_id, .. }
+            | OrderEvent::OrderRejected { order_id, .. }
+            | OrderEvent::OrderReady { order_id }
+            | OrderEvent::OrderCancelled { order_id, .. }
+            | OrderEvent::RiderAssigned { order_id, .. }
+            | OrderEvent::OrderPickedUp { order_id, .. }
+            | OrderEvent::OrderDelivered { order_id, .. }
+            | OrderEvent::OrderCollected { order_id } => *order_id,
+        }
+    }
+
+    /// The event's kind as stored in the event log (`"OrderPlaced"`, …).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            OrderEvent::PaymentFailed { .. } => "PaymentFailed",
+            OrderEvent::OrderPlaced { .. } => "OrderPlaced",
+            OrderEvent::OrderAccepted { .. } => "OrderAccepted",
+            OrderEvent::OrderRejected { .. } => "OrderRejected",
+            OrderEvent::OrderReady { .. } => "OrderReady",
+            OrderEvent::OrderCancelled { .. } => "OrderCancelled",
+            OrderEvent::RiderAssigned { .. } => "RiderAssigned",
+            OrderEvent::OrderPickedUp { .. } => "OrderPickedUp",
+            OrderEvent::OrderDelivered { .. } => "OrderDelivered",
+            OrderEvent::OrderCollected { .. } => "OrderCollected",
+        }
+    }
+}
+
+/// The order aggregate: what the state machine needs to decide.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    /// The order's id.
+    pub id: OrderId,
+    /// The customer who placed it.
+    pub customer: UserId,
+    /// The store it was placed with.
+    pub store: StoreId,
+    /// Delivery (with a vehicle type) or pickup.
+    pub fulfilment: Fulfilment,
+    /// Where it is in its life.
+    pub status: OrderStatus,
+    /// The rider who claimed the delivery job, once one has.
+    pub rider: Option<UserId>,
+}
+
+impl Order {
+    /// A new order at checkout, waiting for the payment gateway (F3).
+    pub fn new_pending(id: OrderId, customer: UserId, store: StoreId, fulfilment: Fulfilment) -> Order {
+        Order {
+            id,
+            customer,
+            store,
+            fulfilment,
+            status: OrderStatus::PaymentPending,
+            rider: None,
+        }
+    }
+
+    /// Decides and applies `command` by `actor`: the new state and the event
+    /// that records it, or why not. `self` is left unchanged.
+    pub fn handle(&self, command: &OrderCommand, actor: Actor) -> Result<(Order, OrderEvent), OrderError> {
+        let event = self.decide(command, actor)?;
+        Ok((self.evolve(&event), event))
+    }
+
+    /// Decides whether `actor` may apply `command` now, and what event it causes.
+    /// Who may act is checked before the status, so a stranger learns nothing
+    /// about the order's progress.
+    pub fn decide(&self, command: &OrderCommand, actor: Actor) -> Result<OrderEvent, OrderError> {
+        use OrderCommand as C;
+        use OrderStatus as S;
+        let order_id = self.id;
+        self.authorize(command, actor)?;
+        let not_allowed = || OrderError::NotAllowed {
+            verb: command.verb().into(),
+            status: self.status,
+        };
+
+        match (command, self.status) {
+            (C::ConfirmPayment, S::PaymentPending) => Ok(OrderEvent::OrderPlaced { order_id }),
+            (C::FailPayment { reason }, S::PaymentPending) => {
+                let reason = clean_text(reason, "Payment failure reason", 200, false)?;
+                Ok(OrderEvent::PaymentFailed { order_id, reason })
+            }
+            (C::Accept { prep_minutes }, S::Placed) => {
+                if !PREP_MINUTES.contains(prep_minutes) {
+                    return Err(OrderError::InvalidPrepMinutes);
+                }
+                Ok(OrderEvent::OrderAccepted {
+                    order_id,
+                    prep_minutes: *prep_minutes,
+                })
+            }
+            (C::Reject { reason }, S::Placed) => {
+                let reason = match reason {
+                    RejectReason::Other(text) => {
+                        RejectReason::Other(clean_text(text, "Reason", RejectReason::MAX_CHARS, false)?)
+                    }
+                    other => other.clone(),
+                };
+                Ok(OrderEvent::OrderRejected { order_id, reason })
+            }
+            (C::MarkReady, S::Accepted) => Ok(OrderEvent::OrderReady { order_id }),
+            (C::Cancel, S::Placed | S::Accepted) => Ok(OrderEvent::OrderCancelled {
+                order_id,
+                by: actor.role().unwrap_or(Role::Admin),
+            }),
+            (C::Cancel, S::Ready | S::PickedUp) => Err(OrderError::TooLateToCancel),
+            (C::ClaimDelivery, S::Accepted | S::Ready) => {
+                let Actor::Rider { user, .. } = actor else {
+                    return Err(not_allowed());
+                };
+                match self.rider {
+                    None => Ok(OrderEvent::RiderAssigned { order_id, rider: user }),
+                    Some(_) => Err(OrderError::JobTaken),
+                }
+            }
+            (C::PickUp, S::Ready) => Ok(OrderEvent::OrderPickedUp {
+                order_id,
+                rider: self.assigned_to(actor)?,
+            }),
+            (C::Deliver, S::PickedUp) => Ok(OrderEvent::OrderDelivered {
+                order_id,
+                rider: self.assigned_to(actor)?,
+            }),
+            (C::Collect, S::Ready) => Ok(OrderEvent::OrderCollected { order_id }),
+            _ => Err(not_allowed()),
+        }
+    }
+
+    /// Checks that `actor` is someone who may issue `command` on this order at all.
+    fn authorize(&self, command: &OrderCommand, actor: Actor) -> Result<(), OrderError> {
+        use OrderCommand as C;
+        let forbidden = |why: &str| Err(OrderError::Forbidden(why.into()));
+        match command {
+            C::ConfirmPayment | C::FailPayment { .. } => match actor {
+                Actor::System => Ok(()),
+                _ => forbidden("only the payment system settles a payment"),
+            },
+            C::Accept { .. } | C::Reject { .. } | C::MarkReady | C::Collect => match actor {
+                Actor::StoreOwner { store, .. } if store == self.store => match (command, self.fulfilment) {
+                    (C::Collect, Fulfilment::Delivery(_)) => Err(OrderError::NotAPickupOrder),
+                    _ => Ok(()),
+                },
+                _ => forbidden("only the store that received this order can do that"),
+            },
+            C::Cancel => match actor {
+                Actor::Customer(user) if user == self.customer => Ok(()),
+                Actor::Admin(_) => Ok(()),
+                _ => forbidden("only the customer who placed this order can cancel it"),
+            },
+            C::ClaimDelivery | C::PickUp | C::Deliver => {
+                let Actor::Rider { vehicle, .. } = actor else {
+                    return forbidden("only riders deliver orders");
+                };
+                match self.fulfilment {
+                    Fulfilment::Pickup => Err(OrderError::NotADeliveryOrder),
+                    Fulfilment::Delivery(job) if job != vehicle => {
+                        Err(OrderError::WrongVehicle { job, rider: vehicle })
+                    }
+                    Fulfilment::Delivery(_) => Ok(()),
+                }
+            }
+        }
+    }
+
+    /// The assigned rider, when `actor` is that rider.
+    fn assigned_to(&self, actor: Actor) -> Result<UserId, OrderError> {
+        match (actor, self.rider) {
+            (Actor::Rider { user, .. }, Some(rider)) if user == rider => Ok(rider),
+            _ => Err(OrderError::NotYourJob),
+        }
+    }
+
+    /// Applies an event that [`Order::decide`] produced (or that the event log
+    /// holds) and returns the resulting state. Rebuilding an order by folding
+    /// its events over [`Order::new_pending`] gives its current state.
+    pub fn evolve(&self, event: &OrderEvent) -> Order {
+        let mut next = self.clone();
+        match event {
+            OrderEvent::PaymentFailed { .. } => next.status = OrderStatus::PaymentFailed,
+            OrderEvent::OrderPlaced { .. } => next.status = OrderStatus::Placed,
+            OrderEvent::OrderAccepted { .. } => next.status = OrderStatus::Accepted,
+            OrderEvent::OrderRejected { .. } => next.status = OrderStatus::Rejected,
+            OrderEvent::OrderReady { .. } => next.status = OrderStatus::Ready,
+            OrderEvent::OrderCancelled { .. } => next.status = OrderStatus::Cancelled,
+            OrderEvent::RiderAssigned { rider, .. } => next.rider = Some(*rider),
+            OrderEvent::OrderPickedUp { .. } => next.status = OrderStatus::PickedUp,
+            OrderEvent::OrderDelivered { .. } => next.status = OrderStatus::Delivered,
+            OrderEvent::OrderCollected { .. } => next.status = OrderStatus::Collected,
+        }
+        next
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,462 @@
+//! Every allowed and every forbidden transition of the order state machine.
+
+use super::*;
+use proptest::prelude::*;
+use OrderCommand as C;
+use OrderStatus as S;
+
+const CUSTOMER: UserId = UserId(1);
+const OTHER_CUSTOMER: UserId = UserId(2);
+const OWNER: UserId = UserId(10);
+const STORE: StoreId = StoreId(100);
+const OTHER_STORE: StoreId = StoreId(101);
+const RIDER: UserId = UserId(20);
+const OTHER_RIDER: UserId = UserId(21);
+const ORDER: OrderId = OrderId(7);
+
+fn order(fulfilment: Fulfilment, status: OrderStatus, rider: Option<UserId>) -> Order {
+    Order {
+        id: ORDER,
+        customer: CUSTOMER,
+        store: STORE,
+        fulfilment,
+        status,
+        rider,
+    }
+}
+
+const DELIVERY: Fulfilment = Fulfilment::Delivery(DeliveryType::Motorbike);
+
+fn owner() -> Actor {
+    Actor::StoreOwner {
+        user: OWNER,
+        store: STORE,
+    }
+}
+fn rider() -> Actor {
+    Actor::Rider {
+        user: RIDER,
+        vehicle: DeliveryType::Motorbike,
+    }
+}
+
+/// One of each command, valid in its arguments.
+fn commands() -> Vec<OrderCommand> {
+    vec![
+        C::ConfirmPayment,
+        C::FailPayment {
+            reason: "card declined".into(),
+        },
+        C::Accept { prep_minutes: 20 },
+        C::Reject {
+            reason: RejectReason::TooBusy,
+        },
+        C::MarkReady,
+        C::Cancel,
+        C::ClaimDelivery,
+        C::PickUp,
+        C::Deliver,
+        C::Collect,
+    ]
+}
+
+/// The actor each command belongs to.
+fn rightful_actor(command: &OrderCommand) -> Actor {
+    match command {
+        C::ConfirmPayment | C::FailPayment { .. } => Actor::System,
+        C::Accept { .. } | C::Reject { .. } | C::MarkReady | C::Collect => owner(),
+        C::Cancel => Actor::Customer(CUSTOMER),
+        C::ClaimDelivery | C::PickUp | C::Deliver => rider(),
+    }
+}
+
+/// The specification: for a delivery order, the (status, rider assigned?,
+/// command) triples that succeed and the status they lead to. Everything not
+/// listed must fail.
+fn delivery_allowed(status: OrderStatus, rider_assigned: bool, command: &OrderCommand) -> Option<OrderStatus> {
+    match (status, rider_assigned, command) {
+        (S::PaymentPending, _, C::ConfirmPayment) => Some(S::Placed),
+        (S::PaymentPending, _, C::FailPayment { .. }) => Some(S::PaymentFailed),
+        (S::Placed, _, C::Accept { .. }) => Some(S::Accepted),
+        (S::Placed, _, C::Reject { .. }) => Some(S::Rejected),
+        (S::Placed, _, C::Cancel) => Some(S::Cancelled),
+        (S::Accepted, _, C::Cancel) => Some(S::Cancelled),
+        (S::Accepted, _, C::MarkReady) => Some(S::Ready),
+        (S::Accepted, false, C::ClaimDelivery) => Some(S::Accepted),
+        (S::Ready, false, C::ClaimDelivery) => Some(S::Ready),
+        (S::Ready, true, C::PickUp) => Some(S::PickedUp),
+        (S::PickedUp, true, C::Deliver) => Some(S::Delivered),
+        _ => None,
+    }
+}
+
+/// The same for a pickup order (never a rider).
+fn pickup_allowed(status: OrderStatus, command: &OrderCommand) -> Option<OrderStatus> {
+    match (status, command) {
+        (S::PaymentPending, C::ConfirmPayment) => Some(S::Placed),
+        (S::PaymentPending, C::FailPayment { .. }) => Some(S::PaymentFailed),
+        (S::Placed, C::Accept { .. }) => Some(S::Accepted),
+        (S::Placed, C::Reject { .. }) => Some(S::Rejected),
+        (S::Placed | S::Accepted, C::Cancel) => Some(S::Cancelled),
+        (S::Accepted, C::MarkReady) => Some(S::Ready),
+        (S::Ready, C::Collect) => Some(S::Collected),
+        _ => None,
+    }
+}
+
+#[test]
+fn every_status_and_command_of_a_delivery_order_matches_the_specification() {
+    let mut checked = 0;
+    for status in OrderStatus::ALL {
+        for assigned in [false, true] {
+            let o = order(DELIVERY, status, assigned.then_some(RIDER));
+            for command in commands() {
+                let result = o.handle(&command, rightful_actor(&command));
+                let expected = delivery_allowed(status, assigned, &command);
+                match (expected, &result) {
+                    (Some(to), Ok((next, event))) => {
+                        assert_eq!(next.status, to, "{status:?} + {command:?}");
+                        assert_eq!(event.order_id(), ORDER);
+                    }
+                    (None, Err(_)) => {}
+                    _ => panic!("{status:?} (rider {assigned}) + {command:?}: expected {expected:?}, got {result:?}"),
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 10 * 2 * 10);
+}
+
+#[test]
+fn every_status_and_command_of_a_pickup_order_matches_the_specification() {
+    for status in OrderStatus::ALL {
+        let o = order(Fulfilment::Pickup, status, None);
+        for command in commands() {
+            let result = o.handle(&command, rightful_actor(&command));
+            match (pickup_allowed(status, &command), &result) {
+                (Some(to), Ok((next, _))) => assert_eq!(next.status, to),
+                (None, Err(_)) => {}
+                (expected, _) => {
+                    panic!("{status:?} + {command:?}: expected {expected:?}, got {result:?}")
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn terminal_statuses_refuse_every_command() {
+    for status in OrderStatus::ALL.into_iter().filter(|s| s.is_terminal()) {
+        for fulfilment in [DELIVERY, Fulfilment::Pickup] {
+            let o = order(fulfilment, status, None);
+            for command in commands() {
+                assert!(
+                    o.handle(&command, rightful_actor(&command)).is_err(),
+                    "{status:?} + {command:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn wrong_actors_are_refused_whatever_the_status() {
+    let strangers = [
+        Actor::System,
+        Actor::Customer(OTHER_CUSTOMER),
+        Actor::StoreOwner {
+            user: OWNER,
+            store: OTHER_STORE,
+        },
+        Actor::Rider {
+            user: OTHER_RIDER,
+            vehicle: DeliveryType::Walking,
+        },
+        Actor::Admin(UserId(99)),
+    ];
+    for status in OrderStatus::ALL {
+        let o = order(DELIVERY, status, Some(RIDER));
+        for command in commands() {
+            for actor in strangers.iter().copied().filter(|a| *a != rightful_actor(&command)) {
+                // Admins may cancel (operators resolve stuck orders); nothing else.
+                if matches!((actor, &command), (Actor::Admin(_), C::Cancel)) {
+                    continue;
+                }
+                assert!(
+                    o.handle(&command, actor).is_err(),
+                    "{actor:?} must not {command:?} an order that is {status:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_customer_cannot_act_for_the_store_or_the_rider() {
+    let o = order(DELIVERY, S::Placed, None);
+    let as_customer = Actor::Customer(CUSTOMER);
+    for command in [
+        C::Accept { prep_minutes: 10 },
+        C::MarkReady,
+        C::ClaimDelivery,
+        C::ConfirmPayment,
+    ] {
+        assert!(
+            matches!(o.handle(&command, as_customer), Err(OrderError::Forbidden(_))),
+            "{command:?}"
+        );
+    }
+}
+
+#[test]
+fn cancel_after_ready_says_it_is_too_late() {
+    for status in [S::Ready, S::PickedUp] {
+        let o = order(DELIVERY, status, Some(RIDER));
+        assert_eq!(
+            o.handle(&C::Cancel, Actor::Customer(CUSTOMER)).err(),
+            Some(OrderError::TooLateToCancel)
+        );
+    }
+    let err = OrderError::TooLateToCancel.to_string();
+    assert!(err.contains("can no longer be cancelled"), "{err}");
+}
+
+#[test]
+fn another_customer_cannot_cancel() {
+    let o = order(DELIVERY, S::Placed, None);
+    assert!(matches!(
+        o.handle(&C::Cancel, Actor::Customer(OTHER_CUSTOMER)),
+        Err(OrderError::Forbidden(_))
+    ));
+}
+
+#[test]
+fn a_rider_of_another_vehicle_cannot_claim() {
+    let o = order(DELIVERY, S::Accepted, None);
+    let walker = Actor::Rider {
+        user: OTHER_RIDER,
+        vehicle: DeliveryType::Walking,
+    };
+    assert_eq!(
+        o.handle(&C::ClaimDelivery, walker).err(),
+        Some(OrderError::WrongVehicle {
+            job: DeliveryType::Motorbike,
+            rider: DeliveryType::Walking
+        })
+    );
+}
+
+#[test]
+fn first_claim_wins_and_the_second_is_told_the_job_is_taken() {
+    let o = order(DELIVERY, S::Ready, None);
+    let (claimed, event) = o.handle(&C::ClaimDelivery, rider()).expect("first claim");
+    assert_eq!(
+        event,
+        OrderEvent::RiderAssigned {
+            order_id: ORDER,
+            rider: RIDER
+        }
+    );
+    assert_eq!(claimed.rider, Some(RIDER));
+    let second = Actor::Rider {
+        user: OTHER_RIDER,
+        vehicle: DeliveryType::Motorbike,
+    };
+    assert_eq!(
+        claimed.handle(&C::ClaimDelivery, second).err(),
+        Some(OrderError::JobTaken)
+    );
+    assert_eq!(claimed.handle(&C::PickUp, second).err(), Some(OrderError::NotYourJob));
+}
+
+#[test]
+fn pick_up_needs_an_assigned_rider() {
+    let o = order(DELIVERY, S::Ready, None);
+    assert_eq!(o.handle(&C::PickUp, rider()).err(), Some(OrderError::NotYourJob));
+}
+
+#[test]
+fn pickup_orders_have_no_rider_and_delivery_orders_are_not_collected() {
+    let pickup = order(Fulfilment::Pickup, S::Ready, None);
+    assert_eq!(
+        pickup.handle(&C::ClaimDelivery, rider()).err(),
+        Some(OrderError::NotADeliveryOrder)
+    );
+    let delivery = order(DELIVERY, S::Ready, None);
+    assert_eq!(
+        delivery.handle(&C::Collect, owner()).err(),
+        Some(OrderError::NotAPickupOrder)
+    );
+}
+
+#[test]
+fn prep_minutes_out_of_range_are_refused() {
+    let o = order(DELIVERY, S::Placed, None);
+    for minutes in [0, 181, u16::MAX] {
+        assert_eq!(
+            o.handle(&C::Accept { prep_minutes: minutes }, owner()).err(),
+            Some(OrderError::InvalidPrepMinutes)
+        );
+    }
+    assert!(o.handle(&C::Accept { prep_minutes: 180 }, owner()).is_ok());
+}
+
+#[test]
+fn reject_reasons_in_free_text_are_validated() {
+    let o = order(DELIVERY, S::Placed, None);
+    let blank = C::Reject {
+        reason: RejectReason::Other("   ".into()),
+    };
+    assert!(matches!(o.handle(&blank, owner()), Err(OrderError::InvalidText(_))));
+    let long = C::Reject {
+        reason: RejectReason::Other("x".repeat(201)),
+    };
+    assert!(matches!(o.handle(&long, owner()), Err(OrderError::InvalidText(_))));
+    let fine = C::Reject {
+        reason: RejectReason::Other("  가스 점검 중  ".into()),
+    };
+    let (_, event) = o.handle(&fine, owner()).expect("valid reason");
+    assert_eq!(
+        event,
+        OrderEvent::OrderRejected {
+            order_id: ORDER,
+            reason: RejectReason::Other("가스 점검 중".into())
+        }
+    );
+}
+
+#[test]
+fn error_messages_name_the_action_and_status() {
+    let o = order(DELIVERY, S::Cancelled, None);
+    let err = o
+        .handle(&C::Accept { prep_minutes: 10 }, owner())
+        .err()
+        .map(|e| e.to_string());
+    assert_eq!(err.as_deref(), Some("cannot accept an order that is cancelled"));
+}
+
+#[test]
+fn events_serialise_with_their_kind_and_order_id() {
+    let event = OrderEvent::OrderAccepted {
+        order_id: ORDER,
+        prep_minutes: 25,
+    };
+    let json = serde_json::to_value(&event).expect("serialise");
+    assert_eq!(
+        json,
+        serde_json::json!({"type": "OrderAccepted", "order_id": 7, "prep_minutes": 25})
+    );
+    assert_eq!(json["type"], event.kind());
+}
+
+// ---- property tests -------------------------------------------------------
+
+/// All edges of the lifecycle graph, including the rider assignment that
+/// keeps the status.
+fn is_edge(from: OrderStatus, to: OrderStatus) -> bool {
+    matches!(
+        (from, to),
+        (S::PaymentPending, S::Placed | S::PaymentFailed)
+            | (S::Placed, S::Accepted | S::Rejected | S::Cancelled)
+            | (S::Accepted, S::Ready | S::Cancelled | S::Accepted)
+            | (S::Ready, S::PickedUp | S::Collected | S::Ready)
+            | (S::PickedUp, S::Delivered)
+    )
+}
+
+fn any_command() -> impl Strategy<Value = OrderCommand> {
+    prop_oneof![
+        Just(C::ConfirmPayment),
+        "[a-z ]{0,10}".prop_map(|reason| C::FailPayment { reason }),
+        (0u16..200).prop_map(|prep_minutes| C::Accept { prep_minutes }),
+        Just(C::Reject {
+            reason: RejectReason::SoldOut
+        }),
+        ".{0,3}".prop_map(|t| C::Reject {
+            reason: RejectReason::Other(t)
+        }),
+        Just(C::MarkReady),
+        Just(C::Cancel),
+        Just(C::ClaimDelivery),
+        Just(C::PickUp),
+        Just(C::Deliver),
+        Just(C::Collect),
+    ]
+}
+
+fn any_actor() -> impl Strategy<Value = Actor> {
+    let vehicle = prop_oneof![
+        Just(DeliveryType::Walking),
+        Just(DeliveryType::Bicycle),
+        Just(DeliveryType::Motorbike)
+    ];
+    prop_oneof![
+        Just(Actor::System),
+        prop_oneof![Just(CUSTOMER), Just(OTHER_CUSTOMER)].prop_map(Actor::Customer),
+        prop_oneof![Just(STORE), Just(OTHER_STORE)].prop_map(|store| Actor::StoreOwner { user: OWNER, store }),
+        (prop_oneof![Just(RIDER), Just(OTHER_RIDER)], vehicle)
+            .prop_map(|(user, vehicle)| Actor::Rider { user, vehicle }),
+        Just(Actor::Admin(UserId(99))),
+    ]
+}
+
+fn any_fulfilment() -> impl Strategy<Value = Fulfilment> {
+    prop_oneof![
+        Just(Fulfilment::Pickup),
+        Just(Fulfilment::Delivery(DeliveryType::Walking)),
+        Just(Fulfilment::Delivery(DeliveryType::Bicycle)),
+        Just(Fulfilment::Delivery(DeliveryType::Motorbike)),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+    /// No sequence of commands, by anyone, reaches an invalid state.
+    #[test]
+    fn no_sequence_of_commands_reaches_an_invalid_state(
+        fulfilment in any_fulfilment(),
+        steps in proptest::collection::vec((any_command(), any_actor()), 0..40),
+    ) {
+        let start = Order::new_pending(ORDER, CUSTOMER, STORE, fulfilment);
+        let mut current = start.clone();
+        let mut history = Vec::new();
+        for (command, actor) in steps {
+            let before = current.clone();
+            match current.handle(&command, actor) {
+                Ok((next, event)) => {
+                    prop_assert!(!before.status.is_terminal(), "a terminal order changed");
+                    prop_assert!(is_edge(before.status, next.status), "{:?} -> {:?}", before.status, next.status);
+                    prop_assert_eq!(event.order_id(), ORDER);
+                    prop_assert_eq!(&before.evolve(&event), &next);
+                    // Identity never changes.
+                    prop_assert_eq!((next.id, next.customer, next.store, next.fulfilment),
+                                    (before.id, before.customer, before.store, before.fulfilment));
+                    // A rider, once assigned, is never replaced.
+                    if before.rider.is_some() {
+                        prop_assert_eq!(before.rider, next.rider);
+                    }
+                    history.push(event);
+                    current = next;
+                }
+                Err(_) => prop_assert_eq!(&current, &before),
+            }
+            // Invariants of every reachable state.
+            match current.status {
+                S::PickedUp | S::Delivered => {
+                    prop_assert!(current.fulfilment.delivery_type().is_some());
+                    prop_assert!(current.rider.is_some());
+                }
+                S::Collected => prop_assert_eq!(current.fulfilment, Fulfilment::Pickup),
+                _ => {}
+            }
+            if current.fulfilment == Fulfilment::Pickup {
+                prop_assert_eq!(current.rider, None);
+            }
+        }
+        // Folding the recorded events over the start gives the same state.
+        let replayed = history.iter().fold(start, |o, e| o.evolve(e));
+        prop_assert_eq!(replayed, current);
+    }
+}

@@ -1,0 +1,171 @@
+//! The event log and its consumers (DESIGN.md §2, "Event log and consumers").
+//!
+//! - [`append`] writes events inside the caller's transaction (transactional
+//!   outbox): an event exists exactly when the state change it records committed.
+//!   Sequence numbers are gap-free and in commit order on both databases.
+//! - [`ConsumerRunner`] feeds the log to one [`Consumer`]: it applies a batch and
+//!   advances that consumer's checkpoint in one transaction, so a crash loses
+//!   nothing and applies nothing twice (N1, N4). With several instances on one
+//!   PostgreSQL database a lease lets one instance run each consumer at a time,
+//!   and another takes over when the lease holder stops renewing it.
+
+mod runner;
+
+pub use runner::{Consumer, ConsumerError, ConsumerRunner, RunnerConfig, StepOutcome};
+
+use db::{Db, Tx};
+use domain::OrderEvent;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+/// What can go wrong reading or writing the log.
+#[derive(Debug, thiserror::Error)]
+pub enum EventLogError {
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+    /// A payload could not be (de)serialised.
+    #[error("event payload: {0}")]
+    Payload(#[from] serde_json::Error),
+    /// The sequence counter row is missing: the schema is not migrated.
+    #[error("the event_sequence row is missing; run the migrations")]
+    NoSequence,
+}
+
+/// An event to append.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    /// The kind of aggregate it is about: `"order"`, `"store"`, ….
+    pub stream: &'static str,
+    /// That aggregate's id.
+    pub stream_id: i64,
+    /// The order whose story this event belongs to, if any (N5).
+    pub correlation_id: Option<i64>,
+    /// The event's name, e.g. `"OrderPlaced"`.
+    pub kind: String,
+    /// The event's data.
+    pub payload: serde_json::Value,
+}
+
+impl NewEvent {
+    /// An order event; its order id is both the stream id and the correlation id.
+    pub fn order(event: &OrderEvent) -> Result<NewEvent, EventLogError> {
+        let order_id = event.order_id().get();
+        Ok(NewEvent {
+            stream: "order",
+            stream_id: order_id,
+            correlation_id: Some(order_id),
+            kind: event.kind().to_string(),
+            payload: serde_json::to_value(event)?,
+        })
+    }
+}
+
+/// An event as stored in the log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordedEvent {
+    /// Position in the log: 1, 2, 3, … with no gaps, in commit order.
+    pub seq: i64,
+    /// The kind of aggregate, e.g. `"order"`.
+    pub stream: String,
+    /// The aggregate's id.
+    pub stream_id: i64,
+    /// The order this event belongs to, if any.
+    pub correlation_id: Option<i64>,
+    /// The event's name.
+    pub kind: String,
+    /// The event's data.
+    pub payload: serde_json::Value,
+    /// When it was committed, in unix milliseconds.
+    pub recorded_at: i64,
+}
+
+/// Appends `events`, in order, inside `tx` and returns their sequence numbers.
+///
+/// The sequence comes from incrementing the single `event_sequence` row; its
+/// row lock (write lock on SQLite) is held until `tx` ends, so concurrent
+/// appenders take turns and numbers become visible in order with no gaps.
+/// Append as late in the transaction as possible: the turn lasts until commit.
+pub async fn append(tx: &mut Tx, events: &[NewEvent]) -> Result<Vec<i64>, EventLogError> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let count = i64::try_from(events.len()).unwrap_or(i64::MAX);
+    let last: i64 =
+        sqlx::query_scalar("UPDATE event_sequence SET last_seq = last_seq + $1 WHERE id = 1 RETURNING last_seq")
+            .bind(count)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or(EventLogError::NoSequence)?;
+    let now = db::now_ms();
+    let mut seqs = Vec::with_capacity(events.len());
+    for (i, event) in events.iter().enumerate() {
+        let seq = last - count + 1 + i64::try_from(i).unwrap_or(0);
+        sqlx::query(
+            "INSERT INTO events (seq, stream, stream_id, correlation_id, kind, payload, recorded_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(seq)
+        .bind(event.stream)
+        .bind(event.stream_id)
+        .bind(event.correlation_id)
+        .bind(&event.kind)
+        .bind(serde_json::to_string(&event.payload)?)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        seqs.push(seq);
+    }
+    Ok(seqs)
+}
+
+const SELECT_EVENTS: &str = "SELECT seq, stream, stream_id, correlation_id, kind, payload, recorded_at FROM events";
+
+fn decode(row: &sqlx::any::AnyRow) -> Result<RecordedEvent, EventLogError> {
+    let payload: String = row.try_get("payload")?;
+    Ok(RecordedEvent {
+        seq: row.try_get("seq")?,
+        stream: row.try_get("stream")?,
+        stream_id: row.try_get("stream_id")?,
+        correlation_id: row.try_get("correlation_id")?,
+        kind: row.try_get("kind")?,
+        payload: serde_json::from_str(&payload)?,
+        recorded_at: row.try_get("recorded_at")?,
+    })
+}
+
+/// Up to `limit` events after `after_seq`, in sequence order, read in `tx`.
+pub async fn read_after_in(tx: &mut Tx, after_seq: i64, limit: i64) -> Result<Vec<RecordedEvent>, EventLogError> {
+    let rows = sqlx::query(&format!("{SELECT_EVENTS} WHERE seq > $1 ORDER BY seq LIMIT $2"))
+        .bind(after_seq)
+        .bind(limit)
+        .fetch_all(&mut **tx)
+        .await?;
+    rows.iter().map(decode).collect()
+}
+
+/// Up to `limit` events after `after_seq`, in sequence order.
+pub async fn read_after(db: &Db, after_seq: i64, limit: i64) -> Result<Vec<RecordedEvent>, EventLogError> {
+    let rows = sqlx::query(&format!("{SELECT_EVENTS} WHERE seq > $1 ORDER BY seq LIMIT $2"))
+        .bind(after_seq)
+        .bind(limit)
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter().map(decode).collect()
+}
+
+/// Every event of one order, in sequence order (the order's whole story, N5).
+pub async fn read_correlated(db: &Db, order_id: i64) -> Result<Vec<RecordedEvent>, EventLogError> {
+    let rows = sqlx::query(&format!("{SELECT_EVENTS} WHERE correlation_id = $1 ORDER BY seq"))
+        .bind(order_id)
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter().map(decode).collect()
+}
+
+/// The highest committed sequence number (0 for an empty log).
+pub async fn head(db: &Db) -> Result<i64, EventLogError> {
+    Ok(sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events")
+        .fetch_one(db.pool())
+        .await?)
+}

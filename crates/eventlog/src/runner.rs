@@ -1,0 +1,241 @@
+//! Runs one consumer over the event log with a checkpoint and a lease.
+
+use crate::{read_after_in, EventLogError, RecordedEvent};
+use db::{Db, Tx};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{watch, Notify};
+
+/// A consumer of the event log: a projection, an inbox, a notifier, ….
+///
+/// [`Consumer::apply`] runs inside the transaction that also advances the
+/// consumer's checkpoint: whatever it writes through `tx` commits exactly when
+/// the checkpoint moves past the event, so it is applied exactly once. Effects
+/// outside the database must carry an idempotency key (the event's `seq`).
+#[async_trait::async_trait]
+pub trait Consumer: Send + Sync + 'static {
+    /// A stable name; it keys the checkpoint row, so never rename a consumer
+    /// that has run in production.
+    fn name(&self) -> &'static str;
+
+    /// Applies one event. An error rolls back the whole batch; the runner
+    /// retries it with backoff.
+    async fn apply(&self, tx: &mut Tx, event: &RecordedEvent) -> Result<(), ConsumerError>;
+}
+
+/// Why a consumer could not apply an event.
+#[derive(Debug, thiserror::Error)]
+pub enum ConsumerError {
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+    /// The event log failed.
+    #[error(transparent)]
+    Log(#[from] EventLogError),
+    /// The consumer's own rule failed (a payload it cannot read, …).
+    #[error("{0}")]
+    Handler(String),
+}
+
+/// How a runner behaves.
+#[derive(Debug, Clone)]
+pub struct RunnerConfig {
+    /// This process's unique name among the replicas (it holds leases).
+    pub instance_id: String,
+    /// Most events applied in one transaction.
+    pub batch_size: i64,
+    /// How often an idle runner looks for new events, in milliseconds.
+    pub poll_interval_ms: u64,
+    /// How long a lease lasts without renewal, in milliseconds. Another
+    /// instance takes the consumer over this long after the holder died.
+    pub lease_ms: i64,
+    /// The longest wait between retries of a failing batch, in milliseconds.
+    pub max_backoff_ms: u64,
+}
+
+impl RunnerConfig {
+    /// Defaults for `instance_id`: batches of 100, polling every 250 ms,
+    /// 10 s leases, retries backing off to at most 30 s.
+    pub fn new(instance_id: impl Into<String>) -> RunnerConfig {
+        RunnerConfig {
+            instance_id: instance_id.into(),
+            batch_size: 100,
+            poll_interval_ms: 250,
+            lease_ms: 10_000,
+            max_backoff_ms: 30_000,
+        }
+    }
+}
+
+/// What one step of a runner did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepOutcome {
+    /// This many events were applied and checkpointed (0: caught up).
+    Applied(usize),
+    /// Another instance holds the lease; nothing was done.
+    NotLeader,
+}
+
+/// Drives one [`Consumer`] over the log.
+pub struct ConsumerRunner {
+    db: Db,
+    consumer: Arc<dyn Consumer>,
+    config: RunnerConfig,
+    wake: Arc<Notify>,
+}
+
+impl ConsumerRunner {
+    /// A runner for `consumer`. `wake` lets writers nudge it after a commit so
+    /// it need not wait for the next poll.
+    pub fn new(db: Db, consumer: Arc<dyn Consumer>, config: RunnerConfig, wake: Arc<Notify>) -> ConsumerRunner {
+        ConsumerRunner {
+            db,
+            consumer,
+            config,
+            wake,
+        }
+    }
+
+    /// The consumer's name.
+    pub fn name(&self) -> &'static str {
+        self.consumer.name()
+    }
+
+    /// Creates the consumer's checkpoint row at 0 if it has none yet.
+    pub async fn register(&self) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO consumer_checkpoints (consumer, last_seq, lease_until, updated_at) VALUES ($1, 0, 0, $2) \
+             ON CONFLICT (consumer) DO NOTHING",
+        )
+        .bind(self.name())
+        .bind(db::now_ms())
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Takes or renews the lease; `true` when this instance holds it now.
+    pub async fn acquire_lease(&self) -> Result<bool, sqlx::Error> {
+        let now = db::now_ms();
+        let result = sqlx::query(
+            "UPDATE consumer_checkpoints SET lease_owner = $2, lease_until = $3 \
+             WHERE consumer = $1 AND (lease_owner IS NULL OR lease_owner = $2 OR lease_until < $4)",
+        )
+        .bind(self.name())
+        .bind(&self.config.instance_id)
+        .bind(now + self.config.lease_ms)
+        .bind(now)
+        .execute(self.db.pool())
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Gives the lease up so another instance can take over at once.
+    pub async fn release_lease(&self) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE consumer_checkpoints SET lease_owner = NULL, lease_until = 0 WHERE consumer = $1 AND lease_owner = $2",
+        )
+        .bind(self.name())
+        .bind(&self.config.instance_id)
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// One step: renew the lease, then apply one batch and move the checkpoint
+    /// in a single transaction.
+    pub async fn step(&self) -> Result<StepOutcome, ConsumerError> {
+        if !self.acquire_lease().await? {
+            return Ok(StepOutcome::NotLeader);
+        }
+        let mut tx = self.db.begin().await.map_err(db_error)?;
+        // Locks the checkpoint row (PostgreSQL) for the whole batch: a lease
+        // taken over meanwhile waits for this commit, so two instances never
+        // apply the same event even when a lease expires mid-batch.
+        let row: Option<(i64, Option<String>)> = sqlx::query_as(&format!(
+            "SELECT last_seq, lease_owner FROM consumer_checkpoints WHERE consumer = $1{}",
+            self.db.for_update()
+        ))
+        .bind(self.name())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((last_seq, owner)) = row else {
+            return Err(ConsumerError::Handler(format!(
+                "consumer {} is not registered",
+                self.name()
+            )));
+        };
+        if owner.as_deref() != Some(self.config.instance_id.as_str()) {
+            return Ok(StepOutcome::NotLeader);
+        }
+        let events = read_after_in(&mut tx, last_seq, self.config.batch_size).await?;
+        let Some(last) = events.last().map(|e| e.seq) else {
+            return Ok(StepOutcome::Applied(0));
+        };
+        for event in &events {
+            let span = tracing::info_span!(
+                "consume",
+                consumer = self.name(),
+                seq = event.seq,
+                order_id = event.correlation_id
+            );
+            let _guard = span.enter();
+            self.consumer.apply(&mut tx, event).await?;
+        }
+        sqlx::query("UPDATE consumer_checkpoints SET last_seq = $2, updated_at = $3 WHERE consumer = $1")
+            .bind(self.name())
+            .bind(last)
+            .bind(db::now_ms())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(StepOutcome::Applied(events.len()))
+    }
+
+    /// Runs until `shutdown` turns true: steps while there is work, otherwise
+    /// sleeps until woken or the poll interval passes; a failing batch is
+    /// retried with exponential backoff. Releases the lease on the way out.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        if let Err(e) = self.register().await {
+            tracing::error!(consumer = self.name(), error = %e, "cannot register consumer");
+        }
+        let mut failures: u32 = 0;
+        while !*shutdown.borrow() {
+            let pause = match self.step().await {
+                Ok(StepOutcome::Applied(n)) if n > 0 => {
+                    failures = 0;
+                    continue;
+                }
+                Ok(_) => {
+                    failures = 0;
+                    Duration::from_millis(self.config.poll_interval_ms)
+                }
+                Err(e) => {
+                    failures = failures.saturating_add(1);
+                    let backoff = self
+                        .config
+                        .poll_interval_ms
+                        .saturating_mul(1u64 << failures.min(16))
+                        .min(self.config.max_backoff_ms);
+                    tracing::warn!(consumer = self.name(), error = %e, failures, backoff_ms = backoff, "consumer batch failed; retrying");
+                    Duration::from_millis(backoff)
+                }
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                _ = self.wake.notified() => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+        if let Err(e) = self.release_lease().await {
+            tracing::warn!(consumer = self.name(), error = %e, "cannot release lease");
+        }
+    }
+}
+
+fn db_error(e: db::DbError) -> ConsumerError {
+    match e {
+        db::DbError::Query(e) => ConsumerError::Db(e),
+        other => ConsumerError::Handler(other.to_string()),
+    }
+}

@@ -1,0 +1,313 @@
+//! The event log and the consumer runner against a real database
+//! (`TEST_DATABASE=sqlite|postgres`).
+
+// Tests stop at the first broken expectation, with its message.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use db::{Db, Tx};
+use eventlog::{
+    append, head, read_after, Consumer, ConsumerError, ConsumerRunner, NewEvent, RecordedEvent, RunnerConfig,
+    StepOutcome,
+};
+use rand::Rng;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{watch, Notify};
+
+fn event(i: i64) -> NewEvent {
+    NewEvent {
+        stream: "test",
+        stream_id: i,
+        correlation_id: Some(i),
+        kind: "TestHappened".into(),
+        payload: serde_json::json!({ "i": i }),
+    }
+}
+
+async fn append_committed(db: &Db, count: i64) {
+    for i in 0..count {
+        let mut tx = db.begin().await.expect("begin");
+        append(&mut tx, &[event(i)]).await.expect("append");
+        tx.commit().await.expect("commit");
+    }
+}
+
+/// Records every event it applies into `test_applied`, in the runner's transaction.
+struct Recorder {
+    instance: String,
+    /// Fails (once) when it meets this sequence number: a crash inside a batch.
+    fail_once_at: Mutex<Option<i64>>,
+}
+
+#[async_trait::async_trait]
+impl Consumer for Recorder {
+    fn name(&self) -> &'static str {
+        "test_recorder"
+    }
+
+    async fn apply(&self, tx: &mut Tx, event: &RecordedEvent) -> Result<(), ConsumerError> {
+        sqlx::query("INSERT INTO test_applied (seq, instance) VALUES ($1, $2)")
+            .bind(event.seq)
+            .bind(&self.instance)
+            .execute(&mut **tx)
+            .await?;
+        let mut fail = self
+            .fail_once_at
+            .lock()
+            .map_err(|_| ConsumerError::Handler("poisoned".into()))?;
+        if *fail == Some(event.seq) {
+            *fail = None;
+            return Err(ConsumerError::Handler(format!("injected failure at {}", event.seq)));
+        }
+        Ok(())
+    }
+}
+
+async fn create_applied_table(db: &Db) {
+    // No unique key on purpose: a duplicate must show up in the count, not as an error.
+    sqlx::query("CREATE TABLE test_applied (seq BIGINT NOT NULL, instance TEXT NOT NULL)")
+        .execute(db.pool())
+        .await
+        .expect("create test_applied");
+}
+
+fn runner(db: &Db, instance: &str, lease_ms: i64, fail_once_at: Option<i64>) -> ConsumerRunner {
+    let consumer = Arc::new(Recorder {
+        instance: instance.into(),
+        fail_once_at: Mutex::new(fail_once_at),
+    });
+    let mut config = RunnerConfig::new(instance);
+    config.batch_size = 7;
+    config.poll_interval_ms = 20;
+    config.lease_ms = lease_ms;
+    config.max_backoff_ms = 100;
+    ConsumerRunner::new(db.clone(), consumer, config, Arc::new(Notify::new()))
+}
+
+async fn applied_seqs(db: &Db) -> Vec<i64> {
+    sqlx::query_scalar("SELECT seq FROM test_applied ORDER BY seq")
+        .fetch_all(db.pool())
+        .await
+        .expect("read applied")
+}
+
+async fn checkpoint(db: &Db) -> i64 {
+    sqlx::query_scalar("SELECT last_seq FROM consumer_checkpoints WHERE consumer = 'test_recorder'")
+        .fetch_optional(db.pool())
+        .await
+        .expect("read checkpoint")
+        .unwrap_or(0)
+}
+
+async fn wait_for_checkpoint(db: &Db, target: i64, within: Duration) {
+    let start = Instant::now();
+    while checkpoint(db).await < target {
+        assert!(
+            start.elapsed() < within,
+            "checkpoint stuck at {} (want {target})",
+            checkpoint(db).await
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sequence_numbers_are_gap_free_in_commit_order_under_concurrent_appends() {
+    let t = testkit::fresh_db().await;
+    let mut tasks = Vec::new();
+    for w in 0..6i64 {
+        let db = t.second_pool().await;
+        tasks.push(tokio::spawn(async move {
+            let mut committed = 0i64;
+            for i in 0..25i64 {
+                // Drawn before any await: the thread-local generator is not Send.
+                let (n, hold_ms, roll_back) = {
+                    let mut rng = rand::thread_rng();
+                    (rng.gen_range(1..=3), rng.gen_range(0..4), rng.gen_bool(0.2))
+                };
+                let mut tx = db.begin().await.expect("begin");
+                let batch: Vec<NewEvent> = (0..n).map(|k| event(w * 1000 + i * 10 + k)).collect();
+                append(&mut tx, &batch).await.expect("append");
+                // Hold the transaction open a while: a late commit must not be skipped.
+                tokio::time::sleep(Duration::from_millis(hold_ms)).await;
+                if roll_back {
+                    tx.rollback().await.expect("rollback");
+                } else {
+                    tx.commit().await.expect("commit");
+                    committed += n;
+                }
+            }
+            committed
+        }));
+    }
+    // A reader follows the log meanwhile, as a consumer would: it must see
+    // 1, 2, 3, … with no number skipped and none twice.
+    let (writers_done, mut done_rx) = watch::channel(false);
+    let reader_db = t.db.clone();
+    let reader = tokio::spawn(async move {
+        let mut cursor = 0i64;
+        loop {
+            let finished = *done_rx.borrow_and_update();
+            let batch = read_after(&reader_db, cursor, 50).await.expect("read");
+            let empty = batch.is_empty();
+            for e in batch {
+                assert_eq!(e.seq, cursor + 1, "the reader skipped or repeated a sequence number");
+                cursor = e.seq;
+            }
+            if finished && empty {
+                return cursor;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    });
+    let mut total = 0;
+    for task in tasks {
+        total += task.await.expect("writer");
+    }
+    let _ = writers_done.send(true);
+    let seen = tokio::time::timeout(Duration::from_secs(30), reader)
+        .await
+        .expect("reader finished")
+        .expect("reader");
+    assert_eq!(seen, total, "the reader saw every committed event");
+    assert_eq!(
+        head(&t.db).await.expect("head"),
+        total,
+        "every committed event has a number, and only those"
+    );
+    let seqs: Vec<i64> = sqlx::query_scalar("SELECT seq FROM events ORDER BY seq")
+        .fetch_all(t.db.pool())
+        .await
+        .expect("seqs");
+    assert_eq!(seqs, (1..=total).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn rolled_back_events_are_never_in_the_log() {
+    let t = testkit::fresh_db().await;
+    let mut tx = t.db.begin().await.expect("begin");
+    append(&mut tx, &[event(1), event(2)]).await.expect("append");
+    tx.rollback().await.expect("rollback");
+    append_committed(&t.db, 1).await;
+    let events = read_after(&t.db, 0, 10).await.expect("read");
+    assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1]);
+    assert_eq!(events[0].payload, serde_json::json!({ "i": 0 }));
+    assert_eq!(events[0].correlation_id, Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consumer_killed_mid_stream_resumes_with_nothing_lost_and_nothing_applied_twice() {
+    let t = testkit::fresh_db().await;
+    create_applied_table(&t.db).await;
+    append_committed(&t.db, 300).await;
+
+    // First life: killed (task aborted, lease not released) somewhere mid-stream.
+    let (_stop, stop_rx) = watch::channel(false);
+    let first = tokio::spawn(runner(&t.db, "first", 300, None).run(stop_rx.clone()));
+    let start = Instant::now();
+    while applied_seqs(&t.db).await.len() < 100 {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "first runner made no progress"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    first.abort();
+    let _ = first.await;
+    // What was applied is exactly what the checkpoint says: batch and
+    // checkpoint commit together.
+    let at_kill = applied_seqs(&t.db).await;
+    assert!(at_kill.len() < 300, "killed too late to prove anything");
+    assert_eq!(at_kill, (1..=checkpoint(&t.db).await).collect::<Vec<_>>());
+
+    // Second life, another instance: it waits out the dead lease, then resumes.
+    let second = tokio::spawn(runner(&t.db, "second", 300, None).run(stop_rx));
+    wait_for_checkpoint(&t.db, 300, Duration::from_secs(30)).await;
+    second.abort();
+    assert_eq!(applied_seqs(&t.db).await, (1..=300).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn a_batch_that_fails_is_rolled_back_and_retried_without_duplicates() {
+    let t = testkit::fresh_db().await;
+    create_applied_table(&t.db).await;
+    append_committed(&t.db, 20).await;
+    let r = runner(&t.db, "only", 10_000, Some(10));
+    r.register().await.expect("register");
+    assert_eq!(r.step().await.ok(), Some(StepOutcome::Applied(7)));
+    // The batch 8..=14 fails at 10: nothing of it stays, the checkpoint stays at 7.
+    assert!(r.step().await.is_err());
+    assert_eq!(checkpoint(&t.db).await, 7);
+    assert_eq!(applied_seqs(&t.db).await, (1..=7).collect::<Vec<_>>());
+    while r.step().await.expect("step") != StepOutcome::Applied(0) {}
+    assert_eq!(applied_seqs(&t.db).await, (1..=20).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn only_the_lease_holder_runs_a_consumer() {
+    let t = testkit::fresh_db().await;
+    create_applied_table(&t.db).await;
+    append_committed(&t.db, 3).await;
+    let a = runner(&t.db, "a", 60_000, None);
+    let b = runner(&t.db, "b", 60_000, None);
+    a.register().await.expect("register");
+    assert_eq!(a.step().await.ok(), Some(StepOutcome::Applied(3)));
+    assert_eq!(b.step().await.ok(), Some(StepOutcome::NotLeader));
+    a.release_lease().await.expect("release");
+    append_committed(&t.db, 1).await;
+    assert_eq!(b.step().await.ok(), Some(StepOutcome::Applied(1)));
+    assert_eq!(a.step().await.ok(), Some(StepOutcome::NotLeader));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_on_one_database_apply_each_event_exactly_once_and_take_over() {
+    let t = testkit::fresh_db().await;
+    create_applied_table(&t.db).await;
+    // Two "replicas": separate pools, separate instance ids, same consumer.
+    let db_a = t.second_pool().await;
+    let db_b = t.second_pool().await;
+    let (stop, stop_rx) = watch::channel(false);
+    let a = tokio::spawn(runner(&db_a, "replica-a", 400, None).run(stop_rx.clone()));
+    let b = tokio::spawn(runner(&db_b, "replica-b", 400, None).run(stop_rx.clone()));
+
+    // Producers append concurrently while both runners compete.
+    let mut producers = Vec::new();
+    for _ in 0..4 {
+        let db = t.second_pool().await;
+        producers.push(tokio::spawn(async move { append_committed(&db, 100).await }));
+    }
+    for p in producers {
+        p.await.expect("producer");
+    }
+    wait_for_checkpoint(&t.db, 400, Duration::from_secs(60)).await;
+    assert_eq!(
+        applied_seqs(&t.db).await,
+        (1..=400).collect::<Vec<_>>(),
+        "each event exactly once"
+    );
+
+    // Kill whichever replica holds the lease (abort: no release), append more:
+    // the survivor takes over once the lease expires.
+    let holder: String =
+        sqlx::query_scalar("SELECT lease_owner FROM consumer_checkpoints WHERE consumer = 'test_recorder'")
+            .fetch_one(t.db.pool())
+            .await
+            .expect("lease owner");
+    let (dead, survivor_name) = if holder == "replica-a" {
+        (a, "replica-b")
+    } else {
+        (b, "replica-a")
+    };
+    dead.abort();
+    let _ = dead.await;
+    append_committed(&t.db, 50).await;
+    wait_for_checkpoint(&t.db, 450, Duration::from_secs(30)).await;
+    assert_eq!(applied_seqs(&t.db).await, (1..=450).collect::<Vec<_>>());
+    let by_survivor: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM test_applied WHERE seq > 400 AND instance = $1")
+        .bind(survivor_name)
+        .fetch_one(t.db.pool())
+        .await
+        .expect("count");
+    assert_eq!(by_survivor, 50, "the survivor applied everything after the takeover");
+    let _ = stop.send(true);
+}

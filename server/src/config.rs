@@ -1,0 +1,194 @@
+//! Settings from the environment (requirement N7: config from the environment).
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `APP_HOST` | `127.0.0.1` | address to listen on |
+//! | `APP_PORT` | `3000` | port to listen on (`0`: any free port) |
+//! | `DATABASE_URL` | `sqlite://data/delivery.db` | `sqlite:…` or `postgres://…` |
+//! | `APP_DEMO` | `true` | seed demo data into an empty database and print the demo accounts |
+//! | `APP_LOG_FORMAT` | `text` | `text` or `json` |
+//! | `RUST_LOG` | `info` | log filter (tracing-subscriber syntax) |
+//! | `APP_DB_MAX_CONNECTIONS` | `10` | database pool size |
+//! | `APP_INSTANCE_ID` | host name + process id | this replica's name (consumer leases) |
+//! | `LEPTOS_SITE_ROOT` | `target/site` | where the built CSS, JS and WASM are |
+//! | `APP_COOKIE_SECURE` | `false` | mark the session cookie `Secure` (set it when serving HTTPS) |
+//! | `APP_LOGIN_ATTEMPTS_PER_MINUTE` | `30` | login and sign-up attempts allowed per client IP per minute |
+
+use std::net::{IpAddr, SocketAddr};
+
+/// The bundle name of the JS, WASM and CSS under `/pkg` (Cargo.toml's
+/// `[[workspace.metadata.leptos]] name`).
+pub const OUTPUT_NAME: &str = "delivery";
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Everything the server needs to start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Address to listen on.
+    pub host: IpAddr,
+    /// Port to listen on; 0 picks a free one (tests).
+    pub port: u16,
+    /// The database URL.
+    pub database_url: String,
+    /// Seed demo data into an empty database and print the demo accounts.
+    pub demo: bool,
+    /// Log line format.
+    pub log_format: LogFormat,
+    /// Database pool size.
+    pub db_max_connections: u32,
+    /// This replica's name.
+    pub instance_id: String,
+    /// Folder of the built site assets.
+    pub site_root: String,
+    /// Mark the session cookie `Secure` (HTTPS only).
+    pub cookie_secure: bool,
+    /// Login and sign-up attempts allowed per client IP per minute.
+    pub login_attempts_per_minute: u32,
+}
+
+/// A setting that could not be read; the message names the variable.
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}: {problem}")]
+pub struct ConfigError {
+    /// The environment variable.
+    pub variable: &'static str,
+    /// What is wrong with its value.
+    pub problem: String,
+}
+
+impl Settings {
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Settings, ConfigError> {
+        Settings::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
+        let get = |name: &str| lookup(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let parse_err = |variable: &'static str, problem: String| ConfigError { variable, problem };
+        let host = match get("APP_HOST") {
+            None => IpAddr::from([127, 0, 0, 1]),
+            Some(h) => h
+                .parse()
+                .map_err(|_| parse_err("APP_HOST", format!("\"{h}\" is not an IP address")))?,
+        };
+        let port = match get("APP_PORT") {
+            None => 3000,
+            Some(p) => p
+                .parse()
+                .map_err(|_| parse_err("APP_PORT", format!("\"{p}\" is not a port number (0-65535)")))?,
+        };
+        let flag =
+            |variable: &'static str, default: bool| match get(variable).map(|v| v.to_ascii_lowercase()).as_deref() {
+                None => Ok(default),
+                Some("1" | "true" | "yes" | "on") => Ok(true),
+                Some("0" | "false" | "no" | "off") => Ok(false),
+                Some(other) => Err(parse_err(variable, format!("\"{other}\" is not true or false"))),
+            };
+        let positive = |variable: &'static str, default: u32| match get(variable) {
+            None => Ok(default),
+            Some(n) => match n.parse::<u32>() {
+                Ok(n) if n > 0 => Ok(n),
+                _ => Err(parse_err(variable, format!("\"{n}\" is not a positive number"))),
+            },
+        };
+        let log_format = match get("APP_LOG_FORMAT").as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => return Err(parse_err("APP_LOG_FORMAT", format!("\"{other}\" is not text or json"))),
+        };
+        let database_url = get("DATABASE_URL").unwrap_or_else(|| "sqlite://data/delivery.db".into());
+        db::Backend::from_url(&database_url).map_err(|e| parse_err("DATABASE_URL", e.to_string()))?;
+        Ok(Settings {
+            host,
+            port,
+            database_url,
+            demo: flag("APP_DEMO", true)?,
+            log_format,
+            db_max_connections: positive("APP_DB_MAX_CONNECTIONS", 10)?,
+            instance_id: get("APP_INSTANCE_ID").unwrap_or_else(default_instance_id),
+            site_root: get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()),
+            cookie_secure: flag("APP_COOKIE_SECURE", false)?,
+            login_attempts_per_minute: positive("APP_LOGIN_ATTEMPTS_PER_MINUTE", 30)?,
+        })
+    }
+
+    /// The socket address to bind.
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::new(self.host, self.port)
+    }
+}
+
+fn default_instance_id() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    format!("{}-{}", if host.is_empty() { "app" } else { &host }, std::process::id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_run_on_a_local_sqlite_file_with_demo_data() {
+        let s = settings(&[]).expect("defaults");
+        assert_eq!(s.addr().to_string(), "127.0.0.1:3000");
+        assert_eq!(s.database_url, "sqlite://data/delivery.db");
+        assert!(s.demo);
+        assert_eq!(s.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let cases = [
+            ("APP_PORT", "70000"),
+            ("APP_HOST", "localhost:80"),
+            ("APP_DEMO", "maybe"),
+            ("APP_LOG_FORMAT", "xml"),
+            ("DATABASE_URL", "mysql://x"),
+            ("APP_DB_MAX_CONNECTIONS", "0"),
+            ("APP_COOKIE_SECURE", "sometimes"),
+            ("APP_LOGIN_ATTEMPTS_PER_MINUTE", "-5"),
+        ];
+        for (variable, value) in cases {
+            let err = settings(&[(variable, value)])
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(
+                err.starts_with(&format!("{variable}: ")),
+                "{variable}={value} gave {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn values_are_read() {
+        let s = settings(&[
+            ("APP_PORT", "0"),
+            ("APP_DEMO", "off"),
+            ("APP_LOG_FORMAT", "json"),
+            ("DATABASE_URL", "postgres://u@h/db"),
+        ])
+        .expect("settings");
+        assert_eq!(s.port, 0);
+        assert!(!s.demo);
+        assert_eq!(s.log_format, LogFormat::Json);
+        assert_eq!(s.database_url, "postgres://u@h/db");
+    }
+}

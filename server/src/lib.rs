@@ -1,0 +1,212 @@
+//! The server: configuration, startup, the axum router around the Leptos app.
+//!
+//! [`start`] is what `main` runs and what the integration tests spawn (on port
+//! 0 with a fresh database), so both exercise the same startup path.
+
+pub mod config;
+pub mod cross_site;
+pub mod demo;
+pub mod sessions;
+
+use anyhow::Context;
+use app::state::AppState;
+use app::{shell, App};
+use axum::routing::get;
+use axum::Router;
+use config::{Settings, OUTPUT_NAME};
+use db::{Db, DbOptions};
+use leptos::config::LeptosOptions;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+/// A started server.
+pub struct RunningServer {
+    /// Where it listens (the real port when 0 was asked for).
+    pub addr: SocketAddr,
+    /// The database it uses.
+    pub db: Db,
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// Stops accepting connections, lets in-flight requests finish, and waits.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(true);
+        self.task
+            .await
+            .context("server task panicked")?
+            .context("server failed")?;
+        self.db.close().await;
+        Ok(())
+    }
+
+    /// Waits until the server ends (after [`RunningServer::stop`] or a signal).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.task
+            .await
+            .context("server task panicked")?
+            .context("server failed")?;
+        Ok(())
+    }
+
+    /// A handle that asks the server to shut down gracefully.
+    pub fn shutdown_handle(&self) -> watch::Sender<bool> {
+        self.shutdown.clone()
+    }
+}
+
+/// Opens the database, applies migrations (refusing to start when one fails),
+/// seeds demo data when asked, binds the address and serves.
+pub async fn start(settings: &Settings) -> anyhow::Result<RunningServer> {
+    let db = Db::connect(
+        &settings.database_url,
+        &DbOptions {
+            max_connections: settings.db_max_connections,
+            ..DbOptions::default()
+        },
+    )
+    .await
+    .with_context(|| format!("cannot open the database at {}", redact(&settings.database_url)))?;
+    db.migrate()
+        .await
+        .context("refusing to start: the database schema could not be migrated")?;
+    if settings.demo && demo::seed_if_empty(&db).await.context("cannot seed the demo data")? {
+        tracing::info!("seeded the demo stores and accounts into the empty database");
+    }
+
+    let listener = tokio::net::TcpListener::bind(settings.addr())
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.addr()))?;
+    let addr = listener.local_addr()?;
+    let leptos_options = LeptosOptions::builder()
+        .output_name(OUTPUT_NAME)
+        .site_root(settings.site_root.as_str())
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .build();
+    let per_minute = std::num::NonZeroU32::new(settings.login_attempts_per_minute).unwrap_or(std::num::NonZeroU32::MIN);
+    let login_limiter = Arc::new(governor::RateLimiter::keyed(governor::Quota::per_minute(per_minute)));
+    let state = AppState {
+        leptos_options,
+        db: db.clone(),
+        login_limiter,
+    };
+
+    // Sessions live in the database: a restart or another replica keeps everyone logged in.
+    let session_store = sessions::DbSessionStore::open(&settings.database_url)
+        .await
+        .context("cannot open the session store")?;
+    let expired_sessions = tokio::spawn(
+        tower_sessions::session_store::ExpiredDeletion::continuously_delete_expired(
+            session_store.clone(),
+            std::time::Duration::from_secs(600),
+        ),
+    );
+    let session_layer = tower_sessions::SessionManagerLayer::new(session_store)
+        .with_name("baedal_session")
+        .with_http_only(true)
+        .with_same_site(tower_sessions::cookie::SameSite::Lax)
+        .with_secure(settings.cookie_secure)
+        .with_expiry(tower_sessions::Expiry::OnInactivity(time::Duration::days(14)));
+    let auth_layer =
+        axum_login::AuthManagerLayerBuilder::new(accounts::auth::Backend::new(db.clone()), session_layer).build();
+    let router = router(state).layer(auth_layer);
+
+    let (shutdown, mut shutdown_rx) = watch::channel(false);
+    let task = tokio::spawn(async move {
+        let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move {
+                let _ = shutdown_rx.wait_for(|stop| *stop).await;
+            })
+            .await;
+        expired_sessions.abort();
+        served
+    });
+    Ok(RunningServer {
+        addr,
+        db,
+        shutdown,
+        task,
+    })
+}
+
+/// The HTTP routes: probes, the Leptos pages and server functions, static files.
+fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let options = state.leptos_options.clone();
+    Router::new()
+        // Liveness: answers while the process lives (N7).
+        .route("/healthz", get(|| async { "ok" }))
+        .leptos_routes(&state, routes, move || shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::map_response(server_fn_error_status))
+        .layer(axum::middleware::from_fn(cross_site::reject_cross_site))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+                let request_id = request
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default();
+                tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Gives a failed server-function call the status of its [`AppError`].
+///
+/// server_fn answers every error with 500, including arguments that do not
+/// decode, which never reach the function (whose own errors set their status
+/// through `ResponseOptions`). Only 500 responses are inspected, so the
+/// buffering costs nothing on the happy path.
+async fn server_fn_error_status(response: axum::response::Response) -> axum::response::Response {
+    use axum::body::Body;
+    use axum::http::StatusCode;
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return axum::response::Response::from_parts(parts, Body::empty());
+    };
+    if let Ok(error) = serde_json::from_slice::<app::error::AppError>(&bytes) {
+        parts.status = error.status();
+    }
+    axum::response::Response::from_parts(parts, Body::from(bytes))
+}
+
+/// A database URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            super::redact("postgres://app:s3cret@db:5432/x"),
+            "postgres://app:***@db:5432/x"
+        );
+        assert_eq!(super::redact("postgres://app@db/x"), "postgres://app@db/x");
+        assert_eq!(super::redact("sqlite://data/x.db"), "sqlite://data/x.db");
+    }
+}

@@ -1,0 +1,74 @@
+//! `server`: runs the delivery platform. Settings come from the environment
+//! (see `config`); `README.md` shows how to start it.
+
+use server::config::{LogFormat, Settings};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("configuration error: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    init_tracing(settings.log_format);
+    match run(settings).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(settings: Settings) -> anyhow::Result<()> {
+    let running = server::start(&settings).await?;
+    tracing::info!(instance = %settings.instance_id, database = %server::redact(&settings.database_url), "listening on http://{}", running.addr);
+    if settings.demo {
+        tracing::info!(
+            "demo mode (APP_DEMO=false turns it off)\n{}",
+            server::demo::accounts_banner()
+        );
+    }
+    let shutdown = running.shutdown_handle();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        let _ = shutdown.send(true);
+    });
+    running.wait().await
+}
+
+/// Resolves on Ctrl-C or SIGTERM (what an orchestrator sends before a redeploy).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}

@@ -1,0 +1,94 @@
+//! Sessions stored in the application's database (issue 3), so a restart or
+//! another replica logs nobody out.
+//!
+//! tower-sessions-sqlx-store has one store per database; the application picks
+//! its database at run time, so [`DbSessionStore`] holds either and delegates.
+
+use async_trait::async_trait;
+use db::Backend;
+use std::str::FromStr;
+use std::time::Duration;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
+use tower_sessions_sqlx_store::sqlx::postgres::PgPoolOptions;
+use tower_sessions_sqlx_store::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
+
+/// The session store on the application's own database.
+#[derive(Debug, Clone)]
+pub enum DbSessionStore {
+    /// Sessions in the SQLite file.
+    Sqlite(SqliteStore),
+    /// Sessions in PostgreSQL.
+    Postgres(PostgresStore),
+}
+
+impl DbSessionStore {
+    /// Opens a small pool of the right kind on `url` and creates the session
+    /// table when it is missing.
+    pub async fn open(url: &str) -> anyhow::Result<DbSessionStore> {
+        let store = match Backend::from_url(url)? {
+            Backend::Sqlite => {
+                let options = SqliteConnectOptions::from_str(url)?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .busy_timeout(Duration::from_secs(5));
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(4)
+                    .connect_with(options)
+                    .await?;
+                let store = SqliteStore::new(pool);
+                store.migrate().await?;
+                DbSessionStore::Sqlite(store)
+            }
+            Backend::Postgres => {
+                let pool = PgPoolOptions::new().max_connections(4).connect(url).await?;
+                let store = PostgresStore::new(pool);
+                store.migrate().await?;
+                DbSessionStore::Postgres(store)
+            }
+        };
+        Ok(store)
+    }
+}
+
+#[async_trait]
+impl SessionStore for DbSessionStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        match self {
+            DbSessionStore::Sqlite(s) => s.create(record).await,
+            DbSessionStore::Postgres(s) => s.create(record).await,
+        }
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        match self {
+            DbSessionStore::Sqlite(s) => s.save(record).await,
+            DbSessionStore::Postgres(s) => s.save(record).await,
+        }
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        match self {
+            DbSessionStore::Sqlite(s) => s.load(id).await,
+            DbSessionStore::Postgres(s) => s.load(id).await,
+        }
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        match self {
+            DbSessionStore::Sqlite(s) => s.delete(id).await,
+            DbSessionStore::Postgres(s) => s.delete(id).await,
+        }
+    }
+}
+
+#[async_trait]
+impl ExpiredDeletion for DbSessionStore {
+    async fn delete_expired(&self) -> session_store::Result<()> {
+        match self {
+            DbSessionStore::Sqlite(s) => s.delete_expired().await,
+            DbSessionStore::Postgres(s) => s.delete_expired().await,
+        }
+    }
+}

@@ -1,0 +1,555 @@
+//! Accounts, sessions and access control over HTTP (issue 3), on the
+//! database chosen by `TEST_DATABASE`.
+
+// Tests stop at the first broken expectation, with its message.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod common;
+
+use common::{client, spawn_app, spawn_app_changed, spawn_on, TestApp};
+use std::time::Instant;
+
+const CUSTOMER: &str = "minjun@demo.delivery";
+const OWNER: &str = "owner.chicken@demo.delivery";
+const OTHER_OWNER: &str = "owner.bunsik@demo.delivery";
+const RIDER: &str = "rider.moto@demo.delivery";
+
+fn signup_form<'a>(email: &'a str, role: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("email", email),
+        ("display_name", "새 사용자"),
+        ("password", "a long password"),
+        ("role", role),
+    ]
+}
+
+/// A successful login or sign-up: the server fn answers with where to go
+/// (`Location`; a 302 for a plain HTML form post, a 200 plus a redirect
+/// marker for the JS client).
+fn redirected(reply: &common::Reply) -> bool {
+    matches!(reply.status, 200 | 302 | 303) && reply.location.is_some()
+}
+
+/// A demo customer's login carrying `headers` (the cross-site checks).
+async fn login_with(app: &TestApp, headers: &[(&str, &str)]) -> common::Reply {
+    let form = [("email", CUSTOMER), ("password", common::DEMO_PASSWORD)];
+    app.call_as(&client(), "login", &form, headers).await
+}
+
+async fn who(app: &TestApp, client: &reqwest::Client) -> serde_json::Value {
+    app.call_as(client, "current_user", &[], &[]).await.body
+}
+
+async fn user_count(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(app.db().pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn signing_up_creates_the_account_logs_it_in_and_lands_on_the_role_home() {
+    let app = spawn_app().await;
+    let cases = [
+        ("new.customer@example.kr", "customer", vec![], "/"),
+        ("new.rider@example.kr", "rider", vec![("vehicle", "bicycle")], "/rider"),
+        (
+            "new.owner@example.kr",
+            "owner",
+            vec![
+                ("store_name", "새 떡볶이집"),
+                ("store_kind", "restaurant"),
+                ("store_address", "서울 마포구 1"),
+            ],
+            "/owner",
+        ),
+    ];
+    for (email, role, extra, home) in cases {
+        let browser = client();
+        let mut form = signup_form(email, role);
+        form.extend(extra);
+        let reply = app.call_as(&browser, "signup", &form, &[]).await;
+        assert!(redirected(&reply), "{role}: {} {}", reply.status, reply.body);
+        assert_eq!(reply.location.as_deref(), Some(home), "{role} lands on its home");
+        let me = who(&app, &browser).await;
+        assert_eq!(me["email"], email);
+        assert_eq!(me["role"], role);
+    }
+    // The new owner owns the new store, created closed until it has a menu.
+    let owner = client();
+    app.call_as(
+        &owner,
+        "login",
+        &[("email", "new.owner@example.kr"), ("password", "a long password")],
+        &[],
+    )
+    .await;
+    let stores = app.call_as(&owner, "owner_stores", &[], &[]).await.body;
+    assert_eq!(stores.as_array().map(Vec::len), Some(1));
+    assert_eq!(stores[0]["name"], "새 떡볶이집");
+    assert_eq!(stores[0]["status"], "closed");
+}
+
+#[tokio::test]
+async fn bad_sign_ups_name_every_field_and_create_nothing() {
+    let app = spawn_app().await;
+    let before = user_count(&app).await;
+    let too_long = "p".repeat(129);
+    type Form<'a> = Vec<(&'a str, &'a str)>;
+    let cases: Vec<(Form, Vec<&str>)> = vec![
+        (signup_form("not-an-email", "customer"), vec!["email"]),
+        (
+            vec![
+                ("email", "a@b.kr"),
+                ("display_name", ""),
+                ("password", "short"),
+                ("role", "admin"),
+            ],
+            vec!["display_name", "password", "role"],
+        ),
+        (
+            vec![
+                ("email", "a@b.kr"),
+                ("display_name", "x"),
+                ("password", &too_long),
+                ("role", "customer"),
+            ],
+            vec!["password"],
+        ),
+        (
+            [signup_form("rider@b.kr", "rider"), vec![("vehicle", "helicopter")]].concat(),
+            vec!["vehicle"],
+        ),
+        (
+            signup_form("owner@b.kr", "owner"),
+            vec!["store_name", "store_kind", "store_address"],
+        ),
+        (signup_form(CUSTOMER, "customer"), vec!["email"]),
+        (signup_form("MINJUN@Demo.Delivery", "customer"), vec!["email"]),
+    ];
+    for (form, fields) in cases {
+        let reply = app.call_as(&client(), "signup", &form, &[]).await;
+        assert_eq!(reply.status, 422, "{form:?}: {}", reply.body);
+        let named: Vec<&str> = reply.body["Invalid"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(named, fields, "{form:?}");
+    }
+    assert_eq!(user_count(&app).await, before, "nothing was created");
+    // A missing field is a 400, never a 500.
+    assert_eq!(
+        app.call_as(&client(), "signup", &[("email", "x@y.kr")], &[])
+            .await
+            .status,
+        400
+    );
+}
+
+#[tokio::test]
+async fn each_role_lands_on_its_home_after_login_and_next_stays_on_this_site() {
+    let app = spawn_app().await;
+    for (email, home) in [
+        (CUSTOMER, "/"),
+        (OWNER, "/owner"),
+        (RIDER, "/rider"),
+        ("admin@demo.delivery", "/"),
+    ] {
+        let reply = app.login_as(&client(), email).await;
+        assert_eq!(reply.location.as_deref(), Some(home), "{email}");
+    }
+    let to = |next: &'static str| {
+        let app = &app;
+        async move {
+            let form = [("email", OWNER), ("password", common::DEMO_PASSWORD), ("next", next)];
+            app.call_as(&client(), "login", &form, &[]).await.location
+        }
+    };
+    assert_eq!(to("/owner/stores/1").await.as_deref(), Some("/owner/stores/1"));
+    assert_eq!(
+        to("//evil.example/").await.as_deref(),
+        Some("/owner"),
+        "no open redirect"
+    );
+    assert_eq!(
+        to("https://evil.example/").await.as_deref(),
+        Some("/owner"),
+        "no open redirect"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_password_and_an_unknown_email_look_the_same() {
+    let app = spawn_app().await;
+    let wrong_password = app.try_login(CUSTOMER, "wrong-password").await;
+    let unknown_email = app.try_login("nobody@demo.delivery", "wrong-password").await;
+    assert_eq!(wrong_password.status, 401);
+    assert_eq!(
+        (unknown_email.status, &unknown_email.body),
+        (wrong_password.status, &wrong_password.body)
+    );
+    assert_eq!(wrong_password.body, serde_json::json!("BadCredentials"));
+    // Both pay for an argon2 verification (the unknown email against a dummy
+    // hash): neither answer comes back in a fraction of the other's time.
+    let mut known = Vec::new();
+    let mut unknown = Vec::new();
+    for i in 0..3 {
+        let started = Instant::now();
+        app.try_login(RIDER, &format!("nope-{i}-long")).await;
+        known.push(started.elapsed());
+        let started = Instant::now();
+        let ghost = format!("ghost{i}@demo.delivery");
+        app.try_login(&ghost, "nope-long-x").await;
+        unknown.push(started.elapsed());
+    }
+    known.sort();
+    unknown.sort();
+    assert!(
+        unknown[1] * 3 >= known[1],
+        "unknown email answered suspiciously fast: {unknown:?} vs {known:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_session_id_changes_at_login_and_logout_destroys_the_session() {
+    let app = spawn_app().await;
+    let browser = client();
+    let first = app.login_as(&browser, CUSTOMER).await;
+    let cookie = |reply: &common::Reply| {
+        reply
+            .headers
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .map(|c| c.split(';').next().unwrap_or("").to_string())
+    };
+    let first_cookie = cookie(&first).expect("a session cookie");
+    let set_cookie = first
+        .headers
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_lowercase();
+    assert!(
+        set_cookie.contains("httponly") && set_cookie.contains("samesite=lax"),
+        "{set_cookie}"
+    );
+    assert!(
+        !set_cookie.contains("secure"),
+        "not Secure unless APP_COOKIE_SECURE says HTTPS"
+    );
+    let second = app.login_as(&browser, CUSTOMER).await;
+    let second_cookie = cookie(&second).expect("a new session cookie");
+    assert_ne!(first_cookie, second_cookie, "logging in issues a new session id");
+
+    // A session id planted by an attacker is never adopted.
+    let planted = app
+        .call_as(
+            &client(),
+            "login",
+            &[("email", CUSTOMER), ("password", "demo1234")],
+            &[("cookie", "baedal_session=planted-by-attacker")],
+        )
+        .await;
+    assert_ne!(cookie(&planted).as_deref(), Some("baedal_session=planted-by-attacker"));
+    assert!(cookie(&planted).is_some());
+
+    let logout = app.call_as(&browser, "logout", &[], &[]).await;
+    assert_eq!(logout.location.as_deref(), Some("/"));
+    assert_eq!(who(&app, &browser).await, serde_json::Value::Null);
+    // Replaying the old cookie does not bring the session back.
+    let replay = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = replay
+        .post(format!("{}/api/current_user", app.base))
+        .header("cookie", &second_cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.text().await.unwrap(), "null");
+}
+
+#[tokio::test]
+async fn the_cookie_is_secure_when_configured_for_https() {
+    let app = spawn_app_changed(|s| s.cookie_secure = true).await;
+    let reply = app.login_as(&client(), CUSTOMER).await;
+    let set_cookie = reply
+        .headers
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_lowercase();
+    assert!(set_cookie.contains("secure"), "{set_cookie}");
+}
+
+#[tokio::test]
+async fn a_session_survives_a_server_restart() {
+    let mut app = spawn_app().await;
+    let browser = client();
+    app.login_as(&browser, OWNER).await;
+    assert_eq!(who(&app, &browser).await["email"], OWNER);
+    app.stop().await;
+    let restarted = spawn_on(&app.database_url, true).await;
+    // Same browser, same cookie (cookies do not depend on the port).
+    assert_eq!(who(&restarted, &browser).await["email"], OWNER);
+}
+
+#[tokio::test]
+async fn an_account_is_locked_after_five_failures_even_for_the_right_password() {
+    let app = spawn_app().await;
+    for _ in 0..accounts::throttle::MAX_FAILURES {
+        let reply = app.try_login(OWNER, "guess-guess").await;
+        assert_eq!(reply.status, 401);
+    }
+    let locked = app.login_as(&client(), OWNER).await;
+    assert_eq!(locked.status, 429);
+    let retry_after: u64 = locked
+        .headers
+        .get("retry-after")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((800..=900).contains(&retry_after), "about 15 minutes: {retry_after}");
+    assert!(locked.body["TooManyRequests"]["retry_after_secs"].as_u64().is_some());
+    // Other accounts are unaffected; an unknown email locks the same way.
+    assert!(redirected(&app.login_as(&client(), RIDER).await));
+    for _ in 0..accounts::throttle::MAX_FAILURES {
+        app.try_login("ghost@demo.delivery", "guess-guess").await;
+    }
+    let ghost = app.try_login("ghost@demo.delivery", "x-x-x-x-x").await;
+    assert_eq!(ghost.status, 429);
+}
+
+#[tokio::test]
+async fn login_attempts_are_limited_per_client_ip() {
+    let app = spawn_app_changed(|s| s.login_attempts_per_minute = 3).await;
+    for i in 0..3 {
+        let reply = app.try_login(&format!("u{i}@x.kr"), "whatever1").await;
+        assert_eq!(reply.status, 401);
+    }
+    let limited = app.login_as(&client(), CUSTOMER).await;
+    assert_eq!(limited.status, 429, "{}", limited.body);
+    assert!(limited.headers.get("retry-after").is_some());
+    let signup = app
+        .call_as(&client(), "signup", &signup_form("late@x.kr", "customer"), &[])
+        .await;
+    assert_eq!(signup.status, 429, "sign-up shares the per-IP limit");
+    // Browsing is not limited.
+    assert_eq!(app.get("/").await.0, 200);
+}
+
+#[tokio::test]
+async fn state_changing_requests_from_another_site_are_refused() {
+    let app = spawn_app().await;
+    let before = user_count(&app).await;
+    let host = app.base.trim_start_matches("http://").to_string();
+    let same_origin = format!("http://{host}");
+    let refused = [
+        vec![("origin", "https://evil.example")],
+        vec![("sec-fetch-site", "cross-site")],
+        vec![("sec-fetch-site", "same-site")],
+        vec![("sec-fetch-site", "cross-site"), ("origin", same_origin.as_str())],
+    ];
+    for headers in refused {
+        let reply = app
+            .call_as(&client(), "signup", &signup_form("csrf@x.kr", "customer"), &headers)
+            .await;
+        assert_eq!(reply.status, 403, "{headers:?}");
+        let reply = login_with(&app, &headers).await;
+        assert_eq!(reply.status, 403, "{headers:?}");
+    }
+    assert_eq!(user_count(&app).await, before, "no account was created");
+    let allowed = [
+        vec![("origin", same_origin.as_str())],
+        vec![("sec-fetch-site", "same-origin")],
+    ];
+    for headers in allowed {
+        let reply = login_with(&app, &headers).await;
+        assert!(redirected(&reply), "{headers:?}: {}", reply.status);
+    }
+    // Reading a page from a link on another site still works.
+    let response = client()
+        .get(format!("{}/", app.base))
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn role_pages_redirect_to_login_when_logged_out_and_refuse_other_roles() {
+    let app = spawn_app().await;
+    let anonymous = client();
+    for page in ["/owner", "/rider", "/owner/stores/1"] {
+        let (status, location, _) = app.page_as(&anonymous, page).await;
+        assert!(matches!(status, 302 | 303 | 307), "{page}: {status}");
+        assert_eq!(location, Some(format!("/login?next={page}")), "{page}");
+    }
+    let customer = client();
+    app.login_as(&customer, CUSTOMER).await;
+    for page in ["/owner", "/rider"] {
+        let (status, _, html) = app.page_as(&customer, page).await;
+        assert_eq!(status, 403, "{page}");
+        assert!(html.contains("you are logged in as Customer"), "{page}");
+    }
+    let owner = client();
+    app.login_as(&owner, OWNER).await;
+    let (status, _, html) = app.page_as(&owner, "/owner").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("황금올리브 치킨 역삼점") && !html.contains("엽기 분식"),
+        "only the owner's own stores"
+    );
+    let rider = client();
+    app.login_as(&rider, RIDER).await;
+    let (status, _, html) = app.page_as(&rider, "/rider").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("You deliver by motorbike"));
+}
+
+// ---- the authorization matrix ---------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Caller {
+    Anonymous,
+    Customer,
+    Owner,
+    OtherOwner,
+    Rider,
+}
+
+const CALLERS: [Caller; 5] = [
+    Caller::Anonymous,
+    Caller::Customer,
+    Caller::Owner,
+    Caller::OtherOwner,
+    Caller::Rider,
+];
+
+/// One server function: how to call it on the owner's resource, and what each
+/// caller gets. Later issues add rows here, not tests.
+struct Row {
+    endpoint: &'static str,
+    args: fn(&Fixture) -> Vec<(&'static str, String)>,
+    expect: fn(Caller) -> u16,
+}
+
+/// The resource under test: the store `Caller::Owner` owns.
+struct Fixture {
+    store: i64,
+}
+
+fn public(_: Caller) -> u16 {
+    200
+}
+
+fn owners_only(c: Caller) -> u16 {
+    match c {
+        Caller::Anonymous => 401,
+        Caller::Customer | Caller::Rider => 403,
+        Caller::Owner | Caller::OtherOwner => 200,
+    }
+}
+
+fn the_owner_only(c: Caller) -> u16 {
+    match c {
+        Caller::Anonymous => 401,
+        Caller::Customer | Caller::Rider => 403,
+        Caller::Owner => 200,
+        Caller::OtherOwner => 404,
+    }
+}
+
+fn riders_only(c: Caller) -> u16 {
+    match c {
+        Caller::Anonymous => 401,
+        Caller::Rider => 200,
+        _ => 403,
+    }
+}
+
+fn matrix() -> Vec<Row> {
+    let none: fn(&Fixture) -> Vec<(&'static str, String)> = |_| vec![];
+    let store: fn(&Fixture) -> Vec<(&'static str, String)> = |f| vec![("id", f.store.to_string())];
+    // login, logout and signup are open to everyone by nature; their abuse
+    // cases are the tests above.
+    [
+        ("list_stores", none, public as fn(Caller) -> u16),
+        ("store_menu", store, public),
+        ("current_user", none, public),
+        ("owner_stores", none, owners_only),
+        ("owner_store", store, the_owner_only),
+        ("rider_profile", none, riders_only),
+    ]
+    .into_iter()
+    .map(|(endpoint, args, expect)| Row { endpoint, args, expect })
+    .collect()
+}
+
+#[tokio::test]
+async fn every_server_function_answers_each_role_as_the_matrix_says_and_leaks_nothing() {
+    let app = spawn_app().await;
+    let store: i64 = sqlx::query_scalar(
+        "SELECT stores.id FROM stores JOIN users ON users.id = stores.owner_id WHERE users.email = $1",
+    )
+    .bind(OWNER)
+    .fetch_one(app.db().pool())
+    .await
+    .unwrap();
+    let fixture = Fixture { store };
+    let mut clients = Vec::new();
+    for caller in CALLERS {
+        let browser = client();
+        let email = match caller {
+            Caller::Anonymous => None,
+            Caller::Customer => Some(CUSTOMER),
+            Caller::Owner => Some(OWNER),
+            Caller::OtherOwner => Some(OTHER_OWNER),
+            Caller::Rider => Some(RIDER),
+        };
+        if let Some(email) = email {
+            assert!(redirected(&app.login_as(&browser, email).await));
+        }
+        clients.push((caller, browser));
+    }
+    let mut checked = 0;
+    for row in matrix() {
+        let args = (row.args)(&fixture);
+        let form: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        for (caller, browser) in &clients {
+            let reply = app.call_as(browser, row.endpoint, &form, &[]).await;
+            let expected = (row.expect)(*caller);
+            assert_eq!(reply.status, expected, "{} as {caller:?}: {}", row.endpoint, reply.body);
+            if expected != 200 {
+                let body = reply.body.to_string();
+                assert!(
+                    !body.contains("황금올리브") && !body.contains("테헤란로"),
+                    "{} leaked to {caller:?}",
+                    row.endpoint
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, matrix().len() * CALLERS.len());
+    // A store that does not exist looks like someone else's.
+    let owner = &clients[2].1;
+    assert_eq!(
+        app.call_as(owner, "owner_store", &[("id", "999999")], &[]).await.status,
+        404
+    );
+    assert_eq!(
+        app.call_as(owner, "owner_store", &[("id", "x'; drop")], &[])
+            .await
+            .status,
+        404
+    );
+}

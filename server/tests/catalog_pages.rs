@@ -1,0 +1,195 @@
+//! Browsing the demo catalog over HTTP: the store list, menus, 404s, probes.
+
+// Tests stop at the first broken expectation, with its message.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod common;
+
+use common::{spawn_app, spawn_app_with, spawn_on};
+
+const DEMO_STORES: [&str; 10] = [
+    "황금올리브 치킨 역삼점",
+    "엽기 분식 선릉점",
+    "홍콩반점 삼성점",
+    "본가 한식당",
+    "장충동 왕족발",
+    "청담 화덕피자",
+    "밤편지 카페",
+    "플로라 꽃집",
+    "SK 행복 구내식당",
+    "스피드 카센터 강남",
+];
+
+fn store_names(html: &str) -> Vec<String> {
+    html.split("<h2>")
+        .skip(1)
+        .filter_map(|s| s.split("</h2>").next())
+        .map(str::to_string)
+        .collect()
+}
+
+#[tokio::test]
+async fn the_home_page_lists_every_seeded_store_open_ones_first() {
+    let app = spawn_app().await;
+    let (status, html) = app.get("/").await;
+    assert_eq!(status, 200);
+    let names = store_names(&html);
+    for store in DEMO_STORES {
+        assert!(names.iter().any(|n| n == store), "{store} missing from {names:?}");
+    }
+    // The paused pizzeria and the closed café come last.
+    assert_eq!(&names[names.len() - 2..], ["청담 화덕피자", "밤편지 카페"]);
+    assert!(html.contains("Paused") && html.contains("Closed"));
+}
+
+#[tokio::test]
+async fn the_store_list_filters_by_kind_and_searches_by_name() {
+    let app = spawn_app().await;
+    let (status, html) = app.get("/?kind=flower_shop").await;
+    assert_eq!(status, 200);
+    assert_eq!(store_names(&html), ["플로라 꽃집"]);
+
+    let (_, html) = app.get("/?kind=canteen").await;
+    assert_eq!(store_names(&html), ["SK 행복 구내식당"]);
+    assert!(html.contains("Pickup only"));
+
+    let (_, html) = app.get("/?q=%EC%B9%98%ED%82%A8").await; // 치킨
+    assert_eq!(store_names(&html), ["황금올리브 치킨 역삼점"]);
+
+    let (_, html) = app.get("/?kind=repair_shop&q=%EC%B9%98%ED%82%A8").await;
+    assert!(store_names(&html).is_empty());
+    assert!(html.contains("No stores match your search"));
+}
+
+#[tokio::test]
+async fn an_unknown_kind_is_a_clear_400_not_a_crash() {
+    let app = spawn_app().await;
+    let (status, html) = app.get("/?kind=helicopter").await;
+    assert_eq!(status, 400);
+    assert!(
+        html.contains("unknown store kind &quot;helicopter&quot;")
+            || html.contains("unknown store kind \"helicopter\""),
+        "{html}"
+    );
+    let (status, body) = app.call("list_stores", &[("kind", "<script>")]).await;
+    assert_eq!(status, 400);
+    assert!(body.to_string().contains("unknown store kind"), "{body}");
+}
+
+#[tokio::test]
+async fn a_store_page_shows_the_menu_by_category_with_won_prices_and_stock() {
+    let app = spawn_app().await;
+    // The flower shop: every item counted, one sold out, some low.
+    let (_, list) = app.call("list_stores", &[("kind", "flower_shop")]).await;
+    let id = list[0]["id"].as_i64().expect("flower shop id");
+    let (status, html) = app.get(&format!("/stores/{id}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("<h1>플로라 꽃집</h1>"));
+    let sections: Vec<&str> = html
+        .split("<section class=\"menu-section\"><h2>")
+        .skip(1)
+        .filter_map(|s| s.split("</h2>").next())
+        .collect();
+    assert_eq!(sections, ["꽃다발", "꽃바구니", "화분"]);
+    assert!(html.contains("₩59,000"), "prices are shown in won");
+    assert!(html.contains("Only 2 left"), "low stock is shown");
+    assert!(html.contains("Sold out"), "sold-out items are shown");
+    assert!(html.contains("<title>플로라 꽃집 · 배달 Baedal</title>"));
+}
+
+#[tokio::test]
+async fn a_closed_store_shows_its_menu_with_a_notice() {
+    let app = spawn_app().await;
+    let (_, stores) = app.call("list_stores", &[("q", "밤편지")]).await;
+    let id = stores[0]["id"].as_i64().expect("café id");
+    let (status, html) = app.get(&format!("/stores/{id}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("This store is closed now"));
+    assert!(html.contains("아메리카노"));
+}
+
+#[tokio::test]
+async fn unknown_stores_and_pages_are_real_404s() {
+    let app = spawn_app().await;
+    for path in [
+        "/stores/999999",
+        "/stores/abc",
+        "/stores/-1",
+        "/no/such/page",
+        "/stores/1%27%20OR%201=1",
+    ] {
+        let (status, html) = app.get(path).await;
+        assert_eq!(status, 404, "{path}");
+        assert!(html.contains("Page not found"), "{path} shows the 404 page");
+    }
+    let (status, body) = app.call("store_menu", &[("id", "424242")]).await;
+    assert_eq!(status, 404);
+    assert_eq!(body["NotFound"], "There is no such store. It may have closed down.");
+    let (status, _) = app.call("store_menu", &[]).await;
+    assert_eq!(status, 400, "a missing argument is the caller's mistake");
+}
+
+#[tokio::test]
+async fn liveness_answers() {
+    let app = spawn_app().await;
+    assert_eq!(app.get("/healthz").await, (200, "ok".to_string()));
+}
+
+#[tokio::test]
+async fn demo_data_is_seeded_once_and_survives_a_restart() {
+    let mut app = spawn_app().await;
+    let (_, before) = app.call("list_stores", &[]).await;
+    app.stop().await;
+    let again = spawn_on(&app.database_url, true).await;
+    let (_, after) = again.call("list_stores", &[]).await;
+    assert_eq!(before, after, "a restart neither loses nor duplicates the demo stores");
+    assert_eq!(after.as_array().map(Vec::len), Some(DEMO_STORES.len()));
+}
+
+#[tokio::test]
+async fn without_demo_mode_the_database_starts_empty() {
+    let app = spawn_app_with(false).await;
+    let (status, html) = app.get("/").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("No stores match"));
+}
+
+#[tokio::test]
+async fn the_server_refuses_to_start_when_a_migration_fails() {
+    let (url, _dir) = testkit::fresh_url().await;
+    // A table in the way of the first migration.
+    let db = db::Db::connect(&url, &db::DbOptions::default()).await.expect("connect");
+    sqlx::query("CREATE TABLE users (legacy TEXT)")
+        .execute(db.pool())
+        .await
+        .expect("create");
+    db.close().await;
+    let err = server::start(&common::test_settings(&url, true))
+        .await
+        .err()
+        .map(|e| format!("{e:#}"));
+    let err = err.expect("start must fail");
+    assert!(
+        err.contains("refusing to start: the database schema could not be migrated"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_database_failure_shows_an_error_page_without_leaking_the_cause() {
+    let app = spawn_app().await;
+    // The app's pool, closed under it: every query now fails.
+    app.server.as_ref().expect("running").db.close().await;
+    let (status, html) = app.get("/").await;
+    assert_eq!(status, 500);
+    assert!(
+        html.contains("Something went wrong"),
+        "an error page, not a blank screen"
+    );
+    assert!(!html.to_lowercase().contains("pool"), "the cause stays in the log");
+    let (status, body) = app.call("list_stores", &[]).await;
+    assert_eq!(status, 500);
+    assert_eq!(body, serde_json::json!("Internal"));
+    // Liveness does not depend on the database.
+    assert_eq!(app.get("/healthz").await.0, 200);
+}
