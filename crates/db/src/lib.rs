@@ -57,6 +57,9 @@ pub enum DbError {
     /// A statement failed.
     #[error(transparent)]
     Query(#[from] sqlx::Error),
+    /// The task that opens a transaction panicked or its runtime is shutting down.
+    #[error("cannot start a transaction: {0}")]
+    Interrupted(#[from] tokio::task::JoinError),
     /// Creating the SQLite file's folder failed.
     #[error("cannot create the folder for the SQLite file: {0}")]
     Io(#[from] std::io::Error),
@@ -155,12 +158,23 @@ impl Db {
     /// (`BEGIN IMMEDIATE`), so a transaction that reads before it writes cannot
     /// fail later with a busy snapshot; on PostgreSQL it is a plain `BEGIN`
     /// (read committed) and callers lock the rows they change.
+    ///
+    /// Safe to cancel: sqlx builds the `Transaction` (whose drop rolls back)
+    /// only after `BEGIN` has answered, so a caller dropped in between — a
+    /// client that hung up, an aborted task — would hand the pool a connection
+    /// still inside a transaction, which on SQLite holds the write lock for
+    /// good. The begin therefore runs in its own task, which always finishes
+    /// and rolls back what nobody is left to use.
     pub async fn begin(&self) -> Result<Tx, DbError> {
-        let tx = match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
-        };
-        Ok(tx)
+        let pool = self.pool.clone();
+        let backend = self.backend;
+        let begin = tokio::spawn(async move {
+            match backend {
+                Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
+                Backend::Postgres => pool.begin().await,
+            }
+        });
+        Ok(begin.await??)
     }
 
     /// `" FOR UPDATE"` on PostgreSQL, nothing on SQLite (whose write
