@@ -115,6 +115,19 @@ named_enum!(
     }
 );
 
+impl DeliveryType {
+    /// The delivery fee the customer pays for this vehicle type, in won
+    /// (requirement F2: the fee follows the type; faster costs more).
+    pub fn fee(self) -> crate::Money {
+        crate::Money::from_won(match self {
+            DeliveryType::Walking => 2_000,
+            DeliveryType::Bicycle => 3_000,
+            DeliveryType::Motorbike => 4_000,
+        })
+        .unwrap_or(crate::Money::ZERO)
+    }
+}
+
 /// How the customer receives an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "mode", content = "by")]
@@ -126,6 +139,14 @@ pub enum Fulfilment {
 }
 
 impl Fulfilment {
+    /// The fee for this fulfilment in won: the vehicle's fee, or nothing for pickup.
+    pub fn fee(self) -> crate::Money {
+        match self {
+            Fulfilment::Delivery(t) => t.fee(),
+            Fulfilment::Pickup => crate::Money::ZERO,
+        }
+    }
+
     /// The rider vehicle type, for delivery orders.
     pub fn delivery_type(self) -> Option<DeliveryType> {
         match self {
@@ -162,6 +183,14 @@ mod tests {
             err.map(|e| e.to_string()),
             Some("unknown delivery type \"helicopter\"; expected one of: walking bicycle motorbike".into())
         );
+    }
+
+    #[test]
+    fn faster_vehicles_cost_more_and_pickup_is_free() {
+        let fees: Vec<i64> = DeliveryType::ALL.iter().map(|t| t.fee().won()).collect();
+        assert_eq!(fees, vec![2_000, 3_000, 4_000]);
+        assert_eq!(Fulfilment::Pickup.fee().won(), 0);
+        assert_eq!(Fulfilment::Delivery(DeliveryType::Bicycle).fee().won(), 3_000);
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! - [`kinds`]: the small closed vocabularies (delivery type, fulfilment, role, store kind…).
 //! - [`order`]: the order lifecycle as a state machine with its commands and events.
 //! - [`catalog`]: the read shapes of stores and menu items shown to customers.
+//! - [`shop`]: carts, placed orders, notifications and reviews as the screens show them.
 //! - [`text`]: validation of free text coming from users.
 
 pub mod catalog;
@@ -16,6 +17,7 @@ pub mod ids;
 pub mod kinds;
 pub mod money;
 pub mod order;
+pub mod shop;
 pub mod text;
 
 pub use ids::{MenuItemId, OrderId, StoreId, UserId};

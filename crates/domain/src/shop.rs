@@ -1,0 +1,226 @@
+//! The shapes of carts, orders, notifications and reviews as the screens
+//! show them (issue 4). The ordering context fills them from its tables and
+//! projections; the browser renders them.
+
+use crate::{DeliveryType, Fulfilment, MenuItemId, Money, OrderId, OrderStatus, StoreId, UserId};
+use serde::{Deserialize, Serialize};
+
+/// One line of a customer's cart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CartLine {
+    /// The menu item.
+    pub item: MenuItemId,
+    /// Its name.
+    pub name: String,
+    /// Its current price in won.
+    pub unit_price: Money,
+    /// How many (1..=99).
+    pub quantity: u8,
+    /// Price times quantity, in won.
+    pub line_total: Money,
+    /// Why it cannot be ordered now (sold out, not enough left), if so.
+    pub problem: Option<String>,
+}
+
+/// A customer's cart at one store (one cart per store, kept in the database
+/// so it survives reloads and logins).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cart {
+    /// The store.
+    pub store: StoreId,
+    /// The store's name.
+    pub store_name: String,
+    /// The lines, oldest first.
+    pub lines: Vec<CartLine>,
+    /// Sum of the line totals, in won.
+    pub subtotal: Money,
+    /// Whether the store delivers.
+    pub offers_delivery: bool,
+    /// Whether the store offers pickup.
+    pub offers_pickup: bool,
+    /// Smallest subtotal for delivery, in won (0: none).
+    pub min_order: Money,
+    /// Why the store cannot take the order now (paused, closed), if so.
+    pub store_problem: Option<String>,
+}
+
+impl Cart {
+    /// Number of units in the cart.
+    pub fn units(&self) -> u32 {
+        self.lines.iter().map(|l| u32::from(l.quantity)).sum()
+    }
+}
+
+/// One line of a placed order, priced when it was placed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLine {
+    /// The menu item.
+    pub item: MenuItemId,
+    /// Its name when ordered.
+    pub name: String,
+    /// Its price when ordered, in won.
+    pub unit_price: Money,
+    /// How many.
+    pub quantity: u8,
+}
+
+/// What the order-placed event records about an order, so that every
+/// projection can be built from the event log alone (requirement F9).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlacedOrder {
+    /// The customer.
+    pub customer: UserId,
+    /// The customer's display name (shown to the store and the rider).
+    pub customer_name: String,
+    /// The store.
+    pub store: StoreId,
+    /// The store's name.
+    pub store_name: String,
+    /// The store's address (the rider's pickup address).
+    pub store_address: String,
+    /// The store's owner (notified of new and cancelled orders).
+    pub owner: UserId,
+    /// Delivery with a vehicle type, or pickup.
+    pub fulfilment: Fulfilment,
+    /// The drop-off address; empty for pickup.
+    pub address: String,
+    /// The customer's note to the store; may be empty.
+    pub note: String,
+    /// The lines.
+    pub lines: Vec<OrderLine>,
+    /// Sum of the lines, in won.
+    pub subtotal: Money,
+    /// Delivery fee, in won.
+    pub fee: Money,
+    /// Subtotal plus fee, in won: the amount authorized.
+    pub total: Money,
+}
+
+/// An order as its customer, its store and its rider see it: the `order_views`
+/// projection (requirement F9).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderView {
+    /// The order.
+    pub id: OrderId,
+    /// What the order-placed event recorded.
+    pub placed: PlacedOrder,
+    /// Where it is now.
+    pub status: OrderStatus,
+    /// The store's preparation estimate, once accepted, in minutes.
+    pub prep_minutes: Option<u16>,
+    /// When it should be ready (unix milliseconds), once accepted.
+    pub ready_by_ms: Option<i64>,
+    /// Why it was rejected or cancelled, as the customer reads it.
+    pub reason: Option<String>,
+    /// The rider who took the delivery job, once one has.
+    pub rider: Option<UserId>,
+    /// When it was placed (unix milliseconds).
+    pub placed_at_ms: i64,
+    /// When it last changed (unix milliseconds).
+    pub updated_at_ms: i64,
+    /// The customer's review, once written.
+    pub review: Option<Review>,
+}
+
+impl OrderView {
+    /// The vehicle type a delivery job needs; `None` for pickup.
+    pub fn delivery_type(&self) -> Option<DeliveryType> {
+        self.placed.fulfilment.delivery_type()
+    }
+}
+
+/// A customer's review of a completed order (requirement F11).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Review {
+    /// 1 to 5.
+    pub stars: u8,
+    /// At most [`Review::MAX_COMMENT_CHARS`] characters; may be empty.
+    pub comment: String,
+    /// The reviewer's display name.
+    pub author: String,
+    /// When it was written (unix milliseconds).
+    pub created_at_ms: i64,
+}
+
+impl Review {
+    /// The longest comment, in characters (issue 4).
+    pub const MAX_COMMENT_CHARS: usize = 1000;
+}
+
+/// A store's rating: average stars and the latest reviews.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreReviews {
+    /// How many reviews.
+    pub count: u32,
+    /// Average stars times ten (45 = 4.5), so it stays an integer; 0 without reviews.
+    pub average_tenths: u32,
+    /// The latest few, newest first.
+    pub recent: Vec<Review>,
+}
+
+/// One entry of a user's notification centre (requirement F10).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notification {
+    /// The event that caused it (its sequence number in the log).
+    pub seq: i64,
+    /// The order it is about.
+    pub order: OrderId,
+    /// What happened, in a sentence.
+    pub message: String,
+    /// When (unix milliseconds).
+    pub created_at_ms: i64,
+    /// Whether the user has not opened the notification centre since.
+    pub unread: bool,
+}
+
+/// Why a card number cannot be used, before any payment is tried.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("enter a card number of 16 digits, e.g. the test card 4242 4242 4242 4242")]
+pub struct CardNumberError;
+
+/// A card number's 16 digits, spaces and dashes removed, checked with the
+/// Luhn checksum so typos are caught before the gateway is asked.
+pub fn card_digits(input: &str) -> Result<String, CardNumberError> {
+    let digits: String = input.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+    if digits.len() != 16 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(CardNumberError);
+    }
+    let sum: u32 = digits
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b - b'0');
+            if !i.is_multiple_of(2) {
+                let d2 = d * 2;
+                if d2 > 9 {
+                    d2 - 9
+                } else {
+                    d2
+                }
+            } else {
+                d
+            }
+        })
+        .sum();
+    if sum.is_multiple_of(10) {
+        Ok(digits)
+    } else {
+        Err(CardNumberError)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_cards_pass_and_typos_do_not() {
+        assert_eq!(card_digits("4242 4242 4242 4242").as_deref(), Ok("4242424242424242"));
+        assert_eq!(card_digits("4000-0000-0000-0002").as_deref(), Ok("4000000000000002"));
+        assert!(card_digits("4242 4242 4242 4241").is_err());
+        assert!(card_digits("4242 4242 4242").is_err());
+        assert!(card_digits("4242 4242 4242 424x").is_err());
+        assert!(card_digits("").is_err());
+    }
+}

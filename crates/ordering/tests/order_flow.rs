@@ -1,0 +1,804 @@
+//! The order from cart to doorstep against a real database
+//! (`TEST_DATABASE=sqlite|postgres`): every lifecycle, every compensation,
+//! every refusal, and the races that must have exactly one winner.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use db::Db;
+use domain::order::RejectReason;
+use domain::{DeliveryType, MenuItemId, OrderCommand, OrderError, OrderId, OrderStatus, Role, StoreId, UserId};
+use eventlog::{ConsumerRunner, RunnerConfig, StepOutcome};
+use ordering::checkout::{checkout, CheckoutConfig, CheckoutForm, Placed};
+use ordering::payment::{test_cards, SandboxConfig, SandboxGateway};
+use ordering::settlement::{payment_status, PaymentSettlement};
+use ordering::views::OrderProjections;
+use ordering::{cart, lifecycle::act, reviews, views, Caller, OrderingError};
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+struct World {
+    _t: testkit::TestDb,
+    db: Db,
+    gateway: Arc<SandboxGateway>,
+    customer: Caller,
+    other_customer: Caller,
+    owner: Caller,
+    other_owner: Caller,
+    moto: Caller,
+    moto2: Caller,
+    bike: Caller,
+    store: StoreId,
+    chicken: MenuItemId,   // 18,000 won, unlimited
+    roses: MenuItemId,     // 30,000 won, 3 in stock
+    pickup_store: StoreId, // pickup only
+    bento: MenuItemId,     // 7,000 won, 10 in stock
+}
+
+async fn user(db: &Db, name: &str, role: Role, vehicle: Option<DeliveryType>) -> Caller {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO users (email, display_name, role, vehicle, password_hash, created_at) \
+         VALUES ($1, $2, $3, $4, 'x', 0) RETURNING id",
+    )
+    .bind(format!("{name}@test.example"))
+    .bind(name)
+    .bind(role.as_str())
+    .bind(vehicle.map(DeliveryType::as_str))
+    .fetch_one(db.pool())
+    .await
+    .expect("user");
+    Caller {
+        id: UserId(id),
+        role,
+        vehicle,
+        name: name.into(),
+    }
+}
+
+async fn world() -> World {
+    let t = testkit::fresh_db().await;
+    let db = t.db.clone();
+    let customer = user(&db, "customer", Role::Customer, None).await;
+    let other_customer = user(&db, "other", Role::Customer, None).await;
+    let owner = user(&db, "owner", Role::Owner, None).await;
+    let other_owner = user(&db, "owner2", Role::Owner, None).await;
+    let moto = user(&db, "moto", Role::Rider, Some(DeliveryType::Motorbike)).await;
+    let moto2 = user(&db, "moto2", Role::Rider, Some(DeliveryType::Motorbike)).await;
+    let bike = user(&db, "bike", Role::Rider, Some(DeliveryType::Bicycle)).await;
+    let mut tx = db.begin().await.expect("begin");
+    let new_store = |name: &'static str, delivery: bool| catalog::NewStore {
+        name,
+        kind: domain::StoreKind::Restaurant,
+        category: "치킨",
+        address: "서울 강남구 테헤란로 1",
+        status: domain::StoreStatus::Open,
+        default_prep_minutes: 20,
+        offers_delivery: delivery,
+        offers_pickup: true,
+        min_order_won: 0,
+    };
+    let store = catalog::create_store(&mut tx, owner.id, &new_store("치킨집", true))
+        .await
+        .expect("store");
+    let pickup_store = catalog::create_store(&mut tx, other_owner.id, &new_store("구내식당", false))
+        .await
+        .expect("store");
+    let item = |name: &'static str, price_won: i64, stock: Option<i64>| catalog::NewMenuItem {
+        category: "메뉴",
+        name,
+        description: "",
+        price_won,
+        stock,
+        sold_out: false,
+    };
+    let chicken = catalog::add_menu_item(&mut tx, store, 1, &item("후라이드", 18_000, None))
+        .await
+        .expect("item");
+    let roses = catalog::add_menu_item(&mut tx, store, 2, &item("장미", 30_000, Some(3)))
+        .await
+        .expect("item");
+    let bento = catalog::add_menu_item(&mut tx, pickup_store, 1, &item("도시락", 7_000, Some(10)))
+        .await
+        .expect("item");
+    tx.commit().await.expect("commit");
+    World {
+        _t: t,
+        db,
+        gateway: Arc::new(SandboxGateway::new(SandboxConfig {
+            slow_ms: 400,
+            ..SandboxConfig::default()
+        })),
+        customer,
+        other_customer,
+        owner,
+        other_owner,
+        moto,
+        moto2,
+        bike,
+        store,
+        chicken,
+        roses,
+        pickup_store,
+        bento,
+    }
+}
+
+fn form(store: StoreId, key: &str) -> CheckoutForm {
+    CheckoutForm {
+        store,
+        fulfilment: "delivery".into(),
+        delivery_type: Some("motorbike".into()),
+        address: "서울 강남구 역삼로 5, 301호".into(),
+        note: "문 앞에 놓아주세요".into(),
+        card_number: "4242 4242 4242 4242".into(),
+        idempotency_key: key.into(),
+    }
+}
+
+fn pickup_form(store: StoreId, key: &str) -> CheckoutForm {
+    CheckoutForm {
+        fulfilment: "pickup".into(),
+        delivery_type: None,
+        address: String::new(),
+        ..form(store, key)
+    }
+}
+
+impl World {
+    async fn pay(&self, who: &Caller, form: &CheckoutForm) -> Result<Placed, OrderingError> {
+        checkout(&self.db, self.gateway.as_ref(), CheckoutConfig::default(), who, form).await
+    }
+
+    /// Runs the projection and settlement consumers until they are caught up.
+    async fn settle(&self) {
+        let projections = ConsumerRunner::new(
+            self.db.clone(),
+            Arc::new(OrderProjections),
+            RunnerConfig::new("test"),
+            Arc::new(Notify::new()),
+        );
+        let settlement = ConsumerRunner::new(
+            self.db.clone(),
+            Arc::new(PaymentSettlement::new(self.gateway.clone())),
+            RunnerConfig::new("test"),
+            Arc::new(Notify::new()),
+        );
+        for runner in [projections, settlement] {
+            runner.register().await.expect("register");
+            while runner.step().await.expect("step") != StepOutcome::Applied(0) {}
+            runner.release_lease().await.expect("release");
+        }
+    }
+
+    async fn view(&self, order: OrderId) -> domain::shop::OrderView {
+        self.settle().await;
+        views::order(&self.db, order)
+            .await
+            .expect("view")
+            .expect("order has a view")
+    }
+
+    async fn stock(&self, item: MenuItemId) -> Option<i64> {
+        sqlx::query_scalar("SELECT stock FROM menu_items WHERE id = $1")
+            .bind(item.get())
+            .fetch_one(self.db.pool())
+            .await
+            .expect("stock")
+    }
+
+    async fn orders_in_db(&self) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM orders")
+            .fetch_one(self.db.pool())
+            .await
+            .expect("count")
+    }
+
+    async fn notes(&self, who: &Caller) -> Vec<String> {
+        self.settle().await;
+        views::notifications(&self.db, who.id)
+            .await
+            .expect("notifications")
+            .into_iter()
+            .rev()
+            .map(|n| n.message)
+            .collect()
+    }
+
+    /// A paid motorbike-delivery order of one chicken and one rose.
+    async fn placed_order(&self, key: &str) -> OrderId {
+        cart::add(&self.db, self.customer.id, self.chicken, 1)
+            .await
+            .expect("add");
+        cart::add(&self.db, self.customer.id, self.roses, 1).await.expect("add");
+        self.pay(&self.customer, &form(self.store, key))
+            .await
+            .expect("checkout")
+            .order
+    }
+}
+
+fn accept(minutes: u16) -> OrderCommand {
+    OrderCommand::Accept { prep_minutes: minutes }
+}
+
+#[tokio::test]
+async fn a_delivery_order_goes_from_cart_to_doorstep_and_is_captured_and_reviewed() {
+    let w = world().await;
+    let cart = cart::add(&w.db, w.customer.id, w.chicken, 2).await.expect("add");
+    assert_eq!(cart.subtotal.won(), 36_000);
+    let cart = cart::add(&w.db, w.customer.id, w.roses, 1).await.expect("add");
+    assert_eq!((cart.lines.len(), cart.subtotal.won()), (2, 66_000));
+
+    let placed = w.pay(&w.customer, &form(w.store, "k1")).await.expect("checkout");
+    let order = placed.order;
+    let view = w.view(order).await;
+    assert_eq!(view.status, OrderStatus::Placed);
+    assert_eq!(view.placed.subtotal.won(), 66_000);
+    assert_eq!(view.placed.fee.won(), 4_000, "motorbike fee");
+    assert_eq!(view.placed.total.won(), 70_000);
+    assert_eq!(w.stock(w.roses).await, Some(2), "stock reserved at checkout (F8)");
+    assert!(
+        cart::load(&w.db, w.customer.id, w.store)
+            .await
+            .expect("cart")
+            .lines
+            .is_empty(),
+        "cart emptied"
+    );
+    assert_eq!(
+        payment_status(&w.db, order).await.expect("payment").as_deref(),
+        Some("authorized")
+    );
+
+    // The store sees it (F4) and accepts with a prep time (F5).
+    let dashboard = views::of_store(&w.db, w.store).await.expect("dashboard");
+    assert_eq!(dashboard.iter().map(|o| o.id).collect::<Vec<_>>(), vec![order]);
+    act(&w.db, order, &accept(15), &w.owner).await.expect("accept");
+    let view = w.view(order).await;
+    assert_eq!((view.status, view.prep_minutes), (OrderStatus::Accepted, Some(15)));
+    assert!(view.ready_by_ms.is_some());
+
+    // Riders see it from acceptance, but only for their vehicle (F2).
+    assert_eq!(
+        views::open_jobs(&w.db, DeliveryType::Motorbike)
+            .await
+            .expect("jobs")
+            .len(),
+        1
+    );
+    assert!(views::open_jobs(&w.db, DeliveryType::Bicycle)
+        .await
+        .expect("jobs")
+        .is_empty());
+    let wrong = act(&w.db, order, &OrderCommand::ClaimDelivery, &w.bike).await;
+    assert!(
+        matches!(wrong, Err(OrderingError::Refused(OrderError::WrongVehicle { .. }))),
+        "{wrong:?}"
+    );
+    act(&w.db, order, &OrderCommand::ClaimDelivery, &w.moto)
+        .await
+        .expect("claim");
+    let early = act(&w.db, order, &OrderCommand::PickUp, &w.moto).await;
+    assert!(
+        matches!(early, Err(OrderingError::Refused(OrderError::NotAllowed { .. }))),
+        "pick up only once ready"
+    );
+
+    act(&w.db, order, &OrderCommand::MarkReady, &w.owner)
+        .await
+        .expect("ready");
+    act(&w.db, order, &OrderCommand::PickUp, &w.moto)
+        .await
+        .expect("pick up");
+    assert_eq!(w.view(order).await.status, OrderStatus::PickedUp);
+    assert_eq!(
+        payment_status(&w.db, order).await.expect("payment").as_deref(),
+        Some("authorized"),
+        "not settled before the work is done (F13)"
+    );
+    act(&w.db, order, &OrderCommand::Deliver, &w.moto)
+        .await
+        .expect("deliver");
+    assert_eq!(w.view(order).await.status, OrderStatus::Delivered);
+    assert_eq!(
+        payment_status(&w.db, order).await.expect("payment").as_deref(),
+        Some("captured")
+    );
+
+    // A notification at every status change (F10).
+    let notes = w.notes(&w.customer).await;
+    assert_eq!(notes.len(), 6, "{notes:#?}");
+    assert!(notes[0].contains("placed"));
+    assert!(notes[1].contains("accepted") && notes[1].contains("15 min"));
+    assert!(notes.last().expect("last").contains("delivered"));
+    assert!(w.notes(&w.owner).await[0].starts_with(&format!("New order #{order}")));
+    assert_eq!(views::unread_count(&w.db, w.customer.id).await.expect("unread"), 6);
+    let newest = views::notifications(&w.db, w.customer.id).await.expect("list")[0].seq;
+    views::mark_read(&w.db, w.customer.id, newest).await.expect("read");
+    assert_eq!(views::unread_count(&w.db, w.customer.id).await.expect("unread"), 0);
+
+    // Review (F11): once, by the customer, 1–5 stars, comment ≤ 1000 characters.
+    let bad = reviews::write(&w.db, order, &w.customer, 6, "").await;
+    assert!(matches!(bad, Err(OrderingError::Invalid(_))));
+    let long = "맛".repeat(1001);
+    assert!(matches!(
+        reviews::write(&w.db, order, &w.customer, 5, &long).await,
+        Err(OrderingError::Invalid(_))
+    ));
+    assert!(matches!(
+        reviews::write(&w.db, order, &w.other_customer, 5, "").await,
+        Err(OrderingError::NotFound(_))
+    ));
+    reviews::write(&w.db, order, &w.customer, 4, "Crispy!")
+        .await
+        .expect("review");
+    assert!(matches!(
+        reviews::write(&w.db, order, &w.customer, 5, "again").await,
+        Err(OrderingError::Rejected(_))
+    ));
+    let store_reviews = reviews::of_store(&w.db, w.store).await.expect("reviews");
+    assert_eq!((store_reviews.count, store_reviews.average_tenths), (1, 40));
+    assert_eq!(w.view(order).await.review.map(|r| r.comment), Some("Crispy!".into()));
+}
+
+#[tokio::test]
+async fn a_pickup_order_is_ready_then_collected_and_captured() {
+    let w = world().await;
+    cart::add(&w.db, w.customer.id, w.bento, 2).await.expect("add");
+    let delivery = w.pay(&w.customer, &form(w.pickup_store, "d")).await;
+    assert!(
+        matches!(&delivery, Err(OrderingError::Rejected(m)) if m.contains("does not deliver")),
+        "{delivery:?}"
+    );
+    let order = w
+        .pay(&w.customer, &pickup_form(w.pickup_store, "p"))
+        .await
+        .expect("checkout")
+        .order;
+    let view = w.view(order).await;
+    assert_eq!((view.placed.fee.won(), view.placed.total.won()), (0, 14_000));
+    assert!(
+        act(&w.db, order, &accept(10), &w.owner).await.is_err(),
+        "another store's owner cannot accept"
+    );
+    act(&w.db, order, &accept(10), &w.other_owner).await.expect("accept");
+    let claim = act(&w.db, order, &OrderCommand::ClaimDelivery, &w.moto).await;
+    assert!(
+        matches!(claim, Err(OrderingError::NotFound(_))),
+        "riders never see pickup orders: {claim:?}"
+    );
+    act(&w.db, order, &OrderCommand::MarkReady, &w.other_owner)
+        .await
+        .expect("ready");
+    assert!(
+        w.notes(&w.customer)
+            .await
+            .iter()
+            .any(|n| n.contains("is ready! Collect it")),
+        "F12"
+    );
+    act(&w.db, order, &OrderCommand::Collect, &w.other_owner)
+        .await
+        .expect("collected");
+    assert_eq!(w.view(order).await.status, OrderStatus::Collected);
+    assert_eq!(
+        payment_status(&w.db, order).await.expect("payment").as_deref(),
+        Some("captured")
+    );
+    assert_eq!(w.stock(w.bento).await, Some(8));
+}
+
+#[tokio::test]
+async fn rejecting_voids_the_payment_and_restores_stock() {
+    let w = world().await;
+    let order = w.placed_order("k").await;
+    assert_eq!(w.stock(w.roses).await, Some(2));
+    act(
+        &w.db,
+        order,
+        &OrderCommand::Reject {
+            reason: RejectReason::TooBusy,
+        },
+        &w.owner,
+    )
+    .await
+    .expect("reject");
+    let view = w.view(order).await;
+    assert_eq!(view.status, OrderStatus::Rejected);
+    assert_eq!(view.reason.as_deref(), Some("The store is too busy right now"));
+    assert_eq!(w.stock(w.roses).await, Some(3), "compensation: stock back");
+    assert_eq!(
+        payment_status(&w.db, order).await.expect("payment").as_deref(),
+        Some("voided")
+    );
+    assert!(w
+        .notes(&w.customer)
+        .await
+        .last()
+        .expect("note")
+        .contains("could not take"));
+    let again = act(&w.db, order, &accept(10), &w.owner).await;
+    assert!(matches!(
+        again,
+        Err(OrderingError::Refused(OrderError::NotAllowed { .. }))
+    ));
+}
+
+#[tokio::test]
+async fn cancelling_before_and_after_accept_compensates_and_after_ready_is_refused() {
+    let w = world().await;
+    // Before accept.
+    let first = w.placed_order("a").await;
+    assert!(matches!(
+        act(&w.db, first, &OrderCommand::Cancel, &w.other_customer).await,
+        Err(OrderingError::NotFound(_))
+    ));
+    act(&w.db, first, &OrderCommand::Cancel, &w.customer)
+        .await
+        .expect("cancel");
+    assert_eq!(w.stock(w.roses).await, Some(3));
+    assert_eq!(w.view(first).await.status, OrderStatus::Cancelled);
+    assert_eq!(
+        payment_status(&w.db, first).await.expect("payment").as_deref(),
+        Some("voided")
+    );
+    assert!(w
+        .notes(&w.owner)
+        .await
+        .iter()
+        .any(|n| n.contains(&format!("#{first} was cancelled"))));
+
+    // After accept, with a rider already on the job: the rider is told.
+    let second = w.placed_order("b").await;
+    act(&w.db, second, &accept(20), &w.owner).await.expect("accept");
+    act(&w.db, second, &OrderCommand::ClaimDelivery, &w.moto)
+        .await
+        .expect("claim");
+    act(&w.db, second, &OrderCommand::Cancel, &w.customer)
+        .await
+        .expect("cancel");
+    assert_eq!(w.stock(w.roses).await, Some(3));
+    w.settle().await;
+    assert_eq!(
+        payment_status(&w.db, second).await.expect("payment").as_deref(),
+        Some("voided")
+    );
+    assert!(w
+        .notes(&w.moto)
+        .await
+        .iter()
+        .any(|n| n.contains("job for order") && n.contains("cancelled")));
+    assert!(views::current_job(&w.db, w.moto.id).await.expect("job").is_none());
+
+    // After ready: refused with the reason, nothing changes.
+    let third = w.placed_order("c").await;
+    act(&w.db, third, &accept(20), &w.owner).await.expect("accept");
+    act(&w.db, third, &OrderCommand::MarkReady, &w.owner)
+        .await
+        .expect("ready");
+    let late = act(&w.db, third, &OrderCommand::Cancel, &w.customer).await;
+    assert!(
+        matches!(late, Err(OrderingError::Refused(OrderError::TooLateToCancel))),
+        "{late:?}"
+    );
+    assert_eq!(w.view(third).await.status, OrderStatus::Ready);
+    assert_eq!(w.stock(w.roses).await, Some(2));
+    assert_eq!(
+        payment_status(&w.db, third).await.expect("payment").as_deref(),
+        Some("authorized")
+    );
+}
+
+#[tokio::test]
+async fn bad_carts_and_forms_are_refused_before_any_payment_and_change_nothing() {
+    let w = world().await;
+    let refused = |r: Result<Placed, OrderingError>| match r {
+        Err(OrderingError::Rejected(m)) => m,
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    // Empty cart.
+    assert!(refused(w.pay(&w.customer, &form(w.store, "e")).await).contains("empty"));
+    // Cart: zero, negative, huge, unknown item, more than in stock.
+    for q in [0, -1, 100, i64::MAX] {
+        assert!(
+            matches!(
+                cart::add(&w.db, w.customer.id, w.chicken, q).await,
+                Err(OrderingError::Rejected(_))
+            ),
+            "{q}"
+        );
+    }
+    assert!(matches!(
+        cart::add(&w.db, w.customer.id, MenuItemId(999_999), 1).await,
+        Err(OrderingError::NotFound(_))
+    ));
+    let short = cart::add(&w.db, w.customer.id, w.roses, 4).await;
+    assert!(
+        matches!(&short, Err(OrderingError::Rejected(m)) if m.contains("Only 3")),
+        "{short:?}"
+    );
+    cart::add(&w.db, w.customer.id, w.roses, 3).await.expect("all three");
+    // Stock falls after adding: refused at checkout (F8).
+    sqlx::query("UPDATE menu_items SET stock = 1 WHERE id = $1")
+        .bind(w.roses.get())
+        .execute(w.db.pool())
+        .await
+        .expect("stock");
+    assert!(refused(w.pay(&w.customer, &form(w.store, "s")).await).contains("Only 1"));
+    cart::set_quantity(&w.db, w.customer.id, w.roses, 1)
+        .await
+        .expect("lower");
+    // Sold out by the owner.
+    sqlx::query("UPDATE menu_items SET sold_out = 1 WHERE id = $1")
+        .bind(w.roses.get())
+        .execute(w.db.pool())
+        .await
+        .expect("sold out");
+    assert!(refused(w.pay(&w.customer, &form(w.store, "so")).await).contains("sold out"));
+    sqlx::query("UPDATE menu_items SET sold_out = 0 WHERE id = $1")
+        .bind(w.roses.get())
+        .execute(w.db.pool())
+        .await
+        .expect("back");
+    // Store paused, then closed.
+    for (status, says) in [("paused", "paused"), ("closed", "closed")] {
+        sqlx::query("UPDATE stores SET status = $2 WHERE id = $1")
+            .bind(w.store.get())
+            .bind(status)
+            .execute(w.db.pool())
+            .await
+            .expect("status");
+        assert!(refused(w.pay(&w.customer, &form(w.store, status)).await).contains(says));
+    }
+    sqlx::query("UPDATE stores SET status = 'open' WHERE id = $1")
+        .bind(w.store.get())
+        .execute(w.db.pool())
+        .await
+        .expect("open");
+    // Bad form fields: each named.
+    let mut bad = form(w.store, "");
+    bad.delivery_type = Some("helicopter".into());
+    bad.address = "  ".into();
+    bad.card_number = "1234".into();
+    bad.note = "x".repeat(201);
+    match w.pay(&w.customer, &bad).await {
+        Err(OrderingError::Invalid(fields)) => {
+            let mut names: Vec<_> = fields.iter().map(|f| f.field.clone()).collect();
+            names.sort();
+            assert_eq!(
+                names,
+                vec!["address", "card_number", "delivery_type", "idempotency_key", "note"]
+            );
+        }
+        other => panic!("expected field errors, got {other:?}"),
+    }
+    let mut bad = form(w.store, "f");
+    bad.fulfilment = "drone".into();
+    assert!(matches!(w.pay(&w.customer, &bad).await, Err(OrderingError::Invalid(_))));
+    assert!(matches!(
+        w.pay(&w.customer, &form(StoreId(999_999), "x")).await,
+        Err(OrderingError::NotFound(_))
+    ));
+
+    assert_eq!(w.gateway.authorization_count(), 0, "the gateway was never asked");
+    assert_eq!(w.orders_in_db().await, 0, "no order, not even a pending one");
+    assert_eq!(w.stock(w.roses).await, Some(1));
+    assert_eq!(eventlog::head(&w.db).await.expect("head"), 0);
+}
+
+#[tokio::test]
+async fn a_declined_card_never_reaches_the_store_and_keeps_the_cart() {
+    let w = world().await;
+    cart::add(&w.db, w.customer.id, w.roses, 2).await.expect("add");
+    let mut declined = form(w.store, "d");
+    declined.card_number = test_cards::DECLINE.into();
+    let result = w.pay(&w.customer, &declined).await;
+    assert!(
+        matches!(&result, Err(OrderingError::PaymentDeclined(m)) if m.contains("declined")),
+        "{result:?}"
+    );
+    // The same key again gives the same answer, without asking the gateway again.
+    assert!(matches!(
+        w.pay(&w.customer, &declined).await,
+        Err(OrderingError::PaymentDeclined(_))
+    ));
+    assert_eq!(w.gateway.authorization_count(), 1);
+    w.settle().await;
+    assert!(
+        views::of_store(&w.db, w.store).await.expect("dashboard").is_empty(),
+        "F3: unpaid never reaches the store"
+    );
+    assert!(views::of_customer(&w.db, w.customer.id)
+        .await
+        .expect("orders")
+        .is_empty());
+    assert_eq!(w.stock(w.roses).await, Some(3), "stock untouched");
+    assert_eq!(
+        cart::load(&w.db, w.customer.id, w.store)
+            .await
+            .expect("cart")
+            .lines
+            .len(),
+        1,
+        "cart kept"
+    );
+    // A good card with a new key then works.
+    w.pay(&w.customer, &form(w.store, "d2")).await.expect("second try");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_same_checkout_submitted_twice_gives_one_order_and_one_authorization() {
+    let w = Arc::new(world().await);
+    cart::add(&w.db, w.customer.id, w.chicken, 1).await.expect("add");
+    let mut slow = form(w.store, "twice");
+    slow.card_number = test_cards::SLOW.into(); // the first is still paying when the second arrives
+    let (a, b) = tokio::join!(w.pay(&w.customer, &slow), w.pay(&w.customer, &slow));
+    let placed: Vec<OrderId> = [&a, &b]
+        .iter()
+        .filter_map(|r| r.as_ref().ok().map(|p| p.order))
+        .collect();
+    assert!(!placed.is_empty(), "{a:?} {b:?}");
+    // The loser is told the checkout is still being paid for; a retry afterwards finds the order.
+    let again = w.pay(&w.customer, &slow).await.expect("retry");
+    assert_eq!(again.seq, None, "a retry does not place again");
+    assert!(placed.iter().all(|o| *o == again.order));
+    assert_eq!(w.orders_in_db().await, 1);
+    assert_eq!(w.gateway.authorization_count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_riders_claiming_one_job_exactly_one_wins() {
+    let w = Arc::new(world().await);
+    let order = w.placed_order("k").await;
+    act(&w.db, order, &accept(10), &w.owner).await.expect("accept");
+    let (a, b) = tokio::join!(
+        act(&w.db, order, &OrderCommand::ClaimDelivery, &w.moto),
+        act(&w.db, order, &OrderCommand::ClaimDelivery, &w.moto2)
+    );
+    assert_eq!(
+        [a.is_ok(), b.is_ok()].iter().filter(|ok| **ok).count(),
+        1,
+        "{a:?} {b:?}"
+    );
+    let loser = if a.is_ok() { b } else { a };
+    assert!(
+        matches!(
+            loser,
+            Err(OrderingError::Refused(OrderError::JobTaken)) | Err(OrderingError::NotFound(_))
+        ),
+        "{loser:?}"
+    );
+    // One job at a time: the winner cannot take a second.
+    let winner = if w.view(order).await.rider == Some(w.moto.id) {
+        &w.moto
+    } else {
+        &w.moto2
+    };
+    let next = w.placed_order("k2").await;
+    act(&w.db, next, &accept(10), &w.owner).await.expect("accept");
+    let busy = act(&w.db, next, &OrderCommand::ClaimDelivery, winner).await;
+    assert!(
+        matches!(&busy, Err(OrderingError::Rejected(m)) if m.contains("current delivery")),
+        "{busy:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_customers_buying_the_last_unit_exactly_one_succeeds() {
+    let w = Arc::new(world().await);
+    sqlx::query("UPDATE menu_items SET stock = 1 WHERE id = $1")
+        .bind(w.roses.get())
+        .execute(w.db.pool())
+        .await
+        .expect("stock");
+    cart::add(&w.db, w.customer.id, w.roses, 1).await.expect("add");
+    cart::add(&w.db, w.other_customer.id, w.roses, 1).await.expect("add");
+    let last = form(w.store, "last");
+    let (a, b) = tokio::join!(w.pay(&w.customer, &last), w.pay(&w.other_customer, &last));
+    assert_eq!(
+        [a.is_ok(), b.is_ok()].iter().filter(|ok| **ok).count(),
+        1,
+        "{a:?} {b:?}"
+    );
+    let loser = if a.is_ok() { b } else { a };
+    assert!(
+        matches!(&loser, Err(OrderingError::Rejected(m)) if m.contains("sold out") || m.contains("Only")),
+        "{loser:?}"
+    );
+    assert_eq!(w.stock(w.roses).await, Some(0), "never negative");
+    w.settle().await;
+    // The loser's hold, if any, was voided: nothing stays authorized for an order that failed.
+    let authorized: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM payments WHERE status = 'authorized'")
+        .fetch_one(w.db.pool())
+        .await
+        .expect("count");
+    assert_eq!(authorized, 1);
+}
+
+#[tokio::test]
+async fn strangers_cannot_see_or_touch_an_order() {
+    let w = world().await;
+    let order = w.placed_order("k").await;
+    for (who, command) in [
+        (&w.other_customer, OrderCommand::Cancel),
+        (&w.other_owner, accept(10)),
+        (&w.moto, OrderCommand::ClaimDelivery), // not open before the store accepts
+    ] {
+        let result = act(&w.db, order, &command, who).await;
+        assert!(matches!(result, Err(OrderingError::NotFound(_))), "{result:?}");
+    }
+    let owner_cancel = act(&w.db, order, &OrderCommand::Cancel, &w.owner).await;
+    assert!(
+        matches!(owner_cancel, Err(OrderingError::Refused(OrderError::Forbidden(_)))),
+        "{owner_cancel:?}"
+    );
+    assert!(matches!(
+        act(&w.db, OrderId(999_999), &OrderCommand::Cancel, &w.customer).await,
+        Err(OrderingError::NotFound(_))
+    ));
+    assert_eq!(w.view(order).await.status, OrderStatus::Placed);
+}
+
+#[tokio::test]
+async fn rebuilding_the_projections_from_the_log_gives_the_same_rows() {
+    let w = world().await;
+    let delivered = w.placed_order("a").await;
+    act(&w.db, delivered, &accept(10), &w.owner).await.expect("accept");
+    act(&w.db, delivered, &OrderCommand::ClaimDelivery, &w.moto)
+        .await
+        .expect("claim");
+    act(&w.db, delivered, &OrderCommand::MarkReady, &w.owner)
+        .await
+        .expect("ready");
+    act(&w.db, delivered, &OrderCommand::PickUp, &w.moto)
+        .await
+        .expect("pick up");
+    act(&w.db, delivered, &OrderCommand::Deliver, &w.moto)
+        .await
+        .expect("deliver");
+    reviews::write(&w.db, delivered, &w.customer, 5, "최고")
+        .await
+        .expect("review");
+    let rejected = w.placed_order("b").await;
+    act(
+        &w.db,
+        rejected,
+        &OrderCommand::Reject {
+            reason: RejectReason::Other("오늘 재료 소진".into()),
+        },
+        &w.owner,
+    )
+    .await
+    .expect("reject");
+    let cancelled = w.placed_order("c").await;
+    act(&w.db, cancelled, &OrderCommand::Cancel, &w.customer)
+        .await
+        .expect("cancel");
+    w.placed_order("d").await;
+    w.settle().await;
+
+    async fn snapshot(db: &Db) -> (Vec<String>, Vec<String>) {
+        let views: Vec<String> = sqlx::query_scalar(
+            "SELECT order_id || '|' || status || '|' || COALESCE(CAST(rider_id AS TEXT), '') || '|' || placed || '|' || \
+             COALESCE(CAST(prep_minutes AS TEXT), '') || '|' || COALESCE(CAST(ready_by AS TEXT), '') || '|' || \
+             COALESCE(reason, '') || '|' || COALESCE(review, '') || '|' || placed_at || '|' || updated_at \
+             FROM order_views ORDER BY order_id",
+        )
+        .fetch_all(db.pool())
+        .await
+        .expect("views");
+        let notes: Vec<String> = sqlx::query_scalar(
+            "SELECT user_id || '|' || seq || '|' || order_id || '|' || message || '|' || created_at \
+             FROM notifications ORDER BY user_id, seq",
+        )
+        .fetch_all(db.pool())
+        .await
+        .expect("notifications");
+        (views, notes)
+    }
+    let live = snapshot(&w.db).await;
+    assert_eq!(live.0.len(), 4);
+    assert!(live.1.len() > 10);
+    let head = views::rebuild(&w.db, "rebuild-test").await.expect("rebuild");
+    assert_eq!(head, eventlog::head(&w.db).await.expect("head"));
+    assert_eq!(snapshot(&w.db).await, live);
+}
