@@ -45,7 +45,7 @@ fn local_path(next: Option<&str>) -> Option<String> {
 }
 
 #[cfg(feature = "ssr")]
-mod ssr {
+pub(crate) mod ssr {
     use super::AccountSummary;
     use crate::error::{internal, respond, AppError};
     use accounts::auth::AuthSession;
@@ -281,7 +281,7 @@ pub fn provide_account_actions() {
     });
 }
 
-fn account_actions() -> AccountActions {
+pub(crate) fn account_actions() -> AccountActions {
     expect_context::<AccountActions>()
 }
 
@@ -423,7 +423,7 @@ pub fn SignupPage() -> impl IntoView {
 
 /// What a role-only page shows when the server refused: a redirect to the
 /// login page for 401, the error page otherwise.
-fn refused(error: AppError, here: &str) -> AnyView {
+pub(crate) fn refused(error: AppError, here: &str) -> AnyView {
     match error {
         AppError::Unauthorized => view! { <Redirect path=format!("/login?next={here}")/> }.into_any(),
         error => view! { <ErrorPage error/> }.into_any(),
@@ -441,7 +441,7 @@ pub fn OwnerHome() -> impl IntoView {
                 match stores.await {
                     Ok(stores) => view! {
                         <section class="hero"><h1>"Your stores"</h1>
-                            <p>"Choose a store to see its menu as customers see it."</p></section>
+                            <p>"Choose a store to see its orders and manage its menu."</p></section>
                         <ul class="store-list" data-testid="owner-stores">
                             {stores.into_iter().map(|s| view! {
                                 <li class="store-card"><a href=format!("/owner/stores/{}", s.id)>
@@ -453,50 +453,6 @@ pub fn OwnerHome() -> impl IntoView {
                         </ul>
                     }.into_any(),
                     Err(error) => refused(error, "/owner"),
-                }
-            })}
-        </Suspense>
-    }
-}
-
-/// `/owner/stores/{id}`: one of the owner's stores.
-#[component]
-pub fn OwnerStorePage() -> impl IntoView {
-    let params = leptos_router::hooks::use_params_map();
-    let id = move || params.read().get("id").unwrap_or_default();
-    let store = Resource::new(id, owner_store);
-    view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match store.await {
-                    Ok(menu) => view! {
-                        <a class="back" href="/owner">"← Your stores"</a>
-                        <crate::catalog::Menu menu/>
-                    }.into_any(),
-                    Err(error) => refused(error, &format!("/owner/stores/{}", id())),
-                }
-            })}
-        </Suspense>
-    }
-}
-
-/// `/rider`: the rider's home.
-#[component]
-pub fn RiderHome() -> impl IntoView {
-    let profile = Resource::new(|| (), |_| rider_profile());
-    view! {
-        <Title text="Rider"/>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match profile.await {
-                    Ok(rider) => view! {
-                        <section class="hero" data-testid="rider-home">
-                            <h1>{format!("Hello, {}", rider.display_name)}</h1>
-                            <p>{format!("You deliver by {}. Open jobs for your vehicle appear here.",
-                                rider.vehicle.map(|v| v.label().to_lowercase()).unwrap_or_default())}</p>
-                        </section>
-                    }.into_any(),
-                    Err(error) => refused(error, "/rider"),
                 }
             })}
         </Suspense>

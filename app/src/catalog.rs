@@ -216,7 +216,17 @@ pub fn StorePage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading menu…"</p> }>
             {move || Suspend::new(async move {
                 match menu.await {
-                    Ok(menu) => view! { <Menu menu/> }.into_any(),
+                    Ok(menu) => {
+                        let store = menu.store.id;
+                        let add = ServerAction::<crate::orders::AddToCart>::new();
+                        view! {
+                            <div class="store-layout">
+                                <div class="store-main"><Menu menu add/></div>
+                                <crate::orders::CartPanel store add/>
+                            </div>
+                            <crate::orders::StoreReviewsBlock store/>
+                        }.into_any()
+                    }
                     Err(AppError::NotFound(message)) => view! { <NotFound message/> }.into_any(),
                     Err(error) => view! { <ErrorPage error/> }.into_any(),
                 }
@@ -230,6 +240,9 @@ pub fn StorePage() -> impl IntoView {
 pub fn Menu(
     /// The store and its menu.
     menu: StoreMenu,
+    /// The "Add to cart" action; without it the menu is read-only.
+    #[prop(optional)]
+    add: Option<ServerAction<crate::orders::AddToCart>>,
 ) -> impl IntoView {
     let store = menu.store;
     let notice = match store.status {
@@ -264,7 +277,7 @@ pub fn Menu(
                         <section class="menu-section">
                             <h2>{section.category}</h2>
                             <ul class="menu-items">
-                                {section.items.into_iter().map(|item| view! { <MenuRow item/> }).collect_view()}
+                                {section.items.into_iter().map(|item| view! { <MenuRow item add/> }).collect_view()}
                             </ul>
                         </section>
                     }
@@ -276,7 +289,7 @@ pub fn Menu(
 }
 
 #[component]
-fn MenuRow(item: MenuItem) -> impl IntoView {
+fn MenuRow(item: MenuItem, add: Option<ServerAction<crate::orders::AddToCart>>) -> impl IntoView {
     let available = item.available();
     let stock_note = if !available {
         Some(view! { <span class="badge soldout">"Sold out"</span> }.into_any())
@@ -298,6 +311,12 @@ fn MenuRow(item: MenuItem) -> impl IntoView {
             <div class="menu-item-side">
                 <span class="price">{item.price.to_string()}</span>
                 {stock_note}
+                {add.filter(|_| available).map(|add| view! {
+                    <ActionForm action=add attr:class="inline">
+                        <input type="hidden" name="item" value=item.id.to_string()/>
+                        <button type="submit" class="round add" aria-label="Add to cart" data-testid="add">"+"</button>
+                    </ActionForm>
+                })}
             </div>
         </li>
     }

@@ -24,6 +24,16 @@ pub enum AppError {
     /// Logged in, but not allowed: 403.
     #[error("{0}")]
     Forbidden(String),
+    /// The request breaks a rule right now (sold out, store closed, too late
+    /// to cancel, job already taken): 409. Nothing changed.
+    #[error("{0}")]
+    Conflict(String),
+    /// The card was declined: 402. Nothing was charged; the cart is kept.
+    #[error("{0}")]
+    PaymentDeclined(String),
+    /// A service we depend on is busy or down; try again shortly: 503.
+    #[error("{0}")]
+    Busy(String),
     /// Form fields to correct, each with its message: 422.
     #[error("Please correct the highlighted fields.")]
     Invalid(Vec<domain::FieldError>),
@@ -50,6 +60,9 @@ impl AppError {
             AppError::Unauthorized | AppError::BadCredentials => http::StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => http::StatusCode::FORBIDDEN,
             AppError::Invalid(_) => http::StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Conflict(_) => http::StatusCode::CONFLICT,
+            AppError::PaymentDeclined(_) => http::StatusCode::PAYMENT_REQUIRED,
+            AppError::Busy(_) => http::StatusCode::SERVICE_UNAVAILABLE,
             AppError::TooManyRequests { .. } => http::StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal => http::StatusCode::INTERNAL_SERVER_ERROR,
             AppError::Unreachable(_) => http::StatusCode::SERVICE_UNAVAILABLE,

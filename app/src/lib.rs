@@ -9,6 +9,9 @@ pub mod account;
 pub mod catalog;
 pub mod error;
 mod layout;
+pub mod orders;
+pub mod owner;
+pub mod rider;
 #[cfg(feature = "ssr")]
 pub mod state;
 
@@ -58,8 +61,12 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("login") view=account::LoginPage/>
                     <Route path=StaticSegment("signup") view=account::SignupPage/>
                     <Route path=StaticSegment("owner") view=account::OwnerHome ssr=SsrMode::Async/>
-                    <Route path=(StaticSegment("owner"), StaticSegment("stores"), ParamSegment("id")) view=account::OwnerStorePage ssr=SsrMode::Async/>
-                    <Route path=StaticSegment("rider") view=account::RiderHome ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("owner"), StaticSegment("stores"), ParamSegment("id")) view=owner::OwnerStorePage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("rider") view=rider::RiderPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("checkout") view=orders::CheckoutPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("orders") view=orders::OrdersPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("orders"), ParamSegment("id")) view=orders::OrderPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("notifications") view=orders::NotificationsPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <layout::Footer/>

@@ -18,6 +18,25 @@ pub struct AppState {
     pub db: db::Db,
     /// Attempts per client IP at `/api/login` and `/api/signup`.
     pub login_limiter: Arc<LoginLimiter>,
+    /// The payment gateway (the sandbox adapter unless configured otherwise).
+    pub payments: Arc<dyn ordering::payment::PaymentGateway>,
+    /// How checkout waits on the gateway.
+    pub checkout: ordering::checkout::CheckoutConfig,
+    /// Wakes this replica's event consumers right after a command commits.
+    pub consumers: Wake,
+}
+
+/// Wakes event consumers so they need not wait for their next poll.
+#[derive(Clone, Debug, Default)]
+pub struct Wake(pub Vec<Arc<tokio::sync::Notify>>);
+
+impl Wake {
+    /// Nudges every consumer (a permit is stored when one is busy).
+    pub fn nudge(&self) {
+        for notify in &self.0 {
+            notify.notify_one();
+        }
+    }
 }
 
 /// The app state inside a server function or a server-side render.

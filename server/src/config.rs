@@ -13,6 +13,9 @@
 //! | `LEPTOS_SITE_ROOT` | `target/site` | where the built CSS, JS and WASM are |
 //! | `APP_COOKIE_SECURE` | `false` | mark the session cookie `Secure` (set it when serving HTTPS) |
 //! | `APP_LOGIN_ATTEMPTS_PER_MINUTE` | `30` | login and sign-up attempts allowed per client IP per minute |
+//! | `APP_PAYMENT_LATENCY_MS` | `0` | extra latency of every sandbox gateway call, in milliseconds (fault injection) |
+//! | `APP_PAYMENT_FAILURE_RATE` | `0` | share of sandbox gateway calls that fail, 0.0 to 1.0 (fault injection) |
+//! | `APP_PAYMENT_TIMEOUT_MS` | `5000` | longest wait for a card authorization at checkout, in milliseconds |
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -52,6 +55,12 @@ pub struct Settings {
     pub cookie_secure: bool,
     /// Login and sign-up attempts allowed per client IP per minute.
     pub login_attempts_per_minute: u32,
+    /// Extra latency of every sandbox gateway call, in milliseconds.
+    pub payment_latency_ms: u64,
+    /// Share of sandbox gateway calls that fail (0.0..=1.0).
+    pub payment_failure_rate: f64,
+    /// Longest wait for an authorization at checkout, in milliseconds.
+    pub payment_timeout_ms: u64,
 }
 
 /// A setting that could not be read; the message names the variable.
@@ -118,6 +127,28 @@ impl Settings {
             site_root: get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()),
             cookie_secure: flag("APP_COOKIE_SECURE", false)?,
             login_attempts_per_minute: positive("APP_LOGIN_ATTEMPTS_PER_MINUTE", 30)?,
+            payment_latency_ms: match get("APP_PAYMENT_LATENCY_MS") {
+                None => 0,
+                Some(n) => n.parse().map_err(|_| {
+                    parse_err(
+                        "APP_PAYMENT_LATENCY_MS",
+                        format!("\"{n}\" is not a number of milliseconds"),
+                    )
+                })?,
+            },
+            payment_failure_rate: match get("APP_PAYMENT_FAILURE_RATE") {
+                None => 0.0,
+                Some(n) => match n.parse::<f64>() {
+                    Ok(rate) if (0.0..=1.0).contains(&rate) => rate,
+                    _ => {
+                        return Err(parse_err(
+                            "APP_PAYMENT_FAILURE_RATE",
+                            format!("\"{n}\" is not between 0 and 1"),
+                        ))
+                    }
+                },
+            },
+            payment_timeout_ms: u64::from(positive("APP_PAYMENT_TIMEOUT_MS", 5_000)?),
         })
     }
 
@@ -164,6 +195,9 @@ mod tests {
             ("APP_DB_MAX_CONNECTIONS", "0"),
             ("APP_COOKIE_SECURE", "sometimes"),
             ("APP_LOGIN_ATTEMPTS_PER_MINUTE", "-5"),
+            ("APP_PAYMENT_FAILURE_RATE", "1.5"),
+            ("APP_PAYMENT_LATENCY_MS", "soon"),
+            ("APP_PAYMENT_TIMEOUT_MS", "0"),
         ];
         for (variable, value) in cases {
             let err = settings(&[(variable, value)])

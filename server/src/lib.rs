@@ -32,27 +32,27 @@ pub struct RunningServer {
     pub db: Db,
     shutdown: watch::Sender<bool>,
     task: JoinHandle<std::io::Result<()>>,
+    consumers: Vec<JoinHandle<()>>,
 }
 
 impl RunningServer {
-    /// Stops accepting connections, lets in-flight requests finish, and waits.
+    /// Stops accepting connections, lets in-flight requests and consumer
+    /// batches finish (consumers give their leases up), and waits.
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(true);
-        self.task
-            .await
-            .context("server task panicked")?
-            .context("server failed")?;
-        self.db.close().await;
+        let db = self.db.clone();
+        self.wait().await?;
+        db.close().await;
         Ok(())
     }
 
     /// Waits until the server ends (after [`RunningServer::stop`] or a signal).
     pub async fn wait(self) -> anyhow::Result<()> {
-        self.task
-            .await
-            .context("server task panicked")?
-            .context("server failed")?;
-        Ok(())
+        let served = self.task.await.context("server task panicked")?;
+        for consumer in self.consumers {
+            let _ = consumer.await;
+        }
+        served.context("server failed")
     }
 
     /// A handle that asks the server to shut down gracefully.
@@ -92,10 +92,24 @@ pub async fn start(settings: &Settings) -> anyhow::Result<RunningServer> {
         .build();
     let per_minute = std::num::NonZeroU32::new(settings.login_attempts_per_minute).unwrap_or(std::num::NonZeroU32::MIN);
     let login_limiter = Arc::new(governor::RateLimiter::keyed(governor::Quota::per_minute(per_minute)));
+    let (shutdown, mut shutdown_rx) = watch::channel(false);
+    let payments: Arc<dyn ordering::payment::PaymentGateway> = Arc::new(ordering::payment::SandboxGateway::new(
+        ordering::payment::SandboxConfig {
+            latency_ms: settings.payment_latency_ms,
+            failure_rate: settings.payment_failure_rate,
+            ..ordering::payment::SandboxConfig::default()
+        },
+    ));
+    let (wake, consumers) = start_consumers(&db, &settings.instance_id, payments.clone(), &shutdown_rx);
     let state = AppState {
         leptos_options,
         db: db.clone(),
         login_limiter,
+        payments,
+        checkout: ordering::checkout::CheckoutConfig {
+            authorize_timeout_ms: settings.payment_timeout_ms,
+        },
+        consumers: wake,
     };
 
     // Sessions live in the database: a restart or another replica keeps everyone logged in.
@@ -118,7 +132,6 @@ pub async fn start(settings: &Settings) -> anyhow::Result<RunningServer> {
         axum_login::AuthManagerLayerBuilder::new(accounts::auth::Backend::new(db.clone()), session_layer).build();
     let router = router(state).layer(auth_layer);
 
-    let (shutdown, mut shutdown_rx) = watch::channel(false);
     let task = tokio::spawn(async move {
         let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
@@ -133,7 +146,34 @@ pub async fn start(settings: &Settings) -> anyhow::Result<RunningServer> {
         db,
         shutdown,
         task,
+        consumers,
     })
+}
+
+/// Starts this replica's event consumers (DESIGN.md §2, "Event log and
+/// consumers"): the projections behind every order screen and payment
+/// settlement. Each holds a lease, so with several replicas each runs on one.
+fn start_consumers(
+    db: &Db,
+    instance: &str,
+    payments: Arc<dyn ordering::payment::PaymentGateway>,
+    shutdown: &watch::Receiver<bool>,
+) -> (app::state::Wake, Vec<JoinHandle<()>>) {
+    let consumers: Vec<Arc<dyn eventlog::Consumer>> = vec![
+        Arc::new(ordering::views::OrderProjections),
+        Arc::new(ordering::settlement::PaymentSettlement::new(payments)),
+    ];
+    let mut wakes = Vec::new();
+    let mut tasks = Vec::new();
+    for consumer in consumers {
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let mut config = eventlog::RunnerConfig::new(instance);
+        config.poll_interval_ms = 200;
+        let runner = eventlog::ConsumerRunner::new(db.clone(), consumer, config, wake.clone());
+        wakes.push(wake);
+        tasks.push(tokio::spawn(runner.run(shutdown.clone())));
+    }
+    (app::state::Wake(wakes), tasks)
 }
 
 /// The HTTP routes: probes, the Leptos pages and server functions, static files.

@@ -25,6 +25,9 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(settings: Settings) -> anyhow::Result<()> {
+    if std::env::args().nth(1).as_deref() == Some("rebuild-projections") {
+        return rebuild_projections(&settings).await;
+    }
     let running = server::start(&settings).await?;
     tracing::info!(instance = %settings.instance_id, database = %server::redact(&settings.database_url), "listening on http://{}", running.addr);
     if settings.demo {
@@ -40,6 +43,18 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
         let _ = shutdown.send(true);
     });
     running.wait().await
+}
+
+/// `server rebuild-projections`: empties the read models (order views,
+/// notifications) and replays the whole event log into them (requirement F9).
+/// Safe while servers run: their consumer takes part in the replay.
+async fn rebuild_projections(settings: &Settings) -> anyhow::Result<()> {
+    let db = db::Db::connect(&settings.database_url, &db::DbOptions::default()).await?;
+    db.migrate().await?;
+    let head = ordering::views::rebuild(&db, &format!("{}-rebuild", settings.instance_id)).await?;
+    tracing::info!(up_to_seq = head, "projections rebuilt from the event log");
+    db.close().await;
+    Ok(())
 }
 
 /// Resolves on Ctrl-C or SIGTERM (what an orchestrator sends before a redeploy).

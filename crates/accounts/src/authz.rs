@@ -33,8 +33,16 @@ pub enum Action {
     ViewOwnerHome,
     /// See one store through its owner's eyes.
     ManageStore(StoreId),
-    /// See the rider's home (`/rider`).
+    /// See the rider's home (`/rider`), the job board, and act on jobs.
     ViewRiderHome,
+    /// Shop as a customer: cart, checkout, order history, cancel, review.
+    Shop,
+    /// See one's own notification centre (any role).
+    ViewNotifications,
+    /// Look at or act on one order. Who may is decided with the order in
+    /// hand (its customer, its store's owner, its rider, an admin) by the
+    /// ordering context, which answers "no such order" to everyone else.
+    UseOrders,
 }
 
 /// Decides whether `user` may do `action`.
@@ -46,6 +54,8 @@ pub async fn authorize<'u>(db: &Db, user: Option<&'u User>, action: Action) -> R
     match action {
         Action::ViewOwnerHome => require_role(user, Role::Owner)?,
         Action::ViewRiderHome => require_role(user, Role::Rider)?,
+        Action::Shop => require_role(user, Role::Customer)?,
+        Action::ViewNotifications | Action::UseOrders => {}
         Action::ManageStore(store) => {
             require_role(user, Role::Owner)?;
             let owner: Option<i64> = sqlx::query_scalar("SELECT owner_id FROM stores WHERE id = $1")

@@ -206,6 +206,85 @@ pub async fn add_menu_item(
     Ok(MenuItemId(id))
 }
 
+/// The most a menu item may cost, in won.
+pub const MAX_PRICE_WON: i64 = 10_000_000;
+/// The most units an owner may put in stock.
+pub const MAX_STOCK: i64 = 9_999;
+
+/// What an owner may change about a menu item (issue 4, menu management).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemChange {
+    /// Price in won, 0..=[`MAX_PRICE_WON`].
+    pub price_won: i64,
+    /// Units in stock, 0..=[`MAX_STOCK`]; `None` for unlimited.
+    pub stock: Option<i64>,
+    /// Marked sold out, whatever the stock says.
+    pub sold_out: bool,
+}
+
+/// Checks a price and a stock level; field errors name `price` and `stock`.
+pub fn check_item(price_won: i64, stock: Option<i64>) -> Vec<domain::FieldError> {
+    let mut errors = Vec::new();
+    if !(0..=MAX_PRICE_WON).contains(&price_won) {
+        errors.push(domain::FieldError::new(
+            "price",
+            format!("the price must be 0 to {MAX_PRICE_WON} won"),
+        ));
+    }
+    if stock.is_some_and(|s| !(0..=MAX_STOCK).contains(&s)) {
+        errors.push(domain::FieldError::new(
+            "stock",
+            format!("stock must be 0 to {MAX_STOCK}, or empty for unlimited"),
+        ));
+    }
+    errors
+}
+
+/// Changes price, stock and sold-out of `item`, which must be on `store`'s
+/// menu; `false` when it is not (nothing changes).
+pub async fn update_menu_item(
+    db: &Db,
+    store: StoreId,
+    item: MenuItemId,
+    change: &ItemChange,
+) -> Result<bool, sqlx::Error> {
+    let result =
+        sqlx::query("UPDATE menu_items SET price_won = $3, stock = $4, sold_out = $5 WHERE id = $1 AND store_id = $2")
+            .bind(item.get())
+            .bind(store.get())
+            .bind(change.price_won)
+            .bind(change.stock)
+            .bind(i64::from(change.sold_out))
+            .execute(db.pool())
+            .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Adds an item at the end of `store`'s menu.
+pub async fn append_menu_item(db: &Db, store: StoreId, item: &NewMenuItem<'_>) -> Result<MenuItemId, sqlx::Error> {
+    let mut tx = db.begin().await.map_err(|e| match e {
+        db::DbError::Query(e) => e,
+        other => sqlx::Error::Protocol(other.to_string()),
+    })?;
+    let position: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) + 1 FROM menu_items WHERE store_id = $1")
+        .bind(store.get())
+        .fetch_one(&mut *tx)
+        .await?;
+    let id = add_menu_item(&mut tx, store, position, item).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Opens, pauses or closes a store (customers cannot check out unless open).
+pub async fn set_store_status(db: &Db, store: StoreId, status: StoreStatus) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE stores SET status = $2 WHERE id = $1")
+        .bind(store.get())
+        .bind(status.as_str())
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
 /// How many stores exist (0 means a fresh database).
 pub async fn store_count(db: &Db) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT COUNT(*) FROM stores")

@@ -64,6 +64,13 @@ pub struct OrderLine {
     pub quantity: u8,
 }
 
+impl OrderLine {
+    /// Unit price times quantity, in won.
+    pub fn line_total(&self) -> Money {
+        Money::from_won(self.unit_price.won().saturating_mul(i64::from(self.quantity))).unwrap_or(Money::ZERO)
+    }
+}
+
 /// What the order-placed event records about an order, so that every
 /// projection can be built from the event log alone (requirement F9).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

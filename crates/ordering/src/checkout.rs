@@ -522,3 +522,8 @@ async fn set_status(
         .await?;
     Ok(())
 }
+
+/// A fresh idempotency key for a checkout form (32 hex digits, 128 random bits).
+pub fn new_key() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}

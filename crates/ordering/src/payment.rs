@@ -34,7 +34,7 @@ pub struct AuthorizeRequest {
 /// The gateway's port: authorize at checkout, capture on completion, void on
 /// reject or cancel. Implementations must be idempotent per key.
 #[async_trait::async_trait]
-pub trait PaymentGateway: Send + Sync + 'static {
+pub trait PaymentGateway: Send + Sync + std::fmt::Debug + 'static {
     /// Holds the amount; returns the authorization id.
     async fn authorize(&self, request: &AuthorizeRequest) -> Result<String, PaymentError>;
     /// Settles a held amount (the work is done, F13).

@@ -353,6 +353,23 @@ async fn fetch(db: &Db, filter: &str, binds: &[i64]) -> Result<Vec<OrderView>, O
     query.fetch_all(db.pool()).await?.iter().map(decode).collect()
 }
 
+/// Whether `caller` may look at this order: its customer, its store's owner,
+/// its rider, any rider of its vehicle while the job is open, an admin.
+pub fn visible_to(view: &OrderView, caller: &crate::Caller) -> bool {
+    match caller.role {
+        Role::Admin => true,
+        Role::Customer => view.placed.customer == caller.id,
+        Role::Owner => view.placed.owner == caller.id,
+        Role::Rider => {
+            view.rider == Some(caller.id)
+                || (view.rider.is_none()
+                    && view.delivery_type().is_some()
+                    && view.delivery_type() == caller.vehicle
+                    && matches!(view.status, OrderStatus::Accepted | OrderStatus::Ready))
+        }
+    }
+}
+
 /// One order's view, or `None` (not placed yet, or no such order).
 pub async fn order(db: &Db, id: OrderId) -> Result<Option<OrderView>, OrderingError> {
     Ok(fetch(db, "order_id = $1", &[id.get()]).await?.into_iter().next())

@@ -1,0 +1,517 @@
+//! The store owner's dashboard (`/owner/stores/{id}`, issue 4): incoming
+//! orders by state with accept/reject/ready/collected, the store's status,
+//! and menu management (price, stock, sold out, new items).
+
+#![allow(clippy::too_many_arguments)]
+
+use crate::error::AppError;
+use crate::orders::{form_error, kst_time, status_badge};
+use domain::catalog::{MenuItem, Stock, StoreMenu};
+use domain::order::RejectReason;
+use domain::shop::OrderView;
+use domain::{Fulfilment, OrderStatus, StoreStatus};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use serde::{Deserialize, Serialize};
+
+/// What the dashboard shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dashboard {
+    /// The store and its menu.
+    pub menu: StoreMenu,
+    /// Orders in progress (oldest first) and today's finished ones.
+    pub orders: Vec<OrderView>,
+}
+
+#[cfg(feature = "ssr")]
+async fn owner_of(store: &str) -> Result<(ordering::Caller, crate::state::AppState, domain::StoreId), AppError> {
+    use crate::error::denied;
+    use accounts::authz::{authorize, Action};
+    let (caller, state) = crate::orders::ssr::caller(Action::ViewOwnerHome).await?;
+    let store: domain::StoreId = crate::orders::ssr::id(store, "store")?;
+    let user = accounts::User {
+        id: caller.id,
+        email: String::new(),
+        display_name: caller.name.clone(),
+        role: caller.role,
+        vehicle: caller.vehicle,
+    };
+    authorize(&state.db, Some(&user), Action::ManageStore(store))
+        .await
+        .map_err(denied)?;
+    Ok((caller, state, store))
+}
+
+/// One of the owner's stores with its orders and menu.
+///
+/// Errors: 401; 403 for other roles; 404 for a store that is not theirs.
+#[server(endpoint = "dashboard")]
+pub async fn get_dashboard(
+    /// The store id.
+    store: String,
+) -> Result<Dashboard, AppError> {
+    use crate::error::{internal, respond};
+    let (_, state, store) = owner_of(&store).await?;
+    let menu = catalog::store_menu(&state.db, store)
+        .await
+        .map_err(|e| respond(internal(e)))?
+        .ok_or_else(|| respond(AppError::NotFound("There is no such store.".into())))?;
+    let orders = ordering::views::of_store(&state.db, store)
+        .await
+        .map_err(crate::orders::ssr::failed)?;
+    Ok(Dashboard { menu, orders })
+}
+
+/// Runs an order command for the owner and waits for the views.
+#[cfg(feature = "ssr")]
+async fn owner_command(order: &str, command: domain::OrderCommand) -> Result<(), AppError> {
+    use crate::orders::ssr;
+    let (caller, state) = ssr::caller(accounts::authz::Action::ViewOwnerHome).await?;
+    let order = ssr::id(order, "order")?;
+    let seq = ordering::lifecycle::act(&state.db, order, &command, &caller)
+        .await
+        .map_err(ssr::failed)?;
+    ssr::settle(&state, seq).await;
+    Ok(())
+}
+
+/// Accepts an order and starts cooking (F5).
+///
+/// Errors: 401/403; 404 for another store's order; 422 for prep minutes
+/// outside 1..=180; 409 when it is no longer waiting.
+#[server(endpoint = "accept_order")]
+pub async fn accept_order(
+    /// The order id.
+    order: String,
+    /// Estimated minutes until ready.
+    prep_minutes: String,
+) -> Result<(), AppError> {
+    let minutes = crate::orders::ssr::number(&prep_minutes, "prep_minutes", "Preparation time")?;
+    let prep_minutes = u16::try_from(minutes).unwrap_or(0);
+    owner_command(&order, domain::OrderCommand::Accept { prep_minutes }).await
+}
+
+/// Rejects an order with a reason (F5); payment is voided and stock restored.
+///
+/// Errors: 401/403; 404; 400 for an unknown reason or an empty "other" text;
+/// 409 when it is no longer waiting.
+#[server(endpoint = "reject_order")]
+pub async fn reject_order(
+    /// The order id.
+    order: String,
+    /// `sold_out`, `too_busy`, `closing_soon` or `other`.
+    reason: String,
+    /// The owner's words, for `other`.
+    text: Option<String>,
+) -> Result<(), AppError> {
+    use crate::error::respond;
+    let reason = match reason.trim() {
+        "sold_out" => RejectReason::SoldOut,
+        "too_busy" => RejectReason::TooBusy,
+        "closing_soon" => RejectReason::ClosingSoon,
+        "other" => RejectReason::Other(text.unwrap_or_default()),
+        other => {
+            return Err(respond(AppError::BadRequest(format!(
+                "Unknown reason \"{}\"; choose sold out, too busy, closing soon or other.",
+                other.chars().take(30).collect::<String>()
+            ))))
+        }
+    };
+    owner_command(&order, domain::OrderCommand::Reject { reason }).await
+}
+
+/// Marks an order ready (F6, F12).
+///
+/// Errors: 401/403; 404; 409 unless it is being prepared.
+#[server(endpoint = "mark_ready")]
+pub async fn mark_ready(
+    /// The order id.
+    order: String,
+) -> Result<(), AppError> {
+    owner_command(&order, domain::OrderCommand::MarkReady).await
+}
+
+/// Marks a pickup order collected (F12); payment is captured.
+///
+/// Errors: 401/403; 404; 409 for a delivery order or one not ready.
+#[server(endpoint = "mark_collected")]
+pub async fn mark_collected(
+    /// The order id.
+    order: String,
+) -> Result<(), AppError> {
+    owner_command(&order, domain::OrderCommand::Collect).await
+}
+
+/// Opens, pauses or closes the store.
+///
+/// Errors: 401/403; 404 for a store that is not theirs; 400 for an unknown status.
+#[server(endpoint = "store_status")]
+pub async fn set_store_status(
+    /// The store id.
+    store: String,
+    /// `open`, `paused` or `closed`.
+    status: String,
+) -> Result<(), AppError> {
+    use crate::error::{internal, respond};
+    let (_, state, store) = owner_of(&store).await?;
+    let status: StoreStatus = status
+        .trim()
+        .parse()
+        .map_err(|e: domain::kinds::UnknownName| respond(AppError::BadRequest(e.to_string())))?;
+    catalog::set_store_status(&state.db, store, status)
+        .await
+        .map_err(|e| respond(internal(e)))
+}
+
+#[cfg(feature = "ssr")]
+fn parse_item_fields(price: &str, stock: &str) -> Result<(i64, Option<i64>), AppError> {
+    use crate::error::respond;
+    let mut errors = Vec::new();
+    let price_won = price.trim().replace(',', "").parse::<i64>().unwrap_or_else(|_| {
+        errors.push(domain::FieldError::new(
+            "price",
+            "the price must be a whole number of won",
+        ));
+        0
+    });
+    let stock = match stock.trim() {
+        "" => None,
+        s => Some(s.parse::<i64>().unwrap_or_else(|_| {
+            errors.push(domain::FieldError::new(
+                "stock",
+                "stock must be a whole number, or empty for unlimited",
+            ));
+            0
+        })),
+    };
+    if errors.is_empty() {
+        errors = catalog::check_item(price_won, stock);
+    }
+    if errors.is_empty() {
+        Ok((price_won, stock))
+    } else {
+        Err(respond(AppError::Invalid(errors)))
+    }
+}
+
+/// Changes a menu item's price, stock and sold-out mark.
+///
+/// Errors: 401/403; 404 for a store or item that is not theirs; 422 for a
+/// price outside 0..=10,000,000 won or stock outside 0..=9,999.
+#[server(endpoint = "update_item")]
+pub async fn update_item(
+    /// The store id.
+    store: String,
+    /// The menu item id.
+    item: String,
+    /// Price in won.
+    price: String,
+    /// Units in stock; empty for unlimited.
+    stock: String,
+    /// Present ("on") when sold out.
+    sold_out: Option<String>,
+) -> Result<(), AppError> {
+    use crate::error::{internal, respond};
+    let (_, state, store) = owner_of(&store).await?;
+    let item = crate::orders::ssr::id(&item, "menu item")?;
+    let (price_won, stock) = parse_item_fields(&price, &stock)?;
+    let change = catalog::ItemChange {
+        price_won,
+        stock,
+        sold_out: sold_out.is_some(),
+    };
+    if catalog::update_menu_item(&state.db, store, item, &change)
+        .await
+        .map_err(|e| respond(internal(e)))?
+    {
+        Ok(())
+    } else {
+        Err(respond(AppError::NotFound("There is no such menu item.".into())))
+    }
+}
+
+/// Adds an item to the store's menu.
+///
+/// Errors: 401/403; 404; 422 for an empty or too long name or category, or a
+/// bad price or stock.
+#[server(endpoint = "add_item")]
+pub async fn add_item(
+    /// The store id.
+    store: String,
+    /// Menu section, e.g. "치킨".
+    category: String,
+    /// Name.
+    name: String,
+    /// Short description.
+    description: Option<String>,
+    /// Price in won.
+    price: String,
+    /// Units in stock; empty for unlimited.
+    stock: String,
+) -> Result<(), AppError> {
+    use crate::error::{internal, respond};
+    use domain::text::clean_text;
+    let (_, state, store) = owner_of(&store).await?;
+    let mut errors = Vec::new();
+    let mut text = |value: &str, field: &str, label: &str, max: usize, required: bool| {
+        if !required && value.trim().is_empty() {
+            return String::new();
+        }
+        clean_text(value, label, max, false).unwrap_or_else(|e| {
+            errors.push(domain::FieldError::new(field, e.to_string()));
+            String::new()
+        })
+    };
+    let category = text(&category, "category", "Section", 30, true);
+    let name = text(&name, "name", "Name", 60, true);
+    let description = text(
+        description.as_deref().unwrap_or_default(),
+        "description",
+        "Description",
+        200,
+        false,
+    );
+    let fields = parse_item_fields(&price, &stock);
+    let (price_won, stock) = match fields {
+        Ok(f) if errors.is_empty() => f,
+        Ok(_) => return Err(respond(AppError::Invalid(errors))),
+        Err(AppError::Invalid(more)) => {
+            errors.extend(more);
+            return Err(respond(AppError::Invalid(errors)));
+        }
+        Err(e) => return Err(e),
+    };
+    catalog::append_menu_item(
+        &state.db,
+        store,
+        &catalog::NewMenuItem {
+            category: &category,
+            name: &name,
+            description: &description,
+            price_won,
+            stock,
+            sold_out: false,
+        },
+    )
+    .await
+    .map_err(|e| respond(internal(e)))?;
+    Ok(())
+}
+
+/// `/owner/stores/{id}`: the dashboard.
+#[component]
+pub fn OwnerStorePage() -> impl IntoView {
+    let params = leptos_router::hooks::use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let accept = ServerAction::<AcceptOrder>::new();
+    let reject = ServerAction::<RejectOrder>::new();
+    let ready = ServerAction::<MarkReady>::new();
+    let collected = ServerAction::<MarkCollected>::new();
+    let status = ServerAction::<SetStoreStatus>::new();
+    let update = ServerAction::<UpdateItem>::new();
+    let add = ServerAction::<AddItem>::new();
+    let data = Resource::new(
+        move || {
+            (
+                id(),
+                accept.version().get(),
+                reject.version().get(),
+                ready.version().get(),
+                collected.version().get(),
+                status.version().get(),
+                update.version().get(),
+                add.version().get(),
+            )
+        },
+        |(id, ..)| get_dashboard(id),
+    );
+    let error = move || {
+        [
+            accept.value().get().and_then(Result::err),
+            reject.value().get().and_then(Result::err),
+            ready.value().get().and_then(Result::err),
+            collected.value().get().and_then(Result::err),
+            status.value().get().and_then(Result::err),
+            update.value().get().and_then(Result::err),
+            add.value().get().and_then(Result::err),
+        ]
+        .into_iter()
+        .flatten()
+        .next()
+    };
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(d) => {
+                        let store = d.menu.store.clone();
+                        let sid = store.id.to_string();
+                        let column = |title: &'static str, test: &'static str, statuses: &'static [OrderStatus]| {
+                            let orders: Vec<OrderView> = d.orders.iter().filter(|o| statuses.contains(&o.status)).cloned().collect();
+                            let count = orders.len();
+                            view! {
+                                <section class="column" data-testid=test>
+                                    <h2>{title} " " <span class="count">{count}</span></h2>
+                                    {if orders.is_empty() { Some(view! { <p class="empty">"None"</p> }) } else { None }}
+                                    {orders.into_iter().map(|o| view! {
+                                        <OrderCard order=o default_prep=store.default_prep_minutes accept reject ready collected/>
+                                    }).collect_view()}
+                                </section>
+                            }
+                        };
+                        view! {
+                            <Title text=format!("{} · dashboard", store.name)/>
+                            <a class="back" href="/owner">"← Your stores"</a>
+                            <section class="store-header">
+                                <div class="store-card-head">
+                                    <h1>{store.name.clone()}</h1>
+                                    <span class=format!("badge {}", store.status.as_str()) data-testid="store-status">{store.status.label()}</span>
+                                </div>
+                                <div class="status-buttons">
+                                    {StoreStatus::ALL.iter().map(|s| {
+                                        let sid = sid.clone();
+                                        view! {
+                                            <ActionForm action=status attr:class="inline">
+                                                <input type="hidden" name="store" value=sid/>
+                                                <input type="hidden" name="status" value=s.as_str()/>
+                                                <button type="submit" class="secondary" disabled=*s == store.status>{s.label()}</button>
+                                            </ActionForm>
+                                        }
+                                    }).collect_view()}
+                                </div>
+                            </section>
+                            {move || form_error(error())}
+                            <div class="board">
+                                {column("New", "col-new", &[OrderStatus::Placed])}
+                                {column("Cooking", "col-cooking", &[OrderStatus::Accepted])}
+                                {column("Ready", "col-ready", &[OrderStatus::Ready])}
+                            </div>
+                            {column("Done today", "col-done", &[OrderStatus::PickedUp, OrderStatus::Delivered, OrderStatus::Collected, OrderStatus::Rejected, OrderStatus::Cancelled])}
+                            <MenuEditor menu=d.menu update add/>
+                        }.into_any()
+                    }
+                    Err(error) => crate::account::refused(error, &format!("/owner/stores/{}", id())),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn OrderCard(
+    order: OrderView,
+    default_prep: u16,
+    accept: ServerAction<AcceptOrder>,
+    reject: ServerAction<RejectOrder>,
+    ready: ServerAction<MarkReady>,
+    collected: ServerAction<MarkCollected>,
+) -> impl IntoView {
+    let id = order.id.to_string();
+    let card_id = id.clone();
+    let placed = order.placed.clone();
+    let how = match placed.fulfilment {
+        Fulfilment::Delivery(t) => format!("🛵 {} delivery", t.label()),
+        Fulfilment::Pickup => "🏃 Pickup".into(),
+    };
+    let id = id.clone();
+    let actions = match order.status {
+        OrderStatus::Placed => {
+            let id1 = id.clone();
+            let id2 = id.clone();
+            view! {
+                <ActionForm action=accept attr:class="accept">
+                    <input type="hidden" name="order" value=id1/>
+                    <label>"Ready in " <input type="number" name="prep_minutes" min="1" max="180" value=default_prep.to_string() class="minutes"/> " min"</label>
+                    <button type="submit" data-testid="accept">"Accept"</button>
+                </ActionForm>
+                <ActionForm action=reject attr:class="reject">
+                    <input type="hidden" name="order" value=id2/>
+                    <select name="reason">
+                        <option value="sold_out">"Sold out"</option>
+                        <option value="too_busy">"Too busy"</option>
+                        <option value="closing_soon">"Closing soon"</option>
+                        <option value="other">"Other…"</option>
+                    </select>
+                    <input name="text" maxlength="200" placeholder="Reason (for Other)"/>
+                    <button type="submit" class="secondary" data-testid="reject">"Reject"</button>
+                </ActionForm>
+            }
+            .into_any()
+        }
+        OrderStatus::Accepted => view! {
+            <ActionForm action=ready>
+                <input type="hidden" name="order" value=id.clone()/>
+                <button type="submit" class="wide" data-testid="mark-ready">"Food is ready"</button>
+            </ActionForm>
+        }
+        .into_any(),
+        OrderStatus::Ready if placed.fulfilment == Fulfilment::Pickup => view! {
+            <ActionForm action=collected>
+                <input type="hidden" name="order" value=id.clone()/>
+                <button type="submit" class="wide" data-testid="mark-collected">"Customer collected it"</button>
+            </ActionForm>
+        }
+        .into_any(),
+        OrderStatus::Ready => view! { <p class="hint">{if order.rider.is_some() { "Rider on the way" } else { "Waiting for a rider" }}</p> }.into_any(),
+        _ => ().into_any(),
+    };
+    view! {
+        <article class="order-card" data-order-id=card_id data-status=order.status.as_str()>
+            <header>
+                <strong>{format!("#{}", order.id)}</strong>
+                <span class="time">{kst_time(order.placed_at_ms)}</span>
+                {status_badge(order.status)}
+            </header>
+            <p class="how">{how} " · " {placed.customer_name.clone()}</p>
+            <ul class="summary">
+                {placed.lines.iter().map(|l| view! { <li><span>{format!("{} × {}", l.name, l.quantity)}</span></li> }).collect_view()}
+            </ul>
+            {(!placed.note.is_empty()).then(|| view! { <p class="note">"📝 " {placed.note.clone()}</p> })}
+            <p class="cart-total">{placed.total.to_string()} " · paid by card (held until done)"</p>
+            {order.ready_by_ms.filter(|_| order.status == OrderStatus::Accepted).map(|ms| view! { <p class="hint">"Ready by " {kst_time(ms)}</p> })}
+            {order.reason.clone().map(|r| view! { <p class="hint">{r}</p> })}
+            {actions}
+        </article>
+    }
+}
+
+#[component]
+fn MenuEditor(menu: StoreMenu, update: ServerAction<UpdateItem>, add: ServerAction<AddItem>) -> impl IntoView {
+    let sid = menu.store.id.to_string();
+    let items: Vec<MenuItem> = menu.sections.into_iter().flat_map(|s| s.items).collect();
+    let sid2 = sid.clone();
+    view! {
+        <section class="menu-editor" data-testid="menu-editor">
+            <h2>"Menu"</h2>
+            <ul class="menu-items">
+                {items.into_iter().map(|item| {
+                    let sid = sid.clone();
+                    let stock = match item.stock { Stock::Unlimited => String::new(), Stock::Limited(n) => n.to_string() };
+                    view! {
+                        <li class="menu-item edit" data-item-id=item.id.get()>
+                            <ActionForm action=update attr:class="item-form">
+                                <input type="hidden" name="store" value=sid/>
+                                <input type="hidden" name="item" value=item.id.to_string()/>
+                                <span class="item-name">{item.name.clone()}</span>
+                                <label>"Price " <input name="price" inputmode="numeric" value=item.price.won().to_string() class="price-input"/></label>
+                                <label>"Stock " <input name="stock" inputmode="numeric" value=stock placeholder="∞" class="stock-input"/></label>
+                                <label class="check"><input type="checkbox" name="sold_out" checked=item.sold_out/>" Sold out"</label>
+                                <button type="submit" class="secondary">"Save"</button>
+                            </ActionForm>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            <h3>"Add an item"</h3>
+            <ActionForm action=add attr:class="add-item">
+                <input type="hidden" name="store" value=sid2/>
+                <input name="category" maxlength="30" placeholder="Section, e.g. 사이드" required/>
+                <input name="name" maxlength="60" placeholder="Name" required/>
+                <input name="description" maxlength="200" placeholder="Description (optional)"/>
+                <input name="price" inputmode="numeric" placeholder="Price in won" required/>
+                <input name="stock" inputmode="numeric" placeholder="Stock (empty: unlimited)"/>
+                <button type="submit">"Add item"</button>
+            </ActionForm>
+        </section>
+    }
+}

@@ -1,0 +1,319 @@
+//! The order flow over HTTP against a spawned server: the status codes and
+//! messages a browser gets, the pages each party sees, and the consumers the
+//! server runs (projections, settlement) doing their work.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod common;
+
+use common::{client, spawn_app, TestApp};
+
+const CUSTOMER: &str = "minjun@demo.delivery";
+const OTHER_CUSTOMER: &str = "seoyeon@demo.delivery";
+const OWNER: &str = "owner.chicken@demo.delivery";
+const RIDER: &str = "rider.moto@demo.delivery";
+
+struct Shop {
+    app: TestApp,
+    store: String,
+    item: String,
+}
+
+async fn shop() -> Shop {
+    let app = spawn_app().await;
+    let (store, item): (i64, i64) = sqlx::query_as(
+        "SELECT s.id, MIN(m.id) FROM stores s JOIN users u ON u.id = s.owner_id \
+         JOIN menu_items m ON m.store_id = s.id AND m.stock IS NULL WHERE u.email = $1 GROUP BY s.id",
+    )
+    .bind(OWNER)
+    .fetch_one(app.db().pool())
+    .await
+    .unwrap();
+    Shop {
+        app,
+        store: store.to_string(),
+        item: item.to_string(),
+    }
+}
+
+async fn logged_in(app: &TestApp, email: &str) -> reqwest::Client {
+    let c = client();
+    let reply = app.login_as(&c, email).await;
+    assert!(reply.location.is_some(), "login {email}: {}", reply.status);
+    c
+}
+
+fn checkout_form<'a>(store: &'a str, card: &'a str, key: &'a str) -> Vec<(&'static str, &'a str)> {
+    vec![
+        ("store", store),
+        ("fulfilment", "delivery"),
+        ("delivery_type", "motorbike"),
+        ("address", "서울 강남구 역삼로 5, 301호"),
+        ("card_number", card),
+        ("idempotency_key", key),
+    ]
+}
+
+async fn order_count(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM orders")
+        .fetch_one(app.db().pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn refusals_have_fitting_statuses_and_messages_and_change_nothing() {
+    let s = shop().await;
+    let customer = logged_in(&s.app, CUSTOMER).await;
+    let call = |endpoint: &'static str, form: Vec<(&'static str, String)>| {
+        let app = &s.app;
+        let customer = &customer;
+        async move {
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.call_as(customer, endpoint, &form, &[]).await
+        }
+    };
+    // Empty cart: 409 before any payment.
+    let empty = s
+        .app
+        .call_as(
+            &customer,
+            "place_order",
+            &checkout_form(&s.store, "4242424242424242", "a"),
+            &[],
+        )
+        .await;
+    assert_eq!(empty.status, 409, "{}", empty.body);
+    assert!(empty.body.to_string().contains("empty"));
+    // Bad quantities: 409 (a rule) or 422 (not a number); unknown item: 404.
+    for (quantity, status) in [("0", 409), ("-3", 409), ("100", 409), ("lots", 422)] {
+        let reply = call(
+            "cart_add",
+            vec![("item", s.item.clone()), ("quantity", quantity.into())],
+        )
+        .await;
+        assert_eq!(reply.status, status, "quantity {quantity}: {}", reply.body);
+    }
+    assert_eq!(call("cart_add", vec![("item", "999999".into())]).await.status, 404);
+    assert_eq!(call("cart_add", vec![("item", "<script>".into())]).await.status, 404);
+    // Field errors: 422 naming each field.
+    assert_eq!(call("cart_add", vec![("item", s.item.clone())]).await.status, 200);
+    let bad = s
+        .app
+        .call_as(
+            &customer,
+            "place_order",
+            &[
+                ("store", s.store.as_str()),
+                ("fulfilment", "delivery"),
+                ("delivery_type", "rocket"),
+                ("card_number", "1111"),
+                ("idempotency_key", "b"),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    let body = bad.body.to_string();
+    for field in ["delivery_type", "address", "card_number"] {
+        assert!(body.contains(field), "{field} missing in {body}");
+    }
+    // A declined card: 402, nothing reaches the store, the cart is kept.
+    let declined = s
+        .app
+        .call_as(
+            &customer,
+            "place_order",
+            &checkout_form(&s.store, "4000 0000 0000 0002", "c"),
+            &[],
+        )
+        .await;
+    assert_eq!(declined.status, 402, "{}", declined.body);
+    assert!(declined.body.to_string().contains("declined"));
+    let cart = call("cart", vec![("store", s.store.clone())]).await;
+    assert_eq!(
+        cart.body["lines"].as_array().map(Vec::len),
+        Some(1),
+        "cart kept: {}",
+        cart.body
+    );
+    let owner = logged_in(&s.app, OWNER).await;
+    let dashboard = s
+        .app
+        .call_as(&owner, "dashboard", &[("store", s.store.as_str())], &[])
+        .await;
+    assert_eq!(
+        dashboard.body["orders"].as_array().map(Vec::len),
+        Some(0),
+        "the store never sees an unpaid order"
+    );
+    // A closed store: 409.
+    assert_eq!(
+        s.app
+            .call_as(
+                &owner,
+                "store_status",
+                &[("store", s.store.as_str()), ("status", "closed")],
+                &[]
+            )
+            .await
+            .status,
+        200
+    );
+    let closed = s
+        .app
+        .call_as(
+            &customer,
+            "place_order",
+            &checkout_form(&s.store, "4242424242424242", "d"),
+            &[],
+        )
+        .await;
+    assert_eq!(closed.status, 409, "{}", closed.body);
+    assert_eq!(
+        s.app
+            .call_as(
+                &owner,
+                "store_status",
+                &[("store", s.store.as_str()), ("status", "sometimes")],
+                &[]
+            )
+            .await
+            .status,
+        400
+    );
+    // Menu management refuses bad prices and stock with field errors.
+    let bad_item = s
+        .app
+        .call_as(
+            &owner,
+            "update_item",
+            &[
+                ("store", s.store.as_str()),
+                ("item", s.item.as_str()),
+                ("price", "-5"),
+                ("stock", "x"),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(bad_item.status, 422, "{}", bad_item.body);
+    assert_eq!(order_count(&s.app).await, 1, "only the declined attempt is on record");
+}
+
+#[tokio::test]
+async fn an_order_travels_through_the_three_screens_and_the_server_settles_it() {
+    let s = shop().await;
+    let customer = logged_in(&s.app, CUSTOMER).await;
+    let owner = logged_in(&s.app, OWNER).await;
+    let rider = logged_in(&s.app, RIDER).await;
+    let other = logged_in(&s.app, OTHER_CUSTOMER).await;
+    assert_eq!(
+        s.app
+            .call_as(
+                &customer,
+                "cart_add",
+                &[("item", s.item.as_str()), ("quantity", "2")],
+                &[]
+            )
+            .await
+            .status,
+        200
+    );
+    let form = checkout_form(&s.store, "4242 4242 4242 4242", "once");
+    let placed = s.app.call_as(&customer, "place_order", &form, &[]).await;
+    let location = placed.location.clone().expect("redirect to the order");
+    assert!(location.starts_with("/orders/"), "{location}");
+    // The same submit again: the same order, no second one.
+    let again = s.app.call_as(&customer, "place_order", &form, &[]).await;
+    assert_eq!(again.location.as_deref(), Some(location.as_str()));
+    assert_eq!(order_count(&s.app).await, 1);
+    let order = location.trim_start_matches("/orders/").to_string();
+
+    // Pages: the customer and the owner see it; another customer gets a 404.
+    let (status, _, html) = s.app.page_as(&customer, &location).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Order placed"), "read-your-writes after checkout");
+    assert_eq!(s.app.page_as(&other, &location).await.0, 404);
+    let (status, _, html) = s.app.page_as(&owner, &format!("/owner/stores/{}", s.store)).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(&format!("#{order}")));
+
+    let step = |who: &'static str, endpoint: &'static str| {
+        let app = &s.app;
+        let c = match who {
+            "owner" => &owner,
+            "rider" => &rider,
+            _ => &customer,
+        };
+        let order = order.clone();
+        async move {
+            let mut form = vec![("order", order.clone())];
+            if endpoint == "accept_order" {
+                form.push(("prep_minutes", "12".into()));
+            }
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.call_as(c, endpoint, &form, &[]).await
+        }
+    };
+    assert_eq!(step("owner", "accept_order").await.status, 200);
+    let board = s.app.call_as(&rider, "rider_board", &[], &[]).await;
+    assert_eq!(board.body["open"].as_array().map(Vec::len), Some(1), "{}", board.body);
+    assert_eq!(step("rider", "claim_job").await.status, 200);
+    assert_eq!(step("rider", "pick_up").await.status, 409, "not ready yet");
+    let cancel_late = step("owner", "mark_ready").await;
+    assert_eq!(cancel_late.status, 200);
+    let refused = s
+        .app
+        .call_as(&customer, "cancel_order", &[("id", order.as_str())], &[])
+        .await;
+    assert_eq!(refused.status, 409);
+    assert!(
+        refused.body.to_string().contains("no longer be cancelled"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(step("rider", "pick_up").await.status, 200);
+    assert_eq!(step("rider", "deliver").await.status, 200);
+    let (_, _, html) = s.app.page_as(&customer, &location).await;
+    assert!(html.contains("Delivered"));
+
+    // The server's settlement consumer captures the payment (F13).
+    let mut captured = false;
+    for _ in 0..100 {
+        let status: String = sqlx::query_scalar("SELECT status FROM payments WHERE order_id = $1")
+            .bind(order.parse::<i64>().unwrap())
+            .fetch_one(s.app.db().pool())
+            .await
+            .unwrap();
+        if status == "captured" {
+            captured = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(captured);
+
+    // Review, then the store page shows it; notifications were counted.
+    let review = s
+        .app
+        .call_as(
+            &customer,
+            "review_order",
+            &[("id", order.as_str()), ("stars", "4"), ("comment", "바삭해요")],
+            &[],
+        )
+        .await;
+    assert_eq!(review.status, 200, "{}", review.body);
+    let (_, _, store_page) = s.app.page_as(&customer, &format!("/stores/{}", s.store)).await;
+    assert!(
+        store_page.contains("바삭해요") && store_page.contains("★ 4.0"),
+        "reviews on the store page"
+    );
+    let unread = s.app.call_as(&customer, "unread_count", &[], &[]).await;
+    assert_eq!(
+        unread.body,
+        serde_json::json!(6),
+        "placed, accepted, rider assigned, ready, picked up, delivered"
+    );
+}
