@@ -306,6 +306,8 @@ pub fn AccountMenu() -> impl IntoView {
                 match user.await {
                     Ok(Some(user)) => view! {
                         <div class="account" data-testid="account-menu">
+                            {(user.role == Role::Customer).then(|| view! { <a href="/orders">"Orders"</a> })}
+                            <crate::orders::NotificationBell/>
                             <a class="account-name" href=home_of(user.role)>
                                 {user.display_name.clone()}
                                 <span class="account-role">{user.role.label()}</span>

@@ -13,8 +13,6 @@ pub fn Header() -> impl IntoView {
             </a>
             <nav class="topnav" aria-label="Main">
                 <a href="/">"Stores"</a>
-                <a href="/orders">"Orders"</a>
-                <crate::orders::NotificationBell/>
                 <crate::account::AccountMenu/>
             </nav>
         </header>

@@ -7,7 +7,6 @@
 use crate::error::AppError;
 use crate::orders::{form_error, kst_time, status_badge};
 use domain::catalog::{MenuItem, Stock, StoreMenu};
-use domain::order::RejectReason;
 use domain::shop::OrderView;
 use domain::{Fulfilment, OrderStatus, StoreStatus};
 use leptos::prelude::*;
@@ -105,6 +104,7 @@ pub async fn reject_order(
     text: Option<String>,
 ) -> Result<(), AppError> {
     use crate::error::respond;
+    use domain::order::RejectReason;
     let reason = match reason.trim() {
         "sold_out" => RejectReason::SoldOut,
         "too_busy" => RejectReason::TooBusy,
