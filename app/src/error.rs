@@ -139,8 +139,9 @@ pub fn denied(error: accounts::authz::AuthzError) -> AppError {
     })
 }
 
+/// The text with its first letter in upper case.
 #[cfg(feature = "ssr")]
-fn capitalise(text: &str) -> String {
+pub(crate) fn capitalise(text: &str) -> String {
     let mut chars = text.chars();
     chars
         .next()

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 /// Server-side helpers shared by the order, owner and rider screens.
 #[cfg(feature = "ssr")]
 pub(crate) mod ssr {
-    use crate::error::{denied, internal, respond, AppError};
+    use crate::error::{capitalise as capital, denied, internal, respond, AppError};
     use accounts::authz::{authorize, Action};
     use ordering::{Caller, OrderingError};
 
@@ -56,14 +56,6 @@ pub(crate) mod ssr {
         })
     }
 
-    fn capital(text: &str) -> String {
-        let mut chars = text.chars();
-        chars
-            .next()
-            .map(|c| c.to_uppercase().chain(chars).collect())
-            .unwrap_or_default()
-    }
-
     /// Parses an id from a form or URL; a 404 when it is not a number.
     pub fn id<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T, AppError> {
         raw.trim()
@@ -79,6 +71,18 @@ pub(crate) mod ssr {
                 format!("{label} must be a whole number"),
             )]))
         })
+    }
+
+    /// Runs `command` on the order with id `order` for the user allowed to do
+    /// `action`, then waits for the projections ([`settle`]).
+    pub async fn command(action: Action, order: &str, command: domain::OrderCommand) -> Result<(), AppError> {
+        let (caller, state) = self::caller(action).await?;
+        let order = id(order, "order")?;
+        let seq = ordering::lifecycle::act(&state.db, order, &command, &caller)
+            .await
+            .map_err(failed)?;
+        settle(&state, seq).await;
+        Ok(())
     }
 
     /// After a command: wake the consumers and wait (briefly) until the
@@ -269,13 +273,7 @@ pub async fn cancel_order(
     /// The order id.
     id: String,
 ) -> Result<(), AppError> {
-    let (caller, state) = ssr::caller(accounts::authz::Action::UseOrders).await?;
-    let id = ssr::id(&id, "order")?;
-    let seq = ordering::lifecycle::act(&state.db, id, &domain::OrderCommand::Cancel, &caller)
-        .await
-        .map_err(ssr::failed)?;
-    ssr::settle(&state, seq).await;
-    Ok(())
+    ssr::command(accounts::authz::Action::UseOrders, &id, domain::OrderCommand::Cancel).await
 }
 
 /// Reviews a completed order (F11): 1–5 stars, a comment of at most 1000 characters.

@@ -61,19 +61,6 @@ pub async fn get_dashboard(
     Ok(Dashboard { menu, orders })
 }
 
-/// Runs an order command for the owner and waits for the views.
-#[cfg(feature = "ssr")]
-async fn owner_command(order: &str, command: domain::OrderCommand) -> Result<(), AppError> {
-    use crate::orders::ssr;
-    let (caller, state) = ssr::caller(accounts::authz::Action::ViewOwnerHome).await?;
-    let order = ssr::id(order, "order")?;
-    let seq = ordering::lifecycle::act(&state.db, order, &command, &caller)
-        .await
-        .map_err(ssr::failed)?;
-    ssr::settle(&state, seq).await;
-    Ok(())
-}
-
 /// Accepts an order and starts cooking (F5).
 ///
 /// Errors: 401/403; 404 for another store's order; 422 for prep minutes
@@ -87,7 +74,12 @@ pub async fn accept_order(
 ) -> Result<(), AppError> {
     let minutes = crate::orders::ssr::number(&prep_minutes, "prep_minutes", "Preparation time")?;
     let prep_minutes = u16::try_from(minutes).unwrap_or(0);
-    owner_command(&order, domain::OrderCommand::Accept { prep_minutes }).await
+    crate::orders::ssr::command(
+        accounts::authz::Action::ViewOwnerHome,
+        &order,
+        domain::OrderCommand::Accept { prep_minutes },
+    )
+    .await
 }
 
 /// Rejects an order with a reason (F5); payment is voided and stock restored.
@@ -117,7 +109,12 @@ pub async fn reject_order(
             ))))
         }
     };
-    owner_command(&order, domain::OrderCommand::Reject { reason }).await
+    crate::orders::ssr::command(
+        accounts::authz::Action::ViewOwnerHome,
+        &order,
+        domain::OrderCommand::Reject { reason },
+    )
+    .await
 }
 
 /// Marks an order ready (F6, F12).
@@ -128,7 +125,12 @@ pub async fn mark_ready(
     /// The order id.
     order: String,
 ) -> Result<(), AppError> {
-    owner_command(&order, domain::OrderCommand::MarkReady).await
+    crate::orders::ssr::command(
+        accounts::authz::Action::ViewOwnerHome,
+        &order,
+        domain::OrderCommand::MarkReady,
+    )
+    .await
 }
 
 /// Marks a pickup order collected (F12); payment is captured.
@@ -139,7 +141,12 @@ pub async fn mark_collected(
     /// The order id.
     order: String,
 ) -> Result<(), AppError> {
-    owner_command(&order, domain::OrderCommand::Collect).await
+    crate::orders::ssr::command(
+        accounts::authz::Action::ViewOwnerHome,
+        &order,
+        domain::OrderCommand::Collect,
+    )
+    .await
 }
 
 /// Opens, pauses or closes the store.

@@ -49,18 +49,6 @@ pub async fn get_rider_board() -> Result<RiderBoard, AppError> {
     })
 }
 
-#[cfg(feature = "ssr")]
-async fn rider_command(order: &str, command: domain::OrderCommand) -> Result<(), AppError> {
-    use crate::orders::ssr;
-    let (caller, state) = ssr::caller(accounts::authz::Action::ViewRiderHome).await?;
-    let order = ssr::id(order, "order")?;
-    let seq = ordering::lifecycle::act(&state.db, order, &command, &caller)
-        .await
-        .map_err(ssr::failed)?;
-    ssr::settle(&state, seq).await;
-    Ok(())
-}
-
 /// Claims an open delivery job; the first claim wins (F2, F6).
 ///
 /// Errors: 401/403; 404 for a job that is not open; 409 when another rider
@@ -70,7 +58,12 @@ pub async fn claim_job(
     /// The order id.
     order: String,
 ) -> Result<(), AppError> {
-    rider_command(&order, domain::OrderCommand::ClaimDelivery).await
+    crate::orders::ssr::command(
+        accounts::authz::Action::ViewRiderHome,
+        &order,
+        domain::OrderCommand::ClaimDelivery,
+    )
+    .await
 }
 
 /// The rider has the food (only once it is ready).
@@ -81,7 +74,12 @@ pub async fn pick_up(
     /// The order id.
     order: String,
 ) -> Result<(), AppError> {
-    rider_command(&order, domain::OrderCommand::PickUp).await
+    crate::orders::ssr::command(
+        accounts::authz::Action::ViewRiderHome,
+        &order,
+        domain::OrderCommand::PickUp,
+    )
+    .await
 }
 
 /// The rider handed it over: the order completes and payment is captured (F13).
@@ -92,7 +90,12 @@ pub async fn deliver(
     /// The order id.
     order: String,
 ) -> Result<(), AppError> {
-    rider_command(&order, domain::OrderCommand::Deliver).await
+    crate::orders::ssr::command(
+        accounts::authz::Action::ViewRiderHome,
+        &order,
+        domain::OrderCommand::Deliver,
+    )
+    .await
 }
 
 /// `/rider`.
