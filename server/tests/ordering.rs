@@ -317,3 +317,107 @@ async fn an_order_travels_through_the_three_screens_and_the_server_settles_it() 
         "placed, accepted, rider assigned, ready, picked up, delivered"
     );
 }
+
+#[tokio::test]
+async fn the_owner_manages_the_menu_and_customers_see_it_at_once() {
+    let s = shop().await;
+    let owner = logged_in(&s.app, OWNER).await;
+    let customer = logged_in(&s.app, CUSTOMER).await;
+    let update = s
+        .app
+        .call_as(
+            &owner,
+            "update_item",
+            &[
+                ("store", s.store.as_str()),
+                ("item", s.item.as_str()),
+                ("price", "19,500"),
+                ("stock", "2"),
+                ("sold_out", "on"),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(update.status, 200, "{}", update.body);
+    let menu = s
+        .app
+        .call_as(&customer, "store_menu", &[("id", s.store.as_str())], &[])
+        .await;
+    let item = menu.body["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|section| section["items"].as_array().unwrap().clone())
+        .find(|i| i["id"].as_i64() == s.item.parse::<i64>().ok())
+        .expect("the item");
+    assert_eq!(
+        (item["price"].as_i64(), item["sold_out"].as_bool()),
+        (Some(19_500), Some(true)),
+        "{item}"
+    );
+    assert_eq!(item["stock"], serde_json::json!({ "type": "limited", "left": 2 }));
+    // Sold out: customers cannot add it.
+    let add = s
+        .app
+        .call_as(&customer, "cart_add", &[("item", s.item.as_str())], &[])
+        .await;
+    assert_eq!(add.status, 409);
+    assert!(add.body.to_string().contains("sold out"));
+
+    let added = s
+        .app
+        .call_as(
+            &owner,
+            "add_item",
+            &[
+                ("store", s.store.as_str()),
+                ("category", "사이드"),
+                ("name", "치즈볼"),
+                ("price", "4000"),
+                ("stock", ""),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(added.status, 200, "{}", added.body);
+    let (_, _, page) = s.app.page_as(&customer, &format!("/stores/{}", s.store)).await;
+    assert!(page.contains("치즈볼"));
+    let empty_name = s
+        .app
+        .call_as(
+            &owner,
+            "add_item",
+            &[
+                ("store", s.store.as_str()),
+                ("category", "사이드"),
+                ("name", " "),
+                ("price", "1"),
+                ("stock", ""),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(empty_name.status, 422, "{}", empty_name.body);
+    // Another owner's item through this store: not found, nothing changes.
+    let foreign: i64 = sqlx::query_scalar("SELECT MIN(id) FROM menu_items WHERE store_id <> $1")
+        .bind(s.store.parse::<i64>().unwrap())
+        .fetch_one(s.app.db().pool())
+        .await
+        .unwrap();
+    let foreign = foreign.to_string();
+    let reply = s
+        .app
+        .call_as(
+            &owner,
+            "update_item",
+            &[
+                ("store", s.store.as_str()),
+                ("item", foreign.as_str()),
+                ("price", "1"),
+                ("stock", ""),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(reply.status, 404);
+}
