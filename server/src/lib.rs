@@ -6,6 +6,7 @@
 pub mod config;
 pub mod cross_site;
 pub mod demo;
+pub mod live;
 pub mod sessions;
 
 use anyhow::Context;
@@ -100,7 +101,16 @@ pub async fn start(settings: &Settings) -> anyhow::Result<RunningServer> {
             ..ordering::payment::SandboxConfig::default()
         },
     ));
-    let (wake, consumers) = start_consumers(&db, &settings.instance_id, payments.clone(), &shutdown_rx);
+    let projected = Arc::new(tokio::sync::Notify::new());
+    let (wake, mut consumers) = start_consumers(
+        &db,
+        &settings.instance_id,
+        payments.clone(),
+        projected.clone(),
+        &shutdown_rx,
+    );
+    let (hub, hub_task) = live::Hub::start(db.clone(), projected, shutdown_rx.clone());
+    consumers.push(hub_task);
     let state = AppState {
         leptos_options,
         db: db.clone(),
@@ -130,7 +140,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<RunningServer> {
         .with_expiry(tower_sessions::Expiry::OnInactivity(time::Duration::days(14)));
     let auth_layer =
         axum_login::AuthManagerLayerBuilder::new(accounts::auth::Backend::new(db.clone()), session_layer).build();
-    let router = router(state).layer(auth_layer);
+    let router = router(state).layer(axum::Extension(hub.clone())).layer(auth_layer);
 
     let task = tokio::spawn(async move {
         let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
@@ -153,23 +163,32 @@ pub async fn start(settings: &Settings) -> anyhow::Result<RunningServer> {
 /// Starts this replica's event consumers (DESIGN.md §2, "Event log and
 /// consumers"): the projections behind every order screen and payment
 /// settlement. Each holds a lease, so with several replicas each runs on one.
+///
+/// `projected` is notified whenever the projections commit a batch (the live
+/// hub forwards events once the pages can show them).
 fn start_consumers(
     db: &Db,
     instance: &str,
     payments: Arc<dyn ordering::payment::PaymentGateway>,
+    projected: Arc<tokio::sync::Notify>,
     shutdown: &watch::Receiver<bool>,
 ) -> (app::state::Wake, Vec<JoinHandle<()>>) {
-    let consumers: Vec<Arc<dyn eventlog::Consumer>> = vec![
-        Arc::new(ordering::views::OrderProjections),
-        Arc::new(ordering::settlement::PaymentSettlement::new(payments)),
+    // Each consumer, and whom to tell when it commits a batch.
+    type Told = Option<Arc<tokio::sync::Notify>>;
+    let consumers: Vec<(Arc<dyn eventlog::Consumer>, Told)> = vec![
+        (Arc::new(ordering::views::OrderProjections), Some(projected)),
+        (Arc::new(ordering::settlement::PaymentSettlement::new(payments)), None),
     ];
     let mut wakes = Vec::new();
     let mut tasks = Vec::new();
-    for consumer in consumers {
+    for (consumer, committed) in consumers {
         let wake = Arc::new(tokio::sync::Notify::new());
         let mut config = eventlog::RunnerConfig::new(instance);
         config.poll_interval_ms = 200;
-        let runner = eventlog::ConsumerRunner::new(db.clone(), consumer, config, wake.clone());
+        let mut runner = eventlog::ConsumerRunner::new(db.clone(), consumer, config, wake.clone());
+        if let Some(committed) = committed {
+            runner = runner.notify_after_commit(committed);
+        }
         wakes.push(wake);
         tasks.push(tokio::spawn(runner.run(shutdown.clone())));
     }
@@ -183,6 +202,8 @@ fn router(state: AppState) -> Router {
     Router::new()
         // Liveness: answers while the process lives (N7).
         .route("/healthz", get(|| async { "ok" }))
+        // Live order events for the logged-in user (issue 5).
+        .route("/ws", get(live::websocket))
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::map_response(server_fn_error_status))

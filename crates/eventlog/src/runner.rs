@@ -82,6 +82,7 @@ pub struct ConsumerRunner {
     consumer: Arc<dyn Consumer>,
     config: RunnerConfig,
     wake: Arc<Notify>,
+    committed: Option<Arc<Notify>>,
 }
 
 impl ConsumerRunner {
@@ -93,7 +94,15 @@ impl ConsumerRunner {
             consumer,
             config,
             wake,
+            committed: None,
         }
+    }
+
+    /// Also wakes everyone waiting on `committed` after each batch commits
+    /// (e.g. the live hub, which forwards only what the projections include).
+    pub fn notify_after_commit(mut self, committed: Arc<Notify>) -> ConsumerRunner {
+        self.committed = Some(committed);
+        self
     }
 
     /// The consumer's name.
@@ -189,6 +198,9 @@ impl ConsumerRunner {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        if let Some(committed) = &self.committed {
+            committed.notify_waiters();
+        }
         Ok(StepOutcome::Applied(events.len()))
     }
 

@@ -17,6 +17,7 @@
 pub mod cart;
 pub mod checkout;
 pub mod lifecycle;
+pub mod live;
 pub mod payment;
 pub mod reviews;
 pub mod settlement;

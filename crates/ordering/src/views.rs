@@ -485,18 +485,24 @@ pub async fn mark_read(db: &Db, user: UserId, seq: i64) -> Result<(), OrderingEr
     Ok(())
 }
 
+/// The sequence number of the last event the projections include (0 before
+/// any).
+pub async fn projected_up_to(db: &Db) -> Result<i64, sqlx::Error> {
+    Ok(
+        sqlx::query_scalar("SELECT last_seq FROM consumer_checkpoints WHERE consumer = $1")
+            .bind(CONSUMER)
+            .fetch_optional(db.pool())
+            .await?
+            .unwrap_or(0),
+    )
+}
+
 /// Waits until the projections include event `seq` (read-your-writes after a
 /// command), at most `timeout_ms` milliseconds; `false` if they did not.
 pub async fn wait_for(db: &Db, seq: i64, timeout_ms: u64) -> bool {
     let deadline = Instant::now() + Duration::from_millis(timeout_ms);
     loop {
-        let at: Option<i64> = sqlx::query_scalar("SELECT last_seq FROM consumer_checkpoints WHERE consumer = $1")
-            .bind(CONSUMER)
-            .fetch_optional(db.pool())
-            .await
-            .ok()
-            .flatten();
-        if at.unwrap_or(0) >= seq {
+        if projected_up_to(db).await.unwrap_or(0) >= seq {
             return true;
         }
         if Instant::now() >= deadline {

@@ -1,0 +1,275 @@
+//! Live updates over the WebSocket (issue 5), with tokio-tungstenite as the
+//! client, against a spawned server (`TEST_DATABASE=sqlite|postgres`).
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod common;
+
+use common::{client, spawn_app, TestApp};
+use futures::StreamExt;
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+const CUSTOMER: &str = "minjun@demo.delivery";
+const OTHER_CUSTOMER: &str = "seoyeon@demo.delivery";
+const OWNER: &str = "owner.chicken@demo.delivery";
+const OTHER_OWNER: &str = "owner.bunsik@demo.delivery";
+const MOTO: &str = "rider.moto@demo.delivery";
+const BIKE: &str = "rider.bike@demo.delivery";
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+struct Person {
+    http: reqwest::Client,
+    cookie: String,
+}
+
+async fn person(app: &TestApp, email: &str) -> Person {
+    let http = client();
+    let reply = app.login_as(&http, email).await;
+    let cookie = reply
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("baedal_session="))
+        .and_then(|v| v.split(';').next())
+        .expect("a session cookie")
+        .to_string();
+    Person { http, cookie }
+}
+
+async fn connect(
+    app: &TestApp,
+    cookie: Option<&str>,
+    after: Option<i64>,
+) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
+    let url = format!(
+        "{}/ws{}",
+        app.base.replace("http://", "ws://"),
+        after.map(|a| format!("?after={a}")).unwrap_or_default()
+    );
+    let mut request = url.into_client_request()?;
+    if let Some(cookie) = cookie {
+        request.headers_mut().insert("cookie", cookie.parse().unwrap());
+    }
+    tokio_tungstenite::connect_async(request).await.map(|(s, _)| s)
+}
+
+/// The next JSON message, skipping pings; `None` after `wait` of silence.
+async fn next(socket: &mut Socket, wait: Duration) -> Option<serde_json::Value> {
+    loop {
+        match tokio::time::timeout(wait, socket.next()).await {
+            Ok(Some(Ok(Message::Text(text)))) => return serde_json::from_str(&text).ok(),
+            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+            _ => return None,
+        }
+    }
+}
+
+/// `(seq, kind)` of the events received until `wait` passes in silence.
+async fn drain(socket: &mut Socket, wait: Duration) -> Vec<(i64, String)> {
+    let mut out = Vec::new();
+    while let Some(m) = next(socket, wait).await {
+        if m["type"] == "event" {
+            out.push((m["seq"].as_i64().unwrap(), m["kind"].as_str().unwrap().to_string()));
+        }
+    }
+    out
+}
+
+async fn hello(socket: &mut Socket) -> i64 {
+    let m = next(socket, Duration::from_secs(5)).await.expect("hello");
+    assert_eq!(m["type"], "hello", "{m}");
+    m["head"].as_i64().unwrap()
+}
+
+async fn place_order(app: &TestApp, customer: &Person) -> String {
+    let (store, item): (i64, i64) = sqlx::query_as(
+        "SELECT s.id, MIN(m.id) FROM stores s JOIN users u ON u.id = s.owner_id \
+         JOIN menu_items m ON m.store_id = s.id AND m.stock IS NULL WHERE u.email = $1 GROUP BY s.id",
+    )
+    .bind(OWNER)
+    .fetch_one(app.db().pool())
+    .await
+    .unwrap();
+    let item = item.to_string();
+    assert_eq!(
+        app.call_as(&customer.http, "cart_add", &[("item", &item), ("quantity", "1")], &[])
+            .await
+            .status,
+        200
+    );
+    let key = format!("live-{}", rand_key());
+    let placed = app
+        .call_as(
+            &customer.http,
+            "place_order",
+            &[
+                ("store", &store.to_string()),
+                ("fulfilment", "delivery"),
+                ("delivery_type", "motorbike"),
+                ("address", "서울 강남구 역삼로 5"),
+                ("card_number", "4242424242424242"),
+                ("idempotency_key", &key),
+            ],
+            &[],
+        )
+        .await;
+    placed
+        .location
+        .expect("placed")
+        .trim_start_matches("/orders/")
+        .to_string()
+}
+
+fn rand_key() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+async fn owner_does(app: &TestApp, owner: &Person, endpoint: &str, order: &str) {
+    let mut form = vec![("order", order)];
+    if endpoint == "accept_order" {
+        form.push(("prep_minutes", "10"));
+    }
+    let reply = app.call_as(&owner.http, endpoint, &form, &[]).await;
+    assert_eq!(reply.status, 200, "{endpoint}: {}", reply.body);
+}
+
+#[tokio::test]
+async fn a_websocket_needs_a_session() {
+    let app = spawn_app().await;
+    let refused = connect(&app, None, None).await;
+    assert!(
+        matches!(&refused, Err(tokio_tungstenite::tungstenite::Error::Http(r)) if r.status() == 401),
+        "{refused:?}"
+    );
+    let forged = connect(&app, Some("baedal_session=forged"), None).await;
+    assert!(forged.is_err(), "an unknown session is refused");
+}
+
+#[tokio::test]
+async fn each_screen_receives_exactly_the_events_it_may_see() {
+    let app = spawn_app().await;
+    let names = [CUSTOMER, OTHER_CUSTOMER, OWNER, OTHER_OWNER, MOTO, BIKE];
+    let mut people = Vec::new();
+    let mut sockets = Vec::new();
+    for email in names {
+        let p = person(&app, email).await;
+        let mut s = connect(&app, Some(&p.cookie), None).await.expect("connect");
+        hello(&mut s).await;
+        people.push(p);
+        sockets.push(s);
+    }
+    let order = place_order(&app, &people[0]).await;
+    owner_does(&app, &people[2], "accept_order", &order).await;
+    owner_does(&app, &people[2], "mark_ready", &order).await;
+
+    let mut got = Vec::new();
+    for s in &mut sockets {
+        got.push(
+            drain(s, Duration::from_millis(1500))
+                .await
+                .into_iter()
+                .map(|(_, k)| k)
+                .collect::<Vec<_>>(),
+        );
+    }
+    let all = vec!["OrderPlaced", "OrderAccepted", "OrderReady"];
+    assert_eq!(got[0], all, "the customer sees every change of their order");
+    assert!(got[1].is_empty(), "another customer sees nothing: {:?}", got[1]);
+    assert_eq!(got[2], all, "the store's owner sees it all");
+    assert!(got[3].is_empty(), "another store's owner sees nothing: {:?}", got[3]);
+    assert_eq!(
+        got[4],
+        vec!["OrderAccepted", "OrderReady"],
+        "a motorbike rider sees the open job"
+    );
+    assert!(
+        got[5].is_empty(),
+        "a bicycle rider sees nothing of a motorbike job: {:?}",
+        got[5]
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_reconnects_gets_exactly_what_it_missed_in_order_then_live() {
+    let app = spawn_app().await;
+    let customer = person(&app, CUSTOMER).await;
+    let owner = person(&app, OWNER).await;
+    let mut socket = connect(&app, Some(&customer.cookie), None).await.expect("connect");
+    hello(&mut socket).await;
+    let order = place_order(&app, &customer).await;
+    let seen = drain(&mut socket, Duration::from_millis(800)).await;
+    assert_eq!(
+        seen.iter().map(|(_, k)| k.as_str()).collect::<Vec<_>>(),
+        vec!["OrderPlaced"]
+    );
+    let last_seen = seen[0].0;
+    socket.close(None).await.ok();
+    drop(socket);
+
+    // While away: accepted, ready; and another customer's order, which must not arrive.
+    owner_does(&app, &owner, "accept_order", &order).await;
+    let other = person(&app, OTHER_CUSTOMER).await;
+    place_order(&app, &other).await;
+    owner_does(&app, &owner, "mark_ready", &order).await;
+
+    let mut socket = connect(&app, Some(&customer.cookie), Some(last_seen))
+        .await
+        .expect("reconnect");
+    hello(&mut socket).await;
+    let missed = drain(&mut socket, Duration::from_millis(800)).await;
+    assert_eq!(
+        missed.iter().map(|(_, k)| k.as_str()).collect::<Vec<_>>(),
+        vec!["OrderAccepted", "OrderReady"],
+        "exactly the missed events: {missed:?}"
+    );
+    assert!(missed.windows(2).all(|w| w[0].0 < w[1].0), "in order");
+    assert!(missed.iter().all(|(seq, _)| *seq > last_seen), "no duplicates");
+
+    // Then live, with nothing repeated.
+    let cancel = app
+        .call_as(&customer.http, "cancel_order", &[("id", &order)], &[])
+        .await;
+    assert_eq!(cancel.status, 409, "too late once ready");
+    let rider = person(&app, MOTO).await;
+    let claim = app
+        .call_as(&rider.http, "claim_job", &[("order", order.as_str())], &[])
+        .await;
+    assert_eq!(claim.status, 200, "{}", claim.body);
+    let live = drain(&mut socket, Duration::from_millis(1500)).await;
+    assert_eq!(
+        live.iter().map(|(_, k)| k.as_str()).collect::<Vec<_>>(),
+        vec!["RiderAssigned"]
+    );
+    assert!(live[0].0 > missed.last().unwrap().0);
+}
+
+#[tokio::test]
+async fn connections_are_closed_with_going_away_on_shutdown() {
+    let app = spawn_app().await;
+    let customer = person(&app, CUSTOMER).await;
+    let mut socket = connect(&app, Some(&customer.cookie), None).await.expect("connect");
+    hello(&mut socket).await;
+    let stopping = tokio::spawn(async move {
+        let mut app = app;
+        app.stop().await;
+    });
+    let mut code = None;
+    while let Ok(Some(frame)) = tokio::time::timeout(Duration::from_secs(10), socket.next()).await {
+        if let Ok(Message::Close(Some(frame))) = frame {
+            code = Some(u16::from(frame.code));
+            break;
+        }
+    }
+    assert_eq!(code, Some(1001), "going away");
+    tokio::time::timeout(Duration::from_secs(20), stopping)
+        .await
+        .expect("server stops")
+        .unwrap();
+}
