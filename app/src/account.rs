@@ -307,6 +307,7 @@ pub fn AccountMenu() -> impl IntoView {
                     Ok(Some(user)) => view! {
                         <div class="account" data-testid="account-menu">
                             {(user.role == Role::Customer).then(|| view! { <a href="/orders">"Orders"</a> })}
+                            <crate::live::LiveIndicator/>
                             <crate::orders::NotificationBell/>
                             <a class="account-name" href=home_of(user.role)>
                                 {user.display_name.clone()}

@@ -9,6 +9,7 @@ pub mod account;
 pub mod catalog;
 pub mod error;
 mod layout;
+pub mod live;
 pub mod orders;
 pub mod owner;
 pub mod rider;
@@ -44,6 +45,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     account::provide_account_actions();
+    live::provide_live();
     view! {
         <Stylesheet id="leptos" href="/pkg/delivery.css"/>
         <Link rel="manifest" href="/manifest.webmanifest"/>

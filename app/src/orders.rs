@@ -609,11 +609,12 @@ fn CheckoutForm(page: CheckoutData, place: ServerAction<PlaceOrder>) -> impl Int
 /// `/orders`: the customer's order history.
 #[component]
 pub fn OrdersPage() -> impl IntoView {
-    let orders = Resource::new(|| (), |_| my_orders());
+    let live = crate::live::use_live();
+    let orders = Resource::new(move || live.tick.get(), |_| my_orders());
     view! {
         <Title text="Your orders"/>
         <section class="hero"><h1>"Your orders"</h1></section>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match orders.await {
                     Ok(list) if list.is_empty() => view! {
@@ -639,7 +640,7 @@ pub fn OrdersPage() -> impl IntoView {
                     Err(error) => crate::account::refused(error, "/orders"),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 
@@ -677,20 +678,21 @@ pub fn OrderPage() -> impl IntoView {
     let id = move || params.read().get("id").unwrap_or_default();
     let cancel = ServerAction::<CancelOrder>::new();
     let review = ServerAction::<ReviewOrder>::new();
+    let live = crate::live::use_live();
     let order = Resource::new(
-        move || (id(), cancel.version().get(), review.version().get()),
-        |(id, _, _)| get_order(id),
+        move || (id(), cancel.version().get(), review.version().get(), live.tick.get()),
+        |(id, ..)| get_order(id),
     );
     view! {
         <Title text="Your order"/>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match order.await {
                     Ok(order) => view! { <OrderDetail order cancel review/> }.into_any(),
                     Err(error) => crate::account::refused(error, &format!("/orders/{}", id())),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 
@@ -803,11 +805,12 @@ fn OrderDetail(
 #[component]
 pub fn NotificationsPage() -> impl IntoView {
     let read = ServerAction::<MarkNotificationsRead>::new();
-    let list = Resource::new(|| (), |_| notifications());
+    let live = crate::live::use_live();
+    let list = Resource::new(move || (live.tick.get(), read.version().get()), |_| notifications());
     view! {
         <Title text="Notifications"/>
         <section class="hero"><h1>"Notifications"</h1></section>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match list.await {
                     Ok(list) if list.is_empty() => view! { <p class="empty">"Nothing yet."</p> }.into_any(),
@@ -831,7 +834,7 @@ pub fn NotificationsPage() -> impl IntoView {
                     Err(error) => crate::account::refused(error, "/notifications"),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 
@@ -839,8 +842,15 @@ pub fn NotificationsPage() -> impl IntoView {
 #[component]
 pub fn NotificationBell() -> impl IntoView {
     let actions = crate::account::account_actions();
+    let live = crate::live::use_live();
     let count = Resource::new(
-        move || (actions.login.version().get(), actions.logout.version().get()),
+        move || {
+            (
+                actions.login.version().get(),
+                actions.logout.version().get(),
+                live.tick.get(),
+            )
+        },
         |_| unread_count(),
     );
     view! {

@@ -149,6 +149,37 @@ pub async fn mark_collected(
     .await
 }
 
+/// Silences the alarm: marks every new order of the store as seen, on every
+/// tablet of the store (issue 5).
+///
+/// Errors: 401/403; 404 for a store that is not theirs.
+#[server(endpoint = "acknowledge_orders")]
+pub async fn acknowledge_orders(
+    /// The store id.
+    store: String,
+) -> Result<(), AppError> {
+    use crate::orders::ssr;
+    let (caller, state, store) = owner_of(&store).await?;
+    let waiting = ordering::views::of_store(&state.db, store)
+        .await
+        .map_err(ssr::failed)?
+        .into_iter()
+        .filter(|o| o.status == OrderStatus::Placed && !o.acknowledged);
+    let mut last = None;
+    for order in waiting {
+        if let Some(seq) = ordering::lifecycle::acknowledge(&state.db, order.id, &caller)
+            .await
+            .map_err(ssr::failed)?
+        {
+            last = Some(seq);
+        }
+    }
+    if let Some(seq) = last {
+        ssr::settle(&state, seq).await;
+    }
+    Ok(())
+}
+
 /// Opens, pauses or closes the store.
 ///
 /// Errors: 401/403; 404 for a store that is not theirs; 400 for an unknown status.
@@ -317,10 +348,13 @@ pub fn OwnerStorePage() -> impl IntoView {
     let status = ServerAction::<SetStoreStatus>::new();
     let update = ServerAction::<UpdateItem>::new();
     let add = ServerAction::<AddItem>::new();
+    let acknowledge = ServerAction::<AcknowledgeOrders>::new();
+    let live = crate::live::use_live();
     let data = Resource::new(
         move || {
             (
                 id(),
+                live.tick.get(),
                 accept.version().get(),
                 reject.version().get(),
                 ready.version().get(),
@@ -328,6 +362,7 @@ pub fn OwnerStorePage() -> impl IntoView {
                 status.version().get(),
                 update.version().get(),
                 add.version().get(),
+                acknowledge.version().get(),
             )
         },
         |(id, ..)| get_dashboard(id),
@@ -347,7 +382,7 @@ pub fn OwnerStorePage() -> impl IntoView {
         .next()
     };
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(d) => {
@@ -366,8 +401,10 @@ pub fn OwnerStorePage() -> impl IntoView {
                                 </section>
                             }
                         };
+                        let ringing = d.orders.iter().any(|o| o.status == OrderStatus::Placed && !o.acknowledged);
                         view! {
                             <Title text=format!("{} · dashboard", store.name)/>
+                            <Alarm ringing store=sid.clone() acknowledge/>
                             <a class="back" href="/owner">"← Your stores"</a>
                             <section class="store-header">
                                 <div class="store-card-head">
@@ -400,7 +437,7 @@ pub fn OwnerStorePage() -> impl IntoView {
                     Err(error) => crate::account::refused(error, &format!("/owner/stores/{}", id())),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 
@@ -520,5 +557,121 @@ fn MenuEditor(menu: StoreMenu, update: ServerAction<UpdateItem>, add: ServerActi
                 <button type="submit">"Add item"</button>
             </ActionForm>
         </section>
+    }
+}
+
+/// The new-order alarm (issue 5): flashes and beeps while a new order waits
+/// unseen; stops when an owner taps it, accepts or rejects — on every tablet
+/// of the store, because "seen" is stored, not local. A mute switch is kept
+/// on this device.
+#[component]
+fn Alarm(ringing: bool, store: String, acknowledge: ServerAction<AcknowledgeOrders>) -> impl IntoView {
+    let muted = RwSignal::new(false);
+    // Effects run only in the browser, after hydration.
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            let off = sound::muted();
+            muted.set(off);
+            sound::ring(ringing && !off);
+        }
+    });
+    on_cleanup(|| {
+        #[cfg(feature = "hydrate")]
+        sound::ring(false);
+    });
+    let toggle = move |_| {
+        let now = !muted.get_untracked();
+        muted.set(now);
+        #[cfg(feature = "hydrate")]
+        {
+            sound::set_muted(now);
+            sound::ring(ringing && !now);
+        }
+    };
+    view! {
+        <div class="alarm" class:ringing=ringing data-testid="alarm" data-alarm=if ringing { "ringing" } else { "quiet" }>
+            {ringing.then(|| view! {
+                <ActionForm action=acknowledge attr:class="inline">
+                    <input type="hidden" name="store" value=store.clone()/>
+                    <button type="submit" class="alarm-button" data-testid="acknowledge">"🔔 New order! Tap to stop the alarm"</button>
+                </ActionForm>
+            })}
+            <button type="button" class="secondary mute" on:click=toggle data-testid="mute">
+                {move || if muted.get() { "🔇 Sound off" } else { "🔊 Sound on" }}
+            </button>
+        </div>
+    }
+}
+
+/// The alarm's beep, with the Web Audio API (browsers let it sound after the
+/// first tap on the page).
+#[cfg(feature = "hydrate")]
+mod sound {
+    use leptos::prelude::*;
+    use std::cell::RefCell;
+    use std::time::Duration;
+
+    const MUTED: &str = "baedal.alarm.muted";
+
+    thread_local! {
+        static BEEPING: RefCell<Option<IntervalHandle>> = const { RefCell::new(None) };
+        static AUDIO: RefCell<Option<web_sys::AudioContext>> = const { RefCell::new(None) };
+    }
+
+    fn storage() -> Option<web_sys::Storage> {
+        web_sys::window()?.local_storage().ok()?
+    }
+
+    pub fn muted() -> bool {
+        storage().and_then(|s| s.get_item(MUTED).ok().flatten()).as_deref() == Some("1")
+    }
+
+    pub fn set_muted(muted: bool) {
+        if let Some(s) = storage() {
+            let _ = s.set_item(MUTED, if muted { "1" } else { "0" });
+        }
+    }
+
+    fn beep() {
+        AUDIO.with(|audio| {
+            let mut audio = audio.borrow_mut();
+            if audio.is_none() {
+                *audio = web_sys::AudioContext::new().ok();
+            }
+            let Some(ctx) = audio.as_ref() else { return };
+            if ctx.state() == web_sys::AudioContextState::Suspended {
+                let _ = ctx.resume();
+            }
+            let (Ok(osc), Ok(gain)) = (ctx.create_oscillator(), ctx.create_gain()) else {
+                return;
+            };
+            osc.frequency().set_value(880.0);
+            gain.gain().set_value(0.3);
+            let now = ctx.current_time();
+            let _ = osc.connect_with_audio_node(&gain);
+            let _ = gain.connect_with_audio_node(&ctx.destination());
+            let _ = osc.start();
+            let _ = osc.stop_with_when(now + 0.35);
+        });
+    }
+
+    /// Starts or stops the repeating beep.
+    pub fn ring(on: bool) {
+        BEEPING.with(|b| {
+            let mut b = b.borrow_mut();
+            match (on, b.is_some()) {
+                (true, false) => {
+                    beep();
+                    *b = set_interval_with_handle(beep, Duration::from_millis(1_200)).ok();
+                }
+                (false, true) => {
+                    if let Some(handle) = b.take() {
+                        handle.clear();
+                    }
+                }
+                _ => {}
+            }
+        });
     }
 }

@@ -104,8 +104,16 @@ pub fn RiderPage() -> impl IntoView {
     let claim = ServerAction::<ClaimJob>::new();
     let picked = ServerAction::<PickUp>::new();
     let delivered = ServerAction::<Deliver>::new();
+    let live = crate::live::use_live();
     let board = Resource::new(
-        move || (claim.version().get(), picked.version().get(), delivered.version().get()),
+        move || {
+            (
+                claim.version().get(),
+                picked.version().get(),
+                delivered.version().get(),
+                live.tick.get(),
+            )
+        },
         |_| get_rider_board(),
     );
     let error = move || {
@@ -118,7 +126,7 @@ pub fn RiderPage() -> impl IntoView {
     };
     view! {
         <Title text="Rider"/>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match board.await {
                     Ok(board) => {
@@ -157,7 +165,7 @@ pub fn RiderPage() -> impl IntoView {
                     Err(error) => crate::account::refused(error, "/rider"),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 

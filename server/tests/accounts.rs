@@ -594,6 +594,7 @@ fn matrix() -> Vec<Row> {
         ("unread_count", none, public),
         ("notifications_read", |_| vec![("seq", "1".into())], logged_in),
         ("dashboard", store_arg, the_owner_only),
+        ("acknowledge_orders", store_arg, the_owner_only),
         (
             "store_status",
             |f| vec![("store", f.store.to_string()), ("status", "open".into())],

@@ -127,6 +127,9 @@ pub struct OrderView {
     pub updated_at_ms: i64,
     /// The customer's review, once written.
     pub review: Option<Review>,
+    /// An owner has seen it (tapped the alarm, or accepted or rejected it):
+    /// the dashboard alarm rings while a placed order is not (issue 5).
+    pub acknowledged: bool,
 }
 
 impl OrderView {

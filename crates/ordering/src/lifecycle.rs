@@ -154,3 +154,33 @@ async fn restore_stock(tx: &mut Tx, placed: &PlacedOrder) -> Result<(), sqlx::Er
     }
     Ok(())
 }
+
+/// An owner has seen a new order (tapped the dashboard alarm): appends
+/// `OrderAcknowledged`, which silences the alarm on every tablet of the store
+/// (issue 5). Returns the event's sequence number, or `None` when the order
+/// is no longer waiting (accepting or rejecting already acknowledged it).
+///
+/// Errors: [`OrderingError::NotFound`] unless `caller` owns the order's store.
+pub async fn acknowledge(db: &Db, id: OrderId, caller: &Caller) -> Result<Option<i64>, OrderingError> {
+    let mut tx = db.begin().await?;
+    let locked = lock(db, &mut tx, id).await?.ok_or_else(no_such_order)?;
+    if caller.role != Role::Owner || locked.owner != caller.id {
+        return Err(no_such_order());
+    }
+    if locked.order.status != OrderStatus::Placed {
+        return Ok(None);
+    }
+    let seqs = eventlog::append(
+        &mut tx,
+        &[NewEvent {
+            stream: "order",
+            stream_id: id.get(),
+            correlation_id: Some(id.get()),
+            kind: "OrderAcknowledged".into(),
+            payload: serde_json::json!({ "order_id": id.get(), "by": caller.id.get() }),
+        }],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(seqs.first().copied())
+}

@@ -305,6 +305,9 @@ impl Consumer for OrderProjections {
                 )
                 .await?;
             }
+            "OrderAcknowledged" => {
+                set(tx, event, None, Some(("acknowledged", Value::Int(1)))).await?;
+            }
             "ReviewWritten" => {
                 let Reviewed { review } = payload(event)?;
                 let json = serde_json::to_string(&review).map_err(|e| ConsumerError::Handler(e.to_string()))?;
@@ -324,7 +327,7 @@ impl Consumer for OrderProjections {
 }
 
 const VIEW_COLUMNS: &str =
-    "order_id, status, rider_id, placed, prep_minutes, ready_by, reason, review, placed_at, updated_at";
+    "order_id, status, rider_id, placed, prep_minutes, ready_by, reason, review, placed_at, updated_at, acknowledged";
 
 fn decode(row: &sqlx::any::AnyRow) -> Result<OrderView, OrderingError> {
     let review: Option<String> = row.try_get("review")?;
@@ -341,6 +344,7 @@ fn decode(row: &sqlx::any::AnyRow) -> Result<OrderView, OrderingError> {
         placed_at_ms: row.try_get("placed_at")?,
         updated_at_ms: row.try_get("updated_at")?,
         review: review.map(|r| serde_json::from_str(&r)).transpose()?,
+        acknowledged: db::flag(row, "acknowledged")?,
     })
 }
 

@@ -773,14 +773,26 @@ async fn rebuilding_the_projections_from_the_log_gives_the_same_rows() {
     act(&w.db, cancelled, &OrderCommand::Cancel, &w.customer)
         .await
         .expect("cancel");
-    w.placed_order("d").await;
+    let acknowledged = w.placed_order("d").await;
+    assert!(
+        ordering::lifecycle::acknowledge(&w.db, acknowledged, &w.other_owner)
+            .await
+            .is_err(),
+        "not their store"
+    );
+    assert!(ordering::lifecycle::acknowledge(&w.db, acknowledged, &w.owner)
+        .await
+        .expect("ack")
+        .is_some());
+    w.placed_order("e").await;
     w.settle().await;
+    assert!(w.view(acknowledged).await.acknowledged);
 
     async fn snapshot(db: &Db) -> (Vec<String>, Vec<String>) {
         let views: Vec<String> = sqlx::query_scalar(
             "SELECT order_id || '|' || status || '|' || COALESCE(CAST(rider_id AS TEXT), '') || '|' || placed || '|' || \
              COALESCE(CAST(prep_minutes AS TEXT), '') || '|' || COALESCE(CAST(ready_by AS TEXT), '') || '|' || \
-             COALESCE(reason, '') || '|' || COALESCE(review, '') || '|' || placed_at || '|' || updated_at \
+             COALESCE(reason, '') || '|' || COALESCE(review, '') || '|' || placed_at || '|' || updated_at || '|' || acknowledged \
              FROM order_views ORDER BY order_id",
         )
         .fetch_all(db.pool())
@@ -796,7 +808,7 @@ async fn rebuilding_the_projections_from_the_log_gives_the_same_rows() {
         (views, notes)
     }
     let live = snapshot(&w.db).await;
-    assert_eq!(live.0.len(), 4);
+    assert_eq!(live.0.len(), 5);
     assert!(live.1.len() > 10);
     let head = views::rebuild(&w.db, "rebuild-test").await.expect("rebuild");
     assert_eq!(head, eventlog::head(&w.db).await.expect("head"));

@@ -1,0 +1,110 @@
+import { expect, test, type Browser, type Page } from "@playwright/test";
+
+// Issue 5: nobody presses reload. Customer, owner and rider watch one order
+// through its life in three browser contexts and see each other's changes
+// as they happen; the owner's alarm rings on a new order and stops on accept.
+
+const PASSWORD = "demo1234";
+
+async function hydrated(page: Page) {
+  await page.locator("body[data-hydrated=true]").waitFor({ state: "attached" });
+}
+
+async function live(page: Page) {
+  await expect(page.getByTestId("live")).toHaveAttribute("data-live", "live");
+}
+
+async function personLoggedIn(browser: Browser, email: string) {
+  const context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
+  const page = await context.newPage();
+  await page.goto("/login");
+  await hydrated(page);
+  await page.getByLabel("Email", { exact: true }).fill(email);
+  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page.getByTestId("account-menu")).not.toContainText("Log in");
+  return page;
+}
+
+async function openDashboard(owner: Page) {
+  await owner.goto("/owner");
+  await owner.getByRole("link", { name: /황금올리브/ }).click();
+  await hydrated(owner);
+  await live(owner);
+}
+
+async function placeOrder(customer: Page) {
+  await customer.goto("/");
+  await customer.getByRole("link", { name: /황금올리브 치킨 역삼점/ }).click();
+  await hydrated(customer);
+  await customer.getByTestId("add").first().click();
+  await expect(customer.getByTestId("cart-qty").first()).toBeVisible();
+  await customer.getByTestId("go-checkout").click();
+  await hydrated(customer);
+  await customer.getByLabel("Delivery address").fill("서울 강남구 역삼로 5, 301호");
+  await customer.getByLabel("Card number").fill("4242 4242 4242 4242");
+  await customer.getByTestId("place-order").click();
+  await expect(customer).toHaveURL(/\/orders\/\d+$/);
+  await hydrated(customer);
+  await live(customer);
+  return customer.url().split("/").pop()!;
+}
+
+test("three screens follow one order live, and the alarm rings until accepted", async ({ browser }, info) => {
+  test.skip(info.project.name !== "desktop", "one run is enough; the phone layout is checked elsewhere");
+  test.setTimeout(90_000);
+  const owner = await personLoggedIn(browser, "owner.chicken@demo.delivery");
+  const rider = await personLoggedIn(browser, "rider.moto@demo.delivery");
+  const customer = await personLoggedIn(browser, "minjun@demo.delivery");
+  await openDashboard(owner);
+  await expect(owner.getByTestId("alarm")).toHaveAttribute("data-alarm", "quiet");
+  await rider.goto("/rider");
+  await hydrated(rider);
+  await live(rider);
+
+  const orderId = await placeOrder(customer);
+  const card = (column: string) => owner.getByTestId(column).locator(`[data-order-id="${orderId}"]`);
+
+  // The order arrives on the dashboard by itself, and the alarm rings.
+  await expect(card("col-new")).toBeVisible();
+  await expect(owner.getByTestId("alarm")).toHaveAttribute("data-alarm", "ringing");
+
+  await card("col-new").getByTestId("accept").click();
+  await expect(owner.getByTestId("alarm")).toHaveAttribute("data-alarm", "quiet");
+  await expect(customer.getByTestId("order-headline")).toContainText("Being prepared");
+
+  const job = rider.locator(`li.job[data-order-id="${orderId}"]`);
+  await expect(job).toBeVisible();
+  await job.getByTestId("claim").click();
+  await expect(rider.getByTestId("current-job")).toContainText(`#${orderId}`);
+
+  await card("col-cooking").getByTestId("mark-ready").click();
+  await expect(customer.getByTestId("order-headline")).toHaveText("Ready");
+  await expect(rider.getByTestId("current-job")).toHaveAttribute("data-status", "ready");
+
+  await rider.getByTestId("picked-up").click();
+  await expect(customer.getByTestId("order-headline")).toHaveText("On the way");
+  await rider.getByTestId("delivered").click();
+  await expect(customer.getByTestId("order-headline")).toHaveText("Delivered");
+  await expect(card("col-done")).toBeVisible();
+});
+
+test("tapping the alarm on one tablet silences every tablet of the store, also after a reload", async ({ browser }, info) => {
+  test.skip(info.project.name !== "desktop", "one run is enough");
+  const tabletA = await personLoggedIn(browser, "owner.chicken@demo.delivery");
+  const tabletB = await personLoggedIn(browser, "owner.chicken@demo.delivery");
+  const customer = await personLoggedIn(browser, "seoyeon@demo.delivery");
+  await openDashboard(tabletA);
+  await openDashboard(tabletB);
+  await placeOrder(customer);
+  for (const tablet of [tabletA, tabletB]) {
+    await expect(tablet.getByTestId("alarm")).toHaveAttribute("data-alarm", "ringing");
+  }
+  await tabletB.reload();
+  await hydrated(tabletB);
+  await expect(tabletB.getByTestId("alarm")).toHaveAttribute("data-alarm", "ringing");
+  await tabletA.getByTestId("acknowledge").click();
+  for (const tablet of [tabletA, tabletB]) {
+    await expect(tablet.getByTestId("alarm")).toHaveAttribute("data-alarm", "quiet");
+  }
+});

@@ -1,0 +1,3 @@
+-- The owner's dashboard alarm (issue 5): rings until an owner acknowledges a
+-- new order; part of the order_views projection, rebuilt from OrderAcknowledged.
+ALTER TABLE order_views ADD COLUMN acknowledged INTEGER NOT NULL DEFAULT 0;
