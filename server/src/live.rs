@@ -21,6 +21,9 @@
 //!   [`MAX_MESSAGE_BYTES`], a bounded broadcast buffer whose overflow closes
 //!   the slow connection (it resumes), sends that give up after
 //!   [`SEND_TIMEOUT`], and "going away" (1001) to everyone on shutdown.
+//!   Read and write buffers are kept small (messages are under 200 bytes):
+//!   tungstenite's 128 KiB defaults cost 137 KiB per idle connection, these
+//!   about 8 KiB (BENCHMARKS.md).
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::Query;
@@ -103,6 +106,7 @@ async fn events_between(db: &Db, after: i64, upto: i64) -> Result<Vec<HubEvent>,
                     seq: e.seq,
                     order_id: e.stream_id,
                     status: status_after(&e.kind),
+                    at_ms: e.recorded_at,
                     kind: e.kind,
                 },
             });
@@ -196,6 +200,8 @@ pub async fn websocket(
     upgrade
         .max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_MESSAGE_BYTES)
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
         .max_write_buffer_size(256 * 1024)
         .on_upgrade(move |socket| serve(socket, hub, viewer, resume.after))
 }

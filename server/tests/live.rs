@@ -273,3 +273,27 @@ async fn connections_are_closed_with_going_away_on_shutdown() {
         .expect("server stops")
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_client_message_over_the_size_limit_closes_the_connection() {
+    use futures::SinkExt;
+    let app = spawn_app().await;
+    let customer = person(&app, CUSTOMER).await;
+    let mut socket = connect(&app, Some(&customer.cookie), None).await.expect("connect");
+    hello(&mut socket).await;
+    let _ = socket.send(Message::Text("x".repeat(64 * 1024).into())).await;
+    let mut closed = false;
+    while let Ok(frame) = tokio::time::timeout(Duration::from_secs(5), socket.next()).await {
+        match frame {
+            None | Some(Err(_)) | Some(Ok(Message::Close(_))) => {
+                closed = true;
+                break;
+            }
+            Some(Ok(_)) => {}
+        }
+    }
+    assert!(closed, "the server hung up on an oversized message");
+    // The server itself is fine.
+    let again = connect(&app, Some(&customer.cookie), None).await;
+    assert!(again.is_ok());
+}

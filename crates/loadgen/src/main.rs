@@ -8,14 +8,23 @@
 //! Every command waits until the projections show it (read-your-writes), so a
 //! step's latency is what a user waits for.
 //!
+//! With `subscribers` > 0 it also holds that many WebSockets open on `/ws`
+//! (logged in as the store's owner, who sees every event of every lifecycle:
+//! the widest fan-out) and reports commit-to-receipt latency, the connections
+//! held, and the server's memory per idle connection (RSS growth of the server
+//! process divided by the connections). The server runs in a child process
+//! (this binary with `LOADGEN_CHILD=1`) so its memory can be read alone.
+//!
 //! In the same run it measures a trivial axum handler (`GET /` → "ok") with the
 //! same number of concurrent clients: the baseline the figures are read against.
 //!
-//! Usage: `cargo run --release -p loadgen -- [virtual users] [seconds]`
-//! (defaults: 8 users, 20 seconds).
+//! Usage: `cargo run --release -p loadgen -- [virtual users] [seconds] [subscribers]`
+//! (defaults: 8 users, 20 seconds, 0 subscribers).
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
+use futures::StreamExt;
 use std::collections::BTreeMap;
+use std::io::BufRead;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
@@ -107,22 +116,155 @@ async fn baseline(users: usize, seconds: u64) -> Result<f64> {
     Ok(total as f64 / seconds as f64)
 }
 
-#[tokio::main]
-async fn main() -> Result<()> {
-    let mut args = std::env::args().skip(1);
-    let users: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(8);
-    let seconds: u64 = args.next().map(|a| a.parse()).transpose()?.unwrap_or(20);
-
+/// Child mode: serve on a free port, print `ADDR host:port`, run until killed.
+async fn child() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let mut settings = server::config::Settings::from_lookup(|_| None)?;
     settings.port = 0;
     settings.database_url =
         std::env::var("DATABASE_URL").unwrap_or_else(|_| format!("sqlite://{}/loadgen.db", dir.path().display()));
     settings.login_attempts_per_minute = 1_000_000;
+    settings.db_max_connections = 20;
     let running = server::start(&settings).await?;
-    let base = format!("http://{}", running.addr);
+    println!("ADDR {}", running.addr);
+    running.wait().await
+}
 
-    let (store, item): (i64, i64) = sqlx_store_and_item(&running.db).await?;
+/// The resident memory of process `pid`, in KiB (Linux).
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// The session cookie of a demo account.
+async fn session_cookie(base: &str, email: &str) -> Result<String> {
+    let response = client()?
+        .post(format!("{base}/api/login"))
+        .form(&[("email", email), ("password", PASSWORD)])
+        .send()
+        .await?;
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("baedal_session="))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_string)
+        .ok_or_else(|| anyhow!("no session cookie for {email}"))
+}
+
+/// The demo chicken store and an item of unlimited stock on it, over HTTP.
+async fn store_and_item(base: &str) -> Result<(i64, i64)> {
+    let c = client()?;
+    let stores: serde_json::Value = c.post(format!("{base}/api/list_stores")).send().await?.json().await?;
+    let store = stores
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["name"] == "황금올리브 치킨 역삼점"))
+        .and_then(|s| s["id"].as_i64())
+        .ok_or_else(|| anyhow!("demo store missing"))?;
+    let menu: serde_json::Value = c
+        .post(format!("{base}/api/store_menu"))
+        .form(&[("id", store.to_string())])
+        .send()
+        .await?
+        .json()
+        .await?;
+    let item = menu["sections"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|s| s["items"].as_array().cloned().unwrap_or_default())
+        .find(|i| i["stock"]["type"] == "unlimited")
+        .and_then(|i| i["id"].as_i64())
+        .ok_or_else(|| anyhow!("no unlimited item"))?;
+    Ok((store, item))
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    if std::env::var("LOADGEN_CHILD").is_ok() {
+        return child().await;
+    }
+    let mut args = std::env::args().skip(1);
+    let users: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(8);
+    let seconds: u64 = args.next().map(|a| a.parse()).transpose()?.unwrap_or(20);
+    let subscribers: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(0);
+
+    let mut child = std::process::Command::new(std::env::current_exe()?)
+        .env("LOADGEN_CHILD", "1")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .context("start the server process")?;
+    let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
+    let addr = std::io::BufReader::new(stdout)
+        .lines()
+        .map_while(|l| l.ok())
+        .find_map(|l| l.strip_prefix("ADDR ").map(str::to_string))
+        .ok_or_else(|| anyhow!("the server did not start"))?;
+    let base = format!("http://{addr}");
+    let server_pid = child.id();
+    let result = run(&base, server_pid, users, seconds, subscribers).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    result
+}
+
+async fn run(base: &str, server_pid: u32, users: usize, seconds: u64, subscribers: usize) -> Result<()> {
+    let base = base.to_string();
+    let (store, item) = store_and_item(&base).await?;
+
+    // WebSocket subscribers: connect, let them idle, read the memory.
+    let latencies: Arc<Mutex<Vec<i64>>> = Arc::new(Mutex::new(Vec::new()));
+    let mut idle_note = String::new();
+    let mut readers = Vec::new();
+    if subscribers > 0 {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let cookie = session_cookie(&base, OWNER).await?;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let before = rss_kib(server_pid).unwrap_or(0);
+        let mut sockets = Vec::with_capacity(subscribers);
+        for _ in 0..subscribers {
+            let mut request = format!("{}/ws", base.replace("http://", "ws://")).into_client_request()?;
+            request.headers_mut().insert("cookie", cookie.parse()?);
+            let (socket, _) = tokio_tungstenite::connect_async(request).await.context("subscribe")?;
+            sockets.push(socket);
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let after = rss_kib(server_pid).unwrap_or(0);
+        idle_note = format!(
+            "idle WebSockets held: {subscribers}; server RSS {before} KiB → {after} KiB ({:.1} KiB per connection)",
+            after.saturating_sub(before) as f64 / subscribers as f64
+        );
+        for mut socket in sockets {
+            let latencies = latencies.clone();
+            readers.push(tokio::spawn(async move {
+                while let Some(Ok(message)) = socket.next().await {
+                    if let tokio_tungstenite::tungstenite::Message::Text(text) = message {
+                        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {
+                            if let Some(at) = v["at_ms"].as_i64() {
+                                latencies.lock().await.push(now_ms() - at);
+                            }
+                        }
+                    }
+                }
+            }));
+        }
+    }
+
     let owner = client()?;
     call(&owner, &base, "login", &[("email", OWNER), ("password", PASSWORD)]).await?;
     let owner = Arc::new(owner);
@@ -194,7 +336,11 @@ async fn main() -> Result<()> {
         completed += t.await?;
     }
     let elapsed = start.elapsed();
-    running.stop().await?;
+    // Let the last events reach the subscribers, then stop reading.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for r in &readers {
+        r.abort();
+    }
 
     let base_rate = baseline(users, seconds.min(10)).await?;
     println!(
@@ -206,6 +352,9 @@ async fn main() -> Result<()> {
             "SQLite file"
         }
     );
+    if subscribers > 0 {
+        println!("{idle_note}");
+    }
     println!(
         "completed lifecycles: {completed} ({:.1} orders/s)",
         completed as f64 / elapsed.as_secs_f64()
@@ -230,16 +379,21 @@ async fn main() -> Result<()> {
         http_requests as f64 / elapsed.as_secs_f64(),
         100.0 * http_requests as f64 / elapsed.as_secs_f64() / base_rate.max(1.0)
     );
+    if subscribers > 0 {
+        let mut all = latencies.lock().await.clone();
+        all.sort_unstable();
+        let pick = |p: f64| {
+            all.get(((p / 100.0) * (all.len().saturating_sub(1)) as f64).round() as usize)
+                .copied()
+                .unwrap_or(0)
+        };
+        println!(
+            "WebSocket events received: {} across {subscribers} subscribers; commit-to-receipt p50 {} ms, p99 {} ms, max {} ms",
+            all.len(),
+            pick(50.0),
+            pick(99.0),
+            all.last().copied().unwrap_or(0)
+        );
+    }
     Ok(())
-}
-
-/// The demo chicken store and an item of unlimited stock on it.
-async fn sqlx_store_and_item(db: &db::Db) -> Result<(i64, i64)> {
-    Ok(sqlx::query_as(
-        "SELECT s.id, MIN(m.id) FROM stores s JOIN users u ON u.id = s.owner_id \
-         JOIN menu_items m ON m.store_id = s.id AND m.stock IS NULL WHERE u.email = $1 GROUP BY s.id",
-    )
-    .bind(OWNER)
-    .fetch_one(db.pool())
-    .await?)
 }

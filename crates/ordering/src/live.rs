@@ -27,6 +27,9 @@ pub struct LiveEvent {
     pub kind: String,
     /// The order's status after it, when the event changes the status.
     pub status: Option<OrderStatus>,
+    /// When it was committed, in unix milliseconds (clients show it; the load
+    /// generator measures commit-to-receipt latency with it).
+    pub at_ms: i64,
 }
 
 /// The people an order concerns, as they are now.
