@@ -65,8 +65,11 @@ pub fn backoff_ms(attempt: u32, random: f64) -> f64 {
 pub fn LiveIndicator() -> impl IntoView {
     let live = use_live();
     Effect::new(move |_| {
+        // Not during hydration: an event (or the hello) arriving while the
+        // page's Suspense boundaries are still hydrating would make them
+        // refetch and render differently from the server's HTML.
         #[cfg(feature = "hydrate")]
-        client::start(live);
+        set_timeout(move || client::start(live), std::time::Duration::from_millis(100));
     });
     on_cleanup(|| {
         #[cfg(feature = "hydrate")]

@@ -52,7 +52,6 @@ async function placeOrder(customer: Page) {
 
 test("three screens follow one order live, and the alarm rings until accepted", async ({ browser }, info) => {
   test.skip(info.project.name !== "desktop", "one run is enough; the phone layout is checked elsewhere");
-  test.setTimeout(90_000);
   const owner = await personLoggedIn(browser, "owner.chicken@demo.delivery");
   const rider = await personLoggedIn(browser, "rider.moto@demo.delivery");
   const customer = await personLoggedIn(browser, "minjun@demo.delivery");

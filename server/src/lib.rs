@@ -50,8 +50,16 @@ impl RunningServer {
     /// Waits until the server ends (after [`RunningServer::stop`] or a signal).
     pub async fn wait(self) -> anyhow::Result<()> {
         let served = self.task.await.context("server task panicked")?;
-        for consumer in self.consumers {
-            let _ = consumer.await;
+        // Consumers finish their batch and give their leases up; one that
+        // does not within 10 s is abandoned (its lease expires on its own).
+        for mut consumer in self.consumers {
+            if tokio::time::timeout(std::time::Duration::from_secs(10), &mut consumer)
+                .await
+                .is_err()
+            {
+                tracing::warn!("a background task did not stop within 10 s; abandoning it");
+                consumer.abort();
+            }
         }
         served.context("server failed")
     }

@@ -157,7 +157,11 @@ impl Hub {
                 tokio::select! {
                     _ = &mut notified => {}
                     _ = tokio::time::sleep(Duration::from_millis(250)) => {}
-                    _ = shutdown.changed() => {}
+                    changed = shutdown.changed() => {
+                        if changed.is_err() {
+                            break; // the server is gone
+                        }
+                    }
                 }
             }
         });

@@ -236,7 +236,13 @@ impl ConsumerRunner {
             tokio::select! {
                 _ = tokio::time::sleep(pause) => {}
                 _ = self.wake.notified() => {}
-                _ = shutdown.changed() => {}
+                changed = shutdown.changed() => {
+                    // The sender is gone: nobody can ask us to stop any more,
+                    // and `changed` would return at once for ever.
+                    if changed.is_err() {
+                        break;
+                    }
+                }
             }
         }
         if let Err(e) = self.release_lease().await {

@@ -42,6 +42,9 @@ pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
+        // A request that hangs fails the test with a message instead of
+        // stalling the suite.
+        .timeout(std::time::Duration::from_secs(30))
         .build()
         .expect("client")
 }
