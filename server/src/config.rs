@@ -16,6 +16,7 @@
 //! | `APP_PAYMENT_LATENCY_MS` | `0` | extra latency of every sandbox gateway call, in milliseconds (fault injection) |
 //! | `APP_PAYMENT_FAILURE_RATE` | `0` | share of sandbox gateway calls that fail, 0.0 to 1.0 (fault injection) |
 //! | `APP_PAYMENT_TIMEOUT_MS` | `5000` | longest wait for a card authorization at checkout, in milliseconds |
+//! | `APP_WS_IDLE_TIMEOUT_MS` | `45000` | a WebSocket silent this long (no pong either) is closed; pinged 3 times per period |
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -61,6 +62,8 @@ pub struct Settings {
     pub payment_failure_rate: f64,
     /// Longest wait for an authorization at checkout, in milliseconds.
     pub payment_timeout_ms: u64,
+    /// A WebSocket silent this long is closed, in milliseconds.
+    pub ws_idle_timeout_ms: u64,
 }
 
 /// A setting that could not be read; the message names the variable.
@@ -149,6 +152,7 @@ impl Settings {
                 },
             },
             payment_timeout_ms: u64::from(positive("APP_PAYMENT_TIMEOUT_MS", 5_000)?),
+            ws_idle_timeout_ms: u64::from(positive("APP_WS_IDLE_TIMEOUT_MS", 45_000)?),
         })
     }
 
@@ -198,6 +202,7 @@ mod tests {
             ("APP_PAYMENT_FAILURE_RATE", "1.5"),
             ("APP_PAYMENT_LATENCY_MS", "soon"),
             ("APP_PAYMENT_TIMEOUT_MS", "0"),
+            ("APP_WS_IDLE_TIMEOUT_MS", "never"),
         ];
         for (variable, value) in cases {
             let err = settings(&[(variable, value)])

@@ -117,7 +117,12 @@ pub async fn start(settings: &Settings) -> anyhow::Result<RunningServer> {
         projected.clone(),
         &shutdown_rx,
     );
-    let (hub, hub_task) = live::Hub::start(db.clone(), projected, shutdown_rx.clone());
+    let (hub, hub_task) = live::Hub::start(
+        db.clone(),
+        projected,
+        shutdown_rx.clone(),
+        std::time::Duration::from_millis(settings.ws_idle_timeout_ms),
+    );
     consumers.push(hub_task);
     let state = AppState {
         leptos_options,

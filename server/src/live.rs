@@ -16,8 +16,9 @@
 //!   sends `hello` with the log position, replays what the client missed after
 //!   `after` (filtered, in order), then forwards live events it may see,
 //!   skipping anything already sent: no gaps, no duplicates.
-//! - Hygiene: pings every [`PING_EVERY`], closes after [`IDLE_TIMEOUT`]
-//!   without a frame from the client, messages from the client capped at
+//! - Hygiene: closes a connection that sends no frame (not even a pong) for
+//!   the idle timeout (`APP_WS_IDLE_TIMEOUT_MS`, default [`IDLE_TIMEOUT`]),
+//!   pinging it three times per timeout, messages from the client capped at
 //!   [`MAX_MESSAGE_BYTES`], a bounded broadcast buffer whose overflow closes
 //!   the slow connection (it resumes), sends that give up after
 //!   [`SEND_TIMEOUT`], and "going away" (1001) to everyone on shutdown.
@@ -37,9 +38,8 @@ use std::time::Duration;
 use tokio::sync::{broadcast, watch, Notify};
 use tokio::time::Instant;
 
-/// How often the server pings an idle connection.
-pub const PING_EVERY: Duration = Duration::from_secs(15);
-/// A connection with no frame from the client for this long is closed.
+/// The default idle timeout: a connection with no frame from the client
+/// (pongs included) for this long is closed. It is pinged three times as often.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(45);
 /// The largest message a client may send, in bytes (clients only answer pings).
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024;
@@ -80,6 +80,7 @@ pub struct Hub {
     sender: broadcast::Sender<Arc<HubEvent>>,
     position: watch::Receiver<i64>,
     shutdown: watch::Receiver<bool>,
+    idle_timeout: Duration,
 }
 
 async fn projected(db: &Db) -> i64 {
@@ -118,11 +119,13 @@ async fn events_between(db: &Db, after: i64, upto: i64) -> Result<Vec<HubEvent>,
 
 impl Hub {
     /// Starts the hub's tailing task. `committed` is notified after each
-    /// projection batch commits; the hub also polls every 250 ms.
+    /// projection batch commits; the hub also polls every 250 ms. Connections
+    /// silent for `idle_timeout` are closed.
     pub fn start(
         db: Db,
         committed: Arc<Notify>,
         shutdown: watch::Receiver<bool>,
+        idle_timeout: Duration,
     ) -> (Hub, tokio::task::JoinHandle<()>) {
         let (sender, _) = broadcast::channel(BROADCAST_CAPACITY);
         let (position_tx, position) = watch::channel(0);
@@ -131,6 +134,7 @@ impl Hub {
             sender: sender.clone(),
             position,
             shutdown: shutdown.clone(),
+            idle_timeout,
         };
         let task = tokio::spawn(async move {
             let mut shutdown = shutdown;
@@ -265,7 +269,8 @@ async fn serve(mut socket: WebSocket, hub: Hub, viewer: Viewer, after: Option<i6
         }
         sent = sent.max(head);
     }
-    let mut ping = tokio::time::interval(PING_EVERY);
+    let idle_timeout = hub.idle_timeout;
+    let mut ping = tokio::time::interval(idle_timeout / 3);
     ping.tick().await;
     let mut heard = Instant::now();
     loop {
@@ -296,7 +301,7 @@ async fn serve(mut socket: WebSocket, hub: Hub, viewer: Viewer, after: Option<i6
                 Some(Ok(_)) => heard = Instant::now(),
             },
             _ = ping.tick() => {
-                if heard.elapsed() > IDLE_TIMEOUT {
+                if heard.elapsed() > idle_timeout {
                     close(&mut socket, 1001, "idle").await;
                     return;
                 }

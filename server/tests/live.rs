@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{client, spawn_app, TestApp};
+use common::{client, spawn_app, spawn_app_changed, TestApp};
 use futures::StreamExt;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -296,4 +296,45 @@ async fn a_client_message_over_the_size_limit_closes_the_connection() {
     // The server itself is fine.
     let again = connect(&app, Some(&customer.cookie), None).await;
     assert!(again.is_ok());
+}
+
+#[tokio::test]
+async fn a_silent_client_is_pinged_then_closed_after_the_idle_timeout() {
+    let app = spawn_app_changed(|s| s.ws_idle_timeout_ms = 900).await;
+    let customer = person(&app, CUSTOMER).await;
+    let mut socket = connect(&app, Some(&customer.cookie), None).await.expect("connect");
+    hello(&mut socket).await;
+    // Not reading means not answering the server's pings.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let mut pinged = false;
+    let mut closed = false;
+    while let Ok(next) = tokio::time::timeout(Duration::from_secs(5), socket.next()).await {
+        match next {
+            Some(Ok(Message::Ping(_))) => pinged = true,
+            Some(Ok(Message::Close(_))) | None => {
+                closed = true;
+                break;
+            }
+            // Answering a buffered ping hits the connection the server
+            // already closed: that is the close, seen from this side.
+            Some(Err(_)) => {
+                closed = true;
+                break;
+            }
+            Some(Ok(_)) => {}
+        }
+    }
+    assert!(pinged, "pinged before giving up");
+    assert!(closed, "closed as idle");
+
+    // A client that answers pings stays connected past the timeout.
+    let mut socket = connect(&app, Some(&customer.cookie), None).await.expect("connect");
+    hello(&mut socket).await;
+    let until = tokio::time::Instant::now() + Duration::from_millis(2_500);
+    while tokio::time::Instant::now() < until {
+        match tokio::time::timeout(Duration::from_millis(100), socket.next()).await {
+            Ok(Some(Ok(Message::Close(_)))) | Ok(None) | Ok(Some(Err(_))) => panic!("closed although it answered"),
+            _ => {}
+        }
+    }
 }
