@@ -749,7 +749,9 @@ fn OrderDetail(
             </ul>
             <dl class="totals">
                 <dt>"Subtotal"</dt><dd>{placed.subtotal.to_string()}</dd>
-                <dt>"Delivery fee"</dt><dd>{placed.fee.to_string()}</dd>
+                {(placed.fulfilment != Fulfilment::Pickup).then(|| view! {
+                    <dt>"Delivery fee"</dt><dd>{placed.fee.to_string()}</dd>
+                })}
                 <dt>"Total"</dt><dd><strong>{placed.total.to_string()}</strong></dd>
             </dl>
             <p class="store-meta">
