@@ -1,29 +1,14 @@
-import { expect, test, type Browser, type Page } from "@playwright/test";
+import { expect, test, type Page } from "@playwright/test";
+import { hydrated, personLoggedIn } from "./people";
+
+const DESK = { width: 1000, height: 900 };
 
 // Issue 5: nobody presses reload. Customer, owner and rider watch one order
 // through its life in three browser contexts and see each other's changes
 // as they happen; the owner's alarm rings on a new order and stops on accept.
 
-const PASSWORD = "demo1234";
-
-async function hydrated(page: Page) {
-  await page.locator("body[data-hydrated=true]").waitFor({ state: "attached" });
-}
-
 async function live(page: Page) {
   await expect(page.getByTestId("live")).toHaveAttribute("data-live", "live");
-}
-
-async function personLoggedIn(browser: Browser, email: string) {
-  const context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
-  const page = await context.newPage();
-  await page.goto("/login");
-  await hydrated(page);
-  await page.getByLabel("Email", { exact: true }).fill(email);
-  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
-  await page.getByRole("button", { name: "Log in" }).click();
-  await expect(page.getByTestId("account-menu")).not.toContainText("Log in");
-  return page;
 }
 
 async function openDashboard(owner: Page) {
@@ -52,9 +37,9 @@ async function placeOrder(customer: Page) {
 
 test("three screens follow one order live, and the alarm rings until accepted", async ({ browser }, info) => {
   test.skip(info.project.name !== "desktop", "one run is enough; the phone layout is checked elsewhere");
-  const owner = await personLoggedIn(browser, "owner.chicken@demo.delivery");
-  const rider = await personLoggedIn(browser, "rider.moto@demo.delivery");
-  const customer = await personLoggedIn(browser, "minjun@demo.delivery");
+  const owner = await personLoggedIn(browser, "owner.chicken@demo.delivery", DESK);
+  const rider = await personLoggedIn(browser, "rider.moto@demo.delivery", DESK);
+  const customer = await personLoggedIn(browser, "minjun@demo.delivery", DESK);
   await openDashboard(owner);
   await expect(owner.getByTestId("alarm")).toHaveAttribute("data-alarm", "quiet");
   await rider.goto("/rider");
@@ -90,9 +75,9 @@ test("three screens follow one order live, and the alarm rings until accepted", 
 
 test("tapping the alarm on one tablet silences every tablet of the store, also after a reload", async ({ browser }, info) => {
   test.skip(info.project.name !== "desktop", "one run is enough");
-  const tabletA = await personLoggedIn(browser, "owner.chicken@demo.delivery");
-  const tabletB = await personLoggedIn(browser, "owner.chicken@demo.delivery");
-  const customer = await personLoggedIn(browser, "seoyeon@demo.delivery");
+  const tabletA = await personLoggedIn(browser, "owner.chicken@demo.delivery", DESK);
+  const tabletB = await personLoggedIn(browser, "owner.chicken@demo.delivery", DESK);
+  const customer = await personLoggedIn(browser, "seoyeon@demo.delivery", DESK);
   await openDashboard(tabletA);
   await openDashboard(tabletB);
   await placeOrder(customer);

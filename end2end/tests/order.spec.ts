@@ -1,33 +1,16 @@
-import { expect, test, type Browser, type Page } from "@playwright/test";
+import { expect, test, type Page } from "@playwright/test";
+import { hydrated, personLoggedIn } from "./people";
 
 // Issue 4: a customer orders, the owner accepts and marks it ready, a rider
 // picks it up and delivers it, the customer reviews it. Three browser
 // contexts, one per person; pages are reloaded to see each other's changes
 // (live updates come with the next issue).
 
-const PASSWORD = "demo1234";
-
-async function hydrated(page: Page) {
-  await page.locator("body[data-hydrated=true]").waitFor({ state: "attached" });
-}
-
 /// Fails when the page scrolls sideways; saves a screenshot to look at.
 async function fits(page: Page, name: string) {
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   expect(overflow, `${name} scrolls sideways`).toBeLessThanOrEqual(0);
   await page.screenshot({ path: `screenshots/${name}.png`, fullPage: true });
-}
-
-async function personLoggedIn(browser: Browser, email: string, viewport?: { width: number; height: number }) {
-  const context = await browser.newContext(viewport ? { viewport } : {});
-  const page = await context.newPage();
-  await page.goto("/login");
-  await hydrated(page);
-  await page.getByLabel("Email", { exact: true }).fill(email);
-  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
-  await page.getByRole("button", { name: "Log in" }).click();
-  await expect(page.getByTestId("account-menu")).not.toContainText("Log in");
-  return page;
 }
 
 test("an order goes from cart to doorstep across the three screens", async ({ browser }, info) => {

@@ -86,14 +86,7 @@ async fn hello(socket: &mut Socket) -> i64 {
 }
 
 async fn place_order(app: &TestApp, customer: &Person) -> String {
-    let (store, item): (i64, i64) = sqlx::query_as(
-        "SELECT s.id, MIN(m.id) FROM stores s JOIN users u ON u.id = s.owner_id \
-         JOIN menu_items m ON m.store_id = s.id AND m.stock IS NULL WHERE u.email = $1 GROUP BY s.id",
-    )
-    .bind(OWNER)
-    .fetch_one(app.db().pool())
-    .await
-    .unwrap();
+    let (store, item) = app.store_and_item(OWNER).await;
     let item = item.to_string();
     assert_eq!(
         app.call_as(&customer.http, "cart_add", &[("item", &item), ("quantity", "1")], &[])

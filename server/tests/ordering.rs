@@ -21,14 +21,7 @@ struct Shop {
 
 async fn shop() -> Shop {
     let app = spawn_app().await;
-    let (store, item): (i64, i64) = sqlx::query_as(
-        "SELECT s.id, MIN(m.id) FROM stores s JOIN users u ON u.id = s.owner_id \
-         JOIN menu_items m ON m.store_id = s.id AND m.stock IS NULL WHERE u.email = $1 GROUP BY s.id",
-    )
-    .bind(OWNER)
-    .fetch_one(app.db().pool())
-    .await
-    .unwrap();
+    let (store, item) = app.store_and_item(OWNER).await;
     Shop {
         app,
         store: store.to_string(),

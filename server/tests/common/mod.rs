@@ -168,6 +168,19 @@ impl TestApp {
     }
 
     /// The app's database, for checks behind the HTTP surface.
+    /// The demo store `owner_email` owns and the first item on its menu
+    /// with unlimited stock: `(store id, menu item id)`.
+    pub async fn store_and_item(&self, owner_email: &str) -> (i64, i64) {
+        sqlx::query_as(
+            "SELECT s.id, MIN(m.id) FROM stores s JOIN users u ON u.id = s.owner_id \
+             JOIN menu_items m ON m.store_id = s.id AND m.stock IS NULL WHERE u.email = $1 GROUP BY s.id",
+        )
+        .bind(owner_email)
+        .fetch_one(self.db().pool())
+        .await
+        .expect("a demo store with an unlimited item")
+    }
+
     pub fn db(&self) -> &db::Db {
         &self.server.as_ref().expect("running").db
     }

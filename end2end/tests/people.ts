@@ -1,0 +1,24 @@
+import { expect, type Browser, type Page } from "@playwright/test";
+
+// Shared by the order and live specs: a person in their own browser context.
+
+/** Every demo account's password. */
+export const PASSWORD = "demo1234";
+
+/** Resolves once the WASM has hydrated the page (frontend/src/lib.rs marks the body). */
+export async function hydrated(page: Page) {
+  await page.locator("body[data-hydrated=true]").waitFor({ state: "attached" });
+}
+
+/** A new browser context logged in as `email`, at `viewport` when given. */
+export async function personLoggedIn(browser: Browser, email: string, viewport?: { width: number; height: number }) {
+  const context = await browser.newContext(viewport ? { viewport } : {});
+  const page = await context.newPage();
+  await page.goto("/login");
+  await hydrated(page);
+  await page.getByLabel("Email", { exact: true }).fill(email);
+  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page.getByTestId("account-menu")).not.toContainText("Log in");
+  return page;
+}
