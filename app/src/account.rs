@@ -300,6 +300,8 @@ pub fn AccountMenu() -> impl IntoView {
         },
         |_| current_user(),
     );
+    // Created here, outside the Suspense that shows it (leptos#4866).
+    let unread = crate::orders::unread_resource();
     view! {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
@@ -308,7 +310,7 @@ pub fn AccountMenu() -> impl IntoView {
                         <div class="account" data-testid="account-menu">
                             {(user.role == Role::Customer).then(|| view! { <a href="/orders">"Orders"</a> })}
                             <crate::live::LiveIndicator/>
-                            <crate::orders::NotificationBell/>
+                            <crate::orders::NotificationBell count=unread/>
                             <a class="account-name" href=home_of(user.role)>
                                 {user.display_name.clone()}
                                 <span class="account-role">{user.role.label()}</span>

@@ -211,20 +211,29 @@ fn StoreCard(store: StoreSummary) -> impl IntoView {
 #[component]
 pub fn StorePage() -> impl IntoView {
     let params = use_params_map();
-    let menu = Resource::new(move || params.read().get("id").unwrap_or_default(), get_store_menu);
+    let id = move || params.read().get("id").unwrap_or_default();
+    let menu = Resource::new(id, get_store_menu);
+    // Every resource of the page is created here, outside the Suspense
+    // (leptos#4866: one created inside can leave the SSR response hanging).
+    let add = ServerAction::<crate::orders::AddToCart>::new();
+    let set = ServerAction::<crate::orders::SetCartQuantity>::new();
+    let cart = Resource::new(
+        move || (id(), add.version().get(), set.version().get()),
+        |(id, ..)| crate::orders::get_cart(id),
+    );
+    let reviews = Resource::new(id, crate::orders::get_store_reviews);
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading menu…"</p> }>
             {move || Suspend::new(async move {
                 match menu.await {
                     Ok(menu) => {
                         let store = menu.store.id;
-                        let add = ServerAction::<crate::orders::AddToCart>::new();
                         view! {
                             <div class="store-layout">
                                 <div class="store-main"><Menu menu add/></div>
-                                <crate::orders::CartPanel store add/>
+                                <crate::orders::CartPanel store cart add set/>
                             </div>
-                            <crate::orders::StoreReviewsBlock store/>
+                            <crate::orders::StoreReviewsBlock reviews/>
                         }.into_any()
                     }
                     Err(AppError::NotFound(message)) => view! { <NotFound message/> }.into_any(),

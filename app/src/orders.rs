@@ -376,14 +376,14 @@ pub(crate) fn form_error(error: Option<AppError>) -> Option<impl IntoView> {
 pub fn CartPanel(
     /// The store id.
     store: domain::StoreId,
-    /// Bumped by the page's "Add" buttons so the panel reloads.
+    /// The cart, loaded by the page (resources are created outside
+    /// Suspense: leptos#4866, a resource created inside one can hang SSR).
+    cart: Resource<Result<Option<Cart>, AppError>>,
+    /// The page's "Add" buttons.
     add: ServerAction<AddToCart>,
+    /// The panel's − and + buttons.
+    set: ServerAction<SetCartQuantity>,
 ) -> impl IntoView {
-    let set = ServerAction::<SetCartQuantity>::new();
-    let cart = Resource::new(
-        move || (add.version().get(), set.version().get()),
-        move |_| get_cart(store.to_string()),
-    );
     let error = move || {
         add.value()
             .get()
@@ -450,10 +450,9 @@ pub fn CartPanel(
 /// The reviews block on a store page (F11).
 #[component]
 pub fn StoreReviewsBlock(
-    /// The store id.
-    store: domain::StoreId,
+    /// The store's reviews, loaded by the page.
+    reviews: Resource<Result<StoreReviews, AppError>>,
 ) -> impl IntoView {
-    let reviews = Resource::new(move || store, |s| get_store_reviews(s.to_string()));
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
@@ -842,19 +841,10 @@ pub fn NotificationsPage() -> impl IntoView {
 
 /// The bell in the top bar with the unread count.
 #[component]
-pub fn NotificationBell() -> impl IntoView {
-    let actions = crate::account::account_actions();
-    let live = crate::live::use_live();
-    let count = Resource::new(
-        move || {
-            (
-                actions.login.version().get(),
-                actions.logout.version().get(),
-                live.tick.get(),
-            )
-        },
-        |_| unread_count(),
-    );
+pub fn NotificationBell(
+    /// The unread count, loaded by the account menu around it.
+    count: Resource<Result<i64, AppError>>,
+) -> impl IntoView {
     view! {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
@@ -869,6 +859,22 @@ pub fn NotificationBell() -> impl IntoView {
             })}
         </Transition>
     }
+}
+
+/// The unread count for the bell, refreshed on login, logout and every live event.
+pub fn unread_resource() -> Resource<Result<i64, AppError>> {
+    let actions = crate::account::account_actions();
+    let live = crate::live::use_live();
+    Resource::new(
+        move || {
+            (
+                actions.login.version().get(),
+                actions.logout.version().get(),
+                live.tick.get(),
+            )
+        },
+        |_| unread_count(),
+    )
 }
 
 #[cfg(test)]
