@@ -245,21 +245,6 @@ pub async fn owner_store(
         .ok_or_else(not_found)
 }
 
-/// The logged-in rider's profile (`/rider`).
-///
-/// Errors: 401 when logged out, 403 for other roles.
-#[server(endpoint = "rider_profile")]
-pub async fn rider_profile() -> Result<AccountSummary, AppError> {
-    use crate::error::denied;
-    use accounts::authz::{authorize, Action};
-    let state = crate::state::app_state()?;
-    let auth = ssr::auth_session().await?;
-    let user = authorize(&state.db, auth.user.as_ref().map(|u| &u.user), Action::ViewRiderHome)
-        .await
-        .map_err(denied)?;
-    Ok(ssr::current(user))
-}
-
 /// The login, logout and sign-up actions, shared so the account menu can
 /// refresh after any of them.
 #[derive(Clone, Copy)]

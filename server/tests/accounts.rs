@@ -560,7 +560,7 @@ fn matrix() -> Vec<Row> {
         ("current_user", none, public),
         ("owner_stores", none, owners_only),
         ("owner_store", store, the_owner_only),
-        ("rider_profile", none, riders_only),
+        ("rider_board", none, riders_only),
         ("cart", store_arg, public),
         ("cart_add", item, shoppers_only),
         (
@@ -630,7 +630,6 @@ fn matrix() -> Vec<Row> {
             |f| vec![("order", f.order.to_string()), ("prep_minutes", "15".into())],
             the_store_acts,
         ),
-        ("rider_board", none, riders_only),
         ("claim_job", order, a_rider_acts),
         ("mark_ready", order, the_store_acts),
         ("pick_up", order, a_rider_acts),
