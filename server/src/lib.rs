@@ -156,6 +156,8 @@ pub async fn start(settings: &Settings) -> anyhow::Result<RunningServer> {
     let router = router(state).layer(axum::Extension(hub.clone())).layer(auth_layer);
 
     let task = tokio::spawn(async move {
+        use axum::serve::ListenerExt;
+        let listener = listener.tap_io(tune_connection);
         let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
                 let _ = shutdown_rx.wait_for(|stop| *stop).await;
@@ -206,6 +208,25 @@ fn start_consumers(
         tasks.push(tokio::spawn(runner.run(shutdown.clone())));
     }
     (app::state::Wake(wakes), tasks)
+}
+
+/// The kernel send buffer of each connection, in bytes (Linux doubles it).
+/// Left to autotuning, a client that stops reading lets the kernel queue up
+/// to 4 MiB for it; bounded, its WebSocket send blocks after a few thousand
+/// events and the connection is cut off (issue 5, `live`). 256 KiB still
+/// moves ~5 MB/s at 50 ms round trip, plenty for the pages and the WASM.
+pub const SEND_BUFFER_BYTES: usize = 128 * 1024;
+
+/// Per accepted connection: no Nagle delay (live events are small and should
+/// leave at once) and a bounded send buffer ([`SEND_BUFFER_BYTES`]).
+fn tune_connection(tcp: &mut tokio::net::TcpStream) {
+    let socket = socket2::SockRef::from(&*tcp);
+    if let Err(e) = tcp
+        .set_nodelay(true)
+        .and(socket.set_send_buffer_size(SEND_BUFFER_BYTES))
+    {
+        tracing::debug!(error = %e, "cannot tune a connection");
+    }
 }
 
 /// The HTTP routes: probes, the Leptos pages and server functions, static files.

@@ -22,6 +22,9 @@
 //!   [`MAX_MESSAGE_BYTES`], a bounded broadcast buffer whose overflow closes
 //!   the slow connection (it resumes), sends that give up after
 //!   [`SEND_TIMEOUT`], and "going away" (1001) to everyone on shutdown.
+//!   A client that stops reading fills its connection's kernel send buffer
+//!   (bounded by `SEND_BUFFER_BYTES`); the blocked send then times out or the
+//!   connection lags past the broadcast buffer, and it is cut off either way.
 //!   Read and write buffers are kept small (messages are under 200 bytes):
 //!   tungstenite's 128 KiB defaults cost 137 KiB per idle connection, these
 //!   about 8 KiB (BENCHMARKS.md).

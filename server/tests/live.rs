@@ -331,3 +331,94 @@ async fn a_silent_client_is_pinged_then_closed_after_the_idle_timeout() {
         }
     }
 }
+
+/// Opens a WebSocket over a TCP socket with a tiny receive buffer, so a
+/// client that stops reading backs up into the server within kilobytes.
+async fn connect_small(app: &TestApp, cookie: &str) -> Socket {
+    let url = format!("{}/ws", app.base.replace("http://", "ws://"));
+    let mut request = url.into_client_request().unwrap();
+    request.headers_mut().insert("cookie", cookie.parse().unwrap());
+    let address: std::net::SocketAddr = app
+        .base
+        .trim_start_matches("http://")
+        .parse()
+        .expect("the test server listens on an IP address");
+    let tcp = tokio::net::TcpSocket::new_v4().unwrap();
+    tcp.set_recv_buffer_size(4 * 1024).unwrap();
+    let stream = tcp.connect(address).await.unwrap();
+    let (socket, _) = tokio_tungstenite::client_async(request, tokio_tungstenite::MaybeTlsStream::Plain(stream))
+        .await
+        .expect("connect");
+    socket
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_cut_off_and_resumes_the_rest() {
+    const EVENTS: i64 = 20_000;
+    let app = spawn_app().await;
+    let customer = person(&app, CUSTOMER).await;
+    let order: i64 = place_order(&app, &customer).await.parse().unwrap();
+    let mut socket = connect_small(&app, &customer.cookie).await;
+    hello(&mut socket).await;
+
+    // The client now stops reading while its order's events pour in.
+    let mut appended = Vec::new();
+    for _ in 0..EVENTS / 1_000 {
+        let mut tx = app.db().begin().await.unwrap();
+        let events: Vec<eventlog::NewEvent> = (0..1_000)
+            .map(|_| eventlog::NewEvent {
+                stream: "order",
+                stream_id: order,
+                correlation_id: Some(order),
+                kind: "OrderAcknowledged".into(),
+                payload: serde_json::json!({ "order_id": order, "by": 0 }),
+            })
+            .collect();
+        appended.extend(eventlog::append(&mut tx, &events).await.unwrap());
+        tx.commit().await.unwrap();
+    }
+    let last = *appended.last().unwrap();
+    assert!(ordering::views::wait_for(app.db(), last, 60_000).await, "projected");
+    // A send blocked for `SEND_TIMEOUT` (or a lag past the broadcast buffer) ends it.
+    tokio::time::sleep(server::live::SEND_TIMEOUT + Duration::from_secs(2)).await;
+
+    let mut received = Vec::new();
+    let ended = loop {
+        match tokio::time::timeout(Duration::from_secs(10), socket.next()).await {
+            Ok(Some(Ok(Message::Text(text)))) => {
+                let m: serde_json::Value = serde_json::from_str(&text).unwrap();
+                received.push(m["seq"].as_i64().unwrap());
+            }
+            Ok(Some(Ok(Message::Close(_)))) | Ok(None) | Ok(Some(Err(_))) => break true,
+            Ok(Some(Ok(_))) => {}
+            Err(_) => break false,
+        }
+    };
+    assert!(
+        ended,
+        "the server hung up on the slow client (got {} events)",
+        received.len()
+    );
+    assert!(
+        (received.len() as i64) < EVENTS,
+        "cut off before the end: got {} of {EVENTS}",
+        received.len()
+    );
+    assert!(received.windows(2).all(|w| w[0] < w[1]), "what arrived is in order");
+
+    // Resuming from the last event it saw gives it exactly the rest.
+    let seen = received.last().copied().unwrap_or(0);
+    let mut socket = connect(&app, Some(&customer.cookie), Some(seen)).await.expect("resume");
+    hello(&mut socket).await;
+    let rest: Vec<i64> = drain(&mut socket, Duration::from_millis(1500))
+        .await
+        .into_iter()
+        .map(|(seq, _)| seq)
+        .collect();
+    let mut everything = received.clone();
+    everything.extend(&rest);
+    assert_eq!(
+        everything, appended,
+        "every event exactly once, in order, and nothing else"
+    );
+}
