@@ -381,26 +381,25 @@ pub fn OwnerStorePage() -> impl IntoView {
         .flatten()
         .next()
     };
+    // The header re-renders with each refetch; the order cards and menu
+    // items below are keyed (`<For>`) outside that `Suspend`, so a card or
+    // item whose content did not change keeps its DOM — and whatever the
+    // owner is typing into it (a reject reason, a new price) — when a live
+    // event refreshes the dashboard.
+    let loaded = move || matches!(data.get(), Some(Ok(_)));
+    let columns = ColumnActions {
+        accept,
+        reject,
+        ready,
+        collected,
+    };
     view! {
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(d) => {
-                        let store = d.menu.store.clone();
+                        let store = d.menu.store;
                         let sid = store.id.to_string();
-                        let column = |title: &'static str, test: &'static str, statuses: &'static [OrderStatus]| {
-                            let orders: Vec<OrderView> = d.orders.iter().filter(|o| statuses.contains(&o.status)).cloned().collect();
-                            let count = orders.len();
-                            view! {
-                                <section class="column" data-testid=test>
-                                    <h2>{title} " " <span class="count">{count}</span></h2>
-                                    {if orders.is_empty() { Some(view! { <p class="empty">"None"</p> }) } else { None }}
-                                    {orders.into_iter().map(|o| view! {
-                                        <OrderCard order=o default_prep=store.default_prep_minutes accept reject ready collected/>
-                                    }).collect_view()}
-                                </section>
-                            }
-                        };
                         let ringing = d.orders.iter().any(|o| o.status == OrderStatus::Placed && !o.acknowledged);
                         view! {
                             <Title text=format!("{} · dashboard", store.name)/>
@@ -425,19 +424,77 @@ pub fn OwnerStorePage() -> impl IntoView {
                                 </div>
                             </section>
                             {move || form_error(error())}
-                            <div class="board">
-                                {column("New", "col-new", &[OrderStatus::Placed])}
-                                {column("Cooking", "col-cooking", &[OrderStatus::Accepted])}
-                                {column("Ready", "col-ready", &[OrderStatus::Ready])}
-                            </div>
-                            {column("Done today", "col-done", &[OrderStatus::PickedUp, OrderStatus::Delivered, OrderStatus::Collected, OrderStatus::Rejected, OrderStatus::Cancelled])}
-                            <MenuEditor menu=d.menu update add/>
                         }.into_any()
                     }
                     Err(error) => crate::account::refused(error, &format!("/owner/stores/{}", id())),
                 }
             })}
+            <Show when=loaded>
+                <div class="board">
+                    <Column title="New" test="col-new" statuses=&[OrderStatus::Placed] data actions=columns/>
+                    <Column title="Cooking" test="col-cooking" statuses=&[OrderStatus::Accepted] data actions=columns/>
+                    <Column title="Ready" test="col-ready" statuses=&[OrderStatus::Ready] data actions=columns/>
+                </div>
+                <Column title="Done today" test="col-done" statuses=&[OrderStatus::PickedUp, OrderStatus::Delivered, OrderStatus::Collected, OrderStatus::Rejected, OrderStatus::Cancelled] data actions=columns/>
+                <MenuEditor store=id() data update add/>
+            </Show>
         </Transition>
+    }
+}
+
+/// The dashboard's data as its resource holds it.
+type DashboardResource = Resource<Result<Dashboard, AppError>>;
+
+/// The order actions every card may offer.
+#[derive(Clone, Copy)]
+struct ColumnActions {
+    accept: ServerAction<AcceptOrder>,
+    reject: ServerAction<RejectOrder>,
+    ready: ServerAction<MarkReady>,
+    collected: ServerAction<MarkCollected>,
+}
+
+/// One column of the board: the orders in `statuses`, one keyed card each.
+#[component]
+fn Column(
+    title: &'static str,
+    test: &'static str,
+    statuses: &'static [OrderStatus],
+    data: DashboardResource,
+    actions: ColumnActions,
+) -> impl IntoView {
+    let orders = move || {
+        data.get()
+            .and_then(Result::ok)
+            .map(|d| {
+                let prep = d.menu.store.default_prep_minutes;
+                d.orders
+                    .into_iter()
+                    .filter(|o| statuses.contains(&o.status))
+                    .map(|o| (prep, o))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
+    let ColumnActions {
+        accept,
+        reject,
+        ready,
+        collected,
+    } = actions;
+    view! {
+        <section class="column" data-testid=test>
+            <h2>{title} " " <span class="count">{move || orders().len()}</span></h2>
+            <Show when=move || orders().is_empty()>
+                <p class="empty">"None"</p>
+            </Show>
+            // Keyed on what the card shows, so a change elsewhere leaves it be.
+            <For
+                each=orders
+                key=|(_, o)| (o.id, o.status, o.rider, o.ready_by_ms)
+                children=move |(prep, o)| view! { <OrderCard order=o default_prep=prep accept reject ready collected/> }
+            />
+        </section>
     }
 }
 
@@ -519,36 +576,66 @@ fn OrderCard(
     }
 }
 
+/// The menu editor: one keyed form per item (re-rendered only when that
+/// item's price, stock or sold-out flag changes), and the add-item form,
+/// cleared after an item is added.
 #[component]
-fn MenuEditor(menu: StoreMenu, update: ServerAction<UpdateItem>, add: ServerAction<AddItem>) -> impl IntoView {
-    let sid = menu.store.id.to_string();
-    let items: Vec<MenuItem> = menu.sections.into_iter().flat_map(|s| s.items).collect();
-    let sid2 = sid.clone();
+fn MenuEditor(
+    store: String,
+    data: DashboardResource,
+    update: ServerAction<UpdateItem>,
+    add: ServerAction<AddItem>,
+) -> impl IntoView {
+    let items = move || {
+        data.get()
+            .and_then(Result::ok)
+            .map(|d| {
+                d.menu
+                    .sections
+                    .into_iter()
+                    .flat_map(|s| s.items)
+                    .collect::<Vec<MenuItem>>()
+            })
+            .unwrap_or_default()
+    };
+    let add_form = NodeRef::<leptos::html::Form>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = add.value().get() {
+            if let Some(form) = add_form.get() {
+                form.reset();
+            }
+        }
+    });
+    let sid = store.clone();
     view! {
         <section class="menu-editor" data-testid="menu-editor">
             <h2>"Menu"</h2>
             <ul class="menu-items">
-                {items.into_iter().map(|item| {
-                    let sid = sid.clone();
-                    let stock = match item.stock { Stock::Unlimited => String::new(), Stock::Limited(n) => n.to_string() };
-                    view! {
-                        <li class="menu-item edit" data-item-id=item.id.get()>
-                            <ActionForm action=update attr:class="item-form">
-                                <input type="hidden" name="store" value=sid/>
-                                <input type="hidden" name="item" value=item.id.to_string()/>
-                                <span class="item-name">{item.name.clone()}</span>
-                                <label>"Price " <input name="price" inputmode="numeric" value=item.price.won().to_string() class="price-input"/></label>
-                                <label>"Stock " <input name="stock" inputmode="numeric" value=stock placeholder="∞" class="stock-input"/></label>
-                                <label class="check"><input type="checkbox" name="sold_out" checked=item.sold_out/>" Sold out"</label>
-                                <button type="submit" class="secondary">"Save"</button>
-                            </ActionForm>
-                        </li>
+                <For
+                    each=items
+                    key=|item| (item.id, item.price.won(), stock_text(&item.stock), item.sold_out)
+                    children=move |item| {
+                        let sid = sid.clone();
+                        let stock = stock_text(&item.stock);
+                        view! {
+                            <li class="menu-item edit" data-item-id=item.id.get()>
+                                <ActionForm action=update attr:class="item-form">
+                                    <input type="hidden" name="store" value=sid/>
+                                    <input type="hidden" name="item" value=item.id.to_string()/>
+                                    <span class="item-name">{item.name.clone()}</span>
+                                    <label>"Price " <input name="price" inputmode="numeric" value=item.price.won().to_string() class="price-input"/></label>
+                                    <label>"Stock " <input name="stock" inputmode="numeric" value=stock placeholder="∞" class="stock-input"/></label>
+                                    <label class="check"><input type="checkbox" name="sold_out" checked=item.sold_out/>" Sold out"</label>
+                                    <button type="submit" class="secondary">"Save"</button>
+                                </ActionForm>
+                            </li>
+                        }
                     }
-                }).collect_view()}
+                />
             </ul>
             <h3>"Add an item"</h3>
-            <ActionForm action=add attr:class="add-item">
-                <input type="hidden" name="store" value=sid2/>
+            <ActionForm action=add node_ref=add_form attr:class="add-item">
+                <input type="hidden" name="store" value=store/>
                 <input name="category" maxlength="30" placeholder="Section, e.g. 사이드" required/>
                 <input name="name" maxlength="60" placeholder="Name" required/>
                 <input name="description" maxlength="200" placeholder="Description (optional)"/>
@@ -557,6 +644,14 @@ fn MenuEditor(menu: StoreMenu, update: ServerAction<UpdateItem>, add: ServerActi
                 <button type="submit">"Add item"</button>
             </ActionForm>
         </section>
+    }
+}
+
+/// A stock as the editor shows it: empty for unlimited.
+fn stock_text(stock: &Stock) -> String {
+    match stock {
+        Stock::Unlimited => String::new(),
+        Stock::Limited(n) => n.to_string(),
     }
 }
 

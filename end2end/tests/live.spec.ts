@@ -92,3 +92,34 @@ test("tapping the alarm on one tablet silences every tablet of the store, also a
     await expect(tablet.getByTestId("alarm")).toHaveAttribute("data-alarm", "quiet");
   }
 });
+
+test("what an owner is typing on the dashboard stays with its order through live updates", async ({ browser }, info) => {
+  test.skip(info.project.name !== "desktop", "one run is enough");
+  const tabletA = await personLoggedIn(browser, "owner.chicken@demo.delivery", DESK);
+  const tabletB = await personLoggedIn(browser, "owner.chicken@demo.delivery", DESK);
+  const first = await personLoggedIn(browser, "minjun@demo.delivery", DESK);
+  const second = await personLoggedIn(browser, "seoyeon@demo.delivery", DESK);
+  await openDashboard(tabletA);
+  await openDashboard(tabletB);
+  const firstId = await placeOrder(first);
+  const secondId = await placeOrder(second);
+  const card = (page: Page, column: string, id: string) => page.getByTestId(column).locator(`[data-order-id="${id}"]`);
+  await expect(card(tabletA, "col-new", secondId)).toBeVisible();
+
+  // Half-typed on tablet A: a reject reason for the second order, and a new
+  // price for the last menu item.
+  const reason = card(tabletA, "col-new", secondId).locator('input[name="text"]');
+  await reason.fill("닭이 다 떨어졌어요");
+  const price = tabletA.locator("li.menu-item.edit").last().locator('input[name="price"]');
+  await price.fill("12345");
+
+  // Tablet B accepts the first order: it leaves the New column on tablet A,
+  // and the second order's card moves up…
+  await card(tabletB, "col-new", firstId).getByTestId("accept").click();
+  await expect(card(tabletA, "col-cooking", firstId)).toBeVisible();
+
+  // …with what was typed into it, and nothing else lost.
+  await expect(reason).toHaveValue("닭이 다 떨어졌어요");
+  await expect(card(tabletA, "col-new", secondId).locator('input[name="order"]').first()).toHaveValue(secondId);
+  await expect(price).toHaveValue("12345");
+});
