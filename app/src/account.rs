@@ -294,6 +294,7 @@ pub fn AccountMenu() -> impl IntoView {
                     Ok(Some(user)) => view! {
                         <div class="account" data-testid="account-menu">
                             {(user.role == Role::Customer).then(|| view! { <a href="/orders">"Orders"</a> })}
+                            {(user.role == Role::Admin).then(|| view! { <a href="/admin">"Operations"</a> })}
                             <crate::live::LiveIndicator/>
                             <crate::orders::NotificationBell count=unread/>
                             <a class="account-name" href=home_of(user.role)>

@@ -111,17 +111,23 @@ pub fn internal(cause: impl std::fmt::Display) -> AppError {
     AppError::Internal
 }
 
+/// The `Retry-After` of a 503 (payment busy, load shed), in seconds.
+pub const BUSY_RETRY_AFTER_SECS: u64 = 2;
+
 /// Sets the response status for `error` (in a server function or a page
 /// render) and hands it back, so callers can write `Err(respond(e))`. A 429
-/// also says when to retry (`Retry-After`).
+/// or a 503 also says when to retry (`Retry-After`).
 #[cfg(feature = "ssr")]
 pub fn respond(error: AppError) -> AppError {
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(error.status());
-        if let AppError::TooManyRequests { retry_after_secs } = error {
-            if let Ok(value) = http::HeaderValue::from_str(&retry_after_secs.to_string()) {
-                response.insert_header(http::header::RETRY_AFTER, value);
-            }
+        let retry_after = match error {
+            AppError::TooManyRequests { retry_after_secs } => Some(retry_after_secs),
+            AppError::Busy(_) => Some(BUSY_RETRY_AFTER_SECS),
+            _ => None,
+        };
+        if let Some(value) = retry_after.and_then(|s| http::HeaderValue::from_str(&s.to_string()).ok()) {
+            response.insert_header(http::header::RETRY_AFTER, value);
         }
     }
     error

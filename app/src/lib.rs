@@ -6,6 +6,7 @@
 //! `#[cfg(feature = "ssr")]`.
 
 pub mod account;
+pub mod admin;
 pub mod catalog;
 pub mod error;
 mod layout;
@@ -69,6 +70,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("orders") view=orders::OrdersPage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("orders"), ParamSegment("id")) view=orders::OrderPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("notifications") view=orders::NotificationsPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("admin") view=admin::AdminPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <layout::Footer/>

@@ -226,7 +226,7 @@ pub async fn place_order(
         card_number,
         idempotency_key,
     };
-    let placed = ordering::checkout::checkout(&state.db, state.payments.as_ref(), state.checkout, &caller, &form)
+    let placed = ordering::checkout::checkout(&state.db, state.payments.as_ref(), &caller, &form)
         .await
         .map_err(ssr::failed)?;
     if let Some(seq) = placed.seq {

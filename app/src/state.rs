@@ -18,10 +18,11 @@ pub struct AppState {
     pub db: db::Db,
     /// Attempts per client IP at `/api/login` and `/api/signup`.
     pub login_limiter: Arc<LoginLimiter>,
-    /// The payment gateway (the sandbox adapter unless configured otherwise).
-    pub payments: Arc<dyn ordering::payment::PaymentGateway>,
-    /// How checkout waits on the gateway.
-    pub checkout: ordering::checkout::CheckoutConfig,
+    /// The payment gateway behind its timeout and circuit breaker (N2).
+    pub payments: Arc<ordering::payment::guard::GuardedGateway>,
+    /// The sandbox adapter behind it, whose faults an operator may set at
+    /// runtime (`/admin`); `None` with a real gateway.
+    pub sandbox: Option<Arc<ordering::payment::SandboxGateway>>,
     /// Wakes this replica's event consumers right after a command commits.
     pub consumers: Wake,
 }

@@ -15,7 +15,9 @@
 //! | `APP_LOGIN_ATTEMPTS_PER_MINUTE` | `30` | login and sign-up attempts allowed per client IP per minute |
 //! | `APP_PAYMENT_LATENCY_MS` | `0` | extra latency of every sandbox gateway call, in milliseconds (fault injection) |
 //! | `APP_PAYMENT_FAILURE_RATE` | `0` | share of sandbox gateway calls that fail, 0.0 to 1.0 (fault injection) |
-//! | `APP_PAYMENT_TIMEOUT_MS` | `5000` | longest wait for a card authorization at checkout, in milliseconds |
+//! | `APP_PAYMENT_TIMEOUT_MS` | `5000` | longest wait for one payment gateway call, in milliseconds |
+//! | `APP_PAYMENT_BREAKER_FAILURES` | `5` | gateway failures in a row that open the payment circuit breaker |
+//! | `APP_PAYMENT_BREAKER_OPEN_MS` | `10000` | how long the open breaker refuses payments before probing, in milliseconds |
 //! | `APP_WS_IDLE_TIMEOUT_MS` | `45000` | a WebSocket silent this long (no pong either) is closed; pinged 3 times per period |
 
 use std::net::{IpAddr, SocketAddr};
@@ -60,8 +62,12 @@ pub struct Settings {
     pub payment_latency_ms: u64,
     /// Share of sandbox gateway calls that fail (0.0..=1.0).
     pub payment_failure_rate: f64,
-    /// Longest wait for an authorization at checkout, in milliseconds.
+    /// Longest wait for one payment gateway call, in milliseconds.
     pub payment_timeout_ms: u64,
+    /// Gateway failures (timeouts, unavailable) in a row that open the payment circuit breaker.
+    pub payment_breaker_failures: u32,
+    /// How long the open breaker refuses payments before probing, in milliseconds.
+    pub payment_breaker_open_ms: u64,
     /// A WebSocket silent this long is closed, in milliseconds.
     pub ws_idle_timeout_ms: u64,
 }
@@ -152,6 +158,8 @@ impl Settings {
                 },
             },
             payment_timeout_ms: u64::from(positive("APP_PAYMENT_TIMEOUT_MS", 5_000)?),
+            payment_breaker_failures: positive("APP_PAYMENT_BREAKER_FAILURES", 5)?,
+            payment_breaker_open_ms: u64::from(positive("APP_PAYMENT_BREAKER_OPEN_MS", 10_000)?),
             ws_idle_timeout_ms: u64::from(positive("APP_WS_IDLE_TIMEOUT_MS", 45_000)?),
         })
     }

@@ -102,11 +102,19 @@ pub async fn start(settings: &Settings) -> anyhow::Result<RunningServer> {
     let per_minute = std::num::NonZeroU32::new(settings.login_attempts_per_minute).unwrap_or(std::num::NonZeroU32::MIN);
     let login_limiter = Arc::new(governor::RateLimiter::keyed(governor::Quota::per_minute(per_minute)));
     let (shutdown, mut shutdown_rx) = watch::channel(false);
-    let payments: Arc<dyn ordering::payment::PaymentGateway> = Arc::new(ordering::payment::SandboxGateway::new(
+    let sandbox = Arc::new(ordering::payment::SandboxGateway::new(
         ordering::payment::SandboxConfig {
             latency_ms: settings.payment_latency_ms,
             failure_rate: settings.payment_failure_rate,
             ..ordering::payment::SandboxConfig::default()
+        },
+    ));
+    let payments = Arc::new(ordering::payment::guard::GuardedGateway::new(
+        sandbox.clone(),
+        ordering::payment::guard::GuardConfig {
+            timeout_ms: settings.payment_timeout_ms,
+            failures: settings.payment_breaker_failures,
+            open_ms: settings.payment_breaker_open_ms,
         },
     ));
     let projected = Arc::new(tokio::sync::Notify::new());
@@ -129,9 +137,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<RunningServer> {
         db: db.clone(),
         login_limiter,
         payments,
-        checkout: ordering::checkout::CheckoutConfig {
-            authorize_timeout_ms: settings.payment_timeout_ms,
-        },
+        sandbox: Some(sandbox),
         consumers: wake,
     };
 

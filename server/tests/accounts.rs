@@ -536,6 +536,14 @@ fn the_owner_only(c: Caller) -> u16 {
     }
 }
 
+/// The operator's page: admins only (they are checked in `resilience.rs`).
+fn operators_only(c: Caller) -> u16 {
+    match c {
+        Caller::Anonymous => 401,
+        _ => 403,
+    }
+}
+
 fn riders_only(c: Caller) -> u16 {
     match c {
         Caller::Anonymous => 401,
@@ -646,6 +654,12 @@ fn matrix() -> Vec<Row> {
             the_reviewer,
         ),
         ("cancel_order", order_id, the_customer_acts),
+        ("operations", none, operators_only),
+        (
+            "payment_faults",
+            |_| vec![("latency_ms", "0".into()), ("failure_rate", "0".into())],
+            operators_only,
+        ),
     ]
     .into_iter()
     .map(|(endpoint, args, expect)| Row { endpoint, args, expect })

@@ -43,6 +43,9 @@ pub enum Action {
     /// hand (its customer, its store's owner, its rider, an admin) by the
     /// ordering context, which answers "no such order" to everyone else.
     UseOrders,
+    /// Watch and steer the running system (`/admin`): the payment breaker,
+    /// the sandbox gateway's injected faults (issue 6). Admins only.
+    Operate,
 }
 
 /// Decides whether `user` may do `action`.
@@ -55,6 +58,7 @@ pub async fn authorize<'u>(db: &Db, user: Option<&'u User>, action: Action) -> R
         Action::ViewOwnerHome => require_role(user, Role::Owner)?,
         Action::ViewRiderHome => require_role(user, Role::Rider)?,
         Action::Shop => require_role(user, Role::Customer)?,
+        Action::Operate => require_role(user, Role::Admin)?,
         Action::ViewNotifications | Action::UseOrders => {}
         Action::ManageStore(store) => {
             require_role(user, Role::Owner)?;

@@ -5,7 +5,9 @@
 //! 2. Store the order `payment_pending` under the checkout's idempotency key
 //!    (unique per customer): a second submit finds the first order instead of
 //!    paying again.
-//! 3. Ask the gateway to authorize the total, under a timeout.
+//! 3. Ask the gateway to authorize the total (the server's gateway runs each
+//!    call under a timeout and a circuit breaker, `payment::guard`; while the
+//!    breaker is open checkout refuses before step 2, writing nothing).
 //! 4. One transaction: reserve stock (never below zero), mark the order placed,
 //!    empty the cart, append `OrderPlaced`. A decline — or stock that ran out
 //!    while paying, after voiding the hold — marks it `payment_failed` instead
@@ -23,7 +25,6 @@ use domain::{
 };
 use eventlog::NewEvent;
 use sqlx::Row;
-use std::time::Duration;
 
 /// The checkout form as submitted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,22 +46,10 @@ pub struct CheckoutForm {
     pub idempotency_key: String,
 }
 
-/// How checkout waits on the gateway.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CheckoutConfig {
-    /// Longest wait for an authorization, in milliseconds; then the customer
-    /// is asked to try again shortly (N2).
-    pub authorize_timeout_ms: u64,
-}
-
-impl Default for CheckoutConfig {
-    /// 5 s.
-    fn default() -> Self {
-        CheckoutConfig {
-            authorize_timeout_ms: 5_000,
-        }
-    }
-}
+/// What a customer is told when the payment service cannot take a payment
+/// now (requirement N2); the cart is kept.
+pub const PAYMENT_BUSY: &str =
+    "Payment is busy, please try again in a moment. Nothing was charged and your cart is kept.";
 
 /// A placed order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,7 +184,6 @@ struct CartItem {
 pub async fn checkout(
     db: &Db,
     gateway: &dyn PaymentGateway,
-    config: CheckoutConfig,
     customer: &Caller,
     form: &CheckoutForm,
 ) -> Result<Placed, OrderingError> {
@@ -204,6 +192,9 @@ pub async fn checkout(
         return Ok(placed);
     }
     let (placed, items) = price_cart(db, customer, form.store, &valid).await?;
+    if !gateway.accepting() {
+        return Err(OrderingError::PaymentUnavailable(PAYMENT_BUSY.into()));
+    }
 
     // 2. Payment pending, under the idempotency key.
     let order = match store_pending(db, customer.id, &valid, &placed).await {
@@ -228,13 +219,7 @@ pub async fn checkout(
         card_digits: valid.card.clone(),
         amount_won: placed.total.won(),
     };
-    let answer = tokio::time::timeout(
-        Duration::from_millis(config.authorize_timeout_ms),
-        gateway.authorize(&request),
-    )
-    .await
-    .unwrap_or_else(|_| Err(PaymentError::Unavailable("timed out".into())));
-    let authorization = match answer {
+    let authorization = match gateway.authorize(&request).await {
         Ok(id) => id,
         Err(PaymentError::Declined(message)) => {
             fail(db, order, &message).await?;
@@ -242,9 +227,8 @@ pub async fn checkout(
         }
         Err(PaymentError::Unavailable(why)) => {
             tracing::warn!(order_id = order.get(), %why, "checkout: payment unavailable");
-            let message = "The payment service is busy. Nothing was charged; please try again in a moment.";
-            fail(db, order, message).await?;
-            return Err(OrderingError::PaymentUnavailable(message.into()));
+            fail(db, order, PAYMENT_BUSY).await?;
+            return Err(OrderingError::PaymentUnavailable(PAYMENT_BUSY.into()));
         }
     };
 

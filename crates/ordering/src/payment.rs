@@ -5,9 +5,12 @@
 //! (requirement F13: nothing is settled until the work is done). Every call
 //! carries the payment's idempotency key, so a retried call never charges twice.
 
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 use std::time::Duration;
+
+pub mod guard;
 
 /// Why the gateway did not do what was asked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -41,6 +44,12 @@ pub trait PaymentGateway: Send + Sync + std::fmt::Debug + 'static {
     async fn capture(&self, authorization_id: &str) -> Result<(), PaymentError>;
     /// Releases a held amount (rejected or cancelled, F7).
     async fn void(&self, authorization_id: &str) -> Result<(), PaymentError>;
+    /// Whether a call would be attempted now. `false` while a circuit breaker
+    /// is open ([`guard::GuardedGateway`]): checkout then refuses before it
+    /// writes anything (N2).
+    fn accepting(&self) -> bool {
+        true
+    }
 }
 
 /// The documented test cards of the sandbox gateway. Any other card number
@@ -56,8 +65,10 @@ pub mod test_cards {
     pub const SLOW: &str = "4000000000000259";
 }
 
-/// How the sandbox behaves; faults can be injected for resilience tests.
-#[derive(Debug, Clone, PartialEq)]
+/// How the sandbox behaves; faults can be injected for resilience tests and
+/// demos, at start (`APP_PAYMENT_LATENCY_MS`, `APP_PAYMENT_FAILURE_RATE`) and
+/// at runtime ([`SandboxGateway::set_faults`], the operator's `/admin` page).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SandboxConfig {
     /// Extra latency of every call, in milliseconds.
     pub latency_ms: u64,
@@ -92,6 +103,7 @@ struct Ledger {
     /// authorization id -> state.
     holds: HashMap<String, Hold>,
     authorizations: u64,
+    calls: u64,
 }
 
 /// An in-process stand-in for a card gateway, with test cards and injectable
@@ -99,7 +111,7 @@ struct Ledger {
 /// lives on their side.
 #[derive(Debug, Default)]
 pub struct SandboxGateway {
-    config: SandboxConfig,
+    config: RwLock<SandboxConfig>,
     ledger: Mutex<Ledger>,
 }
 
@@ -107,9 +119,32 @@ impl SandboxGateway {
     /// A sandbox with `config`.
     pub fn new(config: SandboxConfig) -> SandboxGateway {
         SandboxGateway {
-            config,
+            config: RwLock::new(config),
             ledger: Mutex::new(Ledger::default()),
         }
+    }
+
+    /// How it behaves now.
+    pub fn faults(&self) -> SandboxConfig {
+        self.config.read().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    /// Changes its latency (milliseconds) and failure rate (clamped to
+    /// 0.0..=1.0) from the next call on.
+    pub fn set_faults(&self, latency_ms: u64, failure_rate: f64) {
+        if let Ok(mut config) = self.config.write() {
+            config.latency_ms = latency_ms;
+            config.failure_rate = if failure_rate.is_finite() {
+                failure_rate.clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+        }
+    }
+
+    /// How many calls (authorize, capture, void) reached it, whatever their answer.
+    pub fn calls(&self) -> u64 {
+        self.ledger.lock().map(|l| l.calls).unwrap_or(0)
     }
 
     /// How many distinct authorizations it has granted or declined (tests:
@@ -128,12 +163,16 @@ impl SandboxGateway {
         })
     }
 
-    async fn delay(&self, extra_ms: u64) -> Result<(), PaymentError> {
-        let total = self.config.latency_ms.saturating_add(extra_ms);
+    async fn delay(&self, slow: bool) -> Result<(), PaymentError> {
+        if let Ok(mut ledger) = self.ledger.lock() {
+            ledger.calls += 1;
+        }
+        let config = self.faults();
+        let total = config.latency_ms.saturating_add(if slow { config.slow_ms } else { 0 });
         if total > 0 {
             tokio::time::sleep(Duration::from_millis(total)).await;
         }
-        if self.config.failure_rate > 0.0 && rand::random::<f64>() < self.config.failure_rate {
+        if config.failure_rate > 0.0 && rand::random::<f64>() < config.failure_rate {
             return Err(PaymentError::Unavailable("sandbox injected failure".into()));
         }
         Ok(())
@@ -170,12 +209,7 @@ impl PaymentGateway for SandboxGateway {
         if let Some(answer) = self.ledger()?.answers.get(&request.idempotency_key) {
             return answer.clone();
         }
-        let slow = if request.card_digits == test_cards::SLOW {
-            self.config.slow_ms
-        } else {
-            0
-        };
-        self.delay(slow).await?;
+        self.delay(request.card_digits == test_cards::SLOW).await?;
         let mut ledger = self.ledger()?;
         if let Some(answer) = ledger.answers.get(&request.idempotency_key) {
             return answer.clone();
@@ -198,12 +232,12 @@ impl PaymentGateway for SandboxGateway {
     }
 
     async fn capture(&self, authorization_id: &str) -> Result<(), PaymentError> {
-        self.delay(0).await?;
+        self.delay(false).await?;
         self.settle(authorization_id, Hold::Captured)
     }
 
     async fn void(&self, authorization_id: &str) -> Result<(), PaymentError> {
-        self.delay(0).await?;
+        self.delay(false).await?;
         self.settle(authorization_id, Hold::Voided)
     }
 }

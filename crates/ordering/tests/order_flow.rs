@@ -8,7 +8,7 @@ use db::Db;
 use domain::order::RejectReason;
 use domain::{DeliveryType, MenuItemId, OrderCommand, OrderError, OrderId, OrderStatus, Role, StoreId, UserId};
 use eventlog::{ConsumerRunner, RunnerConfig, StepOutcome};
-use ordering::checkout::{checkout, CheckoutConfig, CheckoutForm, Placed};
+use ordering::checkout::{checkout, CheckoutForm, Placed};
 use ordering::payment::{test_cards, SandboxConfig, SandboxGateway};
 use ordering::settlement::{payment_status, PaymentSettlement};
 use ordering::views::OrderProjections;
@@ -145,7 +145,7 @@ fn pickup_form(store: StoreId, key: &str) -> CheckoutForm {
 
 impl World {
     async fn pay(&self, who: &Caller, form: &CheckoutForm) -> Result<Placed, OrderingError> {
-        checkout(&self.db, self.gateway.as_ref(), CheckoutConfig::default(), who, form).await
+        checkout(&self.db, self.gateway.as_ref(), who, form).await
     }
 
     /// Runs the projection and settlement consumers until they are caught up.

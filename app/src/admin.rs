@@ -1,0 +1,148 @@
+//! The operator's page (`/admin`, issue 6): the payment circuit breaker's
+//! state and the sandbox gateway's injected faults, settable at runtime so a
+//! fault can be shown in a demo or injected by a test (requirement N2).
+
+use crate::error::AppError;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use serde::{Deserialize, Serialize};
+
+/// What the operator sees.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Operations {
+    /// The payment breaker: `closed`, `open` or `half_open`.
+    pub breaker: String,
+    /// How often the breaker has opened since this replica started.
+    pub breaker_opened: u64,
+    /// Payment calls the open breaker refused without reaching the gateway.
+    pub breaker_rejected: u64,
+    /// The sandbox gateway's faults, when the sandbox is in use.
+    pub sandbox: Option<SandboxFaults>,
+}
+
+/// The sandbox gateway's injected faults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SandboxFaults {
+    /// Extra latency of every call, in milliseconds.
+    pub latency_ms: u64,
+    /// Share of calls that fail (0.0..=1.0).
+    pub failure_rate: f64,
+    /// Calls that reached it since start.
+    pub calls: u64,
+}
+
+/// The largest injectable latency, in milliseconds (one minute).
+pub const MAX_LATENCY_MS: u64 = 60_000;
+
+/// The breaker and the sandbox, for admins.
+///
+/// Errors: 401 logged out; 403 for every role but admin.
+#[server(endpoint = "operations")]
+pub async fn get_operations() -> Result<Operations, AppError> {
+    let (_, state) = crate::orders::ssr::caller(accounts::authz::Action::Operate).await?;
+    Ok(Operations {
+        breaker: state.payments.state().as_str().into(),
+        breaker_opened: state.payments.times_opened(),
+        breaker_rejected: state.payments.rejected_calls(),
+        sandbox: state.sandbox.as_ref().map(|s| {
+            let faults = s.faults();
+            SandboxFaults {
+                latency_ms: faults.latency_ms,
+                failure_rate: faults.failure_rate,
+                calls: s.calls(),
+            }
+        }),
+    })
+}
+
+/// Sets the sandbox gateway's latency and failure rate from the next call on.
+///
+/// Errors: 401/403 as [`get_operations`]; 422 for a latency that is not a
+/// whole number of milliseconds in 0..=60,000 or a failure rate outside
+/// 0..=1; 409 when the server does not use the sandbox.
+#[server(endpoint = "payment_faults")]
+pub async fn set_payment_faults(
+    /// Extra latency per call, in milliseconds.
+    latency_ms: String,
+    /// Share of calls that fail, 0 to 1 (`0.5` or `50%`).
+    failure_rate: String,
+) -> Result<(), AppError> {
+    use crate::error::respond;
+    use domain::FieldError;
+    let (caller, state) = crate::orders::ssr::caller(accounts::authz::Action::Operate).await?;
+    let mut errors = Vec::new();
+    let latency = latency_ms.trim().parse::<u64>().ok().filter(|l| *l <= MAX_LATENCY_MS);
+    if latency.is_none() {
+        errors.push(FieldError::new(
+            "latency_ms",
+            "latency must be a whole number of milliseconds from 0 to 60000",
+        ));
+    }
+    let rate = failure_rate.trim();
+    let rate = match rate.strip_suffix('%') {
+        Some(percent) => percent.trim().parse::<f64>().ok().map(|p| p / 100.0),
+        None => rate.parse::<f64>().ok(),
+    }
+    .filter(|r| (0.0..=1.0).contains(r));
+    if rate.is_none() {
+        errors.push(FieldError::new(
+            "failure_rate",
+            "the failure rate must be between 0 and 1 (or 0% and 100%)",
+        ));
+    }
+    let (Some(latency), Some(rate)) = (latency, rate) else {
+        return Err(respond(AppError::Invalid(errors)));
+    };
+    let sandbox = state
+        .sandbox
+        .as_ref()
+        .ok_or_else(|| respond(AppError::Conflict("This server uses a real payment gateway.".into())))?;
+    sandbox.set_faults(latency, rate);
+    tracing::warn!(
+        by = caller.id.get(),
+        latency_ms = latency,
+        failure_rate = rate,
+        "sandbox payment faults set"
+    );
+    Ok(())
+}
+
+/// `/admin`.
+#[component]
+pub fn AdminPage() -> impl IntoView {
+    let set = ServerAction::<SetPaymentFaults>::new();
+    let data = Resource::new(move || set.version().get(), |_| get_operations());
+    let error = move || set.value().get().and_then(Result::err);
+    view! {
+        <Title text="Operations"/>
+        <h1>"Operations"</h1>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(ops) => view! {
+                        <section class="panel" data-testid="breaker">
+                            <h2>"Payment circuit breaker"</h2>
+                            <p>
+                                <span class=format!("badge {}", ops.breaker) data-testid="breaker-state">{ops.breaker.replace('_', "-")}</span>
+                                {format!(" · opened {} times · {} payments refused while open", ops.breaker_opened, ops.breaker_rejected)}
+                            </p>
+                        </section>
+                        {ops.sandbox.map(|s| view! {
+                            <section class="panel" data-testid="sandbox">
+                                <h2>"Sandbox gateway faults"</h2>
+                                <p class="hint">{format!("{} calls so far", s.calls)}</p>
+                                <ActionForm action=set attr:class="stack">
+                                    <label>"Extra latency (ms) " <input name="latency_ms" inputmode="numeric" value=s.latency_ms.to_string()/></label>
+                                    <label>"Failure rate (0–1) " <input name="failure_rate" inputmode="decimal" value=s.failure_rate.to_string()/></label>
+                                    <button type="submit">"Apply"</button>
+                                </ActionForm>
+                            </section>
+                        })}
+                        {move || crate::orders::form_error(error())}
+                    }.into_any(),
+                    Err(error) => crate::account::refused(error, "/admin"),
+                }
+            })}
+        </Suspense>
+    }
+}

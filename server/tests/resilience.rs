@@ -1,0 +1,164 @@
+//! Resilience (issue 6), each fault injected and its promise checked, against
+//! a spawned server (`TEST_DATABASE=sqlite|postgres`).
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod common;
+
+use common::{client, spawn_app_changed, TestApp};
+use std::time::{Duration, Instant};
+
+const CUSTOMER: &str = "minjun@demo.delivery";
+const ADMIN: &str = "admin@demo.delivery";
+const OWNER: &str = "owner.chicken@demo.delivery";
+
+async fn logged_in(app: &TestApp, email: &str) -> reqwest::Client {
+    let http = client();
+    let reply = app.login_as(&http, email).await;
+    assert!(
+        [200, 302, 303].contains(&reply.status),
+        "login: {} {}",
+        reply.status,
+        reply.body
+    );
+    http
+}
+
+async fn operations(app: &TestApp, admin: &reqwest::Client) -> serde_json::Value {
+    let reply = app.call_as(admin, "operations", &[], &[]).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply.body
+}
+
+async fn set_faults(app: &TestApp, admin: &reqwest::Client, latency: &str, rate: &str) -> u16 {
+    app.call_as(
+        admin,
+        "payment_faults",
+        &[("latency_ms", latency), ("failure_rate", rate)],
+        &[],
+    )
+    .await
+    .status
+}
+
+async fn order_count(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM orders")
+        .fetch_one(app.db().pool())
+        .await
+        .unwrap()
+}
+
+async fn checkout(app: &TestApp, customer: &reqwest::Client, store: i64, key: &str) -> common::Reply {
+    app.call_as(
+        customer,
+        "place_order",
+        &[
+            ("store", &store.to_string()),
+            ("fulfilment", "pickup"),
+            ("card_number", "4242424242424242"),
+            ("idempotency_key", key),
+        ],
+        &[],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn an_open_payment_breaker_fails_checkout_fast_keeps_the_cart_and_closes_when_the_gateway_recovers() {
+    let app = spawn_app_changed(|s| {
+        s.payment_breaker_failures = 2;
+        s.payment_breaker_open_ms = 800;
+    })
+    .await;
+    let admin = logged_in(&app, ADMIN).await;
+    let customer = logged_in(&app, CUSTOMER).await;
+    let (store, item) = app.store_and_item(OWNER).await;
+    let added = app
+        .call_as(
+            &customer,
+            "cart_add",
+            &[("item", &item.to_string()), ("quantity", "2")],
+            &[],
+        )
+        .await;
+    assert_eq!(added.status, 200, "{}", added.body);
+
+    // The gateway goes down: every call fails.
+    assert_eq!(set_faults(&app, &admin, "0", "1").await, 200);
+    for key in ["down-1", "down-2"] {
+        let reply = checkout(&app, &customer, store, key).await;
+        assert_eq!(reply.status, 503, "{}", reply.body);
+        assert!(reply.body.to_string().contains("Payment is busy"), "{}", reply.body);
+        assert!(reply.headers.get("retry-after").is_some(), "says when to retry");
+    }
+    let ops = operations(&app, &admin).await;
+    assert_eq!(ops["breaker"], "open", "{ops}");
+    let calls = ops["sandbox"]["calls"].as_i64().unwrap();
+    let orders = order_count(&app).await;
+
+    // Open: refused at once, nothing written, the gateway never asked.
+    let started = Instant::now();
+    let reply = checkout(&app, &customer, store, "while-open").await;
+    assert_eq!(reply.status, 503, "{}", reply.body);
+    assert!(reply.body.to_string().contains("Payment is busy"), "{}", reply.body);
+    assert!(started.elapsed() < Duration::from_secs(2), "fails fast");
+    let ops = operations(&app, &admin).await;
+    assert_eq!(
+        ops["sandbox"]["calls"].as_i64().unwrap(),
+        calls,
+        "the gateway was spared"
+    );
+    assert_eq!(order_count(&app).await, orders, "no order row for a refused checkout");
+    let cart = app
+        .call_as(&customer, "cart", &[("store", &store.to_string())], &[])
+        .await;
+    assert_eq!(cart.body["lines"][0]["quantity"], 2, "the cart is kept: {}", cart.body);
+
+    // The gateway recovers; after the open time a probe goes through and closes it.
+    assert_eq!(set_faults(&app, &admin, "0", "0").await, 200);
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let reply = checkout(&app, &customer, store, "recovered").await;
+    assert!(
+        reply.location.as_deref().is_some_and(|l| l.starts_with("/orders/")),
+        "placed after recovery: {} {}",
+        reply.status,
+        reply.body
+    );
+    assert_eq!(operations(&app, &admin).await["breaker"], "closed");
+}
+
+#[tokio::test]
+async fn only_admins_set_faults_and_bad_values_change_nothing() {
+    let app = spawn_app_changed(|_| {}).await;
+    let admin = logged_in(&app, ADMIN).await;
+    let customer = logged_in(&app, CUSTOMER).await;
+    assert_eq!(set_faults(&app, &customer, "0", "1").await, 403);
+    assert_eq!(set_faults(&app, &client(), "0", "1").await, 401);
+    assert_eq!(app.call_as(&customer, "operations", &[], &[]).await.status, 403);
+
+    assert_eq!(set_faults(&app, &admin, "250", "10%").await, 200);
+    for (latency, rate) in [
+        ("-1", "0"),
+        ("abc", "0"),
+        ("60001", "0"),
+        ("0", "1.5"),
+        ("0", "NaN"),
+        ("0", ""),
+    ] {
+        let reply = app
+            .call_as(
+                &admin,
+                "payment_faults",
+                &[("latency_ms", latency), ("failure_rate", rate)],
+                &[],
+            )
+            .await;
+        assert_eq!(reply.status, 422, "{latency} / {rate}: {}", reply.body);
+    }
+    let ops = operations(&app, &admin).await;
+    assert_eq!(ops["sandbox"]["latency_ms"], 250, "{ops}");
+    assert_eq!(ops["sandbox"]["failure_rate"], 0.1, "{ops}");
+    let (status, _, page) = app.page_as(&admin, "/admin").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Payment circuit breaker"), "{page}");
+}
