@@ -18,6 +18,29 @@ pub struct Operations {
     pub breaker_rejected: u64,
     /// The sandbox gateway's faults, when the sandbox is in use.
     pub sandbox: Option<SandboxFaults>,
+    /// The newest event's sequence number.
+    pub head: i64,
+    /// This replica's event consumers.
+    pub consumers: Vec<ConsumerStatus>,
+}
+
+/// One event consumer as the operator sees it (requirements N1, N4).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConsumerStatus {
+    /// Its name (`order_views`, `payment_settlement`).
+    pub name: String,
+    /// `running`, `stopped` or `failing`.
+    pub mode: String,
+    /// The last event it applied.
+    pub checkpoint: i64,
+    /// Events in the log it has not applied yet.
+    pub lag: i64,
+    /// Batches that failed since start.
+    pub failed_batches: u64,
+    /// Failed batches since its last success.
+    pub failing_in_a_row: u32,
+    /// The last failure, until a batch succeeds.
+    pub last_error: Option<String>,
 }
 
 /// The sandbox gateway's injected faults.
@@ -39,8 +62,35 @@ pub const MAX_LATENCY_MS: u64 = 60_000;
 /// Errors: 401 logged out; 403 for every role but admin.
 #[server(endpoint = "operations")]
 pub async fn get_operations() -> Result<Operations, AppError> {
+    use crate::error::{internal, respond};
     let (_, state) = crate::orders::ssr::caller(accounts::authz::Action::Operate).await?;
+    let head = eventlog::head(&state.db).await.map_err(|e| respond(internal(e)))?;
+    let checkpoints = eventlog::checkpoints(&state.db)
+        .await
+        .map_err(|e| respond(internal(e)))?;
+    let consumers = state
+        .consumer_controls
+        .iter()
+        .map(|c| {
+            let checkpoint = checkpoints
+                .iter()
+                .find(|(name, _)| name == c.name())
+                .map(|(_, seq)| *seq)
+                .unwrap_or(0);
+            ConsumerStatus {
+                name: c.name().into(),
+                mode: c.mode().as_str().into(),
+                checkpoint,
+                lag: head - checkpoint,
+                failed_batches: c.failed_batches(),
+                failing_in_a_row: c.failing_in_a_row(),
+                last_error: c.last_error(),
+            }
+        })
+        .collect();
     Ok(Operations {
+        head,
+        consumers,
         breaker: state.payments.state().as_str().into(),
         breaker_opened: state.payments.times_opened(),
         breaker_rejected: state.payments.rejected_calls(),
@@ -107,11 +157,50 @@ pub async fn set_payment_faults(
     Ok(())
 }
 
+/// Stops, fails or restarts one event consumer on this replica (a switch for
+/// tests and operators: checkout keeps working while a consumer is down, and
+/// it drains its backlog in order when it runs again).
+///
+/// Errors: 401/403 as [`get_operations`]; 422 for a mode other than
+/// `running`, `stopped`, `failing`; 404 for an unknown consumer.
+#[server(endpoint = "consumer_mode")]
+pub async fn set_consumer_mode(
+    /// The consumer's name.
+    consumer: String,
+    /// `running`, `stopped` or `failing`.
+    mode: String,
+) -> Result<(), AppError> {
+    use crate::error::respond;
+    let (caller, state) = crate::orders::ssr::caller(accounts::authz::Action::Operate).await?;
+    let mode = eventlog::ConsumerMode::parse(mode.trim()).ok_or_else(|| {
+        respond(AppError::Invalid(vec![domain::FieldError::new(
+            "mode",
+            "the mode must be running, stopped or failing",
+        )]))
+    })?;
+    let control = state
+        .consumer_controls
+        .iter()
+        .find(|c| c.name() == consumer.trim())
+        .ok_or_else(|| respond(AppError::NotFound("There is no such consumer.".into())))?;
+    tracing::warn!(
+        by = caller.id.get(),
+        consumer = control.name(),
+        "operator switches a consumer"
+    );
+    control.set_mode(mode);
+    Ok(())
+}
+
 /// `/admin`.
 #[component]
 pub fn AdminPage() -> impl IntoView {
     let set = ServerAction::<SetPaymentFaults>::new();
-    let data = Resource::new(move || set.version().get(), |_| get_operations());
+    let switch = ServerAction::<SetConsumerMode>::new();
+    let data = Resource::new(
+        move || (set.version().get(), switch.version().get()),
+        |_| get_operations(),
+    );
     let error = move || set.value().get().and_then(Result::err);
     view! {
         <Title text="Operations"/>
@@ -138,6 +227,37 @@ pub fn AdminPage() -> impl IntoView {
                                 </ActionForm>
                             </section>
                         })}
+                        <section class="panel" data-testid="consumers">
+                            <h2>"Event consumers"</h2>
+                            <p class="hint">{format!("The log is at event {}.", ops.head)}</p>
+                            <ul class="consumers">
+                                {ops.consumers.into_iter().map(|c| {
+                                    let name = c.name.clone();
+                                    let current = c.mode.clone();
+                                    view! {
+                                        <li data-consumer=c.name.clone()>
+                                            <strong>{c.name.clone()}</strong>
+                                            " " <span class=format!("badge {}", c.mode)>{c.mode.clone()}</span>
+                                            {format!(" · at {} · {} behind · {} failed batches", c.checkpoint, c.lag, c.failed_batches)}
+                                            {c.last_error.map(|e| view! { <p class="form-error">{e}</p> })}
+                                            <div class="status-buttons">
+                                                {["running", "stopped", "failing"].into_iter().map(|mode| {
+                                                    let name = name.clone();
+                                                    let here = current == mode;
+                                                    view! {
+                                                        <ActionForm action=switch attr:class="inline">
+                                                            <input type="hidden" name="consumer" value=name/>
+                                                            <input type="hidden" name="mode" value=mode/>
+                                                            <button type="submit" class="secondary" disabled=here>{mode}</button>
+                                                        </ActionForm>
+                                                    }
+                                                }).collect_view()}
+                                            </div>
+                                        </li>
+                                    }
+                                }).collect_view()}
+                            </ul>
+                        </section>
                         {move || crate::orders::form_error(error())}
                     }.into_any(),
                     Err(error) => crate::account::refused(error, "/admin"),

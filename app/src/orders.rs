@@ -87,8 +87,17 @@ pub(crate) mod ssr {
 
     /// After a command: wake the consumers and wait (briefly) until the
     /// projections show it, so the next page load reads its own write.
+    /// No wait while this replica's projection is stopped or failing (N1:
+    /// commands stay fast while a consumer is down).
     pub async fn settle(state: &crate::state::AppState, seq: i64) {
         state.consumers.nudge();
+        let projection_down = state.consumer_controls.iter().any(|c| {
+            c.name() == ordering::views::CONSUMER
+                && (c.mode() != eventlog::ConsumerMode::Running || c.failing_in_a_row() > 0)
+        });
+        if projection_down {
+            return;
+        }
         if !ordering::views::wait_for(&state.db, seq, 3_000).await {
             tracing::warn!(
                 seq,

@@ -25,6 +25,8 @@ pub struct AppState {
     pub sandbox: Option<Arc<ordering::payment::SandboxGateway>>,
     /// Wakes this replica's event consumers right after a command commits.
     pub consumers: Wake,
+    /// Each event consumer's switch and failure counts (`/admin`, `/metrics`).
+    pub consumer_controls: Vec<Arc<eventlog::ConsumerControl>>,
 }
 
 /// Wakes event consumers so they need not wait for their next poll.

@@ -118,7 +118,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<RunningServer> {
         },
     ));
     let projected = Arc::new(tokio::sync::Notify::new());
-    let (wake, mut consumers) = start_consumers(
+    let (wake, controls, mut consumers) = start_consumers(
         &db,
         &settings.instance_id,
         payments.clone(),
@@ -139,6 +139,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<RunningServer> {
         payments,
         sandbox: Some(sandbox),
         consumers: wake,
+        consumer_controls: controls,
     };
 
     // Sessions live in the database: a restart or another replica keeps everyone logged in.
@@ -193,7 +194,11 @@ fn start_consumers(
     payments: Arc<dyn ordering::payment::PaymentGateway>,
     projected: Arc<tokio::sync::Notify>,
     shutdown: &watch::Receiver<bool>,
-) -> (app::state::Wake, Vec<JoinHandle<()>>) {
+) -> (
+    app::state::Wake,
+    Vec<Arc<eventlog::ConsumerControl>>,
+    Vec<JoinHandle<()>>,
+) {
     // Each consumer, and whom to tell when it commits a batch.
     type Told = Option<Arc<tokio::sync::Notify>>;
     let consumers: Vec<(Arc<dyn eventlog::Consumer>, Told)> = vec![
@@ -201,6 +206,7 @@ fn start_consumers(
         (Arc::new(ordering::settlement::PaymentSettlement::new(payments)), None),
     ];
     let mut wakes = Vec::new();
+    let mut controls = Vec::new();
     let mut tasks = Vec::new();
     for (consumer, committed) in consumers {
         let wake = Arc::new(tokio::sync::Notify::new());
@@ -210,10 +216,11 @@ fn start_consumers(
         if let Some(committed) = committed {
             runner = runner.notify_after_commit(committed);
         }
+        controls.push(runner.control());
         wakes.push(wake);
         tasks.push(tokio::spawn(runner.run(shutdown.clone())));
     }
-    (app::state::Wake(wakes), tasks)
+    (app::state::Wake(wakes), controls, tasks)
 }
 
 /// The kernel send buffer of each connection, in bytes (Linux doubles it).

@@ -660,6 +660,11 @@ fn matrix() -> Vec<Row> {
             |_| vec![("latency_ms", "0".into()), ("failure_rate", "0".into())],
             operators_only,
         ),
+        (
+            "consumer_mode",
+            |_| vec![("consumer", "order_views".into()), ("mode", "running".into())],
+            operators_only,
+        ),
     ]
     .into_iter()
     .map(|(endpoint, args, expect)| Row { endpoint, args, expect })

@@ -162,3 +162,101 @@ async fn only_admins_set_faults_and_bad_values_change_nothing() {
     assert_eq!(status, 200);
     assert!(page.contains("Payment circuit breaker"), "{page}");
 }
+
+async fn consumer(app: &TestApp, admin: &reqwest::Client, name: &str) -> serde_json::Value {
+    let ops = operations(app, admin).await;
+    ops["consumers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("no consumer {name}: {ops}"))
+}
+
+async fn switch(app: &TestApp, admin: &reqwest::Client, name: &str, mode: &str) -> u16 {
+    app.call_as(admin, "consumer_mode", &[("consumer", name), ("mode", mode)], &[])
+        .await
+        .status
+}
+
+async fn projected_orders(app: &TestApp, ids: &[i64]) -> Vec<(i64, String)> {
+    let mut out = Vec::new();
+    for id in ids {
+        let row: Option<(i64, String)> = sqlx::query_as("SELECT order_id, status FROM order_views WHERE order_id = $1")
+            .bind(id)
+            .fetch_optional(app.db().pool())
+            .await
+            .unwrap();
+        out.extend(row);
+    }
+    out
+}
+
+#[tokio::test]
+async fn checkout_keeps_working_while_the_projection_is_down_and_it_drains_the_backlog_when_back() {
+    let app = spawn_app_changed(|_| {}).await;
+    let admin = logged_in(&app, ADMIN).await;
+    let customer = logged_in(&app, CUSTOMER).await;
+    let (store, item) = app.store_and_item(OWNER).await;
+
+    assert_eq!(switch(&app, &admin, "order_views", "stopped").await, 200);
+    let mut orders = Vec::new();
+    for i in 0..3 {
+        let added = app
+            .call_as(&customer, "cart_add", &[("item", &item.to_string())], &[])
+            .await;
+        assert_eq!(added.status, 200, "{}", added.body);
+        let reply = checkout(&app, &customer, store, &format!("while-down-{i}")).await;
+        let location = reply
+            .location
+            .unwrap_or_else(|| panic!("placed: {} {}", reply.status, reply.body));
+        orders.push(location.trim_start_matches("/orders/").parse::<i64>().unwrap());
+    }
+    let down = consumer(&app, &admin, "order_views").await;
+    assert_eq!(down["mode"], "stopped");
+    assert!(down["lag"].as_i64().unwrap() >= 3, "its lag is visible: {down}");
+    assert!(
+        projected_orders(&app, &orders).await.is_empty(),
+        "nothing projected while stopped"
+    );
+
+    // Failing: retried with back-off and reported, never skipped.
+    assert_eq!(switch(&app, &admin, "order_views", "failing").await, 200);
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let failing = consumer(&app, &admin, "order_views").await;
+    assert!(failing["failed_batches"].as_i64().unwrap() >= 2, "retried: {failing}");
+    assert!(
+        failing["last_error"].as_str().unwrap().contains("injected"),
+        "{failing}"
+    );
+    assert_eq!(failing["lag"], down["lag"], "no event skipped");
+    assert!(projected_orders(&app, &orders).await.is_empty());
+
+    // Back: it drains the backlog, every order in it.
+    assert_eq!(switch(&app, &admin, "order_views", "running").await, 200);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut back = consumer(&app, &admin, "order_views").await;
+    while back["lag"] != 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        back = consumer(&app, &admin, "order_views").await;
+    }
+    assert_eq!(back["lag"], 0, "caught up: {back}");
+    assert!(back["last_error"].is_null(), "{back}");
+    let projected = projected_orders(&app, &orders).await;
+    assert_eq!(
+        projected,
+        orders.iter().map(|id| (*id, "placed".to_string())).collect::<Vec<_>>()
+    );
+    let (status, _, page) = app.page_as(&customer, "/orders").await;
+    assert_eq!(status, 200);
+    for id in &orders {
+        assert!(page.contains(&format!("#{id}")), "order {id} on the customer's list");
+    }
+
+    // Bad switches change nothing.
+    assert_eq!(switch(&app, &admin, "order_views", "paused").await, 422);
+    assert_eq!(switch(&app, &admin, "no_such_consumer", "stopped").await, 404);
+    assert_eq!(switch(&app, &customer, "order_views", "stopped").await, 403);
+    assert_eq!(consumer(&app, &admin, "order_views").await["mode"], "running");
+}

@@ -11,7 +11,7 @@
 
 mod runner;
 
-pub use runner::{Consumer, ConsumerError, ConsumerRunner, RunnerConfig, StepOutcome};
+pub use runner::{Consumer, ConsumerControl, ConsumerError, ConsumerMode, ConsumerRunner, RunnerConfig, StepOutcome};
 
 use db::{Db, Tx};
 use domain::OrderEvent;
@@ -168,4 +168,14 @@ pub async fn head(db: &Db) -> Result<i64, EventLogError> {
     Ok(sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events")
         .fetch_one(db.pool())
         .await?)
+}
+
+/// Every registered consumer's checkpoint: `(name, last applied seq)`, by name.
+/// A consumer's lag is [`head`] minus its checkpoint.
+pub async fn checkpoints(db: &Db) -> Result<Vec<(String, i64)>, EventLogError> {
+    Ok(
+        sqlx::query_as("SELECT consumer, last_seq FROM consumer_checkpoints ORDER BY consumer")
+            .fetch_all(db.pool())
+            .await?,
+    )
 }

@@ -2,7 +2,8 @@
 
 use crate::{read_after_in, EventLogError, RecordedEvent};
 use db::{Db, Tx};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
 
@@ -74,6 +75,114 @@ pub enum StepOutcome {
     Applied(usize),
     /// Another instance holds the lease; nothing was done.
     NotLeader,
+    /// Stopped by its switch ([`ConsumerMode::Stopped`]); nothing was done.
+    Stopped,
+}
+
+/// What an operator (or a test) has told a consumer to do (issue 6, N1/N4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsumerMode {
+    /// Applying events as they come.
+    Running,
+    /// Not applying anything on this replica; the backlog waits (and another
+    /// replica takes the lease over once it expires).
+    Stopped,
+    /// Every batch fails as if the handler did: it is retried with back-off
+    /// and counted, never skipped.
+    Failing,
+}
+
+impl ConsumerMode {
+    /// `running`, `stopped` or `failing`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConsumerMode::Running => "running",
+            ConsumerMode::Stopped => "stopped",
+            ConsumerMode::Failing => "failing",
+        }
+    }
+
+    /// Parses [`ConsumerMode::as_str`].
+    pub fn parse(text: &str) -> Option<ConsumerMode> {
+        match text {
+            "running" => Some(ConsumerMode::Running),
+            "stopped" => Some(ConsumerMode::Stopped),
+            "failing" => Some(ConsumerMode::Failing),
+            _ => None,
+        }
+    }
+}
+
+/// One consumer's switch, and the failures it has met, shared between its
+/// runner and whoever watches it (`/admin`, `/metrics`).
+#[derive(Debug)]
+pub struct ConsumerControl {
+    name: &'static str,
+    mode: AtomicU8,
+    failed_batches: AtomicU64,
+    failing_in_a_row: AtomicU32,
+    last_error: Mutex<Option<String>>,
+    wake: Arc<Notify>,
+}
+
+impl ConsumerControl {
+    /// The consumer's name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// What it has been told to do.
+    pub fn mode(&self) -> ConsumerMode {
+        match self.mode.load(Ordering::Relaxed) {
+            1 => ConsumerMode::Stopped,
+            2 => ConsumerMode::Failing,
+            _ => ConsumerMode::Running,
+        }
+    }
+
+    /// Tells it what to do from its next step on (and wakes it, so a runner
+    /// backing off after failures resumes at once).
+    pub fn set_mode(&self, mode: ConsumerMode) {
+        let code = match mode {
+            ConsumerMode::Running => 0,
+            ConsumerMode::Stopped => 1,
+            ConsumerMode::Failing => 2,
+        };
+        self.mode.store(code, Ordering::Relaxed);
+        tracing::warn!(consumer = self.name, mode = mode.as_str(), "consumer switched");
+        self.wake.notify_one();
+    }
+
+    /// Batches that failed since start.
+    pub fn failed_batches(&self) -> u64 {
+        self.failed_batches.load(Ordering::Relaxed)
+    }
+
+    /// Failed batches since the last success (0 when healthy).
+    pub fn failing_in_a_row(&self) -> u32 {
+        self.failing_in_a_row.load(Ordering::Relaxed)
+    }
+
+    /// The last failure's message, until a batch succeeds.
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error.lock().ok().and_then(|e| e.clone())
+    }
+
+    fn failed(&self, error: &ConsumerError) {
+        self.failed_batches.fetch_add(1, Ordering::Relaxed);
+        self.failing_in_a_row.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut last) = self.last_error.lock() {
+            *last = Some(error.to_string());
+        }
+    }
+
+    fn succeeded(&self) {
+        if self.failing_in_a_row.swap(0, Ordering::Relaxed) > 0 {
+            if let Ok(mut last) = self.last_error.lock() {
+                *last = None;
+            }
+        }
+    }
 }
 
 /// Drives one [`Consumer`] over the log.
@@ -83,19 +192,34 @@ pub struct ConsumerRunner {
     config: RunnerConfig,
     wake: Arc<Notify>,
     committed: Option<Arc<Notify>>,
+    control: Arc<ConsumerControl>,
 }
 
 impl ConsumerRunner {
     /// A runner for `consumer`. `wake` lets writers nudge it after a commit so
     /// it need not wait for the next poll.
     pub fn new(db: Db, consumer: Arc<dyn Consumer>, config: RunnerConfig, wake: Arc<Notify>) -> ConsumerRunner {
+        let control = Arc::new(ConsumerControl {
+            name: consumer.name(),
+            mode: AtomicU8::new(0),
+            failed_batches: AtomicU64::new(0),
+            failing_in_a_row: AtomicU32::new(0),
+            last_error: Mutex::new(None),
+            wake: wake.clone(),
+        });
         ConsumerRunner {
             db,
             consumer,
             config,
             wake,
             committed: None,
+            control,
         }
+    }
+
+    /// Its switch and failure counts.
+    pub fn control(&self) -> Arc<ConsumerControl> {
+        self.control.clone()
     }
 
     /// Also wakes everyone waiting on `committed` after each batch commits
@@ -154,8 +278,14 @@ impl ConsumerRunner {
     /// One step: renew the lease, then apply one batch and move the checkpoint
     /// in a single transaction.
     pub async fn step(&self) -> Result<StepOutcome, ConsumerError> {
+        if self.control.mode() == ConsumerMode::Stopped {
+            return Ok(StepOutcome::Stopped);
+        }
         if !self.acquire_lease().await? {
             return Ok(StepOutcome::NotLeader);
+        }
+        if self.control.mode() == ConsumerMode::Failing {
+            return Err(ConsumerError::Handler("failure injected by an operator".into()));
         }
         let mut tx = self.db.begin().await.map_err(db_error)?;
         // Locks the checkpoint row (PostgreSQL) for the whole batch: a lease
@@ -216,13 +346,18 @@ impl ConsumerRunner {
             let pause = match self.step().await {
                 Ok(StepOutcome::Applied(n)) if n > 0 => {
                     failures = 0;
+                    self.control.succeeded();
                     continue;
                 }
-                Ok(_) => {
+                Ok(outcome) => {
                     failures = 0;
+                    if outcome == StepOutcome::Applied(0) {
+                        self.control.succeeded();
+                    }
                     Duration::from_millis(self.config.poll_interval_ms)
                 }
                 Err(e) => {
+                    self.control.failed(&e);
                     failures = failures.saturating_add(1);
                     let backoff = self
                         .config

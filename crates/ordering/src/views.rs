@@ -541,6 +541,8 @@ pub async fn rebuild(db: &Db, instance: &str) -> Result<i64, OrderingError> {
         match runner.step().await.map_err(|e| OrderingError::Storage(e.to_string()))? {
             StepOutcome::Applied(0) => break,
             StepOutcome::Applied(_) => {}
+            // A fresh runner is never stopped; there is nothing to wait for.
+            StepOutcome::Stopped => break,
             StepOutcome::NotLeader => {
                 // Another instance holds the lease; it replays. Wait for it.
                 if wait_for(db, head, 60_000).await {
