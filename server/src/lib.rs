@@ -7,6 +7,7 @@ pub mod config;
 pub mod cross_site;
 pub mod demo;
 pub mod live;
+pub mod metrics;
 pub mod sessions;
 
 use anyhow::Context;
@@ -118,7 +119,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<RunningServer> {
         },
     ));
     let projected = Arc::new(tokio::sync::Notify::new());
-    let (wake, controls, mut consumers) = start_consumers(
+    let (wake, controls, consumer_tasks, mut consumers) = start_consumers(
         &db,
         &settings.instance_id,
         payments.clone(),
@@ -160,7 +161,11 @@ pub async fn start(settings: &Settings) -> anyhow::Result<RunningServer> {
         .with_expiry(tower_sessions::Expiry::OnInactivity(time::Duration::days(14)));
     let auth_layer =
         axum_login::AuthManagerLayerBuilder::new(accounts::auth::Backend::new(db.clone()), session_layer).build();
-    let router = router(state).layer(axum::Extension(hub.clone())).layer(auth_layer);
+    metrics::install();
+    let router = router(state)
+        .layer(axum::Extension(hub.clone()))
+        .layer(axum::Extension(consumer_tasks))
+        .layer(auth_layer);
 
     let task = tokio::spawn(async move {
         use axum::serve::ListenerExt;
@@ -197,6 +202,7 @@ fn start_consumers(
 ) -> (
     app::state::Wake,
     Vec<Arc<eventlog::ConsumerControl>>,
+    metrics::ConsumerTasks,
     Vec<JoinHandle<()>>,
 ) {
     // Each consumer, and whom to tell when it commits a batch.
@@ -207,6 +213,7 @@ fn start_consumers(
     ];
     let mut wakes = Vec::new();
     let mut controls = Vec::new();
+    let mut flags = Vec::new();
     let mut tasks = Vec::new();
     for (consumer, committed) in consumers {
         let wake = Arc::new(tokio::sync::Notify::new());
@@ -218,9 +225,27 @@ fn start_consumers(
         }
         controls.push(runner.control());
         wakes.push(wake);
-        tasks.push(tokio::spawn(runner.run(shutdown.clone())));
+        let alive = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        flags.push((runner.name(), alive.clone()));
+        let shutdown = shutdown.clone();
+        tasks.push(tokio::spawn(async move {
+            // Marks the consumer down however its task ends (a panic included).
+            struct Down(Arc<std::sync::atomic::AtomicBool>);
+            impl Drop for Down {
+                fn drop(&mut self) {
+                    self.0.store(false, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+            let _down = Down(alive);
+            runner.run(shutdown).await;
+        }));
     }
-    (app::state::Wake(wakes), controls, tasks)
+    (
+        app::state::Wake(wakes),
+        controls,
+        metrics::ConsumerTasks(Arc::new(flags)),
+        tasks,
+    )
 }
 
 /// The kernel send buffer of each connection, in bytes (Linux doubles it).
@@ -249,11 +274,16 @@ fn router(state: AppState) -> Router {
     Router::new()
         // Liveness: answers while the process lives (N7).
         .route("/healthz", get(|| async { "ok" }))
+        // Readiness: database, migrations, consumers (N7).
+        .route("/readyz", get(metrics::ready))
+        // Prometheus metrics (N5).
+        .route("/metrics", get(metrics::render))
         // Live order events for the logged-in user (issue 5).
         .route("/ws", get(live::websocket))
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::map_response(server_fn_error_status))
+        .route_layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::middleware::from_fn(cross_site::reject_cross_site))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {

@@ -260,3 +260,55 @@ async fn checkout_keeps_working_while_the_projection_is_down_and_it_drains_the_b
     assert_eq!(switch(&app, &customer, "order_views", "stopped").await, 403);
     assert_eq!(consumer(&app, &admin, "order_views").await["mode"], "running");
 }
+
+#[tokio::test]
+async fn metrics_show_requests_orders_payments_consumers_breaker_and_websockets() {
+    let app = spawn_app_changed(|_| {}).await;
+    let customer = logged_in(&app, CUSTOMER).await;
+    let (store, item) = app.store_and_item(OWNER).await;
+    app.call_as(&customer, "cart_add", &[("item", &item.to_string())], &[])
+        .await;
+    let placed = checkout(&app, &customer, store, "metrics").await;
+    assert!(placed.location.is_some(), "{}", placed.body);
+    assert_eq!(app.page_as(&customer, &format!("/stores/{store}")).await.0, 200);
+
+    let (status, text) = app.get("/metrics").await;
+    assert_eq!(status, 200);
+    for needle in [
+        r#"payment_calls_total{operation="authorize",outcome="ok"}"#,
+        r#"orders{status="placed"}"#,
+        r#"consumer_lag_events{consumer="order_views"}"#,
+        r#"consumer_lag_events{consumer="payment_settlement"}"#,
+        r#"consumer_failed_batches{consumer="order_views"}"#,
+        "payment_breaker_state 0",
+        "websocket_connections",
+        r#"http_request_duration_seconds_bucket{route="/api/place_order",method="POST""#,
+        r#"http_request_duration_seconds_bucket{route="/stores/{id}""#,
+    ] {
+        assert!(text.contains(needle), "/metrics lacks {needle}:\n{text}");
+    }
+    // Unknown server functions do not mint a label each.
+    app.call("no_such_function_xyz", &[]).await;
+    let (_, text) = app.get("/metrics").await;
+    assert!(!text.contains("no_such_function_xyz"), "{text}");
+}
+
+#[tokio::test]
+async fn readiness_fails_when_the_database_is_gone_or_a_migration_is_missing() {
+    let app = spawn_app_changed(|_| {}).await;
+    assert_eq!(app.get("/readyz").await, (200, "ready".to_string()));
+
+    sqlx::query("DELETE FROM _sqlx_migrations WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)")
+        .execute(app.db().pool())
+        .await
+        .unwrap();
+    let (status, why) = app.get("/readyz").await;
+    assert_eq!(status, 503);
+    assert!(why.contains("migrations applied"), "{why}");
+
+    app.db().pool().close().await;
+    let (status, why) = app.get("/readyz").await;
+    assert_eq!(status, 503);
+    assert!(why.contains("does not answer"), "{why}");
+    assert_eq!(app.get("/healthz").await.0, 200, "still alive, only not ready");
+}

@@ -144,6 +144,20 @@ impl Db {
         }
     }
 
+    /// Readiness (N7): whether the database answers and every migration this
+    /// build knows has been applied successfully. `Err` names what is wrong.
+    pub async fn check_ready(&self) -> Result<(), String> {
+        let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = TRUE")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| format!("the database does not answer: {e}"))?;
+        let known = self.known_migrations();
+        if usize::try_from(applied).unwrap_or(0) < known {
+            return Err(format!("{applied} of {known} migrations applied"));
+        }
+        Ok(())
+    }
+
     /// The pool, for reads and single statements.
     pub fn pool(&self) -> &AnyPool {
         &self.pool

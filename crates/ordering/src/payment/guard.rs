@@ -155,7 +155,13 @@ impl GuardedGateway {
         self.watch.0.opened.load(Ordering::Relaxed)
     }
 
-    async fn guarded<T>(&self, call: impl Future<Output = Result<T, PaymentError>>) -> Result<T, PaymentError> {
+    /// Runs `call` under the timeout and the breaker, and counts its outcome
+    /// (`payment_calls_total{operation, outcome}` on `/metrics`).
+    async fn guarded<T>(
+        &self,
+        operation: &'static str,
+        call: impl Future<Output = Result<T, PaymentError>>,
+    ) -> Result<T, PaymentError> {
         let timeout = self.timeout;
         let timed = async move {
             tokio::time::timeout(timeout, call)
@@ -163,26 +169,31 @@ impl GuardedGateway {
                 .unwrap_or_else(|_| Err(PaymentError::Unavailable(format!("no answer within {timeout:?}"))))
         };
         let counts = |e: &PaymentError| matches!(e, PaymentError::Unavailable(_));
-        match self.breaker.call_with(counts, timed).await {
-            Ok(value) => Ok(value),
-            Err(failsafe::Error::Inner(e)) => Err(e),
-            Err(failsafe::Error::Rejected) => Err(PaymentError::Unavailable("circuit breaker open".into())),
-        }
+        let (outcome, result) = match self.breaker.call_with(counts, timed).await {
+            Ok(value) => ("ok", Ok(value)),
+            Err(failsafe::Error::Inner(e @ PaymentError::Declined(_))) => ("declined", Err(e)),
+            Err(failsafe::Error::Inner(e)) => ("unavailable", Err(e)),
+            Err(failsafe::Error::Rejected) => {
+                ("refused", Err(PaymentError::Unavailable("circuit breaker open".into())))
+            }
+        };
+        metrics::counter!("payment_calls_total", "operation" => operation, "outcome" => outcome).increment(1);
+        result
     }
 }
 
 #[async_trait::async_trait]
 impl PaymentGateway for GuardedGateway {
     async fn authorize(&self, request: &AuthorizeRequest) -> Result<String, PaymentError> {
-        self.guarded(self.inner.authorize(request)).await
+        self.guarded("authorize", self.inner.authorize(request)).await
     }
 
     async fn capture(&self, authorization_id: &str) -> Result<(), PaymentError> {
-        self.guarded(self.inner.capture(authorization_id)).await
+        self.guarded("capture", self.inner.capture(authorization_id)).await
     }
 
     async fn void(&self, authorization_id: &str) -> Result<(), PaymentError> {
-        self.guarded(self.inner.void(authorization_id)).await
+        self.guarded("void", self.inner.void(authorization_id)).await
     }
 
     fn accepting(&self) -> bool {

@@ -1,0 +1,162 @@
+//! `/metrics` in Prometheus' text format and `/readyz` (issue 6, N5/N7).
+//!
+//! Recording goes through the `metrics` facade; `metrics-exporter-prometheus`
+//! renders it. Counters and histograms are recorded where things happen
+//! (requests here, payment calls in `ordering::payment::guard`); the gauges
+//! that describe state (orders by status, consumer lag, breaker, open
+//! WebSockets) are read fresh at each scrape.
+//!
+//! | metric | kind | labels |
+//! |---|---|---|
+//! | `http_request_duration_seconds` | histogram | `route` (the matched pattern), `method`, `status` |
+//! | `orders` | gauge | `status` |
+//! | `consumer_lag_events` | gauge | `consumer` |
+//! | `consumer_failed_batches` | gauge | `consumer` |
+//! | `consumer_stopped` | gauge (1 when not running) | `consumer` |
+//! | `payment_breaker_state` | gauge: 0 closed, 1 open, 2 half-open | |
+//! | `payment_breaker_opened` | gauge | |
+//! | `payment_calls_total` | counter | `operation` (authorize/capture/void), `outcome` (ok/declined/unavailable/refused) |
+//! | `websocket_connections` | gauge | |
+
+use crate::live::Hub;
+use app::state::AppState;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use std::sync::OnceLock;
+use std::time::Instant;
+
+/// Request duration buckets, in seconds (1 ms to 10 s).
+const BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+
+/// Installs the process-wide recorder once (several test servers share it).
+pub fn install() -> Option<&'static PrometheusHandle> {
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Full("http_request_duration_seconds".into()), BUCKETS)
+                .and_then(|b| b.install_recorder());
+            match recorder {
+                Ok(handle) => Some(handle),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot install the metrics recorder; /metrics will be empty");
+                    None
+                }
+            }
+        })
+        .as_ref()
+}
+
+/// Records each request's duration by matched route (never the raw path,
+/// whose values are unbounded).
+pub async fn track(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let route = match request.extensions().get::<MatchedPath>() {
+        Some(matched) if matched.as_str().starts_with("/api/") || matched.as_str() == "/api/{*fn_name}" => {
+            // Server functions share one route; their names are a fixed set.
+            request.uri().path().to_string()
+        }
+        Some(matched) => matched.as_str().to_string(),
+        None if request.uri().path().starts_with("/pkg/") => "/pkg/*".to_string(),
+        None => "unmatched".to_string(),
+    };
+    let response = next.run(request).await;
+    let status = response.status();
+    // An unknown server function is a 404 with an unbounded name: fold it.
+    let route = if status == StatusCode::NOT_FOUND && route.starts_with("/api/") {
+        "/api/unknown".to_string()
+    } else {
+        route
+    };
+    metrics::histogram!(
+        "http_request_duration_seconds",
+        "route" => route,
+        "method" => method,
+        "status" => status.as_u16().to_string()
+    )
+    .record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// `GET /metrics`.
+pub async fn render(State(state): State<AppState>, Extension(hub): Extension<Hub>) -> Response {
+    let Some(handle) = install() else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "metrics are not available").into_response();
+    };
+    let statuses: Result<Vec<(String, i64)>, _> = sqlx::query_as("SELECT status, COUNT(*) FROM orders GROUP BY status")
+        .fetch_all(state.db.pool())
+        .await;
+    match statuses {
+        Ok(rows) => {
+            for (status, count) in rows {
+                metrics::gauge!("orders", "status" => status).set(count as f64);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: cannot count orders"),
+    }
+    if let (Ok(head), Ok(checkpoints)) = (eventlog::head(&state.db).await, eventlog::checkpoints(&state.db).await) {
+        for (consumer, seq) in checkpoints {
+            metrics::gauge!("consumer_lag_events", "consumer" => consumer).set((head - seq) as f64);
+        }
+    }
+    for control in &state.consumer_controls {
+        let name = control.name();
+        metrics::gauge!("consumer_failed_batches", "consumer" => name).set(control.failed_batches() as f64);
+        let stopped = control.mode() != eventlog::ConsumerMode::Running;
+        metrics::gauge!("consumer_stopped", "consumer" => name).set(if stopped { 1.0 } else { 0.0 });
+    }
+    let breaker = match state.payments.state() {
+        ordering::payment::guard::BreakerState::Closed => 0.0,
+        ordering::payment::guard::BreakerState::Open => 1.0,
+        ordering::payment::guard::BreakerState::HalfOpen => 2.0,
+    };
+    metrics::gauge!("payment_breaker_state").set(breaker);
+    metrics::gauge!("payment_breaker_opened").set(state.payments.times_opened() as f64);
+    metrics::gauge!("websocket_connections").set(hub.connections() as f64);
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        handle.render(),
+    )
+        .into_response()
+}
+
+/// `GET /readyz`: 200 `ready` when the database answers, every migration is
+/// applied and every consumer task of this replica is alive; otherwise 503
+/// with the reasons, one per line (N7).
+pub async fn ready(State(state): State<AppState>, Extension(consumers): Extension<ConsumerTasks>) -> Response {
+    let mut problems = Vec::new();
+    if let Err(problem) = state.db.check_ready().await {
+        problems.push(problem);
+    }
+    for (name, alive) in consumers.alive() {
+        if !alive {
+            problems.push(format!("consumer {name} is not running"));
+        }
+    }
+    if problems.is_empty() {
+        (StatusCode::OK, "ready").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, problems.join("\n")).into_response()
+    }
+}
+
+/// Whether each consumer task still runs, for `/readyz`.
+#[derive(Clone, Debug, Default)]
+pub struct ConsumerTasks(pub std::sync::Arc<Vec<(&'static str, std::sync::Arc<std::sync::atomic::AtomicBool>)>>);
+
+impl ConsumerTasks {
+    fn alive(&self) -> Vec<(&'static str, bool)> {
+        self.0
+            .iter()
+            .map(|(name, alive)| (*name, alive.load(std::sync::atomic::Ordering::Relaxed)))
+            .collect()
+    }
+}
