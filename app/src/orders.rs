@@ -75,14 +75,23 @@ pub(crate) mod ssr {
 
     /// Runs `command` on the order with id `order` for the user allowed to do
     /// `action`, then waits for the projections ([`settle`]).
+    /// Runs inside an `order` span carrying `order_id`, so the command's log
+    /// lines join the order's story (N5).
     pub async fn command(action: Action, order: &str, command: domain::OrderCommand) -> Result<(), AppError> {
+        use tracing::Instrument;
         let (caller, state) = self::caller(action).await?;
-        let order = id(order, "order")?;
-        let seq = ordering::lifecycle::act(&state.db, order, &command, &caller)
-            .await
-            .map_err(failed)?;
-        settle(&state, seq).await;
-        Ok(())
+        let order: domain::OrderId = id(order, "order")?;
+        let span = tracing::info_span!("order", order_id = order.get(), user_id = caller.id.get());
+        async move {
+            let seq = ordering::lifecycle::act(&state.db, order, &command, &caller)
+                .await
+                .map_err(failed)?;
+            tracing::info!(seq, command = ?command, "order command applied");
+            settle(&state, seq).await;
+            Ok(())
+        }
+        .instrument(span)
+        .await
     }
 
     /// After a command: wake the consumers and wait (briefly) until the

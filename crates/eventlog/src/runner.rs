@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
+use tracing::Instrument;
 
 /// A consumer of the event log: a projection, an inbox, a notifier, ….
 ///
@@ -318,8 +319,15 @@ impl ConsumerRunner {
                 seq = event.seq,
                 order_id = event.correlation_id
             );
-            let _guard = span.enter();
-            self.consumer.apply(&mut tx, event).await?;
+            // `instrument`, not `enter`: an entered guard held across an
+            // await would label whatever else runs on this thread meanwhile.
+            async {
+                self.consumer.apply(&mut tx, event).await?;
+                tracing::debug!(kind = %event.kind, "event applied");
+                Ok::<(), ConsumerError>(())
+            }
+            .instrument(span)
+            .await?;
         }
         sqlx::query("UPDATE consumer_checkpoints SET last_seq = $2, updated_at = $3 WHERE consumer = $1")
             .bind(self.name())

@@ -1,0 +1,181 @@
+//! Structured logs (issue 6, N5): with `APP_LOG_FORMAT=json` every line is a
+//! JSON object, and one order's story — the checkout request, its commands,
+//! the consumers that applied its events — can be followed by its `order_id`,
+//! each request's lines carrying the request id. Runs the real binary.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+async fn call(http: &reqwest::Client, base: &str, endpoint: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    http.post(format!("{base}/api/{endpoint}"))
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The spans of a JSON log line, by name: `{"request": {...}, "checkout": {...}}`.
+fn spans(line: &serde_json::Value) -> Vec<serde_json::Value> {
+    line["spans"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn one_order_can_be_followed_through_json_logs_by_its_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
+        .env("APP_PORT", port.to_string())
+        .env("DATABASE_URL", format!("sqlite://{}/logs.db", dir.path().display()))
+        .env("APP_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info,eventlog=debug")
+        .env("LEPTOS_SITE_ROOT", dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the server binary starts");
+    let stdout = child.stdout.take().unwrap();
+    let lines = std::thread::spawn(move || {
+        BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .collect::<Vec<String>>()
+    });
+    let base = format!("http://127.0.0.1:{port}");
+    let http = client();
+    let mut up = false;
+    for _ in 0..100 {
+        if http
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(up, "the server became ready");
+
+    let customer = client();
+    call(
+        &customer,
+        &base,
+        "login",
+        &[("email", "minjun@demo.delivery"), ("password", "demo1234")],
+    )
+    .await;
+    let owner = client();
+    call(
+        &owner,
+        &base,
+        "login",
+        &[("email", "owner.chicken@demo.delivery"), ("password", "demo1234")],
+    )
+    .await;
+    let item: String = {
+        let page = customer
+            .get(format!("{base}/stores/1"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let at = page.find("data-item-id=\"").expect("a menu item") + "data-item-id=\"".len();
+        page[at..].chars().take_while(char::is_ascii_digit).collect()
+    };
+    call(&customer, &base, "cart_add", &[("item", &item)]).await;
+    let placed = call(
+        &customer,
+        &base,
+        "place_order",
+        &[
+            ("store", "1"),
+            ("fulfilment", "pickup"),
+            ("card_number", "4242424242424242"),
+            ("idempotency_key", "logs-test"),
+        ],
+    )
+    .await;
+    let location = placed
+        .headers()
+        .get("location")
+        .expect("placed")
+        .to_str()
+        .unwrap()
+        .to_string();
+    let order: i64 = location.trim_start_matches("/orders/").parse().unwrap();
+    let accepted = call(
+        &owner,
+        &base,
+        "accept_order",
+        &[("order", &order.to_string()), ("prep_minutes", "10")],
+    )
+    .await;
+    assert_eq!(accepted.status(), 200);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    stop(&mut child);
+    let lines: Vec<serde_json::Value> = lines
+        .join()
+        .unwrap()
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let of_order: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| spans(l).iter().any(|s| s["order_id"] == order))
+        .collect();
+    let in_span = |name: &str| {
+        of_order
+            .iter()
+            .filter(|l| spans(l).iter().any(|s| s["name"] == name))
+            .count()
+    };
+    assert!(
+        in_span("checkout") >= 2,
+        "checkout lines carry the order id: {of_order:#?}"
+    );
+    assert!(in_span("order") >= 1, "the owner's command carries it");
+    assert!(in_span("consume") >= 2, "the consumers' lines carry it");
+    for line in &of_order {
+        let spans = spans(line);
+        if spans.iter().any(|s| s["name"] == "checkout" || s["name"] == "order") {
+            let request = spans
+                .iter()
+                .find(|s| s["name"] == "request")
+                .expect("inside a request span");
+            assert!(
+                request["request_id"].as_str().is_some_and(|id| id.len() >= 32),
+                "with its request id: {line}"
+            );
+        }
+    }
+}
+
+/// Kills the server (SIGKILL) and reaps it.
+fn stop(child: &mut std::process::Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
