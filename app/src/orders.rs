@@ -540,6 +540,29 @@ fn CheckoutForm(page: CheckoutData, place: ServerAction<PlaceOrder>) -> impl Int
     let fee = move || fulfilment().fee();
     let total = move || subtotal.checked_add(fee()).unwrap_or(Money::ZERO);
     let error = move || place.value().get().and_then(Result::err);
+    // A busy answer (load shed, payment breaker open, gateway down) is
+    // retried by itself after `Retry-After`, with the same idempotency key
+    // (issue 6, N3): the customer is told, and nothing is ordered twice.
+    let form = NodeRef::<leptos::html::Form>::new();
+    let retries = RwSignal::new(0u32);
+    let waiting = RwSignal::new(false);
+    Effect::new(move |_| {
+        let busy = matches!(place.value().get(), Some(Err(AppError::Busy(_))));
+        if !busy || retries.get_untracked() >= CHECKOUT_RETRIES {
+            return;
+        }
+        retries.update(|n| *n += 1);
+        waiting.set(true);
+        set_timeout(
+            move || {
+                waiting.set(false);
+                if let Some(form) = form.get_untracked() {
+                    let _ = form.request_submit();
+                }
+            },
+            std::time::Duration::from_secs(crate::error::BUSY_RETRY_AFTER_SECS),
+        );
+    });
     let field = move |name: &'static str| {
         move || {
             error()
@@ -568,7 +591,7 @@ fn CheckoutForm(page: CheckoutData, place: ServerAction<PlaceOrder>) -> impl Int
                 }).collect_view()}
             </ul>
             {cart.store_problem.clone().map(|p| view! { <p class="notice">{p}</p> })}
-            <ActionForm action=place>
+            <ActionForm action=place node_ref=form>
                 <input type="hidden" name="store" value=cart.store.to_string()/>
                 <input type="hidden" name="idempotency_key" value=page.key/>
                 <fieldset class="roles">
@@ -614,14 +637,28 @@ fn CheckoutForm(page: CheckoutData, place: ServerAction<PlaceOrder>) -> impl Int
                     <dt>"Total"</dt><dd data-testid="total"><strong>{move || total().to_string()}</strong></dd>
                 </dl>
                 {move || form_error(error().filter(|e| !matches!(e, AppError::Invalid(_))))}
-                <button type="submit" class="wide" disabled=move || place.pending().get() data-testid="place-order">
-                    {move || if place.pending().get() { "Paying…".to_string() } else { format!("Pay {}", total()) }}
+                {move || waiting.get().then(|| view! {
+                    <p class="notice" role="status" data-testid="retrying">
+                        {format!(
+                            "Trying again in {} seconds (attempt {} of {})…",
+                            crate::error::BUSY_RETRY_AFTER_SECS,
+                            retries.get() + 1,
+                            CHECKOUT_RETRIES + 1
+                        )}
+                    </p>
+                })}
+                <button type="submit" class="wide" disabled=move || place.pending().get() || waiting.get() data-testid="place-order">
+                    {move || if place.pending().get() || waiting.get() { "Paying…".to_string() } else { format!("Pay {}", total()) }}
                 </button>
             </ActionForm>
         </section>
     }
     .into_any()
 }
+
+/// How often the checkout page retries a busy answer by itself before it
+/// leaves the next try to the customer.
+pub const CHECKOUT_RETRIES: u32 = 3;
 
 /// `/orders`: the customer's order history.
 #[component]

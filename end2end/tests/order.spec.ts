@@ -106,3 +106,32 @@ test("a declined card keeps the cart and says why", async ({ browser }) => {
   await expect(customer.getByRole("alert")).toContainText("declined");
   await expect(customer).toHaveURL(/\/checkout/);
 });
+
+test("while payment is down the checkout page says it will retry, and does", async ({ browser }, info) => {
+  test.skip(info.project.name !== "desktop", "one run is enough");
+  const admin = await personLoggedIn(browser, "admin@demo.delivery");
+  const faults = (rate: string) =>
+    admin.request.post("/api/payment_faults", { form: { latency_ms: "0", failure_rate: rate } });
+  const customer = await personLoggedIn(browser, "seoyeon@demo.delivery");
+  await customer.goto("/");
+  await customer.getByRole("link", { name: /황금올리브 치킨 역삼점/ }).click();
+  await hydrated(customer);
+  await customer.getByTestId("add").first().click();
+  await expect(customer.getByTestId("cart-qty").first()).toBeVisible();
+  await customer.getByTestId("go-checkout").click();
+  await hydrated(customer);
+  await customer.getByLabel("Delivery address").fill("서울 강남구 역삼로 7");
+  await customer.getByLabel("Card number").fill("4242 4242 4242 4242");
+  try {
+    expect((await faults("1")).status()).toBe(200);
+    await customer.getByTestId("place-order").click();
+    await expect(customer.getByRole("alert")).toContainText("Payment is busy");
+    await expect(customer.getByTestId("retrying")).toContainText("Trying again");
+    await customer.screenshot({ path: "screenshots/checkout-retrying.png", fullPage: true });
+    expect((await faults("0")).status()).toBe(200);
+  } finally {
+    await faults("0");
+  }
+  // The page's own retry places the order.
+  await expect(customer).toHaveURL(/\/orders\/\d+$/, { timeout: 15_000 });
+});

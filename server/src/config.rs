@@ -18,6 +18,7 @@
 //! | `APP_PAYMENT_TIMEOUT_MS` | `5000` | longest wait for one payment gateway call, in milliseconds |
 //! | `APP_PAYMENT_BREAKER_FAILURES` | `5` | gateway failures in a row that open the payment circuit breaker |
 //! | `APP_PAYMENT_BREAKER_OPEN_MS` | `10000` | how long the open breaker refuses payments before probing, in milliseconds |
+//! | `APP_CHECKOUT_CONCURRENCY` | `32` | checkouts running at once per replica; one more gets 503 with `Retry-After` and the page retries |
 //! | `APP_WS_IDLE_TIMEOUT_MS` | `45000` | a WebSocket silent this long (no pong either) is closed; pinged 3 times per period |
 
 use std::net::{IpAddr, SocketAddr};
@@ -70,6 +71,8 @@ pub struct Settings {
     pub payment_breaker_open_ms: u64,
     /// A WebSocket silent this long is closed, in milliseconds.
     pub ws_idle_timeout_ms: u64,
+    /// Checkouts running at once on this replica; more are shed with 503.
+    pub checkout_concurrency: usize,
 }
 
 /// A setting that could not be read; the message names the variable.
@@ -161,6 +164,7 @@ impl Settings {
             payment_breaker_failures: positive("APP_PAYMENT_BREAKER_FAILURES", 5)?,
             payment_breaker_open_ms: u64::from(positive("APP_PAYMENT_BREAKER_OPEN_MS", 10_000)?),
             ws_idle_timeout_ms: u64::from(positive("APP_WS_IDLE_TIMEOUT_MS", 45_000)?),
+            checkout_concurrency: positive("APP_CHECKOUT_CONCURRENCY", 32)? as usize,
         })
     }
 

@@ -166,6 +166,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<RunningServer> {
         .layer(axum::Extension(hub.clone()))
         .layer(axum::Extension(consumer_tasks))
         .layer(auth_layer);
+    let router = shed_checkout(router, settings.checkout_concurrency);
 
     let task = tokio::spawn(async move {
         use axum::serve::ListenerExt;
@@ -266,6 +267,42 @@ fn tune_connection(tcp: &mut tokio::net::TcpStream) {
         tracing::debug!(error = %e, "cannot tune a connection");
     }
 }
+
+/// Load shedding at checkout (issue 6, N3): at most `limit` checkouts run at
+/// once on this replica; one more is answered at once with 503, `Retry-After`
+/// and the "busy" error the checkout page shows before it retries by itself
+/// (with the same idempotency key, so a retry never orders twice). Only
+/// `/api/place_order` is limited: pages and the other roles' actions pass by.
+/// The limit is tower's `ConcurrencyLimit` behind `LoadShed`.
+fn shed_checkout(app: Router, limit: usize) -> Router {
+    let limited = tower::ServiceBuilder::new()
+        .layer(axum::error_handling::HandleErrorLayer::new(
+            |_: tower::BoxError| async {
+                ::metrics::counter!("checkout_shed_total").increment(1);
+                let error = app::error::AppError::Busy(CHECKOUT_BUSY.into());
+                (
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                    [
+                        (
+                            axum::http::header::RETRY_AFTER,
+                            app::error::BUSY_RETRY_AFTER_SECS.to_string(),
+                        ),
+                        (axum::http::header::CONTENT_TYPE, "application/json".to_string()),
+                    ],
+                    serde_json::to_string(&error).unwrap_or_default(),
+                )
+            },
+        ))
+        .load_shed()
+        .concurrency_limit(limit.max(1))
+        .service(app.clone());
+    Router::new()
+        .route_service("/api/place_order", limited)
+        .fallback_service(app)
+}
+
+/// What a customer sees when checkout sheds load.
+pub const CHECKOUT_BUSY: &str = "Lots of orders right now. We will try again for you in a moment; nothing was charged.";
 
 /// The HTTP routes: probes, the Leptos pages and server functions, static files.
 fn router(state: AppState) -> Router {

@@ -114,10 +114,12 @@ async fn an_open_payment_breaker_fails_checkout_fast_keeps_the_cart_and_closes_w
         .await;
     assert_eq!(cart.body["lines"][0]["quantity"], 2, "the cart is kept: {}", cart.body);
 
-    // The gateway recovers; after the open time a probe goes through and closes it.
+    // The gateway recovers; after the open time a probe goes through and
+    // closes it. The page retries with its own key, which the failed attempt
+    // gave up, so the retry is a fresh attempt rather than the old failure.
     assert_eq!(set_faults(&app, &admin, "0", "0").await, 200);
     tokio::time::sleep(Duration::from_millis(900)).await;
-    let reply = checkout(&app, &customer, store, "recovered").await;
+    let reply = checkout(&app, &customer, store, "down-1").await;
     assert!(
         reply.location.as_deref().is_some_and(|l| l.starts_with("/orders/")),
         "placed after recovery: {} {}",
@@ -311,4 +313,65 @@ async fn readiness_fails_when_the_database_is_gone_or_a_migration_is_missing() {
     assert_eq!(status, 503);
     assert!(why.contains("does not answer"), "{why}");
     assert_eq!(app.get("/healthz").await.0, 200, "still alive, only not ready");
+}
+
+#[tokio::test]
+async fn checkout_beyond_capacity_is_shed_at_once_while_pages_stay_responsive() {
+    let app = spawn_app_changed(|s| s.checkout_concurrency = 1).await;
+    let admin = logged_in(&app, ADMIN).await;
+    let first = logged_in(&app, CUSTOMER).await;
+    let second = logged_in(&app, "seoyeon@demo.delivery").await;
+    let (store, item) = app.store_and_item(OWNER).await;
+    for customer in [&first, &second] {
+        let added = app
+            .call_as(customer, "cart_add", &[("item", &item.to_string())], &[])
+            .await;
+        assert_eq!(added.status, 200, "{}", added.body);
+    }
+    // A slow gateway keeps the first checkout busy for 1.5 s.
+    assert_eq!(set_faults(&app, &admin, "1500", "0").await, 200);
+    let slow = {
+        let (app_base, first) = (app.base.clone(), first.clone());
+        tokio::spawn(async move {
+            first
+                .post(format!("{app_base}/api/place_order"))
+                .form(&[
+                    ("store", store.to_string()),
+                    ("fulfilment", "pickup".into()),
+                    ("card_number", "4242424242424242".into()),
+                    ("idempotency_key", "slow-one".into()),
+                ])
+                .send()
+                .await
+                .unwrap()
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let started = Instant::now();
+    let shed = checkout(&app, &second, store, "shed-one").await;
+    assert_eq!(shed.status, 503, "{}", shed.body);
+    assert!(started.elapsed() < Duration::from_millis(500), "answered at once");
+    assert!(shed.headers.get("retry-after").is_some());
+    assert!(shed.body.to_string().contains("Lots of orders"), "{}", shed.body);
+    // Pages and other actions are not limited.
+    assert_eq!(app.page_as(&second, "/").await.0, 200);
+    assert_eq!(app.page_as(&second, &format!("/stores/{store}")).await.0, 200);
+    let seoyeon_orders: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM orders o JOIN users u ON u.id = o.customer_id WHERE u.email = 'seoyeon@demo.delivery'",
+    )
+    .fetch_one(app.db().pool())
+    .await
+    .unwrap();
+    assert_eq!(seoyeon_orders, 0, "a shed checkout wrote nothing");
+
+    let first_placed = slow.await.unwrap();
+    assert!(
+        first_placed.headers().get("location").is_some(),
+        "the running checkout finished"
+    );
+    // The retry, with the same key, goes through once there is room.
+    assert_eq!(set_faults(&app, &admin, "0", "0").await, 200);
+    let retried = checkout(&app, &second, store, "shed-one").await;
+    assert!(retried.location.is_some(), "{} {}", retried.status, retried.body);
 }

@@ -221,12 +221,14 @@ pub async fn checkout(
     let authorization = match gateway.authorize(&request).await {
         Ok(id) => id,
         Err(PaymentError::Declined(message)) => {
-            fail(db, order, &message).await?;
+            fail(db, order, &message, false).await?;
             return Err(OrderingError::PaymentDeclined(message));
         }
         Err(PaymentError::Unavailable(why)) => {
             tracing::warn!(order_id = order.get(), %why, "checkout: payment unavailable");
-            fail(db, order, PAYMENT_BUSY).await?;
+            // Not the customer's fault: free the checkout's key, so the page's
+            // retry (same key) gets a fresh attempt instead of this failure.
+            fail(db, order, PAYMENT_BUSY, true).await?;
             return Err(OrderingError::PaymentUnavailable(PAYMENT_BUSY.into()));
         }
     };
@@ -243,7 +245,7 @@ pub async fn checkout(
                 tracing::error!(order_id = order.get(), error = %e, "checkout: void after sell-out failed");
             }
             let message = format!("{problem} Your card was not charged.");
-            fail(db, order, &message).await?;
+            fail(db, order, &message, false).await?;
             Err(OrderingError::Rejected(message))
         }
         Err(e) => Err(e),
@@ -459,8 +461,10 @@ async fn confirm(
     Ok(seqs.first().copied().unwrap_or_default())
 }
 
-/// Step 4 (declined or failed): `payment_failed` with the reason, and its event.
-async fn fail(db: &Db, order: OrderId, message: &str) -> Result<(), OrderingError> {
+/// Step 4 (declined or failed): `payment_failed` with the reason, and its
+/// event. With `free_key` the order gives its idempotency key up (renamed
+/// `key:order-id`), so the same checkout may be tried again.
+async fn fail(db: &Db, order: OrderId, message: &str, free_key: bool) -> Result<(), OrderingError> {
     let mut tx = db.begin().await?;
     let row = sqlx::query("SELECT customer_id, store_id FROM orders WHERE id = $1")
         .bind(order.get())
@@ -480,6 +484,13 @@ async fn fail(db: &Db, order: OrderId, message: &str) -> Result<(), OrderingErro
         Actor::System,
     )?;
     set_status(&mut tx, order, next.status, Some(message)).await?;
+    if free_key {
+        sqlx::query("UPDATE orders SET idempotency_key = idempotency_key || ':' || $2 WHERE id = $1")
+            .bind(order.get())
+            .bind(order.get().to_string())
+            .execute(&mut *tx)
+            .await?;
+    }
     sqlx::query("UPDATE payments SET status = 'declined', updated_at = $2 WHERE order_id = $1")
         .bind(order.get())
         .bind(db::now_ms())
