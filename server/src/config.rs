@@ -19,6 +19,7 @@
 //! | `APP_PAYMENT_BREAKER_FAILURES` | `5` | gateway failures in a row that open the payment circuit breaker |
 //! | `APP_PAYMENT_BREAKER_OPEN_MS` | `10000` | how long the open breaker refuses payments before probing, in milliseconds |
 //! | `APP_CHECKOUT_CONCURRENCY` | `32` | checkouts running at once per replica; one more gets 503 with `Retry-After` and the page retries |
+//! | `APP_RECONCILE_INTERVAL_MS` | `30000` | how often the payment reconciler settles payments a crash or timeout left behind (also once at start) |
 //! | `APP_WS_IDLE_TIMEOUT_MS` | `45000` | a WebSocket silent this long (no pong either) is closed; pinged 3 times per period |
 
 use std::net::{IpAddr, SocketAddr};
@@ -73,6 +74,8 @@ pub struct Settings {
     pub ws_idle_timeout_ms: u64,
     /// Checkouts running at once on this replica; more are shed with 503.
     pub checkout_concurrency: usize,
+    /// How often the payment reconciler runs, in milliseconds.
+    pub reconcile_interval_ms: u64,
 }
 
 /// A setting that could not be read; the message names the variable.
@@ -165,6 +168,7 @@ impl Settings {
             payment_breaker_open_ms: u64::from(positive("APP_PAYMENT_BREAKER_OPEN_MS", 10_000)?),
             ws_idle_timeout_ms: u64::from(positive("APP_WS_IDLE_TIMEOUT_MS", 45_000)?),
             checkout_concurrency: positive("APP_CHECKOUT_CONCURRENCY", 32)? as usize,
+            reconcile_interval_ms: u64::from(positive("APP_RECONCILE_INTERVAL_MS", 30_000)?),
         })
     }
 

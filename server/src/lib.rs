@@ -103,13 +103,18 @@ pub async fn start(settings: &Settings) -> anyhow::Result<RunningServer> {
     let per_minute = std::num::NonZeroU32::new(settings.login_attempts_per_minute).unwrap_or(std::num::NonZeroU32::MIN);
     let login_limiter = Arc::new(governor::RateLimiter::keyed(governor::Quota::per_minute(per_minute)));
     let (shutdown, mut shutdown_rx) = watch::channel(false);
-    let sandbox = Arc::new(ordering::payment::SandboxGateway::new(
-        ordering::payment::SandboxConfig {
-            latency_ms: settings.payment_latency_ms,
-            failure_rate: settings.payment_failure_rate,
-            ..ordering::payment::SandboxConfig::default()
-        },
-    ));
+    let sandbox = Arc::new(
+        ordering::payment::SandboxGateway::open(
+            &ordering::payment::sandbox_database_url(&settings.database_url),
+            ordering::payment::SandboxConfig {
+                latency_ms: settings.payment_latency_ms,
+                failure_rate: settings.payment_failure_rate,
+                ..ordering::payment::SandboxConfig::default()
+            },
+        )
+        .await
+        .context("cannot open the sandbox payment gateway's ledger")?,
+    );
     let payments = Arc::new(ordering::payment::guard::GuardedGateway::new(
         sandbox.clone(),
         ordering::payment::guard::GuardConfig {
@@ -133,6 +138,13 @@ pub async fn start(settings: &Settings) -> anyhow::Result<RunningServer> {
         std::time::Duration::from_millis(settings.ws_idle_timeout_ms),
     );
     consumers.push(hub_task);
+    consumers.push(tokio::spawn(reconcile_payments(
+        db.clone(),
+        payments.clone(),
+        settings.payment_timeout_ms,
+        settings.reconcile_interval_ms,
+        shutdown_rx.clone(),
+    )));
     let state = AppState {
         leptos_options,
         db: db.clone(),
@@ -265,6 +277,50 @@ fn tune_connection(tcp: &mut tokio::net::TcpStream) {
         .and(socket.set_send_buffer_size(SEND_BUFFER_BYTES))
     {
         tracing::debug!(error = %e, "cannot tune a connection");
+    }
+}
+
+/// Runs the payment reconciler (`ordering::reconcile`) at start — a crash
+/// may have just left payments behind — and then every `interval_ms`, over
+/// payments older than twice the gateway timeout plus a second, so no
+/// checkout is still waiting on them.
+async fn reconcile_payments(
+    db: Db,
+    payments: Arc<ordering::payment::guard::GuardedGateway>,
+    timeout_ms: u64,
+    interval_ms: u64,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let settle_after_ms = i64::try_from(timeout_ms.saturating_mul(2).saturating_add(1_000)).unwrap_or(i64::MAX);
+    let mut every = tokio::time::interval(std::time::Duration::from_millis(interval_ms.max(100)));
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            changed = shutdown.changed() => {
+                if changed.is_err() || *shutdown.borrow() {
+                    return;
+                }
+                continue;
+            }
+        }
+        match ordering::reconcile::reconcile(&db, payments.as_ref(), settle_after_ms).await {
+            Ok(done) => {
+                for (outcome, n) in [
+                    ("completed", done.completed),
+                    ("failed", done.failed),
+                    ("voided", done.voided),
+                    ("deferred", done.deferred),
+                ] {
+                    if n > 0 {
+                        ::metrics::counter!("payments_reconciled_total", "outcome" => outcome).increment(u64::from(n));
+                    }
+                }
+                if done != ordering::reconcile::Reconciled::default() {
+                    tracing::info!(?done, "payment reconciler round");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "payment reconciler round failed; next round retries"),
+        }
     }
 }
 

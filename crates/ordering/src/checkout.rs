@@ -51,6 +51,9 @@ pub struct CheckoutForm {
 pub const PAYMENT_BUSY: &str =
     "Payment is busy, please try again in a moment. Nothing was charged and your cart is kept.";
 
+/// Said when a checkout's payment was settled by someone else meanwhile.
+const ALREADY_SETTLED: &str = "This checkout was already settled. Look at your orders.";
+
 /// A placed order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Placed {
@@ -167,11 +170,30 @@ async fn earlier(db: &Db, customer: UserId, key: &str) -> Result<Option<Placed>,
     }
 }
 
-struct CartItem {
+pub(crate) struct CartItem {
     item: MenuItemId,
     name: String,
     price: Money,
     quantity: Quantity,
+}
+
+impl CartItem {
+    /// The items of an order as it was placed (the reconciler completes it
+    /// from there; the cart may have changed since).
+    pub(crate) fn of(placed: &PlacedOrder) -> Vec<CartItem> {
+        placed
+            .lines
+            .iter()
+            .filter_map(|l| {
+                Some(CartItem {
+                    item: l.item,
+                    name: l.name.clone(),
+                    price: l.unit_price,
+                    quantity: Quantity::new(i64::from(l.quantity)).ok()?,
+                })
+            })
+            .collect()
+    }
 }
 
 /// Places the order for the customer's cart at `form.store`.
@@ -214,7 +236,7 @@ pub async fn checkout(
 
     // 3. Authorize.
     let request = AuthorizeRequest {
-        idempotency_key: format!("order-{}", order.get()),
+        idempotency_key: payment_key(order),
         card_digits: valid.card.clone(),
         amount_won: placed.total.won(),
     };
@@ -408,7 +430,7 @@ async fn store_pending(
 
 /// Step 4 (approved): reserve stock, mark placed, empty the cart, append
 /// `OrderPlaced` — all or nothing. `Rejected` when stock ran out meanwhile.
-async fn confirm(
+pub(crate) async fn confirm(
     db: &Db,
     customer: UserId,
     order: OrderId,
@@ -437,7 +459,10 @@ async fn confirm(
     }
     let pending = Order::new_pending(order, customer, placed.store, placed.fulfilment);
     let (next, event) = pending.handle(&OrderCommand::ConfirmPayment, Actor::System)?;
-    set_status(&mut tx, order, next.status, None).await?;
+    if !settle_pending(&mut tx, order, next.status, None).await? {
+        tx.rollback().await?;
+        return Err(OrderingError::Rejected(ALREADY_SETTLED.into()));
+    }
     sqlx::query(
         "UPDATE payments SET status = 'authorized', authorization_id = $2, updated_at = $3 WHERE order_id = $1",
     )
@@ -464,7 +489,7 @@ async fn confirm(
 /// Step 4 (declined or failed): `payment_failed` with the reason, and its
 /// event. With `free_key` the order gives its idempotency key up (renamed
 /// `key:order-id`), so the same checkout may be tried again.
-async fn fail(db: &Db, order: OrderId, message: &str, free_key: bool) -> Result<(), OrderingError> {
+pub(crate) async fn fail(db: &Db, order: OrderId, message: &str, free_key: bool) -> Result<(), OrderingError> {
     let mut tx = db.begin().await?;
     let row = sqlx::query("SELECT customer_id, store_id FROM orders WHERE id = $1")
         .bind(order.get())
@@ -483,7 +508,10 @@ async fn fail(db: &Db, order: OrderId, message: &str, free_key: bool) -> Result<
         },
         Actor::System,
     )?;
-    set_status(&mut tx, order, next.status, Some(message)).await?;
+    if !settle_pending(&mut tx, order, next.status, Some(message)).await? {
+        tx.rollback().await?;
+        return Ok(()); // settled meanwhile; nothing to fail
+    }
     if free_key {
         sqlx::query("UPDATE orders SET idempotency_key = idempotency_key || ':' || $2 WHERE id = $1")
             .bind(order.get())
@@ -501,20 +529,30 @@ async fn fail(db: &Db, order: OrderId, message: &str, free_key: bool) -> Result<
     Ok(())
 }
 
-async fn set_status(
+/// Moves a payment-pending order on; `false` when it is no longer pending
+/// (the reconciler or the checkout itself settled it first).
+async fn settle_pending(
     tx: &mut Tx,
     order: OrderId,
     status: OrderStatus,
     failure: Option<&str>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE orders SET status = $2, failure = COALESCE($3, failure), updated_at = $4 WHERE id = $1")
-        .bind(order.get())
-        .bind(status.as_str())
-        .bind(failure)
-        .bind(db::now_ms())
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+) -> Result<bool, sqlx::Error> {
+    let moved = sqlx::query(
+        "UPDATE orders SET status = $2, failure = COALESCE($3, failure), updated_at = $4 \
+         WHERE id = $1 AND status = 'payment_pending'",
+    )
+    .bind(order.get())
+    .bind(status.as_str())
+    .bind(failure)
+    .bind(db::now_ms())
+    .execute(&mut **tx)
+    .await?;
+    Ok(moved.rows_affected() == 1)
+}
+
+/// The gateway's idempotency key of an order's payment: `order-{id}`.
+pub(crate) fn payment_key(order: OrderId) -> String {
+    format!("order-{}", order.get())
 }
 
 /// A fresh idempotency key for a checkout form (32 hex digits, 128 random bits).

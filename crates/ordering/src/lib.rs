@@ -19,6 +19,7 @@ pub mod checkout;
 pub mod lifecycle;
 pub mod live;
 pub mod payment;
+pub mod reconcile;
 pub mod reviews;
 pub mod settlement;
 pub mod views;

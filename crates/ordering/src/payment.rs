@@ -6,8 +6,7 @@
 //! carries the payment's idempotency key, so a retried call never charges twice.
 
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
-use std::sync::{Mutex, RwLock};
+use std::sync::RwLock;
 use std::time::Duration;
 
 pub mod guard;
@@ -44,6 +43,10 @@ pub trait PaymentGateway: Send + Sync + std::fmt::Debug + 'static {
     async fn capture(&self, authorization_id: &str) -> Result<(), PaymentError>;
     /// Releases a held amount (rejected or cancelled, F7).
     async fn void(&self, authorization_id: &str) -> Result<(), PaymentError>;
+    /// What the gateway answered for `idempotency_key`, if it ever got the
+    /// request: `Ok(authorization id)` or the decline. The reconciler asks
+    /// this about payments a crash or a timeout left unsettled.
+    async fn lookup(&self, idempotency_key: &str) -> Result<Option<Result<String, PaymentError>>, PaymentError>;
     /// Whether a call would be attempted now. `false` while a circuit breaker
     /// is open ([`guard::GuardedGateway`]): checkout then refuses before it
     /// writes anything (N2).
@@ -89,39 +92,81 @@ impl Default for SandboxConfig {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Hold {
-    Authorized,
-    Captured,
-    Voided,
-}
-
-#[derive(Debug, Default)]
-struct Ledger {
-    /// idempotency key -> the first answer.
-    answers: HashMap<String, Result<String, PaymentError>>,
-    /// authorization id -> state.
-    holds: HashMap<String, Hold>,
-    authorizations: u64,
-    calls: u64,
-}
-
 /// An in-process stand-in for a card gateway, with test cards and injectable
-/// latency and failures. Its ledger lives in memory, like a real provider's
-/// lives on their side.
-#[derive(Debug, Default)]
+/// latency and failures. Its ledger (`sandbox_payments`) lives in a database
+/// of its own ([`sandbox_database_url`]): like a real provider's records it
+/// outlives a crash of this process and is what the reconciler asks, and it is
+/// written outside our transactions (on SQLite, inside them it would wait on
+/// our own write lock).
+#[derive(Debug)]
 pub struct SandboxGateway {
+    db: db::Db,
     config: RwLock<SandboxConfig>,
-    ledger: Mutex<Ledger>,
+    calls: std::sync::atomic::AtomicU64,
+}
+
+/// One authorization as the sandbox's ledger holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxHold {
+    /// The authorization id (`None` when declined).
+    pub authorization_id: Option<String>,
+    /// `authorized`, `captured`, `voided` or `declined`.
+    pub state: String,
+    /// The amount, in won.
+    pub amount_won: i64,
+}
+
+/// Where the sandbox keeps its ledger for an app on `database_url`: next to
+/// a SQLite file (`data/delivery.db` → `data/delivery-sandbox.db`), or in the
+/// same PostgreSQL database (its own table).
+pub fn sandbox_database_url(database_url: &str) -> String {
+    if !database_url.starts_with("sqlite:") {
+        return database_url.to_string();
+    }
+    let (path, query) = database_url.split_once('?').unwrap_or((database_url, ""));
+    let path = match path.strip_suffix(".db") {
+        Some(stem) => format!("{stem}-sandbox.db"),
+        None => format!("{path}-sandbox"),
+    };
+    if query.is_empty() {
+        path
+    } else {
+        format!("{path}?{query}")
+    }
 }
 
 impl SandboxGateway {
-    /// A sandbox with `config`.
-    pub fn new(config: SandboxConfig) -> SandboxGateway {
-        SandboxGateway {
+    /// A sandbox with `config`, keeping its ledger in `db` (created if missing).
+    ///
+    /// Errors: [`PaymentError::Unavailable`] when the ledger table cannot be created.
+    pub async fn new(db: db::Db, config: SandboxConfig) -> Result<SandboxGateway, PaymentError> {
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS sandbox_payments (\
+                idempotency_key  TEXT   PRIMARY KEY, \
+                authorization_id TEXT   UNIQUE, \
+                amount_won       BIGINT NOT NULL, \
+                state            TEXT   NOT NULL, \
+                decline_reason   TEXT, \
+                updated_at       BIGINT NOT NULL)",
+        )
+        .execute(db.pool())
+        .await
+        .map_err(unavailable)?;
+        Ok(SandboxGateway {
+            db,
             config: RwLock::new(config),
-            ledger: Mutex::new(Ledger::default()),
-        }
+            calls: std::sync::atomic::AtomicU64::new(0),
+        })
+    }
+
+    /// Opens (or creates) the ledger at `url` ([`sandbox_database_url`]).
+    ///
+    /// Errors: [`PaymentError::Unavailable`] when it cannot be opened.
+    pub async fn open(url: &str, config: SandboxConfig) -> Result<SandboxGateway, PaymentError> {
+        let db = db::Db::connect(url, &db::DbOptions::default())
+            .await
+            .map_err(|e| PaymentError::Unavailable(format!("sandbox ledger: {e}")))?;
+        SandboxGateway::new(db, config).await
     }
 
     /// How it behaves now.
@@ -142,31 +187,57 @@ impl SandboxGateway {
         }
     }
 
-    /// How many calls (authorize, capture, void) reached it, whatever their answer.
+    /// How many calls (authorize, capture, void) reached it since start,
+    /// whatever their answer.
     pub fn calls(&self) -> u64 {
-        self.ledger.lock().map(|l| l.calls).unwrap_or(0)
+        self.calls.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// How many distinct authorizations it has granted or declined (tests:
     /// a double submit must authorize once).
-    pub fn authorization_count(&self) -> u64 {
-        self.ledger.lock().map(|l| l.authorizations).unwrap_or(0)
+    pub async fn authorization_count(&self) -> u64 {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM sandbox_payments")
+            .fetch_one(self.db.pool())
+            .await
+            .map(|n| u64::try_from(n).unwrap_or(0))
+            .unwrap_or(0)
     }
 
     /// The state of an authorization: `"authorized"`, `"captured"`, `"voided"`, or `None`.
-    pub fn hold_state(&self, authorization_id: &str) -> Option<&'static str> {
-        let ledger = self.ledger.lock().ok()?;
-        ledger.holds.get(authorization_id).map(|h| match h {
-            Hold::Authorized => "authorized",
-            Hold::Captured => "captured",
-            Hold::Voided => "voided",
-        })
+    pub async fn hold_state(&self, authorization_id: &str) -> Option<String> {
+        sqlx::query_scalar("SELECT state FROM sandbox_payments WHERE authorization_id = $1")
+            .bind(authorization_id)
+            .fetch_optional(self.db.pool())
+            .await
+            .ok()
+            .flatten()
+    }
+
+    /// Every entry of its ledger, by idempotency key (crash checks).
+    pub async fn ledger(&self) -> Result<Vec<(String, SandboxHold)>, PaymentError> {
+        let rows: Vec<(String, Option<String>, String, i64)> = sqlx::query_as(
+            "SELECT idempotency_key, authorization_id, state, amount_won FROM sandbox_payments ORDER BY idempotency_key",
+        )
+        .fetch_all(self.db.pool())
+        .await
+        .map_err(unavailable)?;
+        Ok(rows
+            .into_iter()
+            .map(|(key, authorization_id, state, amount_won)| {
+                (
+                    key,
+                    SandboxHold {
+                        authorization_id,
+                        state,
+                        amount_won,
+                    },
+                )
+            })
+            .collect())
     }
 
     async fn delay(&self, slow: bool) -> Result<(), PaymentError> {
-        if let Ok(mut ledger) = self.ledger.lock() {
-            ledger.calls += 1;
-        }
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let config = self.faults();
         let total = config.latency_ms.saturating_add(if slow { config.slow_ms } else { 0 });
         if total > 0 {
@@ -178,67 +249,95 @@ impl SandboxGateway {
         Ok(())
     }
 
-    fn ledger(&self) -> Result<std::sync::MutexGuard<'_, Ledger>, PaymentError> {
-        self.ledger
-            .lock()
-            .map_err(|_| PaymentError::Unavailable("sandbox ledger poisoned".into()))
+    async fn answer(&self, key: &str) -> Result<Option<Result<String, PaymentError>>, PaymentError> {
+        let row: Option<(Option<String>, String, Option<String>)> = sqlx::query_as(
+            "SELECT authorization_id, state, decline_reason FROM sandbox_payments WHERE idempotency_key = $1",
+        )
+        .bind(key)
+        .fetch_optional(self.db.pool())
+        .await
+        .map_err(unavailable)?;
+        Ok(row.map(|(id, state, reason)| match (id, state.as_str()) {
+            (Some(id), _) if state != "declined" => Ok(id),
+            _ => Err(PaymentError::Declined(
+                reason.unwrap_or_else(|| "Your card was declined.".into()),
+            )),
+        }))
     }
 
-    fn settle(&self, authorization_id: &str, to: Hold) -> Result<(), PaymentError> {
-        let mut ledger = self.ledger()?;
-        let hold = ledger
-            .holds
-            .get_mut(authorization_id)
-            .ok_or_else(|| PaymentError::Declined(format!("unknown authorization {authorization_id}")))?;
-        match (*hold, to) {
-            (Hold::Authorized, _) => {
-                *hold = to;
-                Ok(())
-            }
-            (current, wanted) if current == wanted => Ok(()), // a retry: idempotent
-            (current, wanted) => Err(PaymentError::Declined(format!(
-                "cannot {wanted:?} an authorization that is {current:?}"
+    async fn settle(&self, authorization_id: &str, to: &'static str) -> Result<(), PaymentError> {
+        let moved = sqlx::query(
+            "UPDATE sandbox_payments SET state = $2, updated_at = $3 WHERE authorization_id = $1 AND state = 'authorized'",
+        )
+        .bind(authorization_id)
+        .bind(to)
+        .bind(db::now_ms())
+        .execute(self.db.pool())
+        .await
+        .map_err(unavailable)?;
+        if moved.rows_affected() == 1 {
+            return Ok(());
+        }
+        match self.hold_state(authorization_id).await {
+            None => Err(PaymentError::Declined(format!(
+                "unknown authorization {authorization_id}"
+            ))),
+            Some(state) if state == to => Ok(()), // a retry: idempotent
+            Some(state) => Err(PaymentError::Declined(format!(
+                "cannot set an authorization that is {state} to {to}"
             ))),
         }
     }
 }
 
+fn unavailable(e: sqlx::Error) -> PaymentError {
+    PaymentError::Unavailable(format!("sandbox ledger: {e}"))
+}
+
 #[async_trait::async_trait]
 impl PaymentGateway for SandboxGateway {
     async fn authorize(&self, request: &AuthorizeRequest) -> Result<String, PaymentError> {
-        if let Some(answer) = self.ledger()?.answers.get(&request.idempotency_key) {
-            return answer.clone();
+        if let Some(answer) = self.answer(&request.idempotency_key).await? {
+            return answer;
         }
         self.delay(request.card_digits == test_cards::SLOW).await?;
-        let mut ledger = self.ledger()?;
-        if let Some(answer) = ledger.answers.get(&request.idempotency_key) {
-            return answer.clone();
-        }
-        ledger.authorizations += 1;
-        let answer = match request.card_digits.as_str() {
-            test_cards::DECLINE => Err(PaymentError::Declined("Your card was declined.".into())),
-            test_cards::INSUFFICIENT_FUNDS => Err(PaymentError::Declined(
-                "Your card was declined: insufficient funds.".into(),
-            )),
-            _ if request.amount_won <= 0 => Err(PaymentError::Declined("Nothing to pay.".into())),
-            _ => {
-                let id = format!("auth_{:06}", ledger.authorizations);
-                ledger.holds.insert(id.clone(), Hold::Authorized);
-                Ok(id)
-            }
+        let (id, state, reason) = match request.card_digits.as_str() {
+            test_cards::DECLINE => (None, "declined", Some("Your card was declined.")),
+            test_cards::INSUFFICIENT_FUNDS => (None, "declined", Some("Your card was declined: insufficient funds.")),
+            _ if request.amount_won <= 0 => (None, "declined", Some("Nothing to pay.")),
+            _ => (Some(format!("auth_{:016x}", rand::random::<u64>())), "authorized", None),
         };
-        ledger.answers.insert(request.idempotency_key.clone(), answer.clone());
-        answer
+        // The first answer for a key wins, even against a concurrent retry.
+        sqlx::query(
+            "INSERT INTO sandbox_payments (idempotency_key, authorization_id, amount_won, state, decline_reason, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (idempotency_key) DO NOTHING",
+        )
+        .bind(&request.idempotency_key)
+        .bind(id)
+        .bind(request.amount_won)
+        .bind(state)
+        .bind(reason)
+        .bind(db::now_ms())
+        .execute(self.db.pool())
+        .await
+        .map_err(unavailable)?;
+        self.answer(&request.idempotency_key)
+            .await?
+            .unwrap_or_else(|| Err(PaymentError::Unavailable("sandbox ledger lost an answer".into())))
     }
 
     async fn capture(&self, authorization_id: &str) -> Result<(), PaymentError> {
         self.delay(false).await?;
-        self.settle(authorization_id, Hold::Captured)
+        self.settle(authorization_id, "captured").await
     }
 
     async fn void(&self, authorization_id: &str) -> Result<(), PaymentError> {
         self.delay(false).await?;
-        self.settle(authorization_id, Hold::Voided)
+        self.settle(authorization_id, "voided").await
+    }
+
+    async fn lookup(&self, idempotency_key: &str) -> Result<Option<Result<String, PaymentError>>, PaymentError> {
+        self.answer(idempotency_key).await
     }
 }
 
@@ -254,13 +353,36 @@ mod tests {
         }
     }
 
+    pub(crate) async fn sandbox(config: SandboxConfig) -> (testkit::TestDb, SandboxGateway) {
+        let t = testkit::fresh_db().await;
+        let g = SandboxGateway::open(&sandbox_database_url(&t.url), config)
+            .await
+            .expect("sandbox ledger");
+        (t, g)
+    }
+
+    #[test]
+    fn the_sandbox_ledger_sits_next_to_a_sqlite_file_or_in_the_same_postgres() {
+        assert_eq!(
+            sandbox_database_url("sqlite://data/delivery.db"),
+            "sqlite://data/delivery-sandbox.db"
+        );
+        assert_eq!(
+            sandbox_database_url("sqlite:///tmp/x/app.db?mode=rwc"),
+            "sqlite:///tmp/x/app-sandbox.db?mode=rwc"
+        );
+        assert_eq!(sandbox_database_url("postgres://u@h/db"), "postgres://u@h/db");
+    }
+
     #[tokio::test]
     async fn test_cards_approve_or_decline_and_repeats_answer_the_same() {
-        let g = SandboxGateway::default();
+        let (_t, g) = sandbox(SandboxConfig::default()).await;
         let a = g.authorize(&request("k1", test_cards::APPROVE)).await;
         assert!(a.is_ok());
         assert_eq!(g.authorize(&request("k1", test_cards::APPROVE)).await, a);
-        assert_eq!(g.authorization_count(), 1);
+        assert_eq!(g.authorization_count().await, 1);
+        assert_eq!(g.lookup("k1").await, Ok(Some(a)));
+        assert_eq!(g.lookup("never-sent").await, Ok(None));
         assert_eq!(
             g.authorize(&request("k2", test_cards::DECLINE)).await,
             Err(PaymentError::Declined("Your card was declined.".into()))
@@ -269,27 +391,31 @@ mod tests {
             g.authorize(&request("k3", test_cards::INSUFFICIENT_FUNDS)).await,
             Err(PaymentError::Declined(_))
         ));
+        assert!(matches!(g.lookup("k3").await, Ok(Some(Err(PaymentError::Declined(_))))));
     }
 
     #[tokio::test]
     async fn a_hold_is_captured_or_voided_once_and_retries_are_harmless() {
-        let g = SandboxGateway::default();
+        let (_t, g) = sandbox(SandboxConfig::default()).await;
         let id = g.authorize(&request("k", test_cards::APPROVE)).await.expect("approved");
         g.void(&id).await.expect("void");
         g.void(&id).await.expect("void again is a no-op");
-        assert_eq!(g.hold_state(&id), Some("voided"));
+        assert_eq!(g.hold_state(&id).await.as_deref(), Some("voided"));
         assert!(matches!(g.capture(&id).await, Err(PaymentError::Declined(_))));
+        assert!(matches!(g.void("auth_unknown").await, Err(PaymentError::Declined(_))));
     }
 
     #[tokio::test]
-    async fn injected_failures_make_the_gateway_unavailable() {
-        let g = SandboxGateway::new(SandboxConfig {
+    async fn injected_failures_make_the_gateway_unavailable_and_leave_no_record() {
+        let (_t, g) = sandbox(SandboxConfig {
             failure_rate: 1.0,
             ..SandboxConfig::default()
-        });
+        })
+        .await;
         assert!(matches!(
             g.authorize(&request("k", test_cards::APPROVE)).await,
             Err(PaymentError::Unavailable(_))
         ));
+        assert_eq!(g.lookup("k").await, Ok(None));
     }
 }

@@ -100,13 +100,19 @@ async fn world() -> World {
         .await
         .expect("item");
     tx.commit().await.expect("commit");
-    World {
-        _t: t,
-        db,
-        gateway: Arc::new(SandboxGateway::new(SandboxConfig {
+    let gateway = SandboxGateway::open(
+        &ordering::payment::sandbox_database_url(&t.url),
+        SandboxConfig {
             slow_ms: 400,
             ..SandboxConfig::default()
-        })),
+        },
+    )
+    .await
+    .expect("sandbox");
+    World {
+        _t: t,
+        db: db.clone(),
+        gateway: Arc::new(gateway),
         customer,
         other_customer,
         owner,
@@ -579,7 +585,7 @@ async fn bad_carts_and_forms_are_refused_before_any_payment_and_change_nothing()
         Err(OrderingError::NotFound(_))
     ));
 
-    assert_eq!(w.gateway.authorization_count(), 0, "the gateway was never asked");
+    assert_eq!(w.gateway.authorization_count().await, 0, "the gateway was never asked");
     assert_eq!(w.orders_in_db().await, 0, "no order, not even a pending one");
     assert_eq!(w.stock(w.roses).await, Some(1));
     assert_eq!(eventlog::head(&w.db).await.expect("head"), 0);
@@ -601,7 +607,7 @@ async fn a_declined_card_never_reaches_the_store_and_keeps_the_cart() {
         w.pay(&w.customer, &declined).await,
         Err(OrderingError::PaymentDeclined(_))
     ));
-    assert_eq!(w.gateway.authorization_count(), 1);
+    assert_eq!(w.gateway.authorization_count().await, 1);
     w.settle().await;
     assert!(
         views::of_store(&w.db, w.store).await.expect("dashboard").is_empty(),
@@ -642,7 +648,7 @@ async fn the_same_checkout_submitted_twice_gives_one_order_and_one_authorization
     assert_eq!(again.seq, None, "a retry does not place again");
     assert!(placed.iter().all(|o| *o == again.order));
     assert_eq!(w.orders_in_db().await, 1);
-    assert_eq!(w.gateway.authorization_count(), 1);
+    assert_eq!(w.gateway.authorization_count().await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -196,6 +196,12 @@ impl PaymentGateway for GuardedGateway {
         self.guarded("void", self.inner.void(authorization_id)).await
     }
 
+    async fn lookup(&self, idempotency_key: &str) -> Result<Option<Result<String, PaymentError>>, PaymentError> {
+        // A lookup goes through the breaker too: a gateway that is down is
+        // not asked again and again by the reconciler.
+        self.guarded("lookup", self.inner.lookup(idempotency_key)).await
+    }
+
     fn accepting(&self) -> bool {
         failsafe::futures::CircuitBreaker::is_call_permitted(&self.breaker)
     }
@@ -204,7 +210,7 @@ impl PaymentGateway for GuardedGateway {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::payment::{test_cards, SandboxConfig, SandboxGateway};
+    use crate::payment::{test_cards, SandboxConfig};
 
     fn request(key: &str) -> AuthorizeRequest {
         AuthorizeRequest {
@@ -216,10 +222,12 @@ mod tests {
 
     #[tokio::test]
     async fn failures_open_the_breaker_which_then_spares_the_gateway_until_a_probe_succeeds() {
-        let sandbox = Arc::new(SandboxGateway::new(SandboxConfig {
+        let (_t, sandbox) = crate::payment::tests::sandbox(SandboxConfig {
             failure_rate: 1.0,
             ..SandboxConfig::default()
-        }));
+        })
+        .await;
+        let sandbox = Arc::new(sandbox);
         let guarded = GuardedGateway::new(
             sandbox.clone(),
             GuardConfig {
@@ -254,10 +262,12 @@ mod tests {
 
     #[tokio::test]
     async fn a_slow_gateway_times_out_and_declines_do_not_count() {
-        let sandbox = Arc::new(SandboxGateway::new(SandboxConfig {
+        let (_t, sandbox) = crate::payment::tests::sandbox(SandboxConfig {
             latency_ms: 300,
             ..SandboxConfig::default()
-        }));
+        })
+        .await;
+        let sandbox = Arc::new(sandbox);
         let guarded = GuardedGateway::new(
             sandbox.clone(),
             GuardConfig {
