@@ -48,4 +48,7 @@ TEST_DATABASE=postgres cargo test --workspace --exclude frontend --exclude domai
 say "end-to-end tests in Chromium"
 cargo leptos build
 (cd end2end && npx playwright test)
+say "crash safety: SIGKILL while orders run (short form; RELIABILITY.md has a longer run)"
+cargo run -q -p loadgen --bin crashtest -- 12 2000 3
+
 say "all tests passed"

@@ -1,7 +1,10 @@
-//! Structured logs (issue 6, N5): with `APP_LOG_FORMAT=json` every line is a
-//! JSON object, and one order's story — the checkout request, its commands,
-//! the consumers that applied its events — can be followed by its `order_id`,
-//! each request's lines carrying the request id. Runs the real binary.
+//! Tests that run the real `server` binary (issue 6):
+//! - structured logs (N5): with `APP_LOG_FORMAT=json` every line is a JSON
+//!   object, and one order's story — the checkout request, its commands, the
+//!   consumers that applied its events — can be followed by its `order_id`,
+//!   each request's lines carrying the request id;
+//! - graceful shutdown on SIGTERM (N7): in-flight requests finish, WebSockets
+//!   are closed with "going away", the process exits cleanly.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
@@ -178,4 +181,121 @@ async fn one_order_can_be_followed_through_json_logs_by_its_id() {
 fn stop(child: &mut std::process::Child) {
     let _ = child.kill();
     let _ = child.wait();
+}
+
+async fn ready(base: &str) {
+    let http = client();
+    for _ in 0..200 {
+        if http
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the server did not become ready");
+}
+
+#[tokio::test]
+async fn sigterm_finishes_in_flight_requests_closes_websockets_and_exits_cleanly() {
+    use futures::StreamExt;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
+        .env("APP_PORT", port.to_string())
+        .env("DATABASE_URL", format!("sqlite://{}/term.db", dir.path().display()))
+        .env("LEPTOS_SITE_ROOT", dir.path())
+        // Every payment takes 1.5 s: a checkout is in flight when SIGTERM lands.
+        .env("APP_PAYMENT_LATENCY_MS", "1500")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the server binary starts");
+    let base = format!("http://127.0.0.1:{port}");
+    ready(&base).await;
+
+    let customer = client();
+    let login = call(
+        &customer,
+        &base,
+        "login",
+        &[("email", "minjun@demo.delivery"), ("password", "demo1234")],
+    )
+    .await;
+    let cookie = login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("baedal_session="))
+        .and_then(|v| v.split(';').next())
+        .unwrap()
+        .to_string();
+    let mut request = format!("ws://127.0.0.1:{port}/ws").into_client_request().unwrap();
+    request.headers_mut().insert("cookie", cookie.parse().unwrap());
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.expect("a WebSocket");
+    let item: String = {
+        let page = customer
+            .get(format!("{base}/stores/1"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let at = page.find("data-item-id=\"").expect("a menu item") + "data-item-id=\"".len();
+        page[at..].chars().take_while(char::is_ascii_digit).collect()
+    };
+    call(&customer, &base, "cart_add", &[("item", &item)]).await;
+    let in_flight = {
+        let (customer, base) = (customer.clone(), base.clone());
+        tokio::spawn(async move {
+            call(
+                &customer,
+                &base,
+                "place_order",
+                &[
+                    ("store", "1"),
+                    ("fulfilment", "pickup"),
+                    ("card_number", "4242424242424242"),
+                    ("idempotency_key", "sigterm"),
+                ],
+            )
+            .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill -TERM");
+    assert!(term.success());
+
+    let mut going_away = None;
+    while let Ok(Some(frame)) = tokio::time::timeout(Duration::from_secs(10), socket.next()).await {
+        if let Ok(tokio_tungstenite::tungstenite::Message::Close(Some(frame))) = frame {
+            going_away = Some(u16::from(frame.code));
+            break;
+        }
+    }
+    assert_eq!(going_away, Some(1001), "the WebSocket is closed with going away");
+    let placed = in_flight.await.unwrap();
+    assert!(
+        placed.headers().get("location").is_some(),
+        "the in-flight checkout finished: {}",
+        placed.status()
+    );
+    let exited = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(exited.success(), "exits cleanly: {exited:?}");
+    assert!(
+        client().get(format!("{base}/healthz")).send().await.is_err(),
+        "no longer accepting"
+    );
 }
