@@ -204,7 +204,7 @@ pub fn AdminPage() -> impl IntoView {
     let error = move || set.value().get().and_then(Result::err);
     view! {
         <Title text="Operations"/>
-        <h1>"Operations"</h1>
+        <section class="hero"><h1>"Operations"</h1></section>
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
@@ -212,7 +212,7 @@ pub fn AdminPage() -> impl IntoView {
                         <section class="panel" data-testid="breaker">
                             <h2>"Payment circuit breaker"</h2>
                             <p>
-                                <span class=format!("badge {}", ops.breaker) data-testid="breaker-state">{ops.breaker.replace('_', "-")}</span>
+                                <span class=format!("badge breaker-{}", ops.breaker) data-testid="breaker-state">{ops.breaker.replace('_', "-")}</span>
                                 {format!(" · opened {} times · {} payments refused while open", ops.breaker_opened, ops.breaker_rejected)}
                             </p>
                         </section>
@@ -237,7 +237,7 @@ pub fn AdminPage() -> impl IntoView {
                                     view! {
                                         <li data-consumer=c.name.clone()>
                                             <strong>{c.name.clone()}</strong>
-                                            " " <span class=format!("badge {}", c.mode)>{c.mode.clone()}</span>
+                                            " " <span class=format!("badge mode-{}", c.mode)>{c.mode.clone()}</span>
                                             {format!(" · at {} · {} behind · {} failed batches", c.checkpoint, c.lag, c.failed_batches)}
                                             {c.last_error.map(|e| view! { <p class="form-error">{e}</p> })}
                                             <div class="status-buttons">

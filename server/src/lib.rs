@@ -360,6 +360,13 @@ fn shed_checkout(app: Router, limit: usize) -> Router {
 /// What a customer sees when checkout sheds load.
 pub const CHECKOUT_BUSY: &str = "Lots of orders right now. We will try again for you in a moment; nothing was charged.";
 
+/// The longest a response may take to start. Page renders are awaited whole
+/// (`SsrMode::Async`); under load, Leptos 0.8 rarely stalls one for good
+/// (leptos#4851, a lost wake-up in `<Suspense>`; 0.8.23 fixed the main cause,
+/// we still see about one in a few thousand under heavy parallel tests). The
+/// user then gets "try again" instead of an endless spinner.
+pub const RESPONSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// The HTTP routes: probes, the Leptos pages and server functions, static files.
 fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
@@ -376,6 +383,11 @@ fn router(state: AppState) -> Router {
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::map_response(server_fn_error_status))
+        // No response waits for ever: a stalled render (see RESPONSE_TIMEOUT) ends in a 503.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            RESPONSE_TIMEOUT,
+        ))
         .route_layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::middleware::from_fn(cross_site::reject_cross_site))
         .layer(

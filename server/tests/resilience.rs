@@ -375,3 +375,23 @@ async fn checkout_beyond_capacity_is_shed_at_once_while_pages_stay_responsive() 
     let retried = checkout(&app, &second, store, "shed-one").await;
     assert!(retried.location.is_some(), "{} {}", retried.status, retried.body);
 }
+
+#[tokio::test]
+async fn no_response_waits_longer_than_the_response_timeout() {
+    // A gateway slower than everything: the payment timeout is not what stops it.
+    let app = spawn_app_changed(|s| s.payment_timeout_ms = 120_000).await;
+    let admin = logged_in(&app, ADMIN).await;
+    let customer = logged_in(&app, CUSTOMER).await;
+    let (store, item) = app.store_and_item(OWNER).await;
+    app.call_as(&customer, "cart_add", &[("item", &item.to_string())], &[])
+        .await;
+    assert_eq!(set_faults(&app, &admin, "60000", "0").await, 200);
+    let started = Instant::now();
+    let reply = checkout(&app, &customer, store, "endless").await;
+    assert_eq!(reply.status, 503);
+    let waited = started.elapsed();
+    assert!(
+        waited >= server::RESPONSE_TIMEOUT && waited < server::RESPONSE_TIMEOUT + Duration::from_secs(5),
+        "answered after {waited:?}"
+    );
+}

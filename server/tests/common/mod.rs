@@ -36,6 +36,21 @@ pub fn test_settings(database_url: &str, demo: bool) -> Settings {
     settings
 }
 
+/// Whether the server gave up on a stalled page render (`RESPONSE_TIMEOUT`:
+/// 503 with an empty body; leptos#4851, rare under heavy parallel tests). A
+/// page GET is then tried once more, as a user would reload; it is said on
+/// stderr so a rise in these shows.
+fn stalled(response: &reqwest::Response) -> bool {
+    let gave_up = response.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE && response.content_length() == Some(0);
+    if gave_up {
+        eprintln!(
+            "a page render stalled and timed out; trying once more ({})",
+            response.url()
+        );
+    }
+    gave_up
+}
+
 /// A browser-like client: keeps cookies, does not follow redirects (tests
 /// assert where they point).
 pub fn client() -> reqwest::Client {
@@ -93,12 +108,11 @@ pub async fn spawn_with_settings(settings: Settings) -> TestApp {
 
 impl TestApp {
     pub async fn get(&self, path: &str) -> (u16, String) {
-        let response = self
-            .client
-            .get(format!("{}{}", self.base, path))
-            .send()
-            .await
-            .expect("request");
+        let send = || self.client.get(format!("{}{}", self.base, path)).send();
+        let mut response = send().await.expect("request");
+        if stalled(&response) {
+            response = send().await.expect("request");
+        }
         let status = response.status().as_u16();
         (status, response.text().await.expect("body"))
     }
@@ -152,12 +166,16 @@ impl TestApp {
 
     /// GETs a page as `client` (accepting HTML, like a browser): status, `Location`, body.
     pub async fn page_as(&self, client: &reqwest::Client, path: &str) -> (u16, Option<String>, String) {
-        let response = client
-            .get(format!("{}{}", self.base, path))
-            .header("accept", "text/html")
-            .send()
-            .await
-            .expect("request");
+        let send = || {
+            client
+                .get(format!("{}{}", self.base, path))
+                .header("accept", "text/html")
+                .send()
+        };
+        let mut response = send().await.expect("request");
+        if stalled(&response) {
+            response = send().await.expect("request");
+        }
         let status = response.status().as_u16();
         let location = response
             .headers()
