@@ -37,6 +37,55 @@ async fn call(http: &reqwest::Client, base: &str, endpoint: &str, form: &[(&str,
         .unwrap()
 }
 
+/// Starts the binary on a free port with a fresh SQLite file in `dir` and
+/// `env` on top; returns it and its base URL once it is ready.
+async fn start(dir: &std::path::Path, env: &[(&str, &str)], stdout: Stdio) -> (std::process::Child, String) {
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_server"))
+        .env("APP_PORT", port.to_string())
+        .env("DATABASE_URL", format!("sqlite://{}/app.db", dir.display()))
+        .env("LEPTOS_SITE_ROOT", dir)
+        .envs(env.iter().copied())
+        .stdout(stdout)
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the server binary starts");
+    let base = format!("http://127.0.0.1:{port}");
+    ready(&base).await;
+    (child, base)
+}
+
+/// Logs a demo account in; returns its client and session cookie.
+async fn logged_in(base: &str, email: &str) -> (reqwest::Client, String) {
+    let http = client();
+    let login = call(&http, base, "login", &[("email", email), ("password", "demo1234")]).await;
+    let cookie = login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("baedal_session="))
+        .and_then(|v| v.split(';').next())
+        .expect("a session cookie")
+        .to_string();
+    (http, cookie)
+}
+
+/// Puts the first item of demo store 1 (the owner.chicken store) in the cart.
+async fn fill_cart(customer: &reqwest::Client, base: &str) {
+    let page = customer
+        .get(format!("{base}/stores/1"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let at = page.find("data-item-id=\"").expect("a menu item") + "data-item-id=\"".len();
+    let item: String = page[at..].chars().take_while(char::is_ascii_digit).collect();
+    assert_eq!(call(customer, base, "cart_add", &[("item", &item)]).await.status(), 200);
+}
+
 /// The spans of a JSON log line, by name: `{"request": {...}, "checkout": {...}}`.
 fn spans(line: &serde_json::Value) -> Vec<serde_json::Value> {
     line["spans"].as_array().cloned().unwrap_or_default()
@@ -45,17 +94,12 @@ fn spans(line: &serde_json::Value) -> Vec<serde_json::Value> {
 #[tokio::test]
 async fn one_order_can_be_followed_through_json_logs_by_its_id() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
-        .env("APP_PORT", port.to_string())
-        .env("DATABASE_URL", format!("sqlite://{}/logs.db", dir.path().display()))
-        .env("APP_LOG_FORMAT", "json")
-        .env("RUST_LOG", "info,eventlog=debug")
-        .env("LEPTOS_SITE_ROOT", dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the server binary starts");
+    let (mut child, base) = start(
+        dir.path(),
+        &[("APP_LOG_FORMAT", "json"), ("RUST_LOG", "info,eventlog=debug")],
+        Stdio::piped(),
+    )
+    .await;
     let stdout = child.stdout.take().unwrap();
     let lines = std::thread::spawn(move || {
         BufReader::new(stdout)
@@ -63,52 +107,9 @@ async fn one_order_can_be_followed_through_json_logs_by_its_id() {
             .map_while(Result::ok)
             .collect::<Vec<String>>()
     });
-    let base = format!("http://127.0.0.1:{port}");
-    let http = client();
-    let mut up = false;
-    for _ in 0..100 {
-        if http
-            .get(format!("{base}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(up, "the server became ready");
-
-    let customer = client();
-    call(
-        &customer,
-        &base,
-        "login",
-        &[("email", "minjun@demo.delivery"), ("password", "demo1234")],
-    )
-    .await;
-    let owner = client();
-    call(
-        &owner,
-        &base,
-        "login",
-        &[("email", "owner.chicken@demo.delivery"), ("password", "demo1234")],
-    )
-    .await;
-    let item: String = {
-        let page = customer
-            .get(format!("{base}/stores/1"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let at = page.find("data-item-id=\"").expect("a menu item") + "data-item-id=\"".len();
-        page[at..].chars().take_while(char::is_ascii_digit).collect()
-    };
-    call(&customer, &base, "cart_add", &[("item", &item)]).await;
+    let (customer, _) = logged_in(&base, "minjun@demo.delivery").await;
+    let (owner, _) = logged_in(&base, "owner.chicken@demo.delivery").await;
+    fill_cart(&customer, &base).await;
     let placed = call(
         &customer,
         &base,
@@ -204,53 +205,15 @@ async fn sigterm_finishes_in_flight_requests_closes_websockets_and_exits_cleanly
     use futures::StreamExt;
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
-        .env("APP_PORT", port.to_string())
-        .env("DATABASE_URL", format!("sqlite://{}/term.db", dir.path().display()))
-        .env("LEPTOS_SITE_ROOT", dir.path())
-        // Every payment takes 1.5 s: a checkout is in flight when SIGTERM lands.
-        .env("APP_PAYMENT_LATENCY_MS", "1500")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the server binary starts");
-    let base = format!("http://127.0.0.1:{port}");
-    ready(&base).await;
-
-    let customer = client();
-    let login = call(
-        &customer,
-        &base,
-        "login",
-        &[("email", "minjun@demo.delivery"), ("password", "demo1234")],
-    )
-    .await;
-    let cookie = login
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("baedal_session="))
-        .and_then(|v| v.split(';').next())
-        .unwrap()
-        .to_string();
-    let mut request = format!("ws://127.0.0.1:{port}/ws").into_client_request().unwrap();
+    // Every payment takes 1.5 s: a checkout is in flight when SIGTERM lands.
+    let (mut child, base) = start(dir.path(), &[("APP_PAYMENT_LATENCY_MS", "1500")], Stdio::null()).await;
+    let (customer, cookie) = logged_in(&base, "minjun@demo.delivery").await;
+    let mut request = format!("{}/ws", base.replace("http://", "ws://"))
+        .into_client_request()
+        .unwrap();
     request.headers_mut().insert("cookie", cookie.parse().unwrap());
     let (mut socket, _) = tokio_tungstenite::connect_async(request).await.expect("a WebSocket");
-    let item: String = {
-        let page = customer
-            .get(format!("{base}/stores/1"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let at = page.find("data-item-id=\"").expect("a menu item") + "data-item-id=\"".len();
-        page[at..].chars().take_while(char::is_ascii_digit).collect()
-    };
-    call(&customer, &base, "cart_add", &[("item", &item)]).await;
+    fill_cart(&customer, &base).await;
     let in_flight = {
         let (customer, base) = (customer.clone(), base.clone());
         tokio::spawn(async move {
