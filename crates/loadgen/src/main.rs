@@ -23,6 +23,7 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use futures::StreamExt;
+use loadgen::{client, session_cookie, signup, PASSWORD};
 use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::sync::Arc;
@@ -40,16 +41,8 @@ const STEPS: [&str; 7] = [
     "deliver",
 ];
 const OWNER: &str = "owner.chicken@demo.delivery";
-const PASSWORD: &str = "demo1234";
 
 type Samples = Arc<Mutex<BTreeMap<&'static str, Vec<Duration>>>>;
-
-fn client() -> Result<reqwest::Client> {
-    Ok(reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()?)
-}
 
 async fn call(c: &reqwest::Client, base: &str, endpoint: &str, form: &[(&str, &str)]) -> Result<()> {
     let response = c.post(format!("{base}/api/{endpoint}")).form(form).send().await?;
@@ -58,21 +51,6 @@ async fn call(c: &reqwest::Client, base: &str, endpoint: &str, form: &[(&str, &s
         bail!("{endpoint}: {status} {}", response.text().await.unwrap_or_default());
     }
     Ok(())
-}
-
-async fn account(base: &str, email: &str, role: &str) -> Result<reqwest::Client> {
-    let c = client()?;
-    let mut form = vec![
-        ("email", email),
-        ("display_name", "부하 테스트"),
-        ("password", "loadtest-password"),
-        ("role", role),
-    ];
-    if role == "rider" {
-        form.push(("vehicle", "motorbike"));
-    }
-    call(&c, base, "signup", &form).await.context("sign up")?;
-    Ok(c)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -143,21 +121,13 @@ fn rss_kib(pid: u32) -> Option<u64> {
 }
 
 /// The session cookie of a demo account.
-async fn session_cookie(base: &str, email: &str) -> Result<String> {
+async fn demo_cookie(base: &str, email: &str) -> Result<String> {
     let response = client()?
         .post(format!("{base}/api/login"))
         .form(&[("email", email), ("password", PASSWORD)])
         .send()
         .await?;
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("baedal_session="))
-        .and_then(|v| v.split(';').next())
-        .map(str::to_string)
-        .ok_or_else(|| anyhow!("no session cookie for {email}"))
+    session_cookie(&response).ok_or_else(|| anyhow!("no session cookie for {email}"))
 }
 
 /// The demo chicken store and an item of unlimited stock on it, over HTTP.
@@ -233,7 +203,7 @@ async fn run(base: &str, server_pid: u32, users: usize, seconds: u64, subscriber
     let mut readers = Vec::new();
     if subscribers > 0 {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-        let cookie = session_cookie(&base, OWNER).await?;
+        let cookie = demo_cookie(&base, OWNER).await?;
         tokio::time::sleep(Duration::from_secs(1)).await;
         let before = rss_kib(server_pid).unwrap_or(0);
         let mut sockets = Vec::with_capacity(subscribers);
@@ -275,8 +245,8 @@ async fn run(base: &str, server_pid: u32, users: usize, seconds: u64, subscriber
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let start = Instant::now();
     for u in 0..users {
-        let customer = account(&base, &format!("load-c{u}-{run_id}@example.kr"), "customer").await?;
-        let rider = account(&base, &format!("load-r{u}-{run_id}@example.kr"), "rider").await?;
+        let (customer, _) = signup(&base, &format!("load-c{u}-{run_id}@example.kr"), "customer").await?;
+        let (rider, _) = signup(&base, &format!("load-r{u}-{run_id}@example.kr"), "rider").await?;
         let (base, owner, samples) = (base.clone(), owner.clone(), samples.clone());
         tasks.push(tokio::spawn(async move {
             let mut done = 0u64;

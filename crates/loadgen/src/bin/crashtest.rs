@@ -23,6 +23,7 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use futures::StreamExt;
+use loadgen::{client, signup, PASSWORD};
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -30,15 +31,6 @@ use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
 const OWNER: &str = "owner.chicken@demo.delivery";
-const PASSWORD: &str = "demo1234";
-
-fn client() -> Result<reqwest::Client> {
-    Ok(reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(10))
-        .build()?)
-}
 
 /// Child mode: the server on `CRASHTEST_PORT`, until killed.
 async fn child() -> Result<()> {
@@ -138,32 +130,6 @@ async fn login(base: &str, email: &str) -> Result<reqwest::Client> {
         Outcome::Done(_) => Ok(c),
         _ => bail!("cannot log in as {email}"),
     }
-}
-
-async fn signup(base: &str, email: &str, role: &str) -> Result<(reqwest::Client, String)> {
-    let c = client()?;
-    let mut form = vec![
-        ("email", email),
-        ("display_name", "충돌 테스트"),
-        ("password", "crashtest-password"),
-        ("role", role),
-    ];
-    if role == "rider" {
-        form.push(("vehicle", "motorbike"));
-    }
-    let Outcome::Done(r) = post(&c, base, "signup", &form).await else {
-        bail!("cannot sign up {email}");
-    };
-    let cookie = r
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("baedal_session="))
-        .and_then(|v| v.split(';').next())
-        .map(str::to_string)
-        .ok_or_else(|| anyhow!("no session cookie for {email}"))?;
-    Ok((c, cookie))
 }
 
 /// Follows one customer's orders over `/ws`, resuming after every kill.
