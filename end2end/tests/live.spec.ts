@@ -1,5 +1,5 @@
 import { expect, test, type Page } from "@playwright/test";
-import { hydrated, personLoggedIn } from "./people";
+import { hydrated, personLoggedIn, toCheckout } from "./people";
 
 const DESK = { width: 1000, height: 900 };
 
@@ -19,15 +19,7 @@ async function openDashboard(owner: Page) {
 }
 
 async function placeOrder(customer: Page) {
-  await customer.goto("/");
-  await customer.getByRole("link", { name: /황금올리브 치킨 역삼점/ }).click();
-  await hydrated(customer);
-  await customer.getByTestId("add").first().click();
-  await expect(customer.getByTestId("cart-qty").first()).toBeVisible();
-  await customer.getByTestId("go-checkout").click();
-  await hydrated(customer);
-  await customer.getByLabel("Delivery address").fill("서울 강남구 역삼로 5, 301호");
-  await customer.getByLabel("Card number").fill("4242 4242 4242 4242");
+  await toCheckout(customer);
   await customer.getByTestId("place-order").click();
   await expect(customer).toHaveURL(/\/orders\/\d+$/);
   await hydrated(customer);

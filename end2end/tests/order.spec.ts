@@ -1,5 +1,5 @@
 import { expect, test, type Page } from "@playwright/test";
-import { hydrated, personLoggedIn } from "./people";
+import { hydrated, personLoggedIn, toCheckout } from "./people";
 
 // Issue 4: a customer orders, the owner accepts and marks it ready, a rider
 // picks it up and delivers it, the customer reviews it. Three browser
@@ -113,15 +113,7 @@ test("while payment is down the checkout page says it will retry, and does", asy
   const faults = (rate: string) =>
     admin.request.post("/api/payment_faults", { form: { latency_ms: "0", failure_rate: rate } });
   const customer = await personLoggedIn(browser, "seoyeon@demo.delivery");
-  await customer.goto("/");
-  await customer.getByRole("link", { name: /황금올리브 치킨 역삼점/ }).click();
-  await hydrated(customer);
-  await customer.getByTestId("add").first().click();
-  await expect(customer.getByTestId("cart-qty").first()).toBeVisible();
-  await customer.getByTestId("go-checkout").click();
-  await hydrated(customer);
-  await customer.getByLabel("Delivery address").fill("서울 강남구 역삼로 7");
-  await customer.getByLabel("Card number").fill("4242 4242 4242 4242");
+  await toCheckout(customer);
   try {
     expect((await faults("1")).status()).toBe(200);
     await customer.getByTestId("place-order").click();

@@ -22,3 +22,17 @@ export async function personLoggedIn(browser: Browser, email: string, viewport?:
   await expect(page.getByTestId("account-menu")).not.toContainText("Log in");
   return page;
 }
+
+/** From the home page to a filled-in checkout: one of the store's first item,
+ * motorbike delivery, the approved sandbox card. Pay is left to the caller. */
+export async function toCheckout(customer: Page, store: RegExp = /황금올리브 치킨 역삼점/) {
+  await customer.goto("/");
+  await customer.getByRole("link", { name: store }).click();
+  await hydrated(customer);
+  await customer.getByTestId("add").first().click();
+  await expect(customer.getByTestId("cart-qty").first()).toBeVisible();
+  await customer.getByTestId("go-checkout").click();
+  await hydrated(customer);
+  await customer.getByLabel("Delivery address").fill("서울 강남구 역삼로 5, 301호");
+  await customer.getByLabel("Card number").fill("4242 4242 4242 4242");
+}
