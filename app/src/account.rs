@@ -1,16 +1,14 @@
-//! Accounts in the browser: sign-up, login, logout, the account menu, and the
-//! role homes (`/owner`, `/rider`) that only their role may open.
+//! Accounts in the browser: sign-up, login and logout, and the actions the
+//! account menu (`layout`) refreshes on.
 
 // The sign-up server function takes the form's fields as arguments, and the
 // client stub the macro generates for it repeats them.
 #![allow(clippy::too_many_arguments)]
 
-use crate::error::{AppError, ErrorPage};
-use domain::catalog::StoreSummary;
+use crate::error::AppError;
 use domain::{DeliveryType, Role, StoreKind};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +25,18 @@ pub struct AccountSummary {
     pub vehicle: Option<DeliveryType>,
 }
 
+#[cfg(feature = "ssr")]
+impl From<&accounts::User> for AccountSummary {
+    fn from(user: &accounts::User) -> AccountSummary {
+        AccountSummary {
+            display_name: user.display_name.clone(),
+            email: user.email.clone(),
+            role: user.role,
+            vehicle: user.vehicle,
+        }
+    }
+}
+
 /// Where each role lands after logging in (issue 3).
 pub fn home_of(role: Role) -> &'static str {
     match role {
@@ -36,56 +46,11 @@ pub fn home_of(role: Role) -> &'static str {
     }
 }
 
-/// A `next` target that stays on this site: a path, never `//host` or a URL.
-#[cfg(feature = "ssr")]
-fn local_path(next: Option<&str>) -> Option<String> {
-    let next = next?.trim();
-    (next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && next.len() <= 200)
-        .then(|| next.to_string())
-}
-
-#[cfg(feature = "ssr")]
-pub(crate) mod ssr {
-    use super::AccountSummary;
-    use crate::error::{internal, respond, AppError};
-    use accounts::auth::AuthSession;
-
-    pub async fn auth_session() -> Result<AuthSession, AppError> {
-        leptos_axum::extract::<AuthSession>()
-            .await
-            .map_err(|e| respond(internal(e)))
-    }
-
-    pub fn current(user: &accounts::User) -> AccountSummary {
-        AccountSummary {
-            display_name: user.display_name.clone(),
-            email: user.email.clone(),
-            role: user.role,
-            vehicle: user.vehicle,
-        }
-    }
-
-    /// Refuses the attempt when this client IP tried too often (per-IP limit).
-    pub async fn limit_attempts(state: &crate::state::AppState) -> Result<(), AppError> {
-        use axum::extract::ConnectInfo;
-        use governor::clock::{Clock, DefaultClock};
-        let Ok(ConnectInfo(peer)) = leptos_axum::extract::<ConnectInfo<std::net::SocketAddr>>().await else {
-            return Ok(());
-        };
-        state.login_limiter.check_key(&peer.ip()).map_err(|not_until| {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            respond(AppError::TooManyRequests {
-                retry_after_secs: wait.as_secs().max(1),
-            })
-        })
-    }
-}
-
 /// The logged-in user, or `None`.
 #[server(endpoint = "current_user")]
 pub async fn current_user() -> Result<Option<AccountSummary>, AppError> {
-    let auth = ssr::auth_session().await?;
-    Ok(auth.user.as_ref().map(|u| ssr::current(&u.user)))
+    let auth = crate::server::auth_session().await?;
+    Ok(auth.user.as_ref().map(|u| AccountSummary::from(&u.user)))
 }
 
 /// Logs in and redirects to `next` (a local path) or the role's home.
@@ -104,29 +69,52 @@ pub async fn login(
 ) -> Result<(), AppError> {
     use crate::error::{internal, respond};
     let state = crate::state::app_state()?;
-    ssr::limit_attempts(&state).await?;
-    if let Err(retry_after_secs) = accounts::throttle::check(&state.db, &email).await.map_err(internal)? {
+    let client = crate::server::client().await;
+    crate::server::limit_attempts(&state, &client)?;
+    // No account has an address that does not parse; it never reaches the
+    // database (where, on PostgreSQL, a NUL in it would be an error).
+    let Ok(email) = domain::email::Email::parse(&email).map(|e| e.as_str().to_string()) else {
+        return Err(respond(AppError::BadCredentials));
+    };
+    if let Err(retry_after_secs) = accounts::throttle::check(&state.db, &email, &client)
+        .await
+        .map_err(internal)?
+    {
         return Err(respond(AppError::TooManyRequests { retry_after_secs }));
     }
-    let mut auth = ssr::auth_session().await?;
+    let mut auth = crate::server::auth_session().await?;
     let credentials = accounts::auth::Credentials {
         email: email.clone(),
         password,
     };
+    // A login over another account's session ends that session.
+    let replaced = auth
+        .user
+        .as_ref()
+        .map(|u| u.user.id)
+        .zip(auth.session.id().map(|id| id.to_string()));
     match auth.authenticate(credentials).await.map_err(|e| respond(internal(e)))? {
         Some(user) => {
             // A new session id at every login, also when switching accounts
             // (axum-login only cycles it for an anonymous session): no fixation.
             auth.session.cycle_id().await.map_err(|e| respond(internal(e)))?;
             auth.login(&user).await.map_err(|e| respond(internal(e)))?;
-            accounts::throttle::clear(&state.db, &email).await.map_err(internal)?;
+            accounts::throttle::clear(&state.db, &email, &client)
+                .await
+                .map_err(internal)?;
+            if let Some((previous, session)) = replaced {
+                crate::server::session_ended(&state, &session, previous).await;
+            }
             tracing::info!(user_id = user.user.id.get(), "logged in");
-            let target = local_path(next.as_deref()).unwrap_or_else(|| home_of(user.user.role).to_string());
-            leptos_axum::redirect(&target);
+            let target = next
+                .as_deref()
+                .and_then(crate::nav::local_path)
+                .unwrap_or(home_of(user.user.role));
+            crate::nav::redirect(target);
             Ok(())
         }
         None => {
-            accounts::throttle::record_failure(&state.db, &email)
+            accounts::throttle::record_failure(&state.db, &email, &client)
                 .await
                 .map_err(internal)?;
             Err(respond(AppError::BadCredentials))
@@ -134,13 +122,23 @@ pub async fn login(
     }
 }
 
-/// Logs out: the session is destroyed, then home.
+/// Logs out: the session is destroyed and its live sockets are closed on
+/// every replica (issue 15, item 6), then home.
 #[server(endpoint = "logout")]
 pub async fn logout() -> Result<(), AppError> {
     use crate::error::{internal, respond};
-    let mut auth = ssr::auth_session().await?;
+    let state = crate::state::app_state()?;
+    let mut auth = crate::server::auth_session().await?;
+    let ending = auth
+        .user
+        .as_ref()
+        .map(|u| u.user.id)
+        .zip(auth.session.id().map(|id| id.to_string()));
     auth.logout().await.map_err(|e| respond(internal(e)))?;
-    leptos_axum::redirect("/");
+    if let Some((user, session)) = ending {
+        crate::server::session_ended(&state, &session, user).await;
+    }
+    crate::nav::redirect("/");
     Ok(())
 }
 
@@ -171,7 +169,7 @@ pub async fn signup(
     use accounts::signup::{sign_up, SignupError, SignupForm};
     use axum_login::AuthnBackend;
     let state = crate::state::app_state()?;
-    ssr::limit_attempts(&state).await?;
+    crate::server::limit_attempts(&state, &crate::server::client().await)?;
     let form = SignupForm {
         email,
         display_name,
@@ -186,7 +184,7 @@ pub async fn signup(
         SignupError::Invalid(fields) => respond(AppError::Invalid(fields)),
         SignupError::Account(e) => respond(internal(e)),
     })?;
-    let mut auth = ssr::auth_session().await?;
+    let mut auth = crate::server::auth_session().await?;
     let session_user = auth
         .backend
         .get_user(&user.id.get())
@@ -195,54 +193,8 @@ pub async fn signup(
         .ok_or_else(|| respond(internal("a new account vanished")))?;
     auth.login(&session_user).await.map_err(|e| respond(internal(e)))?;
     tracing::info!(user_id = user.id.get(), role = user.role.as_str(), "signed up");
-    leptos_axum::redirect(home_of(user.role));
+    crate::nav::redirect(home_of(user.role));
     Ok(())
-}
-
-/// The stores the logged-in owner owns (`/owner`).
-///
-/// Errors: 401 when logged out, 403 for other roles.
-#[server(endpoint = "owner_stores")]
-pub async fn owner_stores() -> Result<Vec<StoreSummary>, AppError> {
-    use crate::error::{denied, internal, respond};
-    use accounts::authz::{authorize, Action};
-    let state = crate::state::app_state()?;
-    let auth = ssr::auth_session().await?;
-    let user = authorize(&state.db, auth.user.as_ref().map(|u| &u.user), Action::ViewOwnerHome)
-        .await
-        .map_err(denied)?;
-    catalog::stores_of_owner(&state.db, user.id)
-        .await
-        .map_err(|e| respond(internal(e)))
-}
-
-/// One of the logged-in owner's stores with its menu (`/owner/stores/{id}`).
-///
-/// Errors: 401 when logged out, 403 for other roles, 404 for a store that
-/// does not exist or belongs to another owner (the same answer for both).
-#[server(endpoint = "owner_store")]
-pub async fn owner_store(
-    /// The store id as it appears in the URL.
-    id: String,
-) -> Result<domain::catalog::StoreMenu, AppError> {
-    use crate::error::{denied, internal, respond};
-    use accounts::authz::{authorize, Action};
-    let state = crate::state::app_state()?;
-    let auth = ssr::auth_session().await?;
-    let user = auth.user.as_ref().map(|u| &u.user);
-    let not_found = || respond(AppError::NotFound("There is no such page.".into()));
-    // Who is asking is settled before the id is even read.
-    authorize(&state.db, user, Action::ViewOwnerHome)
-        .await
-        .map_err(denied)?;
-    let store: domain::StoreId = id.trim().parse().map_err(|_| not_found())?;
-    authorize(&state.db, user, Action::ManageStore(store))
-        .await
-        .map_err(denied)?;
-    catalog::store_menu(&state.db, store)
-        .await
-        .map_err(|e| respond(internal(e)))?
-        .ok_or_else(not_found)
 }
 
 /// The login, logout and sign-up actions, shared so the account menu can
@@ -266,56 +218,9 @@ pub fn provide_account_actions() {
     });
 }
 
+/// The shared account actions ([`provide_account_actions`]).
 pub(crate) fn account_actions() -> AccountActions {
     expect_context::<AccountActions>()
-}
-
-/// The account menu in the top bar: log in / sign up, or the user's name,
-/// their home and a logout button.
-#[component]
-pub fn AccountMenu() -> impl IntoView {
-    let actions = account_actions();
-    let user = Resource::new(
-        move || {
-            (
-                actions.login.version().get(),
-                actions.logout.version().get(),
-                actions.signup.version().get(),
-            )
-        },
-        |_| current_user(),
-    );
-    // Created here, outside the Suspense that shows it (leptos#4866).
-    let unread = crate::orders::unread_resource();
-    view! {
-        <Transition fallback=|| ()>
-            {move || Suspend::new(async move {
-                match user.await {
-                    Ok(Some(user)) => view! {
-                        <div class="account" data-testid="account-menu">
-                            {(user.role == Role::Customer).then(|| view! { <a href="/orders">"Orders"</a> })}
-                            {(user.role == Role::Admin).then(|| view! { <a href="/admin">"Operations"</a> })}
-                            <crate::live::LiveIndicator/>
-                            <crate::orders::NotificationBell count=unread/>
-                            <a class="account-name" href=home_of(user.role)>
-                                {user.display_name.clone()}
-                                <span class="account-role">{user.role.label()}</span>
-                            </a>
-                            <ActionForm action=actions.logout attr:class="inline">
-                                <button type="submit" class="link-button">"Log out"</button>
-                            </ActionForm>
-                        </div>
-                    }.into_any(),
-                    _ => view! {
-                        <div class="account" data-testid="account-menu">
-                            <a href="/login">"Log in"</a>
-                            <a class="pill" href="/signup">"Sign up"</a>
-                        </div>
-                    }.into_any(),
-                }
-            })}
-        </Transition>
-    }
 }
 
 /// Shows the message of a failed form submission.
@@ -376,13 +281,13 @@ pub fn SignupPage() -> impl IntoView {
                 </fieldset>
                 {field("role")}
                 <label for="signup-name">"Name"</label>
-                <input id="signup-name" name="display_name" maxlength="50" autocomplete="name" required/>
+                <input id="signup-name" name="display_name" maxlength=domain::limits::DISPLAY_NAME_CHARS autocomplete="name" required/>
                 {field("display_name")}
                 <label for="signup-email">"Email"</label>
                 <input id="signup-email" type="email" name="email" autocomplete="username" required/>
                 {field("email")}
-                <label for="signup-password">"Password (8 to 128 characters)"</label>
-                <input id="signup-password" type="password" name="password" autocomplete="new-password" minlength="8" maxlength="128" required/>
+                <label for="signup-password">{format!("Password ({} to {} characters)", domain::limits::PASSWORD_MIN_CHARS, domain::limits::PASSWORD_MAX_CHARS)}</label>
+                <input id="signup-password" type="password" name="password" autocomplete="new-password" minlength=domain::limits::PASSWORD_MIN_CHARS maxlength=domain::limits::PASSWORD_MAX_CHARS required/>
                 {field("password")}
                 <div class="role-fields" class:hidden=move || role.get() != "rider">
                     <label for="signup-vehicle">"I deliver by"</label>
@@ -393,7 +298,7 @@ pub fn SignupPage() -> impl IntoView {
                 </div>
                 <div class="role-fields" class:hidden=move || role.get() != "owner">
                     <label for="signup-store-name">"Store name"</label>
-                    <input id="signup-store-name" name="store_name" maxlength="60"/>
+                    <input id="signup-store-name" name="store_name" maxlength=domain::limits::STORE_NAME_CHARS/>
                     {field("store_name")}
                     <label for="signup-store-kind">"Kind of store"</label>
                     <select id="signup-store-kind" name="store_kind">
@@ -401,7 +306,7 @@ pub fn SignupPage() -> impl IntoView {
                     </select>
                     {field("store_kind")}
                     <label for="signup-store-address">"Store address"</label>
-                    <input id="signup-store-address" name="store_address" maxlength="120"/>
+                    <input id="signup-store-address" name="store_address" maxlength=domain::limits::STORE_ADDRESS_CHARS/>
                     {field("store_address")}
                 </div>
                 {move || form_error(error())}
@@ -412,58 +317,9 @@ pub fn SignupPage() -> impl IntoView {
     }
 }
 
-/// What a role-only page shows when the server refused: a redirect to the
-/// login page for 401, the error page otherwise.
-pub(crate) fn refused(error: AppError, here: &str) -> AnyView {
-    match error {
-        AppError::Unauthorized => view! { <Redirect path=format!("/login?next={here}")/> }.into_any(),
-        error => view! { <ErrorPage error/> }.into_any(),
-    }
-}
-
-/// `/owner`: the owner's stores.
-#[component]
-pub fn OwnerHome() -> impl IntoView {
-    let stores = Resource::new(|| (), |_| owner_stores());
-    view! {
-        <Title text="Your stores"/>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match stores.await {
-                    Ok(stores) => view! {
-                        <section class="hero"><h1>"Your stores"</h1>
-                            <p>"Choose a store to see its orders and manage its menu."</p></section>
-                        <ul class="store-list" data-testid="owner-stores">
-                            {stores.into_iter().map(|s| view! {
-                                <li class="store-card"><a href=format!("/owner/stores/{}", s.id)>
-                                    <div class="store-card-head"><h2>{s.name}</h2>
-                                        <span class=format!("badge {}", s.status.as_str())>{s.status.label()}</span></div>
-                                    <p class="store-category">{s.kind.label()} " · " {s.address}</p>
-                                </a></li>
-                            }).collect_view()}
-                        </ul>
-                    }.into_any(),
-                    Err(error) => refused(error, "/owner"),
-                }
-            })}
-        </Suspense>
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    #[cfg(feature = "ssr")]
-    fn next_only_accepts_local_paths() {
-        assert_eq!(local_path(Some("/owner")), Some("/owner".into()));
-        assert_eq!(local_path(Some("//evil.example/x")), None);
-        assert_eq!(local_path(Some("https://evil.example")), None);
-        assert_eq!(local_path(Some("/\\evil.example")), None);
-        assert_eq!(local_path(Some("")), None);
-        assert_eq!(local_path(None), None);
-    }
 
     #[test]
     fn each_role_has_a_home() {

@@ -63,7 +63,7 @@ pub const MAX_LATENCY_MS: u64 = 60_000;
 #[server(endpoint = "operations")]
 pub async fn get_operations() -> Result<Operations, AppError> {
     use crate::error::{internal, respond};
-    let (_, state) = crate::orders::ssr::caller(accounts::authz::Action::Operate).await?;
+    let (_, state) = crate::server::caller(accounts::authz::Action::Operate).await?;
     let head = eventlog::head(&state.db).await.map_err(|e| respond(internal(e)))?;
     let checkpoints = eventlog::checkpoints(&state.db)
         .await
@@ -119,7 +119,7 @@ pub async fn set_payment_faults(
 ) -> Result<(), AppError> {
     use crate::error::respond;
     use domain::FieldError;
-    let (caller, state) = crate::orders::ssr::caller(accounts::authz::Action::Operate).await?;
+    let (caller, state) = crate::server::caller(accounts::authz::Action::Operate).await?;
     let mut errors = Vec::new();
     let latency = latency_ms.trim().parse::<u64>().ok().filter(|l| *l <= MAX_LATENCY_MS);
     if latency.is_none() {
@@ -171,7 +171,7 @@ pub async fn set_consumer_mode(
     mode: String,
 ) -> Result<(), AppError> {
     use crate::error::respond;
-    let (caller, state) = crate::orders::ssr::caller(accounts::authz::Action::Operate).await?;
+    let (caller, state) = crate::server::caller(accounts::authz::Action::Operate).await?;
     let mode = eventlog::ConsumerMode::parse(mode.trim()).ok_or_else(|| {
         respond(AppError::Invalid(vec![domain::FieldError::new(
             "mode",
@@ -258,9 +258,9 @@ pub fn AdminPage() -> impl IntoView {
                                 }).collect_view()}
                             </ul>
                         </section>
-                        {move || crate::orders::form_error(error())}
+                        {move || crate::ui::form_error(error())}
                     }.into_any(),
-                    Err(error) => crate::account::refused(error, "/admin"),
+                    Err(error) => crate::ui::refused(error, "/admin"),
                 }
             })}
         </Suspense>

@@ -34,6 +34,9 @@ pub enum AppError {
     /// A service we depend on is busy or down; try again shortly: 503.
     #[error("{0}")]
     Busy(String),
+    /// The request's body is larger than the server reads: 413.
+    #[error("This request is too large.")]
+    TooLarge,
     /// Form fields to correct, each with its message: 422.
     #[error("Please correct the highlighted fields.")]
     Invalid(Vec<domain::FieldError>),
@@ -46,9 +49,11 @@ pub enum AppError {
     /// A fault on our side; details are in the server log: 500.
     #[error("Something went wrong on our side. Please try again in a moment.")]
     Internal,
-    /// The request did not get through (network down, server restarting): 503.
+    /// Only in the browser: the request did not get through (network down,
+    /// server restarting) or its answer could not be read. The server never
+    /// sends it; the cause stays in the browser's console.
     #[error("We could not reach the server. Check your connection and try again.")]
-    Unreachable(String),
+    Unreachable,
 }
 
 impl AppError {
@@ -60,12 +65,13 @@ impl AppError {
             AppError::Unauthorized | AppError::BadCredentials => http::StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => http::StatusCode::FORBIDDEN,
             AppError::Invalid(_) => http::StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::TooLarge => http::StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Conflict(_) => http::StatusCode::CONFLICT,
             AppError::PaymentDeclined(_) => http::StatusCode::PAYMENT_REQUIRED,
             AppError::Busy(_) => http::StatusCode::SERVICE_UNAVAILABLE,
             AppError::TooManyRequests { .. } => http::StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal => http::StatusCode::INTERNAL_SERVER_ERROR,
-            AppError::Unreachable(_) => http::StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unreachable => http::StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
@@ -90,24 +96,41 @@ fn wait_text(seconds: u64) -> String {
     }
 }
 
+/// What a request that could not be read is told (issue 15, item 2): no
+/// parser's words, which name our framework and echo the input.
+pub const UNREADABLE_REQUEST: &str = "The request could not be read. Reload the page and try again.";
+
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
+    /// On the server: arguments that do not decode (invalid UTF-8, a missing
+    /// or malformed field, JSON where a form is expected) are the client's
+    /// mistake, 400, with a short message and the details in the log;
+    /// anything else is our fault, 500, logged. In the browser: the call did
+    /// not get through or its answer could not be read.
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        match value {
-            // Arguments that do not even parse are the client's mistake.
-            ServerFnErrorErr::Args(msg) | ServerFnErrorErr::MissingArg(msg) => {
-                AppError::BadRequest(format!("Invalid request: {msg}"))
+        #[cfg(feature = "ssr")]
+        {
+            match value {
+                ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) | ServerFnErrorErr::Deserialization(_) => {
+                    tracing::debug!(cause = %value, "refused a request that does not decode");
+                    AppError::BadRequest(UNREADABLE_REQUEST.into())
+                }
+                other => internal(other),
             }
-            other => AppError::Unreachable(other.to_string()),
+        }
+        #[cfg(not(feature = "ssr"))]
+        {
+            leptos::logging::warn!("server call failed: {value}");
+            AppError::Unreachable
         }
     }
 }
 
-/// Logs `cause` and returns the opaque [`AppError::Internal`].
+/// Logs `cause` (with its sources) and returns the opaque [`AppError::Internal`].
 #[cfg(feature = "ssr")]
 pub fn internal(cause: impl std::fmt::Display) -> AppError {
-    tracing::error!(%cause, "internal error");
+    tracing::error!(cause = %cause, "internal error");
     AppError::Internal
 }
 
@@ -133,21 +156,92 @@ pub fn respond(error: AppError) -> AppError {
     error
 }
 
-/// Turns an authorization refusal into the error the user sees.
+/// An authorization refusal as the user sees it: 401, 403, or a 404 for
+/// someone else's resource (so ids cannot be probed).
 #[cfg(feature = "ssr")]
-pub fn denied(error: accounts::authz::AuthzError) -> AppError {
-    use accounts::authz::{AuthzError, Denied};
-    respond(match error {
-        AuthzError::Denied(Denied::NotLoggedIn) => AppError::Unauthorized,
-        AuthzError::Denied(d @ Denied::WrongRole { .. }) => AppError::Forbidden(capitalise(&d.to_string())),
-        AuthzError::Denied(Denied::NotYours) => AppError::NotFound("There is no such page.".into()),
-        AuthzError::Db(e) => internal(e),
-    })
+impl From<accounts::authz::AuthzError> for AppError {
+    fn from(error: accounts::authz::AuthzError) -> Self {
+        use accounts::authz::{AuthzError, Denied};
+        respond(match error {
+            AuthzError::Denied(Denied::NotLoggedIn) => AppError::Unauthorized,
+            AuthzError::Denied(d @ Denied::WrongRole { .. }) => AppError::Forbidden(capitalise(&d.to_string())),
+            AuthzError::Denied(Denied::NotYours) => AppError::NotFound("There is no such page.".into()),
+            AuthzError::Db(e) => internal(e),
+        })
+    }
+}
+
+/// An ordering failure as the user sees it, with its status set.
+#[cfg(feature = "ssr")]
+impl From<ordering::OrderingError> for AppError {
+    fn from(error: ordering::OrderingError) -> Self {
+        use domain::OrderError;
+        use ordering::OrderingError;
+        respond(match error {
+            OrderingError::Invalid(fields) => AppError::Invalid(fields),
+            OrderingError::Rejected(m) => AppError::Conflict(m),
+            OrderingError::NotFound(m) => AppError::NotFound(m),
+            OrderingError::Refused(OrderError::Forbidden(m)) => AppError::Forbidden(capitalise(&m)),
+            OrderingError::Refused(OrderError::InvalidText(e)) => AppError::BadRequest(e.to_string()),
+            OrderingError::Refused(OrderError::InvalidPrepMinutes) => AppError::Invalid(vec![domain::FieldError::new(
+                "prep_minutes",
+                OrderError::InvalidPrepMinutes.to_string(),
+            )]),
+            OrderingError::Refused(e) => AppError::Conflict(capitalise(&e.to_string())),
+            OrderingError::PaymentDeclined(m) => AppError::PaymentDeclined(m),
+            OrderingError::PaymentUnavailable(m) => AppError::Busy(m),
+            OrderingError::Storage(e) => internal(e),
+        })
+    }
+}
+
+/// A delivery failure as the rider sees it, with its status set.
+#[cfg(feature = "ssr")]
+impl From<delivery::DeliveryError> for AppError {
+    fn from(error: delivery::DeliveryError) -> Self {
+        use delivery::DeliveryError;
+        respond(match error {
+            DeliveryError::NotFound => AppError::NotFound("There is no such order.".into()),
+            e @ DeliveryError::Busy => AppError::Conflict(e.to_string()),
+            DeliveryError::Refused(e) => AppError::Conflict(capitalise(&e.to_string())),
+            DeliveryError::Storage(e) => internal(e),
+        })
+    }
+}
+
+/// A review failure as the customer sees it, with its status set.
+#[cfg(feature = "ssr")]
+impl From<review::ReviewError> for AppError {
+    fn from(error: review::ReviewError) -> Self {
+        use review::ReviewError;
+        respond(match error {
+            ReviewError::Invalid(fields) => AppError::Invalid(fields),
+            e @ ReviewError::NotFound => AppError::NotFound(e.to_string()),
+            ReviewError::Rejected(m) => AppError::Conflict(m),
+            ReviewError::Storage(e) => internal(e),
+        })
+    }
+}
+
+/// A storage failure: logged, and the user told only that it was our fault.
+#[cfg(feature = "ssr")]
+impl From<eventlog::StorageError> for AppError {
+    fn from(error: eventlog::StorageError) -> Self {
+        respond(internal(error))
+    }
+}
+
+/// A failed statement: logged, and the user told only that it was our fault.
+#[cfg(feature = "ssr")]
+impl From<sqlx::Error> for AppError {
+    fn from(error: sqlx::Error) -> Self {
+        respond(internal(error))
+    }
 }
 
 /// The text with its first letter in upper case.
 #[cfg(feature = "ssr")]
-pub(crate) fn capitalise(text: &str) -> String {
+pub fn capitalise(text: &str) -> String {
     let mut chars = text.chars();
     chars
         .next()

@@ -1,11 +1,11 @@
 //! The rider's board (`/rider`, issue 4), built for a phone: the current job
-//! with big buttons, and the open jobs for the rider's vehicle.
+//! with big buttons, and the open jobs for the rider's vehicle (F2). Jobs
+//! are the delivery context's; the order follows them.
 
 use crate::account::AccountSummary;
 use crate::error::AppError;
-use crate::orders::{form_error, kst_time};
-use domain::shop::OrderView;
-use domain::OrderStatus;
+use crate::ui::{form_error, kst_time};
+use domain::delivery::{JobStatus, JobView};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
@@ -16,9 +16,9 @@ pub struct RiderBoard {
     /// The rider.
     pub rider: AccountSummary,
     /// The job they have taken and not delivered yet.
-    pub current: Option<OrderView>,
+    pub current: Option<JobView>,
     /// Open jobs for their vehicle, oldest first.
-    pub open: Vec<OrderView>,
+    pub open: Vec<JobView>,
 }
 
 /// The rider's current job and the open jobs for their vehicle (F2).
@@ -26,15 +26,10 @@ pub struct RiderBoard {
 /// Errors: 401; 403 for other roles.
 #[server(endpoint = "rider_board")]
 pub async fn get_rider_board() -> Result<RiderBoard, AppError> {
-    use crate::orders::ssr;
-    let (caller, state) = ssr::caller(accounts::authz::Action::ViewRiderHome).await?;
-    let current = ordering::views::current_job(&state.db, caller.id)
-        .await
-        .map_err(ssr::failed)?;
+    let (caller, state) = crate::server::caller(accounts::authz::Action::ViewRiderHome).await?;
+    let current = delivery::current_job(&state.db, caller.id).await?;
     let open = match caller.vehicle {
-        Some(vehicle) => ordering::views::open_jobs(&state.db, vehicle)
-            .await
-            .map_err(ssr::failed)?,
+        Some(vehicle) => delivery::open_jobs(&state.db, vehicle).await?,
         None => Vec::new(),
     };
     Ok(RiderBoard {
@@ -49,52 +44,63 @@ pub async fn get_rider_board() -> Result<RiderBoard, AppError> {
     })
 }
 
+/// Runs a rider's step on the job of `order`, then waits for the read models.
+#[cfg(feature = "ssr")]
+async fn job_step(
+    order: &str,
+    step: impl AsyncFnOnce(&db::Db, domain::OrderId, delivery::Rider) -> Result<i64, delivery::DeliveryError>,
+) -> Result<(), AppError> {
+    use tracing::Instrument;
+    let (rider, caller, state) = crate::server::rider().await?;
+    let order: domain::OrderId = crate::server::id(order, "order")?;
+    let span = tracing::info_span!("order", order_id = order.get(), user_id = caller.id.get());
+    async move {
+        let seq = step(&state.db, order, rider).await?;
+        crate::server::settle(&state, order, seq).await;
+        Ok(())
+    }
+    .instrument(span)
+    .await
+}
+
 /// Claims an open delivery job; the first claim wins (F2, F6).
 ///
-/// Errors: 401/403; 404 for a job that is not open; 409 when another rider
-/// was first, the vehicle does not match, or the rider has a job on the go.
+/// Errors: 401/403; 404 for a job that is not open to the rider's vehicle;
+/// 409 when another rider was first or the rider has a job on the go.
 #[server(endpoint = "claim_job")]
 pub async fn claim_job(
     /// The order id.
     order: String,
 ) -> Result<(), AppError> {
-    crate::orders::ssr::command(
-        accounts::authz::Action::ViewRiderHome,
-        &order,
-        domain::OrderCommand::ClaimDelivery,
-    )
-    .await
+    job_step(&order, async |db, order, rider| delivery::claim(db, order, rider).await).await
 }
 
 /// The rider has the food (only once it is ready).
 ///
-/// Errors: 401/403; 404; 409 before the store marks it ready.
+/// Errors: 401/403; 404 unless it is their job; 409 before the store marks
+/// it ready.
 #[server(endpoint = "pick_up")]
 pub async fn pick_up(
     /// The order id.
     order: String,
 ) -> Result<(), AppError> {
-    crate::orders::ssr::command(
-        accounts::authz::Action::ViewRiderHome,
-        &order,
-        domain::OrderCommand::PickUp,
-    )
+    job_step(&order, async |db, order, rider| {
+        delivery::pick_up(db, order, rider).await
+    })
     .await
 }
 
 /// The rider handed it over: the order completes and payment is captured (F13).
 ///
-/// Errors: 401/403; 404; 409 before pick-up.
+/// Errors: 401/403; 404 unless it is their job; 409 before pick-up.
 #[server(endpoint = "deliver")]
 pub async fn deliver(
     /// The order id.
     order: String,
 ) -> Result<(), AppError> {
-    crate::orders::ssr::command(
-        accounts::authz::Action::ViewRiderHome,
-        &order,
-        domain::OrderCommand::Deliver,
-    )
+    job_step(&order, async |db, order, rider| {
+        delivery::deliver(db, order, rider).await
+    })
     .await
 }
 
@@ -145,11 +151,11 @@ pub fn RiderPage() -> impl IntoView {
                                     view! {
                                         <ul class="jobs" data-testid="open-jobs">
                                             {board.open.into_iter().map(|job| view! {
-                                                <li class="job" data-order-id=job.id.get()>
+                                                <li class="job" data-order-id=job.order.get()>
                                                     <JobFacts job=job.clone()/>
                                                     {(!has_job).then(|| view! {
                                                         <ActionForm action=claim>
-                                                            <input type="hidden" name="order" value=job.id.to_string()/>
+                                                            <input type="hidden" name="order" value=job.order.to_string()/>
                                                             <button type="submit" class="big" data-testid="claim">"Take this job"</button>
                                                         </ActionForm>
                                                     })}
@@ -162,7 +168,7 @@ pub fn RiderPage() -> impl IntoView {
                             </section>
                         }.into_any()
                     }
-                    Err(error) => crate::account::refused(error, "/rider"),
+                    Err(error) => crate::ui::refused(error, "/rider"),
                 }
             })}
         </Transition>
@@ -170,31 +176,35 @@ pub fn RiderPage() -> impl IntoView {
 }
 
 #[component]
-fn JobFacts(job: OrderView) -> impl IntoView {
-    let p = job.placed;
+fn JobFacts(job: JobView) -> impl IntoView {
     view! {
         <dl class="job-facts">
-            <dt>"Pick up"</dt><dd>{p.store_name.clone()} <br/> {p.store_address.clone()}</dd>
-            <dt>"Drop off"</dt><dd>{p.address.clone()}</dd>
-            <dt>"Fee"</dt><dd class="price">{p.fee.to_string()}</dd>
-            {job.ready_by_ms.map(|ms| view! { <dt>"Ready"</dt><dd>{if job.status == OrderStatus::Ready { "now".to_string() } else { format!("about {}", kst_time(ms)) }}</dd> })}
+            <dt>"Pick up"</dt><dd>{job.store_name.clone()} <br/> {job.store_address.clone()}</dd>
+            <dt>"Drop off"</dt><dd>{job.drop_off.clone()}</dd>
+            <dt>"Fee"</dt><dd class="price">{job.fee.to_string()}</dd>
+            {job.ready_by_ms.map(|ms| view! { <dt>"Ready"</dt><dd>{if job.food_ready { "now".to_string() } else { format!("about {}", kst_time(ms)) }}</dd> })}
         </dl>
     }
 }
 
 #[component]
-fn CurrentJob(job: OrderView, picked: ServerAction<PickUp>, delivered: ServerAction<Deliver>) -> impl IntoView {
-    let id = job.id.to_string();
-    let status = job.status;
-    let action = match status {
-        OrderStatus::Ready => view! {
+fn CurrentJob(job: JobView, picked: ServerAction<PickUp>, delivered: ServerAction<Deliver>) -> impl IntoView {
+    let id = job.order.to_string();
+    // As the order's status reads, which the page has always shown.
+    let status = match (job.status, job.food_ready) {
+        (JobStatus::PickedUp, _) => "picked_up",
+        (_, true) => "ready",
+        _ => "accepted",
+    };
+    let action = match (job.status, job.food_ready) {
+        (JobStatus::Claimed, true) => view! {
             <ActionForm action=picked>
                 <input type="hidden" name="order" value=id.clone()/>
                 <button type="submit" class="big" data-testid="picked-up">"I have the food"</button>
             </ActionForm>
         }
         .into_any(),
-        OrderStatus::PickedUp => view! {
+        (JobStatus::PickedUp, _) => view! {
             <ActionForm action=delivered>
                 <input type="hidden" name="order" value=id.clone()/>
                 <button type="submit" class="big" data-testid="delivered">"Delivered"</button>
@@ -205,8 +215,8 @@ fn CurrentJob(job: OrderView, picked: ServerAction<PickUp>, delivered: ServerAct
             .into_any(),
     };
     view! {
-        <section class="current-job" data-testid="current-job" data-status=status.as_str()>
-            <h2>{format!("Your job · order #{}", job.id)}</h2>
+        <section class="current-job" data-testid="current-job" data-status=status>
+            <h2>{format!("Your job · order #{}", job.order)}</h2>
             <JobFacts job/>
             {action}
         </section>

@@ -2,12 +2,12 @@
 
 use axum::extract::FromRef;
 use leptos::prelude::*;
-use std::net::IpAddr;
 use std::sync::Arc;
 
-/// Limits login and sign-up attempts per client IP (issue 3); the limit per
-/// account lives in the database (`accounts::throttle`).
-pub type LoginLimiter = governor::DefaultKeyedRateLimiter<IpAddr>;
+/// Limits login and sign-up attempts per client address (issue 3), keyed by
+/// `accounts::throttle::client_key`; the throttle per account and address
+/// lives in the database (`accounts::throttle`).
+pub type LoginLimiter = governor::DefaultKeyedRateLimiter<String>;
 
 /// The router state. Server functions read it with [`app_state`].
 #[derive(Clone, Debug, FromRef)]
@@ -19,10 +19,10 @@ pub struct AppState {
     /// Attempts per client IP at `/api/login` and `/api/signup`.
     pub login_limiter: Arc<LoginLimiter>,
     /// The payment gateway behind its timeout and circuit breaker (N2).
-    pub payments: Arc<ordering::payment::guard::GuardedGateway>,
+    pub payments: Arc<payment::guard::GuardedGateway>,
     /// The sandbox adapter behind it, whose faults an operator may set at
     /// runtime (`/admin`); `None` with a real gateway.
-    pub sandbox: Option<Arc<ordering::payment::SandboxGateway>>,
+    pub sandbox: Option<Arc<payment::SandboxGateway>>,
     /// Wakes this replica's event consumers right after a command commits.
     pub consumers: Wake,
     /// Each event consumer's switch and failure counts (`/admin`, `/metrics`).

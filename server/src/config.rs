@@ -21,6 +21,8 @@
 //! | `APP_CHECKOUT_CONCURRENCY` | `32` | checkouts running at once per replica; one more gets 503 with `Retry-After` and the page retries |
 //! | `APP_RECONCILE_INTERVAL_MS` | `30000` | how often the payment reconciler settles payments a crash or timeout left behind (also once at start) |
 //! | `APP_WS_IDLE_TIMEOUT_MS` | `45000` | a WebSocket silent this long (no pong either) is closed; pinged 3 times per period |
+//! | `APP_SESSION_IDLE_TIMEOUT_MS` | `1209600000` (14 days) | a session unused this long expires (its live sockets close) |
+//! | `APP_METRICS_TOKEN` | unset | serve `/metrics` to `Authorization: Bearer <token>` only (at least 16 characters); unset: `/metrics` is off (404) |
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -76,7 +78,14 @@ pub struct Settings {
     pub checkout_concurrency: usize,
     /// How often the payment reconciler runs, in milliseconds.
     pub reconcile_interval_ms: u64,
+    /// A session unused this long expires, in milliseconds.
+    pub session_idle_timeout_ms: u64,
+    /// The bearer token that may read `/metrics`; `None` turns `/metrics` off.
+    pub metrics_token: Option<String>,
 }
+
+/// The shortest `APP_METRICS_TOKEN` accepted, in characters.
+pub const MIN_METRICS_TOKEN_CHARS: usize = 16;
 
 /// A setting that could not be read; the message names the variable.
 #[derive(Debug, thiserror::Error)]
@@ -169,6 +178,16 @@ impl Settings {
             ws_idle_timeout_ms: u64::from(positive("APP_WS_IDLE_TIMEOUT_MS", 45_000)?),
             checkout_concurrency: positive("APP_CHECKOUT_CONCURRENCY", 32)? as usize,
             reconcile_interval_ms: u64::from(positive("APP_RECONCILE_INTERVAL_MS", 30_000)?),
+            session_idle_timeout_ms: u64::from(positive("APP_SESSION_IDLE_TIMEOUT_MS", 14 * 24 * 3_600_000)?),
+            metrics_token: match get("APP_METRICS_TOKEN") {
+                Some(token) if token.chars().count() < MIN_METRICS_TOKEN_CHARS => {
+                    return Err(parse_err(
+                        "APP_METRICS_TOKEN",
+                        format!("must be at least {MIN_METRICS_TOKEN_CHARS} characters long"),
+                    ))
+                }
+                token => token,
+            },
         })
     }
 
@@ -202,6 +221,7 @@ mod tests {
         assert_eq!(s.database_url, "sqlite://data/delivery.db");
         assert!(s.demo);
         assert_eq!(s.log_format, LogFormat::Text);
+        assert_eq!(s.metrics_token, None, "/metrics is off until a token is set");
     }
 
     #[test]
@@ -219,6 +239,8 @@ mod tests {
             ("APP_PAYMENT_LATENCY_MS", "soon"),
             ("APP_PAYMENT_TIMEOUT_MS", "0"),
             ("APP_WS_IDLE_TIMEOUT_MS", "never"),
+            ("APP_SESSION_IDLE_TIMEOUT_MS", "0"),
+            ("APP_METRICS_TOKEN", "short"),
         ];
         for (variable, value) in cases {
             let err = settings(&[(variable, value)])

@@ -1,16 +1,22 @@
-//! Refuses state-changing requests sent by another site (issue 3: cross-site
-//! request forgery). Browsers say where a request comes from in
-//! `Sec-Fetch-Site`, and older ones in `Origin`; a request with neither comes
-//! from a non-browser client, which carries no victim's cookies by accident.
+//! Refuses requests sent by another site (issue 3: cross-site request
+//! forgery; issue 15, item 5: cross-site WebSocket hijacking). Browsers say
+//! where a request comes from in `Sec-Fetch-Site`, and older ones in
+//! `Origin`; a request with neither comes from a non-browser client, which
+//! carries no victim's cookies by accident.
+//!
+//! Refused: a POST, PUT, PATCH or DELETE, and a WebSocket handshake (a GET
+//! that the browser sends with the page's cookies whatever site opens it).
 
 use axum::extract::Request;
 use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-/// The middleware: 403 for a POST, PUT, PATCH or DELETE from another site.
+/// The middleware: 403 for a state-changing request or a WebSocket
+/// handshake from another site.
 pub async fn reject_cross_site(request: Request, next: Next) -> Response {
-    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) || same_site(&request) {
+    let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) && !is_upgrade(&request);
+    if safe || same_site(&request) {
         return next.run(request).await;
     }
     tracing::warn!(path = %request.uri().path(), "refused a cross-site request");
@@ -21,6 +27,11 @@ pub async fn reject_cross_site(request: Request, next: Next) -> Response {
         )),
     )
         .into_response()
+}
+
+/// Whether the request asks to switch protocols (a WebSocket handshake).
+fn is_upgrade(request: &Request) -> bool {
+    request.headers().contains_key(header::UPGRADE)
 }
 
 fn same_site(request: &Request) -> bool {

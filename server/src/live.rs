@@ -29,12 +29,15 @@
 //!   tungstenite's 128 KiB defaults cost 137 KiB per idle connection, these
 //!   about 8 KiB (BENCHMARKS.md).
 
+use app::server::READ_MODELS;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::Query;
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use db::Db;
-use ordering::live::{may_see, parties, status_after, LiveEvent, Parties, Viewer};
+use domain::event::SessionEvent;
+use domain::visibility::{may_see_event, Parties, Viewer};
+use domain::{Event, OrderStatus};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,14 +55,60 @@ pub const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 pub const BROADCAST_CAPACITY: usize = 1024;
 /// Close code for a client that fell behind; it should reconnect and resume.
 pub const CLOSE_TOO_SLOW: u16 = 4008;
+/// Close code for a socket whose session ended (logout, expiry, replaced).
+pub const CLOSE_SESSION_ENDED: u16 = 4001;
+
+/// One event as a browser receives it. Small on purpose: the page refetches
+/// what it shows from the read models, which already include this event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveEvent {
+    /// The event's position in the log; the client resumes after the last it saw.
+    pub seq: i64,
+    /// The order it is about.
+    pub order_id: i64,
+    /// The event's kind (`OrderPlaced`, `DeliveryJobClaimed`, …).
+    pub kind: String,
+    /// The order's status after it, when the event changes the status (the
+    /// state machine's answer, `OrderEvent::status_after`).
+    pub status: Option<OrderStatus>,
+    /// When it was committed, in unix milliseconds (clients show it; the load
+    /// generator measures commit-to-receipt latency with it).
+    pub at_ms: i64,
+}
 
 /// One event on its way to the connections, with who may see it.
 #[derive(Debug, Clone)]
 pub struct HubEvent {
     /// What the browser receives.
     pub event: LiveEvent,
+    /// The typed event, for the rules of who may see it.
+    pub typed: Event,
     /// The order's parties; `None` when the order is unknown (never shown).
     pub parties: Option<Parties>,
+}
+
+/// What the hub hands every connection, in log order.
+#[derive(Debug, Clone)]
+pub enum HubMessage {
+    /// An order event, for those who may see it.
+    Order(HubEvent),
+    /// A session ended: the sockets opened with it close.
+    SessionEnded {
+        /// The event's position in the log.
+        seq: i64,
+        /// The ended session's key (`accounts::sessions::session_key`).
+        key: String,
+    },
+}
+
+impl HubMessage {
+    /// The message's position in the log.
+    pub fn seq(&self) -> i64 {
+        match self {
+            HubMessage::Order(e) => e.event.seq,
+            HubMessage::SessionEnded { seq, .. } => *seq,
+        }
+    }
 }
 
 /// What the server sends on a connection.
@@ -80,40 +129,60 @@ pub enum ServerMessage {
 #[derive(Clone, Debug)]
 pub struct Hub {
     db: Db,
-    sender: broadcast::Sender<Arc<HubEvent>>,
+    sender: broadcast::Sender<Arc<HubMessage>>,
+    sessions: crate::sessions::DbSessionStore,
     position: watch::Receiver<i64>,
     shutdown: watch::Receiver<bool>,
     idle_timeout: Duration,
 }
 
+/// How far the read models the pages show have all got.
 async fn projected(db: &Db) -> i64 {
-    ordering::views::projected_up_to(db).await.unwrap_or(0)
+    views::projected_up_to(db, &READ_MODELS).await.unwrap_or(0)
 }
 
-/// Reads the events in `(after, upto]` with their parties, oldest first.
-async fn events_between(db: &Db, after: i64, upto: i64) -> Result<Vec<HubEvent>, eventlog::EventLogError> {
+/// Reads the messages in `(after, upto]`, oldest first: order events with
+/// their parties, and the ends of sessions.
+async fn events_between(db: &Db, after: i64, upto: i64) -> Result<Vec<HubMessage>, eventlog::StorageError> {
     let mut out = Vec::new();
     let mut from = after;
     while from < upto {
         let batch = eventlog::read_after(db, from, 500).await?;
         let Some(last) = batch.last().map(|e| e.seq) else { break };
-        let ids: Vec<i64> = batch
+        let mut typed = Vec::with_capacity(batch.len());
+        for record in batch.into_iter().filter(|e| e.seq <= upto) {
+            let event = record.event()?;
+            typed.push((record, event));
+        }
+        let ids: Vec<i64> = typed
             .iter()
-            .filter(|e| e.stream == "order")
-            .map(|e| e.stream_id)
+            .filter_map(|(_, e)| e.order_id().map(domain::OrderId::get))
             .collect();
-        let known = parties(db, &ids).await?;
-        for e in batch.into_iter().filter(|e| e.seq <= upto && e.stream == "order") {
-            out.push(HubEvent {
-                parties: known.get(&e.stream_id).copied(),
+        let known = views::parties(db, &ids).await?;
+        for (record, event) in typed {
+            if let Event::Session(SessionEvent::SessionEnded { session, .. }) = &event {
+                out.push(HubMessage::SessionEnded {
+                    seq: record.seq,
+                    key: session.clone(),
+                });
+                continue;
+            }
+            let Some(order) = event.order_id() else { continue };
+            let status = match &event {
+                Event::Order(e) => e.status_after(),
+                _ => None,
+            };
+            out.push(HubMessage::Order(HubEvent {
+                parties: known.get(&order.get()).copied(),
                 event: LiveEvent {
-                    seq: e.seq,
-                    order_id: e.stream_id,
-                    status: status_after(&e.kind),
-                    at_ms: e.recorded_at,
-                    kind: e.kind,
+                    seq: record.seq,
+                    order_id: order.get(),
+                    status,
+                    at_ms: record.recorded_at,
+                    kind: record.kind,
                 },
-            });
+                typed: event,
+            }));
         }
         from = last;
     }
@@ -126,6 +195,7 @@ impl Hub {
     /// silent for `idle_timeout` are closed.
     pub fn start(
         db: Db,
+        sessions: crate::sessions::DbSessionStore,
         committed: Arc<Notify>,
         shutdown: watch::Receiver<bool>,
         idle_timeout: Duration,
@@ -135,6 +205,7 @@ impl Hub {
         let hub = Hub {
             db: db.clone(),
             sender: sender.clone(),
+            sessions,
             position,
             shutdown: shutdown.clone(),
             idle_timeout,
@@ -150,9 +221,9 @@ impl Hub {
                 let upto = projected(&db).await;
                 if upto > at {
                     match events_between(&db, at, upto).await {
-                        Ok(events) => {
-                            for e in events {
-                                let _ = sender.send(Arc::new(e));
+                        Ok(messages) => {
+                            for message in messages {
+                                let _ = sender.send(Arc::new(message));
                             }
                             at = upto;
                             let _ = position_tx.send(at);
@@ -193,15 +264,24 @@ pub struct Resume {
     pub after: Option<i64>,
 }
 
-/// Upgrades to a WebSocket for the logged-in user; 401 without a session.
+/// Upgrades to a WebSocket for the logged-in user; 401 without a session,
+/// 400 for an `after` that is not a whole number (the cross-site check in
+/// front refuses a handshake from another site).
 pub async fn websocket(
     Extension(hub): Extension<Hub>,
     auth: accounts::auth::AuthSession,
-    Query(resume): Query<Resume>,
+    resume: Result<Query<Resume>, axum::extract::rejection::QueryRejection>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let Some(user) = auth.user.as_ref().map(|u| &u.user) else {
+    let (Some(user), Some(session)) = (auth.user.as_ref().map(|u| &u.user), auth.session.id()) else {
         return (axum::http::StatusCode::UNAUTHORIZED, "please log in first").into_response();
+    };
+    let Ok(Query(resume)) = resume else {
+        return (
+            axum::http::StatusCode::BAD_REQUEST,
+            "after must be the sequence number of the last event seen",
+        )
+            .into_response();
     };
     let viewer = Viewer {
         id: user.id,
@@ -214,7 +294,26 @@ pub async fn websocket(
         .read_buffer_size(4 * 1024)
         .write_buffer_size(0)
         .max_write_buffer_size(256 * 1024)
-        .on_upgrade(move |socket| serve(socket, hub, viewer, resume.after))
+        .on_upgrade(move |socket| serve(socket, hub, viewer, session, resume.after))
+}
+
+/// When `expiry` comes, as a point on tokio's clock (now when it has passed).
+fn instant_of(expiry: time::OffsetDateTime) -> Instant {
+    let left = expiry - time::OffsetDateTime::now_utc();
+    Instant::now() + Duration::try_from(left).unwrap_or(Duration::ZERO)
+}
+
+/// When the session `id` expires, or `None` when it is gone (logged out,
+/// expired). A store that cannot answer counts as alive for another minute.
+async fn session_expiry(hub: &Hub, id: &tower_sessions::session::Id) -> Option<Instant> {
+    use tower_sessions::SessionStore;
+    match hub.sessions.load(id).await {
+        Ok(record) => record.map(|r| instant_of(r.expiry_date)),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot check a live socket's session; checking again in a minute");
+            Some(Instant::now() + Duration::from_secs(60))
+        }
+    }
 }
 
 async fn send(socket: &mut WebSocket, message: Message) -> bool {
@@ -242,11 +341,24 @@ async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
     .await;
 }
 
-async fn serve(mut socket: WebSocket, hub: Hub, viewer: Viewer, after: Option<i64>) {
+async fn serve(
+    mut socket: WebSocket,
+    hub: Hub,
+    viewer: Viewer,
+    session: tower_sessions::session::Id,
+    after: Option<i64>,
+) {
     // Subscribe before reading the backlog: an event is then either in the
     // backlog or in the receiver (or both; `sent` skips the repeat).
     let mut live = hub.sender.subscribe();
     let mut shutdown = hub.shutdown.clone();
+    // Checked after subscribing: a logout that came in between deleted the
+    // session before its `SessionEnded` was broadcast.
+    let key = accounts::sessions::session_key(&session.to_string());
+    let Some(mut expires) = session_expiry(&hub, &session).await else {
+        close(&mut socket, CLOSE_SESSION_ENDED, "session ended").await;
+        return;
+    };
     let head = projected(&hub.db).await;
     if !send_json(&mut socket, &ServerMessage::Hello { head }).await {
         return;
@@ -254,14 +366,12 @@ async fn serve(mut socket: WebSocket, hub: Hub, viewer: Viewer, after: Option<i6
     let mut sent = after.unwrap_or(head);
     if let Some(after) = after.filter(|a| *a < head) {
         match events_between(&hub.db, after.max(0), head).await {
-            Ok(events) => {
-                for e in events {
-                    if e.parties.is_some_and(|p| may_see(&e.event.kind, &p, &viewer))
-                        && !send_json(&mut socket, &ServerMessage::Event(e.event.clone())).await
-                    {
-                        return;
+            Ok(messages) => {
+                for message in messages {
+                    match forward(&mut socket, &message, &viewer, &key).await {
+                        Forwarded::Sent | Forwarded::Skipped => sent = message.seq(),
+                        Forwarded::Closed => return,
                     }
-                    sent = e.event.seq;
                 }
             }
             Err(e) => {
@@ -279,14 +389,12 @@ async fn serve(mut socket: WebSocket, hub: Hub, viewer: Viewer, after: Option<i6
     loop {
         tokio::select! {
             received = live.recv() => match received {
-                Ok(e) => {
-                    if e.event.seq <= sent {
+                Ok(message) => {
+                    if message.seq() <= sent {
                         continue;
                     }
-                    sent = e.event.seq;
-                    if e.parties.is_some_and(|p| may_see(&e.event.kind, &p, &viewer))
-                        && !send_json(&mut socket, &ServerMessage::Event(e.event.clone())).await
-                    {
+                    sent = message.seq();
+                    if let Forwarded::Closed = forward(&mut socket, &message, &viewer, &key).await {
                         return;
                     }
                 }
@@ -312,6 +420,17 @@ async fn serve(mut socket: WebSocket, hub: Hub, viewer: Viewer, after: Option<i6
                     return;
                 }
             }
+            _ = tokio::time::sleep_until(expires) => {
+                // The session's expiry date came; another request may have
+                // moved it on (it expires after inactivity).
+                match session_expiry(&hub, &session).await {
+                    Some(later) => expires = later.max(Instant::now() + Duration::from_secs(1)),
+                    None => {
+                        close(&mut socket, CLOSE_SESSION_ENDED, "session ended").await;
+                        return;
+                    }
+                }
+            }
             changed = shutdown.changed() => {
                 let stopping = changed.is_err() || *shutdown.borrow();
                 if stopping {
@@ -320,5 +439,35 @@ async fn serve(mut socket: WebSocket, hub: Hub, viewer: Viewer, after: Option<i6
                 }
             }
         }
+    }
+}
+
+/// What became of one message on a connection.
+enum Forwarded {
+    /// The client may see it and it was sent.
+    Sent,
+    /// Not for this client.
+    Skipped,
+    /// The connection is closed: the send failed, or the message ended its session.
+    Closed,
+}
+
+/// Sends `message` on the connection of `viewer` (whose session has key
+/// `key`) if they may see it; closes the connection when it ends the session.
+async fn forward(socket: &mut WebSocket, message: &HubMessage, viewer: &Viewer, key: &str) -> Forwarded {
+    match message {
+        HubMessage::SessionEnded { key: ended, .. } if ended == key => {
+            close(socket, CLOSE_SESSION_ENDED, "session ended").await;
+            Forwarded::Closed
+        }
+        HubMessage::SessionEnded { .. } => Forwarded::Skipped,
+        HubMessage::Order(e) if e.parties.is_some_and(|p| may_see_event(&e.typed, &p, viewer)) => {
+            if send_json(socket, &ServerMessage::Event(e.event.clone())).await {
+                Forwarded::Sent
+            } else {
+                Forwarded::Closed
+            }
+        }
+        HubMessage::Order(_) => Forwarded::Skipped,
     }
 }

@@ -51,8 +51,23 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
 async fn rebuild_projections(settings: &Settings) -> anyhow::Result<()> {
     let db = db::Db::connect(&settings.database_url, &db::DbOptions::default()).await?;
     db.migrate().await?;
-    let head = ordering::views::rebuild(&db, &format!("{}-rebuild", settings.instance_id)).await?;
-    tracing::info!(up_to_seq = head, "projections rebuilt from the event log");
+    let instance = format!("{}-rebuild", settings.instance_id);
+    let head = views::rebuild(
+        &db,
+        &instance,
+        std::sync::Arc::new(views::OrderProjection),
+        views::TABLES,
+    )
+    .await?;
+    tracing::info!(up_to_seq = head, "order views rebuilt from the event log");
+    let head = views::rebuild(
+        &db,
+        &instance,
+        std::sync::Arc::new(notification::Notifications),
+        notification::TABLES,
+    )
+    .await?;
+    tracing::info!(up_to_seq = head, "notifications rebuilt from the event log");
     db.close().await;
     Ok(())
 }

@@ -1,8 +1,13 @@
 //! `/metrics` in Prometheus' text format and `/readyz` (issue 6, N5/N7).
 //!
+//! `/metrics` tells route latencies, order counts by status and payment
+//! outcomes, so it is served only to the bearer of `APP_METRICS_TOKEN`
+//! (issue 15, item 4): the cluster's scraper sends `Authorization: Bearer
+//! <token>`; anyone else gets 401, and without a token set it is off (404).
+//!
 //! Recording goes through the `metrics` facade; `metrics-exporter-prometheus`
 //! renders it. Counters and histograms are recorded where things happen
-//! (requests here, payment calls in `ordering::payment::guard`); the gauges
+//! (requests here, payment calls in `payment::guard`); the gauges
 //! that describe state (orders by status, consumer lag, breaker, open
 //! WebSockets) are read fresh at each scrape.
 //!
@@ -80,8 +85,47 @@ pub async fn track(request: Request, next: Next) -> Response {
     response
 }
 
-/// `GET /metrics`.
-pub async fn render(State(state): State<AppState>, Extension(hub): Extension<Hub>) -> Response {
+/// Who may read `/metrics`: the bearer of this token; nobody when `None`.
+#[derive(Clone, Debug, Default)]
+pub struct MetricsToken(pub Option<std::sync::Arc<str>>);
+
+impl MetricsToken {
+    /// `None` when `headers` carry the token; otherwise the refusal: 404
+    /// when no token is configured, 401 (with `WWW-Authenticate`) otherwise.
+    fn refusal(&self, headers: &axum::http::HeaderMap) -> Option<Response> {
+        use subtle::ConstantTimeEq;
+        let Some(expected) = self.0.as_deref() else {
+            return Some(StatusCode::NOT_FOUND.into_response());
+        };
+        let offered = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        if bool::from(offered.as_bytes().ct_eq(expected.as_bytes())) {
+            return None;
+        }
+        Some(
+            (
+                StatusCode::UNAUTHORIZED,
+                [(axum::http::header::WWW_AUTHENTICATE, "Bearer")],
+                "a metrics token is required",
+            )
+                .into_response(),
+        )
+    }
+}
+
+/// `GET /metrics`, for the bearer of [`MetricsToken`].
+pub async fn render(
+    State(state): State<AppState>,
+    Extension(hub): Extension<Hub>,
+    Extension(token): Extension<MetricsToken>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    if let Some(refusal) = token.refusal(&headers) {
+        return refusal;
+    }
     let Some(handle) = install() else {
         return (StatusCode::SERVICE_UNAVAILABLE, "metrics are not available").into_response();
     };
@@ -108,9 +152,9 @@ pub async fn render(State(state): State<AppState>, Extension(hub): Extension<Hub
         metrics::gauge!("consumer_stopped", "consumer" => name).set(if stopped { 1.0 } else { 0.0 });
     }
     let breaker = match state.payments.state() {
-        ordering::payment::guard::BreakerState::Closed => 0.0,
-        ordering::payment::guard::BreakerState::Open => 1.0,
-        ordering::payment::guard::BreakerState::HalfOpen => 2.0,
+        payment::guard::BreakerState::Closed => 0.0,
+        payment::guard::BreakerState::Open => 1.0,
+        payment::guard::BreakerState::HalfOpen => 2.0,
     };
     metrics::gauge!("payment_breaker_state").set(breaker);
     metrics::gauge!("payment_breaker_opened").set(state.payments.times_opened() as f64);

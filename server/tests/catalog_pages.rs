@@ -3,9 +3,7 @@
 // Tests stop at the first broken expectation, with its message.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-mod common;
-
-use common::{spawn_app, spawn_app_with, spawn_on};
+use testkit::app::{spawn_app, spawn_app_with, spawn_on, test_settings};
 
 const DEMO_STORES: [&str; 10] = [
     "황금올리브 치킨 역삼점",
@@ -164,7 +162,7 @@ async fn the_server_refuses_to_start_when_a_migration_fails() {
         .await
         .expect("create");
     db.close().await;
-    let err = server::start(&common::test_settings(&url, true))
+    let err = server::start(&test_settings(&url, true))
         .await
         .err()
         .map(|e| format!("{e:#}"));

@@ -3,135 +3,13 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-mod common;
-
-use common::{client, spawn_app, spawn_app_changed, TestApp};
 use futures::StreamExt;
 use std::time::Duration;
+use testkit::app::{connect, owner_does, person, place_order, spawn_app, spawn_app_changed, TestApp};
+use testkit::demo::{BIKE_RIDER as BIKE, CUSTOMER, MOTO_RIDER as MOTO, OTHER_CUSTOMER, OTHER_OWNER, OWNER};
+use testkit::live::{drain, hello, Socket};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
-
-const CUSTOMER: &str = "minjun@demo.delivery";
-const OTHER_CUSTOMER: &str = "seoyeon@demo.delivery";
-const OWNER: &str = "owner.chicken@demo.delivery";
-const OTHER_OWNER: &str = "owner.bunsik@demo.delivery";
-const MOTO: &str = "rider.moto@demo.delivery";
-const BIKE: &str = "rider.bike@demo.delivery";
-
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-struct Person {
-    http: reqwest::Client,
-    cookie: String,
-}
-
-async fn person(app: &TestApp, email: &str) -> Person {
-    let http = client();
-    let reply = app.login_as(&http, email).await;
-    let cookie = reply
-        .headers
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("baedal_session="))
-        .and_then(|v| v.split(';').next())
-        .expect("a session cookie")
-        .to_string();
-    Person { http, cookie }
-}
-
-async fn connect(
-    app: &TestApp,
-    cookie: Option<&str>,
-    after: Option<i64>,
-) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
-    let url = format!(
-        "{}/ws{}",
-        app.base.replace("http://", "ws://"),
-        after.map(|a| format!("?after={a}")).unwrap_or_default()
-    );
-    let mut request = url.into_client_request()?;
-    if let Some(cookie) = cookie {
-        request.headers_mut().insert("cookie", cookie.parse().unwrap());
-    }
-    tokio_tungstenite::connect_async(request).await.map(|(s, _)| s)
-}
-
-/// The next JSON message, skipping pings; `None` after `wait` of silence.
-async fn next(socket: &mut Socket, wait: Duration) -> Option<serde_json::Value> {
-    loop {
-        match tokio::time::timeout(wait, socket.next()).await {
-            Ok(Some(Ok(Message::Text(text)))) => return serde_json::from_str(&text).ok(),
-            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
-            _ => return None,
-        }
-    }
-}
-
-/// `(seq, kind)` of the events received until `wait` passes in silence.
-async fn drain(socket: &mut Socket, wait: Duration) -> Vec<(i64, String)> {
-    let mut out = Vec::new();
-    while let Some(m) = next(socket, wait).await {
-        if m["type"] == "event" {
-            out.push((m["seq"].as_i64().unwrap(), m["kind"].as_str().unwrap().to_string()));
-        }
-    }
-    out
-}
-
-async fn hello(socket: &mut Socket) -> i64 {
-    let m = next(socket, Duration::from_secs(5)).await.expect("hello");
-    assert_eq!(m["type"], "hello", "{m}");
-    m["head"].as_i64().unwrap()
-}
-
-async fn place_order(app: &TestApp, customer: &Person) -> String {
-    let (store, item) = app.store_and_item(OWNER).await;
-    let item = item.to_string();
-    assert_eq!(
-        app.call_as(&customer.http, "cart_add", &[("item", &item), ("quantity", "1")], &[])
-            .await
-            .status,
-        200
-    );
-    let key = format!("live-{}", rand_key());
-    let placed = app
-        .call_as(
-            &customer.http,
-            "place_order",
-            &[
-                ("store", &store.to_string()),
-                ("fulfilment", "delivery"),
-                ("delivery_type", "motorbike"),
-                ("address", "서울 강남구 역삼로 5"),
-                ("card_number", "4242424242424242"),
-                ("idempotency_key", &key),
-            ],
-            &[],
-        )
-        .await;
-    placed
-        .location
-        .expect("placed")
-        .trim_start_matches("/orders/")
-        .to_string()
-}
-
-fn rand_key() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0)
-}
-
-async fn owner_does(app: &TestApp, owner: &Person, endpoint: &str, order: &str) {
-    let mut form = vec![("order", order)];
-    if endpoint == "accept_order" {
-        form.push(("prep_minutes", "10"));
-    }
-    let reply = app.call_as(&owner.http, endpoint, &form, &[]).await;
-    assert_eq!(reply.status, 200, "{endpoint}: {}", reply.body);
-}
 
 #[tokio::test]
 async fn a_websocket_needs_a_session() {
@@ -179,7 +57,7 @@ async fn each_screen_receives_exactly_the_events_it_may_see() {
     assert!(got[3].is_empty(), "another store's owner sees nothing: {:?}", got[3]);
     assert_eq!(
         got[4],
-        vec!["OrderAccepted", "OrderReady"],
+        vec!["DeliveryJobOpened", "DeliveryJobReady"],
         "a motorbike rider sees the open job"
     );
     assert!(
@@ -238,7 +116,7 @@ async fn a_client_that_reconnects_gets_exactly_what_it_missed_in_order_then_live
     let live = drain(&mut socket, Duration::from_millis(1500)).await;
     assert_eq!(
         live.iter().map(|(_, k)| k.as_str()).collect::<Vec<_>>(),
-        vec!["RiderAssigned"]
+        vec!["DeliveryJobClaimed"]
     );
     assert!(live[0].0 > missed.last().unwrap().0);
 }
@@ -378,7 +256,10 @@ async fn a_client_that_stops_reading_is_cut_off_and_resumes_the_rest() {
         tx.commit().await.unwrap();
     }
     let last = *appended.last().unwrap();
-    assert!(ordering::views::wait_for(app.db(), last, 60_000).await, "projected");
+    assert!(
+        views::wait_for(app.db(), &app::server::READ_MODELS, last, 60_000).await,
+        "projected"
+    );
     // A send blocked for `SEND_TIMEOUT` (or a lag past the broadcast buffer) ends it.
     tokio::time::sleep(server::live::SEND_TIMEOUT + Duration::from_secs(2)).await;
 

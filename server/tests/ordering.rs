@@ -4,14 +4,9 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-mod common;
-
-use common::{client, spawn_app, TestApp};
-
-const CUSTOMER: &str = "minjun@demo.delivery";
-const OTHER_CUSTOMER: &str = "seoyeon@demo.delivery";
-const OWNER: &str = "owner.chicken@demo.delivery";
-const RIDER: &str = "rider.moto@demo.delivery";
+use testkit::app::{spawn_app, TestApp};
+use testkit::demo::{CUSTOMER, MOTO_RIDER as RIDER, OTHER_CUSTOMER, OWNER};
+use testkit::http::client;
 
 struct Shop {
     app: TestApp,
@@ -306,7 +301,7 @@ async fn an_order_travels_through_the_three_screens_and_the_server_settles_it() 
     let unread = s.app.call_as(&customer, "unread_count", &[], &[]).await;
     assert_eq!(
         unread.body,
-        serde_json::json!(6),
+        serde_json::json!(Some(6)),
         "placed, accepted, rider assigned, ready, picked up, delivered"
     );
 }

@@ -5,85 +5,74 @@
 //!   each request's lines carrying the request id;
 //! - graceful shutdown on SIGTERM (N7): in-flight requests finish, WebSockets
 //!   are closed with "going away", the process exits cleanly.
+//!
+//! Each runs on a fresh database of the kind `TEST_DATABASE` names.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::Duration;
+use testkit::demo::{CUSTOMER, OWNER};
+use testkit::http::{call, demo};
+use testkit::process::{Launch, ServerProcess};
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap()
-}
-
-async fn call(http: &reqwest::Client, base: &str, endpoint: &str, form: &[(&str, &str)]) -> reqwest::Response {
-    http.post(format!("{base}/api/{endpoint}"))
-        .form(form)
-        .send()
+/// The real binary on a fresh database (`TEST_DATABASE`) with `env` on top.
+async fn start(env: &[(&str, &str)], capture_stdout: bool) -> ServerProcess {
+    let mut launch = Launch {
+        capture_stdout,
+        ..Launch::default()
+    };
+    for (name, value) in env {
+        launch = launch.env(name, *value);
+    }
+    ServerProcess::start(env!("CARGO_BIN_EXE_server"), launch)
         .await
-        .unwrap()
+        .expect("the server binary starts")
 }
 
-/// Starts the binary on a free port with a fresh SQLite file in `dir` and
-/// `env` on top; returns it and its base URL once it is ready.
-async fn start(dir: &std::path::Path, env: &[(&str, &str)], stdout: Stdio) -> (std::process::Child, String) {
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_server"))
-        .env("APP_PORT", port.to_string())
-        .env("DATABASE_URL", format!("sqlite://{}/app.db", dir.display()))
-        .env("LEPTOS_SITE_ROOT", dir)
-        .envs(env.iter().copied())
-        .stdout(stdout)
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the server binary starts");
-    let base = format!("http://127.0.0.1:{port}");
-    ready(&base).await;
-    (child, base)
-}
-
-/// Logs a demo account in; returns its client and session cookie.
-async fn logged_in(base: &str, email: &str) -> (reqwest::Client, String) {
-    let http = client();
-    let login = call(&http, base, "login", &[("email", email), ("password", "demo1234")]).await;
-    let cookie = login
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("baedal_session="))
-        .and_then(|v| v.split(';').next())
-        .expect("a session cookie")
+/// Puts the first item of the chicken store on the customer's cart; returns
+/// the store's id.
+async fn fill_cart(customer: &reqwest::Client, base: &str) -> String {
+    let stores = call(customer, base, "list_stores", &[], &[]).await.unwrap().body;
+    let store = stores
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["name"] == "황금올리브 치킨 역삼점"))
+        .and_then(|s| s["id"].as_i64())
+        .expect("the demo chicken store")
         .to_string();
-    (http, cookie)
-}
-
-/// Puts the first item of demo store 1 (the owner.chicken store) in the cart.
-async fn fill_cart(customer: &reqwest::Client, base: &str) {
-    let page = customer
-        .get(format!("{base}/stores/1"))
-        .send()
+    let menu = call(customer, base, "store_menu", &[("id", &store)], &[])
         .await
         .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let at = page.find("data-item-id=\"").expect("a menu item") + "data-item-id=\"".len();
-    let item: String = page[at..].chars().take_while(char::is_ascii_digit).collect();
-    assert_eq!(call(customer, base, "cart_add", &[("item", &item)]).await.status(), 200);
+        .body;
+    let item = menu["sections"][0]["items"][0]["id"]
+        .as_i64()
+        .expect("a menu item")
+        .to_string();
+    assert_eq!(
+        call(customer, base, "cart_add", &[("item", &item)], &[])
+            .await
+            .unwrap()
+            .status,
+        200
+    );
+    store
+}
+
+async fn place_pickup(customer: &reqwest::Client, base: &str, store: &str, key: &str) -> testkit::http::Reply {
+    call(
+        customer,
+        base,
+        "place_order",
+        &[
+            ("store", store),
+            ("fulfilment", "pickup"),
+            ("card_number", "4242424242424242"),
+            ("idempotency_key", key),
+        ],
+        &[],
+    )
+    .await
+    .unwrap()
 }
 
 /// The spans of a JSON log line, by name: `{"request": {...}, "checkout": {...}}`.
@@ -93,54 +82,38 @@ fn spans(line: &serde_json::Value) -> Vec<serde_json::Value> {
 
 #[tokio::test]
 async fn one_order_can_be_followed_through_json_logs_by_its_id() {
-    let dir = tempfile::tempdir().unwrap();
-    let (mut child, base) = start(
-        dir.path(),
-        &[("APP_LOG_FORMAT", "json"), ("RUST_LOG", "info,eventlog=debug")],
-        Stdio::piped(),
-    )
-    .await;
-    let stdout = child.stdout.take().unwrap();
+    let mut server = start(&[("APP_LOG_FORMAT", "json"), ("RUST_LOG", "info,eventlog=debug")], true).await;
+    let base = server.base();
+    let stdout = server.take_stdout().unwrap();
     let lines = std::thread::spawn(move || {
         BufReader::new(stdout)
             .lines()
             .map_while(Result::ok)
             .collect::<Vec<String>>()
     });
-    let (customer, _) = logged_in(&base, "minjun@demo.delivery").await;
-    let (owner, _) = logged_in(&base, "owner.chicken@demo.delivery").await;
-    fill_cart(&customer, &base).await;
-    let placed = call(
-        &customer,
-        &base,
-        "place_order",
-        &[
-            ("store", "1"),
-            ("fulfilment", "pickup"),
-            ("card_number", "4242424242424242"),
-            ("idempotency_key", "logs-test"),
-        ],
-    )
-    .await;
-    let location = placed
-        .headers()
-        .get("location")
+    let customer = demo(&base, CUSTOMER).await.http;
+    let owner = demo(&base, OWNER).await.http;
+    let store = fill_cart(&customer, &base).await;
+    let placed = place_pickup(&customer, &base, &store, "logs-test").await;
+    let order: i64 = placed
+        .location
         .expect("placed")
-        .to_str()
-        .unwrap()
-        .to_string();
-    let order: i64 = location.trim_start_matches("/orders/").parse().unwrap();
+        .trim_start_matches("/orders/")
+        .parse()
+        .unwrap();
     let accepted = call(
         &owner,
         &base,
         "accept_order",
         &[("order", &order.to_string()), ("prep_minutes", "10")],
+        &[],
     )
-    .await;
-    assert_eq!(accepted.status(), 200);
+    .await
+    .unwrap();
+    assert_eq!(accepted.status, 200);
     tokio::time::sleep(Duration::from_millis(500)).await;
 
-    stop(&mut child);
+    server.kill();
     let lines: Vec<serde_json::Value> = lines
         .join()
         .unwrap()
@@ -178,65 +151,23 @@ async fn one_order_can_be_followed_through_json_logs_by_its_id() {
     }
 }
 
-/// Kills the server (SIGKILL) and reaps it.
-fn stop(child: &mut std::process::Child) {
-    let _ = child.kill();
-    let _ = child.wait();
-}
-
-async fn ready(base: &str) {
-    let http = client();
-    for _ in 0..200 {
-        if http
-            .get(format!("{base}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the server did not become ready");
-}
-
 #[tokio::test]
 async fn sigterm_finishes_in_flight_requests_closes_websockets_and_exits_cleanly() {
     use futures::StreamExt;
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-    let dir = tempfile::tempdir().unwrap();
     // Every payment takes 1.5 s: a checkout is in flight when SIGTERM lands.
-    let (mut child, base) = start(dir.path(), &[("APP_PAYMENT_LATENCY_MS", "1500")], Stdio::null()).await;
-    let (customer, cookie) = logged_in(&base, "minjun@demo.delivery").await;
-    let mut request = format!("{}/ws", base.replace("http://", "ws://"))
-        .into_client_request()
-        .unwrap();
-    request.headers_mut().insert("cookie", cookie.parse().unwrap());
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.expect("a WebSocket");
-    fill_cart(&customer, &base).await;
+    let mut server = start(&[("APP_PAYMENT_LATENCY_MS", "1500")], false).await;
+    let base = server.base();
+    let customer = demo(&base, CUSTOMER).await;
+    let mut socket = testkit::live::connect(&base, Some(&customer.cookie), None)
+        .await
+        .expect("a WebSocket");
+    let store = fill_cart(&customer.http, &base).await;
     let in_flight = {
-        let (customer, base) = (customer.clone(), base.clone());
-        tokio::spawn(async move {
-            call(
-                &customer,
-                &base,
-                "place_order",
-                &[
-                    ("store", "1"),
-                    ("fulfilment", "pickup"),
-                    ("card_number", "4242424242424242"),
-                    ("idempotency_key", "sigterm"),
-                ],
-            )
-            .await
-        })
+        let (customer, base) = (customer.http.clone(), base.clone());
+        tokio::spawn(async move { place_pickup(&customer, &base, &store, "sigterm").await })
     };
     tokio::time::sleep(Duration::from_millis(400)).await;
-    let term = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill -TERM");
-    assert!(term.success());
+    server.terminate().expect("SIGTERM");
 
     let mut going_away = None;
     while let Ok(Some(frame)) = tokio::time::timeout(Duration::from_secs(10), socket.next()).await {
@@ -248,17 +179,21 @@ async fn sigterm_finishes_in_flight_requests_closes_websockets_and_exits_cleanly
     assert_eq!(going_away, Some(1001), "the WebSocket is closed with going away");
     let placed = in_flight.await.unwrap();
     assert!(
-        placed.headers().get("location").is_some(),
+        placed.location.is_some(),
         "the in-flight checkout finished: {}",
-        placed.status()
+        placed.status
     );
-    let exited = tokio::task::spawn_blocking(move || child.wait())
+    let exited = tokio::task::spawn_blocking(move || server.wait())
         .await
         .unwrap()
         .unwrap();
     assert!(exited.success(), "exits cleanly: {exited:?}");
     assert!(
-        client().get(format!("{base}/healthz")).send().await.is_err(),
+        testkit::http::client()
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .is_err(),
         "no longer accepting"
     );
 }

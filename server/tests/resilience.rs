@@ -3,14 +3,10 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-mod common;
-
-use common::{client, spawn_app_changed, TestApp};
 use std::time::{Duration, Instant};
-
-const CUSTOMER: &str = "minjun@demo.delivery";
-const ADMIN: &str = "admin@demo.delivery";
-const OWNER: &str = "owner.chicken@demo.delivery";
+use testkit::app::{spawn_app_changed, TestApp};
+use testkit::demo::{ADMIN, CUSTOMER, OWNER};
+use testkit::http::{client, Reply};
 
 async fn logged_in(app: &TestApp, email: &str) -> reqwest::Client {
     let http = client();
@@ -48,7 +44,7 @@ async fn order_count(app: &TestApp) -> i64 {
         .unwrap()
 }
 
-async fn checkout(app: &TestApp, customer: &reqwest::Client, store: i64, key: &str) -> common::Reply {
+async fn checkout(app: &TestApp, customer: &reqwest::Client, store: i64, key: &str) -> Reply {
     app.call_as(
         customer,
         "place_order",
@@ -265,7 +261,17 @@ async fn checkout_keeps_working_while_the_projection_is_down_and_it_drains_the_b
 
 #[tokio::test]
 async fn metrics_show_requests_orders_payments_consumers_breaker_and_websockets() {
-    let app = spawn_app_changed(|_| {}).await;
+    const TOKEN: &str = "scraper-token-0123456789";
+    let app = spawn_app_changed(|s| s.metrics_token = Some(TOKEN.into())).await;
+    let scrape = || async {
+        let response = client()
+            .get(format!("{}/metrics", app.base))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    };
     let customer = logged_in(&app, CUSTOMER).await;
     let (store, item) = app.store_and_item(OWNER).await;
     app.call_as(&customer, "cart_add", &[("item", &item.to_string())], &[])
@@ -274,7 +280,7 @@ async fn metrics_show_requests_orders_payments_consumers_breaker_and_websockets(
     assert!(placed.location.is_some(), "{}", placed.body);
     assert_eq!(app.page_as(&customer, &format!("/stores/{store}")).await.0, 200);
 
-    let (status, text) = app.get("/metrics").await;
+    let (status, text) = scrape().await;
     assert_eq!(status, 200);
     for needle in [
         r#"payment_calls_total{operation="authorize",outcome="ok"}"#,
@@ -291,7 +297,7 @@ async fn metrics_show_requests_orders_payments_consumers_breaker_and_websockets(
     }
     // Unknown server functions do not mint a label each.
     app.call("no_such_function_xyz", &[]).await;
-    let (_, text) = app.get("/metrics").await;
+    let (_, text) = scrape().await;
     assert!(!text.contains("no_such_function_xyz"), "{text}");
 }
 
@@ -391,7 +397,8 @@ async fn no_response_waits_longer_than_the_response_timeout() {
     assert_eq!(reply.status, 503);
     let waited = started.elapsed();
     assert!(
-        waited >= server::RESPONSE_TIMEOUT && waited < server::RESPONSE_TIMEOUT + Duration::from_secs(5),
+        waited >= server::router::RESPONSE_TIMEOUT
+            && waited < server::router::RESPONSE_TIMEOUT + Duration::from_secs(5),
         "answered after {waited:?}"
     );
 }

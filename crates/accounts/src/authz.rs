@@ -62,11 +62,7 @@ pub async fn authorize<'u>(db: &Db, user: Option<&'u User>, action: Action) -> R
         Action::ViewNotifications | Action::UseOrders => {}
         Action::ManageStore(store) => {
             require_role(user, Role::Owner)?;
-            let owner: Option<i64> = sqlx::query_scalar("SELECT owner_id FROM stores WHERE id = $1")
-                .bind(store.get())
-                .fetch_optional(db.pool())
-                .await?;
-            if owner != Some(user.id.get()) {
+            if catalog::owner_of(db, store).await? != Some(user.id) {
                 return Err(Denied::NotYours.into());
             }
         }

@@ -15,13 +15,14 @@ use sqlx::Row;
 
 pub mod auth;
 pub mod authz;
+pub mod sessions;
 pub mod signup;
 pub mod throttle;
 
 /// Shortest accepted password, in characters (no composition rules; issue 3).
-pub const PASSWORD_MIN_CHARS: usize = 8;
+pub const PASSWORD_MIN_CHARS: usize = domain::limits::PASSWORD_MIN_CHARS;
 /// Longest accepted password, in characters.
-pub const PASSWORD_MAX_CHARS: usize = 128;
+pub const PASSWORD_MAX_CHARS: usize = domain::limits::PASSWORD_MAX_CHARS;
 
 /// What can go wrong in the accounts context.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +30,9 @@ pub enum AccountError {
     /// The database failed.
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+    /// A transaction could not be started.
+    #[error(transparent)]
+    Begin(#[from] db::DbError),
     /// Hashing failed (out of memory, or the blocking pool is gone).
     #[error("password hashing failed: {0}")]
     Hashing(String),

@@ -67,7 +67,7 @@ pub fn validate(form: &SignupForm) -> Result<ValidSignup, Vec<FieldError>> {
     let email = Email::parse(&form.email)
         .map_err(|e| errors.push(FieldError::new("email", e.to_string())))
         .ok();
-    let display_name = clean_text(&form.display_name, "Name", 50, false)
+    let display_name = clean_text(&form.display_name, "Name", domain::limits::DISPLAY_NAME_CHARS, false)
         .map_err(|e| errors.push(FieldError::new("display_name", e.to_string())))
         .ok();
     let length = form.password.chars().count();
@@ -97,9 +97,14 @@ pub fn validate(form: &SignupForm) -> Result<ValidSignup, Vec<FieldError>> {
         _ => None,
     };
     let store = if role == Some(Role::Owner) {
-        let name = clean_text(form.store_name.as_deref().unwrap_or_default(), "Store name", 60, false)
-            .map_err(|e| errors.push(FieldError::new("store_name", e.to_string())))
-            .ok();
+        let name = clean_text(
+            form.store_name.as_deref().unwrap_or_default(),
+            "Store name",
+            domain::limits::STORE_NAME_CHARS,
+            false,
+        )
+        .map_err(|e| errors.push(FieldError::new("store_name", e.to_string())))
+        .ok();
         let kind = form
             .store_kind
             .as_deref()
@@ -110,7 +115,7 @@ pub fn validate(form: &SignupForm) -> Result<ValidSignup, Vec<FieldError>> {
         let address = clean_text(
             form.store_address.as_deref().unwrap_or_default(),
             "Store address",
-            120,
+            domain::limits::STORE_ADDRESS_CHARS,
             false,
         )
         .map_err(|e| errors.push(FieldError::new("store_address", e.to_string())))
@@ -143,7 +148,7 @@ pub fn validate(form: &SignupForm) -> Result<ValidSignup, Vec<FieldError>> {
 pub async fn sign_up(db: &Db, form: &SignupForm) -> Result<User, SignupError> {
     let valid = validate(form).map_err(SignupError::Invalid)?;
     let hash = hash_password(&valid.password).await?;
-    let mut tx = db.begin().await.map_err(|e| AccountError::Hashing(e.to_string()))?;
+    let mut tx = db.begin().await.map_err(AccountError::Begin)?;
     let created = create_user(
         &mut tx,
         NewUser {
@@ -166,18 +171,23 @@ pub async fn sign_up(db: &Db, form: &SignupForm) -> Result<User, SignupError> {
         Err(e) => return Err(e.into()),
     };
     if let Some(store) = &valid.store {
-        sqlx::query(
-            "INSERT INTO stores (owner_id, name, kind, category, address, status, default_prep_minutes, \
-                                 offers_delivery, offers_pickup, min_order_won, created_at) \
-             VALUES ($1, $2, $3, $4, $5, 'closed', 20, 1, 1, 0, $6)",
+        // The store context creates stores; the new one stays closed until
+        // its owner has a menu.
+        catalog::create_store(
+            &mut tx,
+            id,
+            &catalog::NewStore {
+                name: &store.name,
+                kind: store.kind,
+                category: store.kind.label(),
+                address: &store.address,
+                status: domain::StoreStatus::Closed,
+                default_prep_minutes: 20,
+                offers_delivery: true,
+                offers_pickup: true,
+                min_order_won: 0,
+            },
         )
-        .bind(id.get())
-        .bind(&store.name)
-        .bind(store.kind.as_str())
-        .bind(store.kind.label())
-        .bind(&store.address)
-        .bind(db::now_ms())
-        .execute(&mut *tx)
         .await
         .map_err(AccountError::Db)?;
     }

@@ -60,33 +60,56 @@ async fn users_are_found_by_email_in_any_case_and_emails_are_unique() {
 }
 
 #[tokio::test]
-async fn failed_login_counts_lock_at_the_limit_and_expired_ones_are_forgotten() {
-    use accounts::throttle::{check, clear, record_failure, MAX_FAILURES, WINDOW_MS};
+async fn failed_logins_lock_the_account_for_that_client_only_growing_and_old_counts_are_forgotten() {
+    use accounts::throttle::{check, clear, lock_ms, record_failure, FORGET_AFTER_MS, FREE_FAILURES};
     let t = testkit::fresh_db().await;
-    // A count from long ago, neither in its window nor locked.
+    let (guesser, owner) = ("203.0.113.9", "198.51.100.4");
+    // A count from long ago, neither recent nor locked.
     sqlx::query(
-        "INSERT INTO login_failures (email, failures, window_start, locked_until) VALUES ('old@x.kr', 3, $1, 0)",
+        "INSERT INTO login_throttle (email, client, failures, last_failure, locked_until) \
+         VALUES ('old@x.kr', $1, 3, $2, 0)",
     )
-    .bind(db::now_ms() - 2 * WINDOW_MS)
+    .bind(guesser)
+    .bind(db::now_ms() - 2 * FORGET_AFTER_MS)
     .execute(t.db.pool())
     .await
     .expect("insert");
-    for _ in 0..MAX_FAILURES - 1 {
-        record_failure(&t.db, "Guess@X.kr").await.expect("record");
+    for _ in 0..FREE_FAILURES {
+        assert_eq!(record_failure(&t.db, "Guess@X.kr", guesser).await.expect("record"), 0);
         assert_eq!(
-            check(&t.db, "guess@x.kr").await.expect("check"),
+            check(&t.db, "guess@x.kr", guesser).await.expect("check"),
             Ok(()),
-            "not locked below the limit"
+            "typos cost nothing"
         );
     }
-    record_failure(&t.db, "guess@x.kr").await.expect("record");
-    let locked = check(&t.db, "GUESS@x.kr").await.expect("check");
-    assert!(matches!(locked, Err(seconds) if seconds > 800), "{locked:?}");
-    let old: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE email = 'old@x.kr'")
+    let first = record_failure(&t.db, "guess@x.kr", guesser).await.expect("record");
+    assert_eq!(first, 30);
+    let locked = check(&t.db, "GUESS@x.kr", guesser).await.expect("check");
+    assert!(
+        matches!(locked, Err(seconds) if (29..=30).contains(&seconds)),
+        "{locked:?}"
+    );
+    assert_eq!(
+        check(&t.db, "guess@x.kr", owner).await.expect("check"),
+        Ok(()),
+        "the owner's own address is not locked out by a stranger"
+    );
+    let second = record_failure(&t.db, "guess@x.kr", guesser).await.expect("record");
+    assert_eq!(
+        i64::try_from(second).unwrap_or(0) * 1000,
+        lock_ms(FREE_FAILURES + 2),
+        "the wait doubles"
+    );
+    let old: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM login_throttle WHERE email = 'old@x.kr'")
         .fetch_one(t.db.pool())
         .await
         .expect("count");
-    assert_eq!(old, 0, "expired counts are pruned");
-    clear(&t.db, "guess@x.kr").await.expect("clear");
-    assert_eq!(check(&t.db, "guess@x.kr").await.expect("check"), Ok(()));
+    assert_eq!(old, 0, "forgotten counts are pruned");
+    clear(&t.db, "guess@x.kr", owner).await.expect("clear");
+    assert!(
+        check(&t.db, "guess@x.kr", guesser).await.expect("check").is_err(),
+        "another client's success clears nothing"
+    );
+    clear(&t.db, "guess@x.kr", guesser).await.expect("clear");
+    assert_eq!(check(&t.db, "guess@x.kr", guesser).await.expect("check"), Ok(()));
 }

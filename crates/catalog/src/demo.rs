@@ -5,8 +5,9 @@
 //! stock (002), a company canteen that is pickup only (003) and a car repair
 //! shop (001). Prices are in won and realistic for Seoul.
 
-use crate::{NewMenuItem, NewStore};
-use domain::{StoreKind, StoreStatus};
+use crate::NewStore;
+use domain::catalog::{NewMenuItem, Stock};
+use domain::{Money, StoreKind, StoreStatus};
 
 /// One demo store, its owner's account and its menu.
 #[derive(Debug, Clone)]
@@ -18,21 +19,22 @@ pub struct DemoStore {
     /// The store.
     pub store: NewStore<'static>,
     /// The menu, in menu order.
-    pub items: Vec<NewMenuItem<'static>>,
+    pub items: Vec<NewMenuItem>,
 }
 
 /// `(category, name, description, price in won, stock, sold out)`.
 type Item = (&'static str, &'static str, &'static str, i64, Option<i64>, bool);
 
-fn items(list: &[Item]) -> Vec<NewMenuItem<'static>> {
+fn items(list: &[Item]) -> Vec<NewMenuItem> {
     list.iter()
         .map(
             |&(category, name, description, price_won, stock, sold_out)| NewMenuItem {
-                category,
-                name,
-                description,
-                price_won,
-                stock,
+                category: category.into(),
+                name: name.into(),
+                description: description.into(),
+                // Every demo price is a valid amount (a test checks it).
+                price: Money::from_won(price_won).unwrap_or(Money::ZERO),
+                stock: Stock::from_column(stock),
                 sold_out,
             },
         )
@@ -564,13 +566,9 @@ mod tests {
             assert!(s.store.offers_delivery || s.store.offers_pickup, "{}", s.store.name);
             assert!(s.items.len() >= 4, "{} has a real menu", s.store.name);
             for item in &s.items {
-                assert!(
-                    item.price_won >= 1_000 && item.price_won % 100 == 0,
-                    "{}: {}",
-                    item.name,
-                    item.price_won
-                );
-                assert!(item.stock.is_none_or(|n| n >= 0));
+                let won = item.price.won();
+                assert!(won >= 1_000 && won % 100 == 0, "{}: {won}", item.name);
+                assert!(won <= domain::limits::MAX_PRICE_WON, "{}: {won}", item.name);
             }
         }
     }
@@ -583,7 +581,7 @@ mod tests {
             .find(|s| s.store.kind == StoreKind::FlowerShop)
             .expect("flower shop");
         assert!(
-            flowers.items.iter().all(|i| i.stock.is_some()),
+            flowers.items.iter().all(|i| i.stock != Stock::Unlimited),
             "requirement F8: every flower is counted"
         );
         let canteen = all

@@ -7,10 +7,11 @@
 pub mod demo;
 
 use db::{Db, Tx};
-use domain::catalog::{MenuItem, Stock, StoreMenu, StoreSummary};
+use domain::catalog::{ItemChange, MenuItem, NewMenuItem, Stock, StoreMenu, StoreSummary};
 use domain::{MenuItemId, Money, StoreId, StoreKind, StoreStatus, UserId};
 use sqlx::any::AnyRow;
 use sqlx::Row;
+use std::collections::HashMap;
 
 /// Which stores the store list shows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -119,6 +120,88 @@ pub async fn store_menu(db: &Db, id: StoreId) -> Result<Option<StoreMenu>, sqlx:
     Ok(Some(StoreMenu::group(summary, items)))
 }
 
+/// The owner of `store`, or `None` when there is no such store.
+pub async fn owner_of(db: &Db, store: StoreId) -> Result<Option<UserId>, sqlx::Error> {
+    Ok(sqlx::query_scalar("SELECT owner_id FROM stores WHERE id = $1")
+        .bind(store.get())
+        .fetch_optional(db.pool())
+        .await?
+        .map(UserId))
+}
+
+const ITEM_COLUMNS: &str = "id, store_id, category, name, description, price_won, stock, sold_out";
+
+/// One menu item with the store it is on, or `None` for an unknown item.
+pub async fn menu_item(db: &Db, item: MenuItemId) -> Result<Option<(StoreId, MenuItem)>, sqlx::Error> {
+    let row = sqlx::query(&format!("SELECT {ITEM_COLUMNS} FROM menu_items WHERE id = $1"))
+        .bind(item.get())
+        .fetch_optional(db.pool())
+        .await?;
+    row.map(|r| Ok((StoreId(r.try_get("store_id")?), item_from_row(&r)?)))
+        .transpose()
+}
+
+/// The menu items of `store` among `items`, by id (an id that is not on
+/// that store's menu is left out).
+pub async fn menu_items_of(
+    db: &Db,
+    store: StoreId,
+    items: &[MenuItemId],
+) -> Result<HashMap<MenuItemId, MenuItem>, sqlx::Error> {
+    let mut out = HashMap::with_capacity(items.len());
+    for chunk in items.chunks(100) {
+        let placeholders: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT {ITEM_COLUMNS} FROM menu_items WHERE store_id = $1 AND id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(store.get());
+        for id in chunk {
+            query = query.bind(id.get());
+        }
+        for row in query.fetch_all(db.pool()).await? {
+            let item = item_from_row(&row)?;
+            out.insert(item.id, item);
+        }
+    }
+    Ok(out)
+}
+
+/// Takes `quantity` of each item off the shelf inside `tx` (requirement F8),
+/// each with a conditional decrement that never goes below zero whoever else
+/// is buying. `Ok(Err(item))` names the first item that was sold out or
+/// short; the caller then rolls the transaction back. Items with unlimited
+/// stock only need to be on sale.
+pub async fn reserve_stock(tx: &mut Tx, lines: &[(MenuItemId, u8)]) -> Result<Result<(), MenuItemId>, sqlx::Error> {
+    for (item, quantity) in lines {
+        let reserved = sqlx::query(
+            "UPDATE menu_items SET stock = CASE WHEN stock IS NULL THEN NULL ELSE stock - $2 END \
+             WHERE id = $1 AND sold_out = 0 AND (stock IS NULL OR stock >= $2)",
+        )
+        .bind(item.get())
+        .bind(i64::from(*quantity))
+        .execute(&mut **tx)
+        .await?;
+        if reserved.rows_affected() == 0 {
+            return Ok(Err(*item));
+        }
+    }
+    Ok(Ok(()))
+}
+
+/// Puts units back on the shelf inside `tx` (F8: a rejected or cancelled
+/// order restores its stock). Unlimited items stay unlimited.
+pub async fn restore_stock(tx: &mut Tx, lines: &[(MenuItemId, u8)]) -> Result<(), sqlx::Error> {
+    for (item, quantity) in lines {
+        sqlx::query("UPDATE menu_items SET stock = stock + $2 WHERE id = $1 AND stock IS NOT NULL")
+            .bind(item.get())
+            .bind(i64::from(*quantity))
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
 /// A store to create.
 #[derive(Debug, Clone)]
 pub struct NewStore<'a> {
@@ -165,29 +248,12 @@ pub async fn create_store(tx: &mut Tx, owner: UserId, store: &NewStore<'_>) -> R
     Ok(StoreId(id))
 }
 
-/// A menu item to add.
-#[derive(Debug, Clone)]
-pub struct NewMenuItem<'a> {
-    /// Menu section.
-    pub category: &'a str,
-    /// Name (Korean).
-    pub name: &'a str,
-    /// Short English description.
-    pub description: &'a str,
-    /// Price in won.
-    pub price_won: i64,
-    /// Units in stock; `None` for unlimited.
-    pub stock: Option<i64>,
-    /// Marked sold out.
-    pub sold_out: bool,
-}
-
 /// Adds a menu item at `position` (menu order) to `store` inside `tx`.
 pub async fn add_menu_item(
     tx: &mut Tx,
     store: StoreId,
     position: i64,
-    item: &NewMenuItem<'_>,
+    item: &NewMenuItem,
 ) -> Result<MenuItemId, sqlx::Error> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO menu_items (store_id, position, category, name, description, price_won, stock, sold_out) \
@@ -195,49 +261,15 @@ pub async fn add_menu_item(
     )
     .bind(store.get())
     .bind(position)
-    .bind(item.category)
-    .bind(item.name)
-    .bind(item.description)
-    .bind(item.price_won)
-    .bind(item.stock)
+    .bind(&item.category)
+    .bind(&item.name)
+    .bind(&item.description)
+    .bind(item.price.won())
+    .bind(item.stock.column())
     .bind(i64::from(item.sold_out))
     .fetch_one(&mut **tx)
     .await?;
     Ok(MenuItemId(id))
-}
-
-/// The most a menu item may cost, in won.
-pub const MAX_PRICE_WON: i64 = 10_000_000;
-/// The most units an owner may put in stock.
-pub const MAX_STOCK: i64 = 9_999;
-
-/// What an owner may change about a menu item (issue 4, menu management).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ItemChange {
-    /// Price in won, 0..=[`MAX_PRICE_WON`].
-    pub price_won: i64,
-    /// Units in stock, 0..=[`MAX_STOCK`]; `None` for unlimited.
-    pub stock: Option<i64>,
-    /// Marked sold out, whatever the stock says.
-    pub sold_out: bool,
-}
-
-/// Checks a price and a stock level; field errors name `price` and `stock`.
-pub fn check_item(price_won: i64, stock: Option<i64>) -> Vec<domain::FieldError> {
-    let mut errors = Vec::new();
-    if !(0..=MAX_PRICE_WON).contains(&price_won) {
-        errors.push(domain::FieldError::new(
-            "price",
-            format!("the price must be 0 to {MAX_PRICE_WON} won"),
-        ));
-    }
-    if stock.is_some_and(|s| !(0..=MAX_STOCK).contains(&s)) {
-        errors.push(domain::FieldError::new(
-            "stock",
-            format!("stock must be 0 to {MAX_STOCK}, or empty for unlimited"),
-        ));
-    }
-    errors
 }
 
 /// Changes price, stock and sold-out of `item`, which must be on `store`'s
@@ -252,8 +284,8 @@ pub async fn update_menu_item(
         sqlx::query("UPDATE menu_items SET price_won = $3, stock = $4, sold_out = $5 WHERE id = $1 AND store_id = $2")
             .bind(item.get())
             .bind(store.get())
-            .bind(change.price_won)
-            .bind(change.stock)
+            .bind(change.price.won())
+            .bind(change.stock.column())
             .bind(i64::from(change.sold_out))
             .execute(db.pool())
             .await?;
@@ -261,7 +293,7 @@ pub async fn update_menu_item(
 }
 
 /// Adds an item at the end of `store`'s menu.
-pub async fn append_menu_item(db: &Db, store: StoreId, item: &NewMenuItem<'_>) -> Result<MenuItemId, sqlx::Error> {
+pub async fn append_menu_item(db: &Db, store: StoreId, item: &NewMenuItem) -> Result<MenuItemId, sqlx::Error> {
     let mut tx = db.begin().await.map_err(|e| match e {
         db::DbError::Query(e) => e,
         other => sqlx::Error::Protocol(other.to_string()),

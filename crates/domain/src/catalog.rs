@@ -2,6 +2,8 @@
 //! shapes that travel from the server to the browser; the store context
 //! (`crates/catalog`) fills them from its tables.
 
+use crate::limits;
+use crate::text::{clean_text, FieldError};
 use crate::{MenuItemId, Money, StoreId, StoreKind, StoreStatus};
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +27,34 @@ impl Stock {
         match value {
             None => Stock::Unlimited,
             Some(n) => Stock::Limited(u32::try_from(n.max(0)).unwrap_or(u32::MAX)),
+        }
+    }
+
+    /// The database column's value: `NULL` for unlimited.
+    pub fn column(self) -> Option<i64> {
+        match self {
+            Stock::Unlimited => None,
+            Stock::Limited(n) => Some(i64::from(n)),
+        }
+    }
+
+    /// Parses an owner's entry: empty for unlimited, else a whole number of
+    /// units, 0..=[`limits::MAX_STOCK`]. Errors name the field `stock`.
+    pub fn parse(input: &str) -> Result<Stock, FieldError> {
+        let input = input.trim();
+        if input.is_empty() {
+            return Ok(Stock::Unlimited);
+        }
+        match input.parse::<i64>() {
+            Ok(n) if (0..=limits::MAX_STOCK).contains(&n) => Ok(Stock::Limited(u32::try_from(n).unwrap_or(0))),
+            Ok(_) => Err(FieldError::new(
+                "stock",
+                format!("stock must be 0 to {}, or empty for unlimited", limits::MAX_STOCK),
+            )),
+            Err(_) => Err(FieldError::new(
+                "stock",
+                "stock must be a whole number, or empty for unlimited",
+            )),
         }
     }
 
@@ -86,6 +116,20 @@ impl MenuItem {
     pub fn available(&self) -> bool {
         !self.sold_out && self.stock != Stock::Limited(0)
     }
+
+    /// Why `quantity` of this item cannot be ordered now, if so (requirement
+    /// F8: ordering more than is in stock is an error).
+    pub fn problem_with(&self, quantity: i64) -> Option<String> {
+        if !self.available() {
+            return Some(format!("{} is sold out.", self.name));
+        }
+        match self.stock {
+            Stock::Limited(left) if i64::from(left) < quantity => {
+                Some(format!("Only {left} of {} left; lower the quantity.", self.name))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// One section of a menu: a category and its items in menu order.
@@ -121,6 +165,103 @@ impl StoreMenu {
             }
         }
         StoreMenu { store, sections }
+    }
+}
+
+/// Parses an owner's price: a whole number of won, commas allowed,
+/// 0..=[`limits::MAX_PRICE_WON`]. Errors name the field `price`.
+pub fn parse_price(input: &str) -> Result<Money, FieldError> {
+    match input.trim().replace(',', "").parse::<i64>() {
+        Ok(won) if (0..=limits::MAX_PRICE_WON).contains(&won) => {
+            Money::from_won(won).map_err(|e| FieldError::new("price", e.to_string()))
+        }
+        Ok(_) => Err(FieldError::new(
+            "price",
+            format!("the price must be 0 to {} won", limits::MAX_PRICE_WON),
+        )),
+        Err(_) => Err(FieldError::new("price", "the price must be a whole number of won")),
+    }
+}
+
+/// A menu item to add (the owner's form, the demo data), parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMenuItem {
+    /// Menu section, 1..=[`limits::MENU_SECTION_CHARS`].
+    pub category: String,
+    /// Name, 1..=[`limits::MENU_ITEM_NAME_CHARS`].
+    pub name: String,
+    /// Description, at most [`limits::MENU_ITEM_DESCRIPTION_CHARS`]; may be empty.
+    pub description: String,
+    /// Price in won.
+    pub price: Money,
+    /// Units in stock.
+    pub stock: Stock,
+    /// Marked sold out.
+    pub sold_out: bool,
+}
+
+impl NewMenuItem {
+    /// Parses the owner's add-item form, naming every field to correct.
+    pub fn parse(
+        category: &str,
+        name: &str,
+        description: &str,
+        price: &str,
+        stock: &str,
+    ) -> Result<NewMenuItem, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut text = |value: &str, field: &str, label: &str, max: usize, required: bool| {
+            if !required && value.trim().is_empty() {
+                return String::new();
+            }
+            clean_text(value, label, max, false).unwrap_or_else(|e| {
+                errors.push(FieldError::new(field, e.to_string()));
+                String::new()
+            })
+        };
+        let category = text(category, "category", "Section", limits::MENU_SECTION_CHARS, true);
+        let name = text(name, "name", "Name", limits::MENU_ITEM_NAME_CHARS, true);
+        let description = text(
+            description,
+            "description",
+            "Description",
+            limits::MENU_ITEM_DESCRIPTION_CHARS,
+            false,
+        );
+        let price = parse_price(price).map_err(|e| errors.push(e)).ok();
+        let stock = Stock::parse(stock).map_err(|e| errors.push(e)).ok();
+        match (price, stock) {
+            (Some(price), Some(stock)) if errors.is_empty() => Ok(NewMenuItem {
+                category,
+                name,
+                description,
+                price,
+                stock,
+                sold_out: false,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+/// What an owner may change about a menu item (issue 4, menu management), parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ItemChange {
+    /// Price in won.
+    pub price: Money,
+    /// Units in stock.
+    pub stock: Stock,
+    /// Marked sold out, whatever the stock says.
+    pub sold_out: bool,
+}
+
+impl ItemChange {
+    /// Parses the owner's item form, naming every field to correct.
+    pub fn parse(price: &str, stock: &str, sold_out: bool) -> Result<ItemChange, Vec<FieldError>> {
+        match (parse_price(price), Stock::parse(stock)) {
+            (Ok(price), Ok(stock)) => Ok(ItemChange { price, stock, sold_out }),
+            (price, stock) => Err(price.err().into_iter().chain(stock.err()).collect()),
+        }
     }
 }
 
@@ -177,5 +318,57 @@ mod tests {
         flagged.sold_out = true;
         assert!(!flagged.available());
         assert!(item(3, "x").available());
+    }
+
+    #[test]
+    fn an_owners_menu_item_parses_or_names_its_fields() {
+        let item = NewMenuItem::parse(" 사이드 ", "치즈볼", "", "4,000", "10").expect("valid");
+        assert_eq!(
+            (item.category.as_str(), item.price.won(), item.stock),
+            ("사이드", 4_000, Stock::Limited(10))
+        );
+        assert_eq!(
+            NewMenuItem::parse("a", "b", "", "0", "").map(|i| i.stock),
+            Ok(Stock::Unlimited)
+        );
+        let fields = |r: Result<NewMenuItem, Vec<FieldError>>| -> Vec<String> {
+            r.err().unwrap_or_default().into_iter().map(|f| f.field).collect()
+        };
+        assert_eq!(
+            fields(NewMenuItem::parse(
+                "",
+                &"n".repeat(limits::MENU_ITEM_NAME_CHARS + 1),
+                "",
+                "-1",
+                "x"
+            )),
+            ["category", "name", "price", "stock"]
+        );
+        assert_eq!(
+            fields(NewMenuItem::parse(
+                "a",
+                "b",
+                "",
+                &(limits::MAX_PRICE_WON + 1).to_string(),
+                &(limits::MAX_STOCK + 1).to_string()
+            )),
+            ["price", "stock"]
+        );
+    }
+
+    #[test]
+    fn an_item_change_parses_price_stock_and_sold_out() {
+        let change = ItemChange::parse("18000", "", true).expect("valid");
+        assert_eq!(
+            (change.price.won(), change.stock, change.sold_out),
+            (18_000, Stock::Unlimited, true)
+        );
+        let errors = ItemChange::parse("abc", "-3", false).err().unwrap_or_default();
+        assert_eq!(
+            errors.iter().map(|f| f.field.as_str()).collect::<Vec<_>>(),
+            ["price", "stock"]
+        );
+        assert_eq!(Stock::Limited(7).column(), Some(7));
+        assert_eq!(Stock::Unlimited.column(), None);
     }
 }

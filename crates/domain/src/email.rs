@@ -17,7 +17,7 @@ pub struct InvalidEmail;
 
 impl Email {
     /// The longest address SMTP allows, in characters.
-    pub const MAX_CHARS: usize = 254;
+    pub const MAX_CHARS: usize = crate::limits::EMAIL_CHARS;
 
     /// Parses user input into an address.
     pub fn parse(input: &str) -> Result<Email, InvalidEmail> {

@@ -7,19 +7,30 @@
 //! - [`money`]: amounts in won with checked arithmetic, and [`money::Quantity`] (1..=99).
 //! - [`kinds`]: the small closed vocabularies (delivery type, fulfilment, role, store kind…).
 //! - [`order`]: the order lifecycle as a state machine with its commands and events.
+//! - [`delivery`]: the delivery job as a state machine (claim, pick up, deliver, cancel).
+//! - [`event`]: every event of the log as one typed contract.
+//! - [`notice`]: what a notification says, stored as data and worded when shown.
 //! - [`catalog`]: the read shapes of stores and menu items shown to customers.
 //! - [`shop`]: carts, placed orders, notifications and reviews as the screens show them.
-//! - [`text`]: validation of free text coming from users.
+//! - [`text`]: validation of free text coming from users; [`limits`]: every limit on it.
+//! - [`visibility`]: who may see which order and which of its events.
 
 pub mod catalog;
+pub mod delivery;
 pub mod email;
+pub mod event;
 pub mod ids;
 pub mod kinds;
+pub mod limits;
 pub mod money;
+pub mod notice;
 pub mod order;
 pub mod shop;
 pub mod text;
+pub mod visibility;
 
+pub use delivery::{DeliveryEvent, DeliveryJob, JobStatus};
+pub use event::Event;
 pub use ids::{MenuItemId, OrderId, StoreId, UserId};
 pub use kinds::{DeliveryType, Fulfilment, Role, StoreKind, StoreStatus};
 pub use money::{Money, MoneyError, Quantity, QuantityError};

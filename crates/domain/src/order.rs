@@ -11,7 +11,13 @@
 //! and returns the new state with the one event that records the change, or an
 //! [`OrderError`] that says why not. Nothing here touches storage: the ordering
 //! context persists the new state and appends the event in one transaction.
+//!
+//! Riders do not act on orders: they act on delivery jobs
+//! ([`crate::delivery`]), and the order follows the job's events (picked up,
+//! delivered) through commands the platform issues (`RecordPickUp`,
+//! `RecordDelivery`).
 
+use crate::shop::PlacedOrder;
 use crate::text::{clean_text, TextError};
 use crate::{DeliveryType, Fulfilment, OrderId, Role, StoreId, UserId};
 use serde::{Deserialize, Serialize};
@@ -131,7 +137,28 @@ pub enum RejectReason {
 
 impl RejectReason {
     /// The longest free-text reason, in characters.
-    pub const MAX_CHARS: usize = 200;
+    pub const MAX_CHARS: usize = crate::limits::REJECT_REASON_CHARS;
+
+    /// Parses the owner's choice (`sold_out`, `too_busy`, `closing_soon` or
+    /// `other` with their own words in `text`). The words themselves are
+    /// checked when the order is rejected ([`Order::decide`]).
+    pub fn parse(reason: &str, text: Option<&str>) -> Result<RejectReason, crate::FieldError> {
+        Ok(match reason.trim() {
+            "sold_out" => RejectReason::SoldOut,
+            "too_busy" => RejectReason::TooBusy,
+            "closing_soon" => RejectReason::ClosingSoon,
+            "other" => RejectReason::Other(text.unwrap_or_default().to_string()),
+            other => {
+                return Err(crate::FieldError::new(
+                    "reason",
+                    format!(
+                        "Unknown reason \"{}\"; choose sold out, too busy, closing soon or other.",
+                        other.chars().take(30).collect::<String>()
+                    ),
+                ))
+            }
+        })
+    }
 
     /// The reason as the customer reads it.
     pub fn message(&self) -> String {
@@ -151,13 +178,20 @@ pub const PREP_MINUTES: std::ops::RangeInclusive<u16> = 1..=180;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "command")]
 pub enum OrderCommand {
-    /// The gateway authorized the payment (system, F3).
-    ConfirmPayment,
+    /// The gateway authorized the payment (system, F3); the order as placed
+    /// rides on its event, so every projection can be built from the log.
+    ConfirmPayment {
+        /// The order as placed: lines, prices, addresses.
+        placed: Box<PlacedOrder>,
+    },
     /// The gateway declined the payment (system, F3).
     FailPayment {
         /// The gateway's reason, shown to the customer.
         reason: String,
     },
+    /// An owner has seen a new order (tapped the dashboard alarm); the alarm
+    /// stops on every tablet of the store (issue 5). Changes no status.
+    Acknowledge,
     /// The store accepts and starts cooking (owner, F5).
     Accept {
         /// Estimated minutes until ready, within [`PREP_MINUTES`].
@@ -172,30 +206,36 @@ pub enum OrderCommand {
     MarkReady,
     /// The customer cancels while the store has not finished cooking (F7).
     Cancel,
-    /// A rider takes the delivery job; first claim wins (F2, F6).
-    ClaimDelivery,
-    /// The assigned rider has the food (F6).
-    PickUp,
-    /// The assigned rider handed it over (F6).
-    Deliver,
     /// The customer collected a pickup order at the store (F12).
     Collect,
+    /// The delivery job's rider has the food (system, following the
+    /// delivery context's `DeliveryJobPickedUp`; F6).
+    RecordPickUp {
+        /// The rider.
+        rider: UserId,
+    },
+    /// The delivery job's rider handed it over (system, following
+    /// `DeliveryJobDelivered`; F6).
+    RecordDelivery {
+        /// The rider.
+        rider: UserId,
+    },
 }
 
 impl OrderCommand {
     /// A verb for messages: "cannot {verb} an order that is …".
     pub fn verb(&self) -> &'static str {
         match self {
-            OrderCommand::ConfirmPayment => "confirm payment for",
+            OrderCommand::ConfirmPayment { .. } => "confirm payment for",
             OrderCommand::FailPayment { .. } => "fail payment for",
+            OrderCommand::Acknowledge => "acknowledge",
             OrderCommand::Accept { .. } => "accept",
             OrderCommand::Reject { .. } => "reject",
             OrderCommand::MarkReady => "mark ready",
             OrderCommand::Cancel => "cancel",
-            OrderCommand::ClaimDelivery => "claim the delivery of",
-            OrderCommand::PickUp => "pick up",
-            OrderCommand::Deliver => "deliver",
             OrderCommand::Collect => "mark collected",
+            OrderCommand::RecordPickUp { .. } => "pick up",
+            OrderCommand::RecordDelivery { .. } => "deliver",
         }
     }
 }
@@ -256,20 +296,6 @@ pub enum OrderError {
     /// The actor may not issue this command on this order.
     #[error("{0}")]
     Forbidden(String),
-    /// A rider tried to claim a job for another vehicle type (F2).
-    #[error("this job is for {job} delivery; you are registered with a {rider}")]
-    WrongVehicle {
-        /// The order's delivery type.
-        job: DeliveryType,
-        /// The rider's vehicle.
-        rider: DeliveryType,
-    },
-    /// Another rider claimed the job first.
-    #[error("another rider has already taken this job")]
-    JobTaken,
-    /// A rider acted on a job assigned to someone else, or to nobody.
-    #[error("this delivery job is not assigned to you")]
-    NotYourJob,
     /// A delivery-only command on a pickup order.
     #[error("this is a pickup order; there is nothing to deliver")]
     NotADeliveryOrder,
@@ -296,10 +322,19 @@ pub enum OrderEvent {
         /// The gateway's reason.
         reason: String,
     },
-    /// Paid and sent to the store.
+    /// Paid and sent to the store, with the whole order (F4, F9).
     OrderPlaced {
         /// The order.
         order_id: OrderId,
+        /// The order as placed.
+        order: Box<PlacedOrder>,
+    },
+    /// An owner has seen it (the dashboard alarm stops).
+    OrderAcknowledged {
+        /// The order.
+        order_id: OrderId,
+        /// The owner who tapped.
+        by: UserId,
     },
     /// The store accepted and started cooking.
     OrderAccepted {
@@ -327,7 +362,9 @@ pub enum OrderEvent {
         /// Who cancelled.
         by: Role,
     },
-    /// A rider claimed the delivery job.
+    /// Recorded before the delivery context existed, when the order kept its
+    /// rider itself; now `DeliveryJobClaimed`. Read from old logs, never
+    /// decided any more, and changes nothing of the order.
     RiderAssigned {
         /// The order.
         order_id: OrderId,
@@ -360,7 +397,8 @@ impl OrderEvent {
     pub fn order_id(&self) -> OrderId {
         match self {
             OrderEvent::PaymentFailed { order_id, .. }
-            | OrderEvent::OrderPlaced { order_id }
+            | OrderEvent::OrderPlaced { order_id, .. }
+            | OrderEvent::OrderAcknowledged { order_id, .. }
             | OrderEvent::OrderAccepted { order_id, .. }
             | OrderEvent::OrderRejected { order_id, .. }
             | OrderEvent::OrderReady { order_id }
@@ -377,6 +415,7 @@ impl OrderEvent {
         match self {
             OrderEvent::PaymentFailed { .. } => "PaymentFailed",
             OrderEvent::OrderPlaced { .. } => "OrderPlaced",
+            OrderEvent::OrderAcknowledged { .. } => "OrderAcknowledged",
             OrderEvent::OrderAccepted { .. } => "OrderAccepted",
             OrderEvent::OrderRejected { .. } => "OrderRejected",
             OrderEvent::OrderReady { .. } => "OrderReady",
@@ -386,6 +425,24 @@ impl OrderEvent {
             OrderEvent::OrderDelivered { .. } => "OrderDelivered",
             OrderEvent::OrderCollected { .. } => "OrderCollected",
         }
+    }
+
+    /// The order's status after this event, when the event changes it: the
+    /// state machine's own answer ([`Order::evolve`]), for every screen and
+    /// the live feed.
+    pub fn status_after(&self) -> Option<OrderStatus> {
+        Some(match self {
+            OrderEvent::PaymentFailed { .. } => OrderStatus::PaymentFailed,
+            OrderEvent::OrderPlaced { .. } => OrderStatus::Placed,
+            OrderEvent::OrderAccepted { .. } => OrderStatus::Accepted,
+            OrderEvent::OrderRejected { .. } => OrderStatus::Rejected,
+            OrderEvent::OrderReady { .. } => OrderStatus::Ready,
+            OrderEvent::OrderCancelled { .. } => OrderStatus::Cancelled,
+            OrderEvent::OrderPickedUp { .. } => OrderStatus::PickedUp,
+            OrderEvent::OrderDelivered { .. } => OrderStatus::Delivered,
+            OrderEvent::OrderCollected { .. } => OrderStatus::Collected,
+            OrderEvent::OrderAcknowledged { .. } | OrderEvent::RiderAssigned { .. } => return None,
+        })
     }
 }
 
@@ -402,8 +459,6 @@ pub struct Order {
     pub fulfilment: Fulfilment,
     /// Where it is in its life.
     pub status: OrderStatus,
-    /// The rider who claimed the delivery job, once one has.
-    pub rider: Option<UserId>,
 }
 
 impl Order {
@@ -415,7 +470,6 @@ impl Order {
             store,
             fulfilment,
             status: OrderStatus::PaymentPending,
-            rider: None,
         }
     }
 
@@ -440,10 +494,20 @@ impl Order {
         };
 
         match (command, self.status) {
-            (C::ConfirmPayment, S::PaymentPending) => Ok(OrderEvent::OrderPlaced { order_id }),
+            (C::ConfirmPayment { placed }, S::PaymentPending) => Ok(OrderEvent::OrderPlaced {
+                order_id,
+                order: placed.clone(),
+            }),
             (C::FailPayment { reason }, S::PaymentPending) => {
                 let reason = clean_text(reason, "Payment failure reason", 200, false)?;
                 Ok(OrderEvent::PaymentFailed { order_id, reason })
+            }
+            (C::Acknowledge, S::Placed) => {
+                let by = match actor {
+                    Actor::StoreOwner { user, .. } => user,
+                    _ => return Err(not_allowed()),
+                };
+                Ok(OrderEvent::OrderAcknowledged { order_id, by })
             }
             (C::Accept { prep_minutes }, S::Placed) => {
                 if !PREP_MINUTES.contains(prep_minutes) {
@@ -469,24 +533,15 @@ impl Order {
                 by: actor.role().unwrap_or(Role::Admin),
             }),
             (C::Cancel, S::Ready | S::PickedUp) => Err(OrderError::TooLateToCancel),
-            (C::ClaimDelivery, S::Accepted | S::Ready) => {
-                let Actor::Rider { user, .. } = actor else {
-                    return Err(not_allowed());
-                };
-                match self.rider {
-                    None => Ok(OrderEvent::RiderAssigned { order_id, rider: user }),
-                    Some(_) => Err(OrderError::JobTaken),
-                }
-            }
-            (C::PickUp, S::Ready) => Ok(OrderEvent::OrderPickedUp {
-                order_id,
-                rider: self.assigned_to(actor)?,
-            }),
-            (C::Deliver, S::PickedUp) => Ok(OrderEvent::OrderDelivered {
-                order_id,
-                rider: self.assigned_to(actor)?,
-            }),
             (C::Collect, S::Ready) => Ok(OrderEvent::OrderCollected { order_id }),
+            (C::RecordPickUp { rider }, S::Ready) => Ok(OrderEvent::OrderPickedUp {
+                order_id,
+                rider: *rider,
+            }),
+            (C::RecordDelivery { rider }, S::PickedUp) => Ok(OrderEvent::OrderDelivered {
+                order_id,
+                rider: *rider,
+            }),
             _ => Err(not_allowed()),
         }
     }
@@ -496,11 +551,11 @@ impl Order {
         use OrderCommand as C;
         let forbidden = |why: &str| Err(OrderError::Forbidden(why.into()));
         match command {
-            C::ConfirmPayment | C::FailPayment { .. } => match actor {
+            C::ConfirmPayment { .. } | C::FailPayment { .. } => match actor {
                 Actor::System => Ok(()),
                 _ => forbidden("only the payment system settles a payment"),
             },
-            C::Accept { .. } | C::Reject { .. } | C::MarkReady | C::Collect => match actor {
+            C::Acknowledge | C::Accept { .. } | C::Reject { .. } | C::MarkReady | C::Collect => match actor {
                 Actor::StoreOwner { store, .. } if store == self.store => match (command, self.fulfilment) {
                     (C::Collect, Fulfilment::Delivery(_)) => Err(OrderError::NotAPickupOrder),
                     _ => Ok(()),
@@ -512,26 +567,11 @@ impl Order {
                 Actor::Admin(_) => Ok(()),
                 _ => forbidden("only the customer who placed this order can cancel it"),
             },
-            C::ClaimDelivery | C::PickUp | C::Deliver => {
-                let Actor::Rider { vehicle, .. } = actor else {
-                    return forbidden("only riders deliver orders");
-                };
-                match self.fulfilment {
-                    Fulfilment::Pickup => Err(OrderError::NotADeliveryOrder),
-                    Fulfilment::Delivery(job) if job != vehicle => {
-                        Err(OrderError::WrongVehicle { job, rider: vehicle })
-                    }
-                    Fulfilment::Delivery(_) => Ok(()),
-                }
-            }
-        }
-    }
-
-    /// The assigned rider, when `actor` is that rider.
-    fn assigned_to(&self, actor: Actor) -> Result<UserId, OrderError> {
-        match (actor, self.rider) {
-            (Actor::Rider { user, .. }, Some(rider)) if user == rider => Ok(rider),
-            _ => Err(OrderError::NotYourJob),
+            C::RecordPickUp { .. } | C::RecordDelivery { .. } => match (actor, self.fulfilment) {
+                (Actor::System, Fulfilment::Delivery(_)) => Ok(()),
+                (Actor::System, Fulfilment::Pickup) => Err(OrderError::NotADeliveryOrder),
+                _ => forbidden("riders act on the delivery job; the order follows it"),
+            },
         }
     }
 
@@ -540,17 +580,8 @@ impl Order {
     /// its events over [`Order::new_pending`] gives its current state.
     pub fn evolve(&self, event: &OrderEvent) -> Order {
         let mut next = self.clone();
-        match event {
-            OrderEvent::PaymentFailed { .. } => next.status = OrderStatus::PaymentFailed,
-            OrderEvent::OrderPlaced { .. } => next.status = OrderStatus::Placed,
-            OrderEvent::OrderAccepted { .. } => next.status = OrderStatus::Accepted,
-            OrderEvent::OrderRejected { .. } => next.status = OrderStatus::Rejected,
-            OrderEvent::OrderReady { .. } => next.status = OrderStatus::Ready,
-            OrderEvent::OrderCancelled { .. } => next.status = OrderStatus::Cancelled,
-            OrderEvent::RiderAssigned { rider, .. } => next.rider = Some(*rider),
-            OrderEvent::OrderPickedUp { .. } => next.status = OrderStatus::PickedUp,
-            OrderEvent::OrderDelivered { .. } => next.status = OrderStatus::Delivered,
-            OrderEvent::OrderCollected { .. } => next.status = OrderStatus::Collected,
+        if let Some(status) = event.status_after() {
+            next.status = status;
         }
         next
     }

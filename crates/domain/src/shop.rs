@@ -2,6 +2,8 @@
 //! show them (issue 4). The ordering context fills them from its tables and
 //! projections; the browser renders them.
 
+use crate::limits;
+use crate::text::{clean_text, FieldError};
 use crate::{DeliveryType, Fulfilment, MenuItemId, Money, OrderId, OrderStatus, StoreId, UserId};
 use serde::{Deserialize, Serialize};
 
@@ -137,6 +139,16 @@ impl OrderView {
     pub fn delivery_type(&self) -> Option<DeliveryType> {
         self.placed.fulfilment.delivery_type()
     }
+
+    /// The people this order concerns, for [`crate::visibility`].
+    pub fn parties(&self) -> crate::visibility::Parties {
+        crate::visibility::Parties {
+            customer: self.placed.customer,
+            owner: self.placed.owner,
+            vehicle: self.delivery_type(),
+            rider: self.rider,
+        }
+    }
 }
 
 /// A customer's review of a completed order (requirement F11).
@@ -154,7 +166,7 @@ pub struct Review {
 
 impl Review {
     /// The longest comment, in characters (issue 4).
-    pub const MAX_COMMENT_CHARS: usize = 1000;
+    pub const MAX_COMMENT_CHARS: usize = crate::limits::REVIEW_COMMENT_CHARS;
 }
 
 /// A store's rating: average stars and the latest reviews.
@@ -175,8 +187,8 @@ pub struct Notification {
     pub seq: i64,
     /// The order it is about.
     pub order: OrderId,
-    /// What happened, in a sentence.
-    pub message: String,
+    /// What happened, to be put into words when shown.
+    pub notice: crate::notice::Notice,
     /// When (unix milliseconds).
     pub created_at_ms: i64,
     /// Whether the user has not opened the notification centre since.
@@ -220,6 +232,126 @@ pub fn card_digits(input: &str) -> Result<String, CardNumberError> {
     }
 }
 
+/// The checkout form's fields as the browser sent them (requirement F3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckoutForm {
+    /// The store whose cart is checked out.
+    pub store: StoreId,
+    /// `delivery` or `pickup`.
+    pub fulfilment: String,
+    /// For delivery: `walking`, `bicycle` or `motorbike` (F2).
+    pub delivery_type: Option<String>,
+    /// For delivery: the drop-off address.
+    pub address: String,
+    /// A note to the store; may be empty.
+    pub note: String,
+    /// The card number (16 digits; spaces and dashes allowed).
+    pub card_number: String,
+    /// Generated when the checkout page was shown: the same key twice means
+    /// the same checkout.
+    pub idempotency_key: String,
+}
+
+/// A checkout, parsed: everything the ordering context needs, each field
+/// checked against [`limits`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckoutRequest {
+    /// The store whose cart is checked out.
+    pub store: StoreId,
+    /// Delivery by a vehicle type (F2), or pickup.
+    pub fulfilment: Fulfilment,
+    /// The drop-off address ([`limits::DELIVERY_ADDRESS_MIN_CHARS`]..=
+    /// [`limits::DELIVERY_ADDRESS_CHARS`]); empty for pickup.
+    pub address: String,
+    /// A note to the store (at most [`limits::NOTE_CHARS`], newlines kept).
+    pub note: String,
+    /// The card's 16 digits, Luhn-checked.
+    pub card_digits: String,
+    /// 1..=[`limits::CHECKOUT_KEY_CHARS`] of `A-Za-z0-9_-`.
+    pub idempotency_key: String,
+}
+
+impl CheckoutRequest {
+    /// Parses the form, naming every field to correct at once.
+    pub fn parse(form: &CheckoutForm) -> Result<CheckoutRequest, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let fulfilment = match form.fulfilment.trim() {
+            "pickup" => Some(Fulfilment::Pickup),
+            "delivery" => match form
+                .delivery_type
+                .as_deref()
+                .map(str::trim)
+                .unwrap_or("")
+                .parse::<DeliveryType>()
+            {
+                Ok(t) => Some(Fulfilment::Delivery(t)),
+                Err(e) => {
+                    errors.push(FieldError::new("delivery_type", e.to_string()));
+                    None
+                }
+            },
+            other => {
+                errors.push(FieldError::new(
+                    "fulfilment",
+                    format!(
+                        "choose delivery or pickup (got \"{}\")",
+                        other.chars().take(20).collect::<String>()
+                    ),
+                ));
+                None
+            }
+        };
+        let address = if form.fulfilment.trim() == "delivery" {
+            match clean_text(&form.address, "Address", limits::DELIVERY_ADDRESS_CHARS, false) {
+                Ok(a) if a.chars().count() >= limits::DELIVERY_ADDRESS_MIN_CHARS => a,
+                Ok(_) => {
+                    errors.push(FieldError::new("address", "enter the full delivery address"));
+                    String::new()
+                }
+                Err(e) => {
+                    errors.push(FieldError::new("address", e.to_string()));
+                    String::new()
+                }
+            }
+        } else {
+            String::new()
+        };
+        let note = if form.note.trim().is_empty() {
+            String::new()
+        } else {
+            clean_text(&form.note, "Note", limits::NOTE_CHARS, true).unwrap_or_else(|e| {
+                errors.push(FieldError::new("note", e.to_string()));
+                String::new()
+            })
+        };
+        let card = card_digits(&form.card_number).unwrap_or_else(|e| {
+            errors.push(FieldError::new("card_number", e.to_string()));
+            String::new()
+        });
+        let key = form.idempotency_key.trim().to_string();
+        let key_ok = !key.is_empty()
+            && key.len() <= limits::CHECKOUT_KEY_CHARS
+            && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !key_ok {
+            errors.push(FieldError::new(
+                "idempotency_key",
+                "this checkout form is out of date; reload the page",
+            ));
+        }
+        match fulfilment {
+            Some(fulfilment) if errors.is_empty() => Ok(CheckoutRequest {
+                store: form.store,
+                fulfilment,
+                address,
+                note,
+                card_digits: card,
+                idempotency_key: key,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,5 +364,69 @@ mod tests {
         assert!(card_digits("4242 4242 4242").is_err());
         assert!(card_digits("4242 4242 4242 424x").is_err());
         assert!(card_digits("").is_err());
+    }
+
+    fn form() -> CheckoutForm {
+        CheckoutForm {
+            store: StoreId(3),
+            fulfilment: "delivery".into(),
+            delivery_type: Some("bicycle".into()),
+            address: "  서울 강남구 역삼로 5 ".into(),
+            note: "문 앞\r\n에 두세요".into(),
+            card_number: "4242 4242 4242 4242".into(),
+            idempotency_key: "key_1-A".into(),
+        }
+    }
+
+    #[test]
+    fn a_good_checkout_parses_into_domain_types() {
+        let request = CheckoutRequest::parse(&form()).expect("valid");
+        assert_eq!(request.fulfilment, Fulfilment::Delivery(DeliveryType::Bicycle));
+        assert_eq!(request.address, "서울 강남구 역삼로 5");
+        assert_eq!(request.note, "문 앞\n에 두세요", "newlines kept, normalised");
+        assert_eq!(request.card_digits, "4242424242424242");
+        let pickup = CheckoutRequest::parse(&CheckoutForm {
+            fulfilment: "pickup".into(),
+            delivery_type: None,
+            address: String::new(),
+            ..form()
+        })
+        .expect("pickup needs no address");
+        assert_eq!((pickup.fulfilment, pickup.address.as_str()), (Fulfilment::Pickup, ""));
+    }
+
+    #[test]
+    fn every_bad_checkout_field_is_named_at_once() {
+        let bad = CheckoutForm {
+            delivery_type: Some("helicopter".into()),
+            address: "x".repeat(limits::DELIVERY_ADDRESS_CHARS + 1),
+            note: "n".repeat(limits::NOTE_CHARS + 1),
+            card_number: "1234".into(),
+            idempotency_key: "<script>".into(),
+            ..form()
+        };
+        let fields: Vec<String> = CheckoutRequest::parse(&bad)
+            .err()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|f| f.field)
+            .collect();
+        assert_eq!(
+            fields,
+            ["delivery_type", "address", "note", "card_number", "idempotency_key"]
+        );
+        let short = CheckoutForm {
+            address: "역삼".into(),
+            ..form()
+        };
+        assert!(
+            CheckoutRequest::parse(&short).is_err(),
+            "an address needs a street and a number"
+        );
+        let drone = CheckoutForm {
+            fulfilment: "drone".into(),
+            ..form()
+        };
+        assert!(CheckoutRequest::parse(&drone).is_err());
     }
 }

@@ -52,7 +52,7 @@ pub fn clean_text(input: &str, field: &str, max_chars: usize, multiline: bool) -
 }
 
 /// The longest search term the store list accepts, in characters.
-pub const MAX_SEARCH_CHARS: usize = 50;
+pub const MAX_SEARCH_CHARS: usize = crate::limits::SEARCH_CHARS;
 
 /// Normalises a search box entry: `None` when blank, otherwise the trimmed text
 /// cut to [`MAX_SEARCH_CHARS`] with control characters removed. Searching never

@@ -14,7 +14,7 @@ mod runner;
 pub use runner::{Consumer, ConsumerControl, ConsumerError, ConsumerMode, ConsumerRunner, RunnerConfig, StepOutcome};
 
 use db::{Db, Tx};
-use domain::OrderEvent;
+use domain::event::{Event, UndecodableEvent};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
@@ -30,6 +30,32 @@ pub enum EventLogError {
     /// The sequence counter row is missing: the schema is not migrated.
     #[error("the event_sequence row is missing; run the migrations")]
     NoSequence,
+    /// An event this build cannot read (a kind it does not know, a payload
+    /// of the wrong shape). Consumers stop at it rather than skip it.
+    #[error(transparent)]
+    Undecodable(#[from] UndecodableEvent),
+}
+
+/// Why a context could not read or write its tables: the database, the
+/// log, or a stored document. Keeps its cause for the log; a user is only
+/// ever told that something went wrong on our side.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// A statement failed.
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+    /// A transaction could not be started.
+    #[error(transparent)]
+    Begin(#[from] db::DbError),
+    /// The event log failed.
+    #[error(transparent)]
+    Log(#[from] EventLogError),
+    /// A stored JSON document could not be read or written.
+    #[error("stored document: {0}")]
+    Document(#[from] serde_json::Error),
+    /// A stored value this build does not know (a status, a kind).
+    #[error("stored value: {0}")]
+    Value(String),
 }
 
 /// An event to append.
@@ -48,17 +74,29 @@ pub struct NewEvent {
 }
 
 impl NewEvent {
-    /// An order event; its order id is both the stream id and the correlation id.
-    pub fn order(event: &OrderEvent) -> Result<NewEvent, EventLogError> {
-        let order_id = event.order_id().get();
+    /// A domain event, with its stream, stream id and correlation id (the order).
+    pub fn of(event: &Event) -> Result<NewEvent, EventLogError> {
         Ok(NewEvent {
-            stream: "order",
-            stream_id: order_id,
-            correlation_id: Some(order_id),
+            stream: event.stream(),
+            stream_id: event.stream_id(),
+            correlation_id: event.order_id().map(domain::OrderId::get),
             kind: event.kind().to_string(),
-            payload: serde_json::to_value(event)?,
+            payload: event.payload()?,
         })
     }
+}
+
+/// Appends domain events, in order, inside `tx` ([`append`]); returns their
+/// sequence numbers.
+pub async fn append_events(tx: &mut Tx, events: &[Event]) -> Result<Vec<i64>, EventLogError> {
+    let new: Vec<NewEvent> = events.iter().map(NewEvent::of).collect::<Result<_, _>>()?;
+    append(tx, &new).await
+}
+
+/// Appends one domain event inside `tx`; returns its sequence number.
+pub async fn append_event(tx: &mut Tx, event: impl Into<Event>) -> Result<i64, EventLogError> {
+    let seqs = append_events(tx, &[event.into()]).await?;
+    seqs.first().copied().ok_or(EventLogError::NoSequence)
 }
 
 /// An event as stored in the log.
@@ -78,6 +116,16 @@ pub struct RecordedEvent {
     pub payload: serde_json::Value,
     /// When it was committed, in unix milliseconds.
     pub recorded_at: i64,
+}
+
+impl RecordedEvent {
+    /// The domain event this record holds.
+    ///
+    /// Errors: [`EventLogError::Undecodable`] for a kind or payload this
+    /// build does not know.
+    pub fn event(&self) -> Result<Event, EventLogError> {
+        Ok(Event::decode(&self.kind, &self.payload)?)
+    }
 }
 
 /// Appends `events`, in order, inside `tx` and returns their sequence numbers.
@@ -163,11 +211,36 @@ pub async fn read_correlated(db: &Db, order_id: i64) -> Result<Vec<RecordedEvent
     rows.iter().map(decode).collect()
 }
 
+/// The sequence number of the latest event of one order (0 for none): how
+/// far its story has got, consequences recorded by consumers included.
+pub async fn last_of_order(db: &Db, order_id: i64) -> Result<i64, EventLogError> {
+    Ok(
+        sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events WHERE correlation_id = $1")
+            .bind(order_id)
+            .fetch_one(db.pool())
+            .await?,
+    )
+}
+
 /// The highest committed sequence number (0 for an empty log).
 pub async fn head(db: &Db) -> Result<i64, EventLogError> {
     Ok(sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events")
         .fetch_one(db.pool())
         .await?)
+}
+
+/// The lowest checkpoint among `consumers` (0 for one that never ran): how
+/// far the read models made of them have all got.
+pub async fn checkpoint_of_all(db: &Db, consumers: &[&str]) -> Result<i64, EventLogError> {
+    let mut lowest = i64::MAX;
+    for consumer in consumers {
+        let seq: Option<i64> = sqlx::query_scalar("SELECT last_seq FROM consumer_checkpoints WHERE consumer = $1")
+            .bind(*consumer)
+            .fetch_optional(db.pool())
+            .await?;
+        lowest = lowest.min(seq.unwrap_or(0));
+    }
+    Ok(if consumers.is_empty() { 0 } else { lowest })
 }
 
 /// Every registered consumer's checkpoint: `(name, last applied seq)`, by name.

@@ -2,7 +2,7 @@
 
 use crate::{read_after_in, EventLogError, RecordedEvent};
 use db::{Db, Tx};
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
@@ -23,6 +23,16 @@ pub trait Consumer: Send + Sync + 'static {
     /// Applies one event. An error rolls back the whole batch; the runner
     /// retries it with backoff.
     async fn apply(&self, tx: &mut Tx, event: &RecordedEvent) -> Result<(), ConsumerError>;
+
+    /// Whether [`apply`](Consumer::apply) would do anything with this event
+    /// (by default: yes). A batch of events nobody here wants moves the
+    /// checkpoint in memory only, and the runner writes it down within
+    /// about a poll interval: no transaction for events a consumer ignores.
+    /// `apply` must still ignore them, since a batch with one wanted event
+    /// hands it all.
+    fn wants(&self, _event: &RecordedEvent) -> bool {
+        true
+    }
 }
 
 /// Why a consumer could not apply an event.
@@ -37,6 +47,15 @@ pub enum ConsumerError {
     /// The consumer's own rule failed (a payload it cannot read, …).
     #[error("{0}")]
     Handler(String),
+    /// A context function the consumer called failed.
+    #[error(transparent)]
+    Storage(#[from] crate::StorageError),
+}
+
+impl From<db::DbError> for ConsumerError {
+    fn from(e: db::DbError) -> Self {
+        ConsumerError::Storage(e.into())
+    }
 }
 
 /// How a runner behaves.
@@ -124,9 +143,34 @@ pub struct ConsumerControl {
     failing_in_a_row: AtomicU32,
     last_error: Mutex<Option<String>>,
     wake: Arc<Notify>,
+    /// Whether this instance holds the lease (as of its last step).
+    leading: std::sync::atomic::AtomicBool,
+    /// The last event this instance has applied and committed (its
+    /// checkpoint as this instance knows it).
+    progress: watch::Sender<i64>,
 }
 
 impl ConsumerControl {
+    /// Waits until this instance's runner has committed the consumer's
+    /// checkpoint at or past `seq`, for at most `timeout`: `Some(true)` when
+    /// it has, `Some(false)` when the time ran out, and `None` at once when
+    /// this instance does not run the consumer (another holds the lease,
+    /// or it is stopped), so the caller asks the database instead.
+    pub async fn wait_for(&self, seq: i64, timeout: Duration) -> Option<bool> {
+        if !self.leading.load(Ordering::Relaxed) || self.mode() == ConsumerMode::Stopped {
+            return None;
+        }
+        let mut progress = self.progress.subscribe();
+        let reached = tokio::time::timeout(timeout, progress.wait_for(|applied| *applied >= seq)).await;
+        Some(matches!(reached, Ok(Ok(_))))
+    }
+
+    /// The last event this instance has applied, as far as it knows (0
+    /// before its first batch).
+    pub fn applied(&self) -> i64 {
+        *self.progress.borrow()
+    }
+
     /// The consumer's name.
     pub fn name(&self) -> &'static str {
         self.name
@@ -187,13 +231,28 @@ impl ConsumerControl {
 }
 
 /// Drives one [`Consumer`] over the log.
+///
+/// Cheap when idle: it renews its lease only once half of it has passed,
+/// and a step finds out whether anything is new with one read before it
+/// takes the write lock (which on SQLite every writer shares).
 pub struct ConsumerRunner {
     db: Db,
     consumer: Arc<dyn Consumer>,
     config: RunnerConfig,
     wake: Arc<Notify>,
     committed: Option<Arc<Notify>>,
+    /// Woken when a batch appended events of its own (a consequence the
+    /// other consumers must hear).
+    appended: Vec<Arc<Notify>>,
     control: Arc<ConsumerControl>,
+    /// The checkpoint as of this instance's last look (`None`: unknown). It
+    /// may be ahead of the stored one by events this consumer does not want.
+    known: Mutex<Option<i64>>,
+    /// Since when (unix ms) `known` is ahead of the stored checkpoint (0:
+    /// it is not).
+    unsaved_since: AtomicI64,
+    /// Until when (unix ms) the held lease needs no renewal.
+    renew_after: AtomicI64,
 }
 
 impl ConsumerRunner {
@@ -207,6 +266,8 @@ impl ConsumerRunner {
             failing_in_a_row: AtomicU32::new(0),
             last_error: Mutex::new(None),
             wake: wake.clone(),
+            leading: std::sync::atomic::AtomicBool::new(false),
+            progress: watch::Sender::new(0),
         });
         ConsumerRunner {
             db,
@@ -214,8 +275,64 @@ impl ConsumerRunner {
             config,
             wake,
             committed: None,
+            appended: Vec::new(),
             control,
+            known: Mutex::new(None),
+            unsaved_since: AtomicI64::new(0),
+            renew_after: AtomicI64::new(0),
         }
+    }
+
+    /// Wakes `others` (one permit each) whenever a batch of this consumer
+    /// appended events: the consumers that hear them need not wait for
+    /// their next poll.
+    pub fn wake_on_append(mut self, others: Vec<Arc<Notify>>) -> ConsumerRunner {
+        self.appended = others;
+        self
+    }
+
+    fn known(&self) -> Option<i64> {
+        self.known.lock().ok().and_then(|k| *k)
+    }
+
+    fn set_known(&self, seq: i64) {
+        if let Ok(mut known) = self.known.lock() {
+            *known = Some(seq);
+        }
+        self.control.progress.send_replace(seq);
+    }
+
+    fn forget_known(&self) {
+        if let Ok(mut known) = self.known.lock() {
+            *known = None;
+        }
+        self.unsaved_since.store(0, Ordering::Relaxed);
+    }
+
+    /// Writes down a checkpoint that moved in memory only (over events this
+    /// consumer does not want), once it has been ahead for a poll interval
+    /// or when `now` says so.
+    async fn save_known(&self, now: bool) -> Result<(), ConsumerError> {
+        let since = self.unsaved_since.load(Ordering::Relaxed);
+        let due = since > 0
+            && (now || db::now_ms() - since >= i64::try_from(self.config.poll_interval_ms).unwrap_or(i64::MAX));
+        let Some(known) = self.known().filter(|_| due) else {
+            return Ok(());
+        };
+        let mut tx = self.db.begin().await.map_err(db_error)?;
+        sqlx::query(
+            "UPDATE consumer_checkpoints SET last_seq = $2, updated_at = $3 \
+             WHERE consumer = $1 AND lease_owner = $4 AND last_seq < $2",
+        )
+        .bind(self.name())
+        .bind(known)
+        .bind(db::now_ms())
+        .bind(&self.config.instance_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.unsaved_since.store(0, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Its switch and failure counts.
@@ -261,11 +378,22 @@ impl ConsumerRunner {
         .bind(now)
         .execute(self.db.pool())
         .await?;
-        Ok(result.rows_affected() == 1)
+        let held = result.rows_affected() == 1;
+        self.renew_after
+            .store(if held { now + self.config.lease_ms / 2 } else { 0 }, Ordering::Relaxed);
+        self.control.leading.store(held, Ordering::Relaxed);
+        Ok(held)
     }
 
-    /// Gives the lease up so another instance can take over at once.
+    /// Gives the lease up so another instance can take over at once (after
+    /// writing down where it got to).
     pub async fn release_lease(&self) -> Result<(), sqlx::Error> {
+        if let Err(e) = self.save_known(true).await {
+            tracing::warn!(consumer = self.name(), error = %e, "cannot save the checkpoint; the next holder re-reads a few events");
+        }
+        self.forget_known();
+        self.renew_after.store(0, Ordering::Relaxed);
+        self.control.leading.store(false, Ordering::Relaxed);
         sqlx::query(
             "UPDATE consumer_checkpoints SET lease_owner = NULL, lease_until = 0 WHERE consumer = $1 AND lease_owner = $2",
         )
@@ -282,13 +410,48 @@ impl ConsumerRunner {
         if self.control.mode() == ConsumerMode::Stopped {
             return Ok(StepOutcome::Stopped);
         }
-        if !self.acquire_lease().await? {
+        let lease_fresh = db::now_ms() < self.renew_after.load(Ordering::Relaxed);
+        if !lease_fresh && !self.acquire_lease().await? {
+            self.forget_known();
             return Ok(StepOutcome::NotLeader);
         }
         if self.control.mode() == ConsumerMode::Failing {
             return Err(ConsumerError::Handler("failure injected by an operator".into()));
         }
+        if let Some(known) = self.known() {
+            // Nothing new since the last batch: no write transaction at all.
+            let head: i64 = sqlx::query_scalar("SELECT last_seq FROM event_sequence")
+                .fetch_one(self.db.pool())
+                .await?;
+            if head <= known {
+                self.save_known(false).await?;
+                return Ok(StepOutcome::Applied(0));
+            }
+            // Nothing this consumer wants: move on in memory. (The log has
+            // no gaps in commit order, so reading outside a transaction
+            // cannot skip an event that commits later.)
+            let events = crate::read_after(&self.db, known, self.config.batch_size).await?;
+            if let Some(last) = events.last().map(|e| e.seq) {
+                if !events.iter().any(|e| self.consumer.wants(e)) {
+                    self.set_known(last);
+                    let _ = self
+                        .unsaved_since
+                        .compare_exchange(0, db::now_ms(), Ordering::Relaxed, Ordering::Relaxed);
+                    self.save_known(false).await?;
+                    return Ok(StepOutcome::Applied(events.len()));
+                }
+            }
+        }
         let mut tx = self.db.begin().await.map_err(db_error)?;
+        if self.db.backend() == db::Backend::Postgres {
+            // What a batch writes is derived from the log and moves with its
+            // checkpoint: a crash that loses the commit loses both, and the
+            // batch is applied again (effects outside the database carry the
+            // event's seq as idempotency key). So no waiting for the disk.
+            sqlx::query("SET LOCAL synchronous_commit = off")
+                .execute(&mut *tx)
+                .await?;
+        }
         // Locks the checkpoint row (PostgreSQL) for the whole batch: a lease
         // taken over meanwhile waits for this commit, so two instances never
         // apply the same event even when a lease expires mid-batch.
@@ -306,10 +469,15 @@ impl ConsumerRunner {
             )));
         };
         if owner.as_deref() != Some(self.config.instance_id.as_str()) {
+            self.renew_after.store(0, Ordering::Relaxed);
+            self.control.leading.store(false, Ordering::Relaxed);
+            self.forget_known();
             return Ok(StepOutcome::NotLeader);
         }
         let events = read_after_in(&mut tx, last_seq, self.config.batch_size).await?;
         let Some(last) = events.last().map(|e| e.seq) else {
+            drop(tx);
+            self.set_known(last_seq);
             return Ok(StepOutcome::Applied(0));
         };
         for event in &events {
@@ -335,9 +503,21 @@ impl ConsumerRunner {
             .bind(db::now_ms())
             .execute(&mut *tx)
             .await?;
+        // A head past the batch: it appended events of its own (or, on
+        // PostgreSQL, someone else committed meanwhile: a wake too many).
+        let head: i64 = sqlx::query_scalar("SELECT last_seq FROM event_sequence")
+            .fetch_one(&mut *tx)
+            .await?;
         tx.commit().await?;
+        self.unsaved_since.store(0, Ordering::Relaxed);
+        self.set_known(last);
         if let Some(committed) = &self.committed {
             committed.notify_waiters();
+        }
+        if head > last {
+            for other in &self.appended {
+                other.notify_one();
+            }
         }
         Ok(StepOutcome::Applied(events.len()))
     }

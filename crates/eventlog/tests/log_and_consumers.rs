@@ -311,3 +311,77 @@ async fn two_instances_on_one_database_apply_each_event_exactly_once_and_take_ov
     assert_eq!(by_survivor, 50, "the survivor applied everything after the takeover");
     let _ = stop.send(true);
 }
+
+/// Wants only events of odd streams; counts the transactions it is handed.
+struct OddOnly;
+
+#[async_trait::async_trait]
+impl Consumer for OddOnly {
+    fn name(&self) -> &'static str {
+        "test_recorder"
+    }
+
+    fn wants(&self, event: &RecordedEvent) -> bool {
+        event.stream_id % 2 == 1
+    }
+
+    async fn apply(&self, tx: &mut Tx, event: &RecordedEvent) -> Result<(), ConsumerError> {
+        if self.wants(event) {
+            sqlx::query("INSERT INTO test_applied (seq, instance) VALUES ($1, 'odd')")
+                .bind(event.seq)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+async fn append_streams(db: &Db, streams: &[i64]) {
+    for stream in streams {
+        let mut tx = db.begin().await.expect("begin");
+        append(&mut tx, &[event(*stream)]).await.expect("append");
+        tx.commit().await.expect("commit");
+    }
+}
+
+#[tokio::test]
+async fn events_a_consumer_does_not_want_move_its_checkpoint_without_a_batch_and_are_saved_soon() {
+    let t = testkit::fresh_db().await;
+    create_applied_table(&t.db).await;
+    let mut config = RunnerConfig::new("solo");
+    config.poll_interval_ms = 200;
+    let r = ConsumerRunner::new(t.db.clone(), Arc::new(OddOnly), config, Arc::new(Notify::new()));
+    let progress = r.control();
+    r.register().await.expect("register");
+
+    append_streams(&t.db, &[1]).await;
+    assert_eq!(r.step().await.ok(), Some(StepOutcome::Applied(1)));
+    assert_eq!(checkpoint(&t.db).await, 1);
+
+    // Four events it does not want: done in memory, the stored checkpoint waits.
+    append_streams(&t.db, &[2, 4, 6, 8]).await;
+    assert_eq!(r.step().await.ok(), Some(StepOutcome::Applied(4)));
+    assert_eq!(progress.applied(), 5, "waiters on this replica see it at once");
+    assert_eq!(progress.wait_for(5, Duration::from_millis(10)).await, Some(true));
+    assert_eq!(checkpoint(&t.db).await, 1, "no transaction for unwanted events");
+    assert_eq!(r.step().await.ok(), Some(StepOutcome::Applied(0)));
+    assert_eq!(checkpoint(&t.db).await, 1);
+
+    // Written down once it has been ahead for a poll interval.
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert_eq!(r.step().await.ok(), Some(StepOutcome::Applied(0)));
+    assert_eq!(checkpoint(&t.db).await, 5);
+
+    // A batch with a wanted event goes through a transaction as a whole.
+    append_streams(&t.db, &[10, 3, 12]).await;
+    assert_eq!(r.step().await.ok(), Some(StepOutcome::Applied(3)));
+    assert_eq!(checkpoint(&t.db).await, 8);
+    assert_eq!(applied_seqs(&t.db).await, vec![1, 7]);
+
+    // Giving the lease up writes down what was done in memory.
+    append_streams(&t.db, &[14]).await;
+    assert_eq!(r.step().await.ok(), Some(StepOutcome::Applied(1)));
+    assert_eq!(checkpoint(&t.db).await, 8);
+    r.release_lease().await.expect("release");
+    assert_eq!(checkpoint(&t.db).await, 9);
+}

@@ -1,7 +1,8 @@
 //! `loadgen`: measures the order flow end to end over HTTP (issue 4, "Benchmark").
 //!
-//! It starts the real server in-process on a fresh SQLite file (or on
-//! `DATABASE_URL` when set) with the demo data, signs up one customer and one
+//! It starts the real server (see below) on a fresh database — a SQLite file,
+//! or PostgreSQL with `TEST_DATABASE=postgres`, or `DATABASE_URL` when set —
+//! with the demo data, signs up one customer and one
 //! motorbike rider per virtual user, then every virtual user repeats the whole
 //! lifecycle — add to cart, pay, the owner accepts, the rider claims, the owner
 //! marks ready, the rider picks up and delivers — as fast as the server answers.
@@ -23,11 +24,12 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use futures::StreamExt;
-use loadgen::{client, session_cookie, signup, PASSWORD};
 use std::collections::BTreeMap;
-use std::io::BufRead;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use testkit::demo::OWNER;
+use testkit::http::{client, demo, sign_up};
+use testkit::process::{Launch, ServerProcess};
 use tokio::sync::Mutex;
 
 /// The lifecycle's steps, in order.
@@ -40,7 +42,6 @@ const STEPS: [&str; 7] = [
     "pick_up",
     "deliver",
 ];
-const OWNER: &str = "owner.chicken@demo.delivery";
 
 type Samples = Arc<Mutex<BTreeMap<&'static str, Vec<Duration>>>>;
 
@@ -94,17 +95,13 @@ async fn baseline(users: usize, seconds: u64) -> Result<f64> {
     Ok(total as f64 / seconds as f64)
 }
 
-/// Child mode: serve on a free port, print `ADDR host:port`, run until killed.
+/// Child mode: the server on `APP_PORT` and `DATABASE_URL` (set by the
+/// parent), until killed.
 async fn child() -> Result<()> {
-    let dir = tempfile::tempdir()?;
-    let mut settings = server::config::Settings::from_lookup(|_| None)?;
-    settings.port = 0;
-    settings.database_url =
-        std::env::var("DATABASE_URL").unwrap_or_else(|_| format!("sqlite://{}/loadgen.db", dir.path().display()));
+    let mut settings = server::config::Settings::from_lookup(|k| std::env::var(k).ok())?;
     settings.login_attempts_per_minute = 1_000_000;
     settings.db_max_connections = 20;
     let running = server::start(&settings).await?;
-    println!("ADDR {}", running.addr);
     running.wait().await
 }
 
@@ -120,19 +117,9 @@ fn rss_kib(pid: u32) -> Option<u64> {
         .ok()
 }
 
-/// The session cookie of a demo account.
-async fn demo_cookie(base: &str, email: &str) -> Result<String> {
-    let response = client()?
-        .post(format!("{base}/api/login"))
-        .form(&[("email", email), ("password", PASSWORD)])
-        .send()
-        .await?;
-    session_cookie(&response).ok_or_else(|| anyhow!("no session cookie for {email}"))
-}
-
 /// The demo chicken store and an item of unlimited stock on it, over HTTP.
 async fn store_and_item(base: &str) -> Result<(i64, i64)> {
-    let c = client()?;
+    let c = client();
     let stores: serde_json::Value = c.post(format!("{base}/api/list_stores")).send().await?.json().await?;
     let store = stores
         .as_array()
@@ -174,22 +161,17 @@ async fn main() -> Result<()> {
     let seconds: u64 = args.next().map(|a| a.parse()).transpose()?.unwrap_or(20);
     let subscribers: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(0);
 
-    let mut child = std::process::Command::new(std::env::current_exe()?)
-        .env("LOADGEN_CHILD", "1")
-        .stdout(std::process::Stdio::piped())
-        .spawn()
+    let launch = Launch {
+        database_url: std::env::var("DATABASE_URL").ok(),
+        ..Launch::default()
+    }
+    .env("LOADGEN_CHILD", "1");
+    let mut server = ServerProcess::start(std::env::current_exe()?, launch)
+        .await
         .context("start the server process")?;
-    let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
-    let addr = std::io::BufReader::new(stdout)
-        .lines()
-        .map_while(|l| l.ok())
-        .find_map(|l| l.strip_prefix("ADDR ").map(str::to_string))
-        .ok_or_else(|| anyhow!("the server did not start"))?;
-    let base = format!("http://{addr}");
-    let server_pid = child.id();
-    let result = run(&base, server_pid, users, seconds, subscribers).await;
-    let _ = child.kill();
-    let _ = child.wait();
+    let server_pid = server.pid().ok_or_else(|| anyhow!("the server is not running"))?;
+    let result = run(&server.base(), server_pid, users, seconds, subscribers).await;
+    server.kill();
     result
 }
 
@@ -202,15 +184,14 @@ async fn run(base: &str, server_pid: u32, users: usize, seconds: u64, subscriber
     let mut idle_note = String::new();
     let mut readers = Vec::new();
     if subscribers > 0 {
-        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-        let cookie = demo_cookie(&base, OWNER).await?;
+        let cookie = demo(&base, OWNER).await.cookie;
         tokio::time::sleep(Duration::from_secs(1)).await;
         let before = rss_kib(server_pid).unwrap_or(0);
         let mut sockets = Vec::with_capacity(subscribers);
         for _ in 0..subscribers {
-            let mut request = format!("{}/ws", base.replace("http://", "ws://")).into_client_request()?;
-            request.headers_mut().insert("cookie", cookie.parse()?);
-            let (socket, _) = tokio_tungstenite::connect_async(request).await.context("subscribe")?;
+            let socket = testkit::live::connect(&base, Some(&cookie), None)
+                .await
+                .context("subscribe")?;
             sockets.push(socket);
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
@@ -235,9 +216,7 @@ async fn run(base: &str, server_pid: u32, users: usize, seconds: u64, subscriber
         }
     }
 
-    let owner = client()?;
-    call(&owner, &base, "login", &[("email", OWNER), ("password", PASSWORD)]).await?;
-    let owner = Arc::new(owner);
+    let owner = Arc::new(demo(&base, OWNER).await.http);
 
     let samples: Samples = Arc::new(Mutex::new(BTreeMap::new()));
     let mut tasks = Vec::new();
@@ -245,8 +224,14 @@ async fn run(base: &str, server_pid: u32, users: usize, seconds: u64, subscriber
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let start = Instant::now();
     for u in 0..users {
-        let (customer, _) = signup(&base, &format!("load-c{u}-{run_id}@example.kr"), "customer").await?;
-        let (rider, _) = signup(&base, &format!("load-r{u}-{run_id}@example.kr"), "rider").await?;
+        let customer = sign_up(&base, &format!("load-c{u}-{run_id}@example.kr"), "customer")
+            .await
+            .map_err(|e| anyhow!(e))?
+            .http;
+        let rider = sign_up(&base, &format!("load-r{u}-{run_id}@example.kr"), "rider")
+            .await
+            .map_err(|e| anyhow!(e))?
+            .http;
         let (base, owner, samples) = (base.clone(), owner.clone(), samples.clone());
         tasks.push(tokio::spawn(async move {
             let mut done = 0u64;
@@ -317,9 +302,9 @@ async fn run(base: &str, server_pid: u32, users: usize, seconds: u64, subscriber
         "virtual users: {users}, duration: {:.1} s, database: {}",
         elapsed.as_secs_f64(),
         if std::env::var("DATABASE_URL").is_ok() {
-            "DATABASE_URL"
+            "DATABASE_URL".to_string()
         } else {
-            "SQLite file"
+            format!("{:?} (TEST_DATABASE)", testkit::backend())
         }
     );
     if subscribers > 0 {

@@ -1,43 +1,31 @@
 //! Carts: one per customer per store, in the database so they survive
-//! reloads, restarts and logging in on another device (issue 4).
+//! reloads, restarts and logging in on another device (issue 4). The cart
+//! holds item ids and quantities; names, prices and stock come from the
+//! catalog each time it is shown, so a cart always tells today's truth.
 
 use crate::OrderingError;
 use db::Db;
+use domain::catalog::MenuItem;
 use domain::shop::{Cart, CartLine};
 use domain::{MenuItemId, Money, Quantity, StoreId, StoreStatus, UserId};
-use sqlx::Row;
 
-/// A menu item as the cart needs it.
-struct ItemRow {
-    store: StoreId,
-    name: String,
-    stock: Option<i64>,
-    sold_out: bool,
-}
-
-async fn item(db: &Db, item: MenuItemId) -> Result<ItemRow, OrderingError> {
-    let row = sqlx::query("SELECT store_id, name, stock, sold_out FROM menu_items WHERE id = $1")
-        .bind(item.get())
-        .fetch_optional(db.pool())
+async fn item(db: &Db, item: MenuItemId) -> Result<(StoreId, MenuItem), OrderingError> {
+    catalog::menu_item(db, item)
         .await?
-        .ok_or_else(|| OrderingError::NotFound("That menu item does not exist any more.".into()))?;
-    Ok(ItemRow {
-        store: StoreId(row.try_get("store_id")?),
-        name: row.try_get("name")?,
-        stock: row.try_get("stock")?,
-        sold_out: db::flag(&row, "sold_out")?,
-    })
+        .ok_or_else(|| OrderingError::NotFound("That menu item does not exist any more.".into()))
 }
 
-/// Why `quantity` of an item cannot be ordered now, if so (requirement F8).
-pub(crate) fn availability_problem(name: &str, stock: Option<i64>, sold_out: bool, quantity: i64) -> Option<String> {
-    if sold_out || stock == Some(0) {
-        return Some(format!("{name} is sold out."));
-    }
-    match stock {
-        Some(left) if left < quantity => Some(format!("Only {left} of {name} left; lower the quantity.")),
-        _ => None,
-    }
+/// The cart's lines at `store`, oldest first: `(item, quantity)`.
+pub(crate) async fn lines(db: &Db, customer: UserId, store: StoreId) -> Result<Vec<(MenuItemId, i64)>, sqlx::Error> {
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT menu_item_id, quantity FROM cart_lines WHERE customer_id = $1 AND store_id = $2 \
+         ORDER BY added_at, menu_item_id",
+    )
+    .bind(customer.get())
+    .bind(store.get())
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.into_iter().map(|(item, q)| (MenuItemId(item), q)).collect())
 }
 
 /// Adds `quantity` (1..=99) of `item` to the customer's cart at the item's
@@ -48,13 +36,17 @@ pub(crate) fn availability_problem(name: &str, stock: Option<i64>, sold_out: boo
 /// is in stock.
 pub async fn add(db: &Db, customer: UserId, item_id: MenuItemId, quantity: i64) -> Result<Cart, OrderingError> {
     let quantity = Quantity::new(quantity).map_err(|e| OrderingError::Rejected(e.to_string()))?;
-    let item = item(db, item_id).await?;
-    let current: Option<i64> =
-        sqlx::query_scalar("SELECT quantity FROM cart_lines WHERE customer_id = $1 AND menu_item_id = $2")
-            .bind(customer.get())
-            .bind(item_id.get())
-            .fetch_optional(db.pool())
-            .await?;
+    let (store, item) = item(db, item_id).await?;
+    // Read and write in one transaction: two adds at once both count.
+    let mut tx = db.begin().await?;
+    let current: Option<i64> = sqlx::query_scalar(&format!(
+        "SELECT quantity FROM cart_lines WHERE customer_id = $1 AND menu_item_id = $2{}",
+        db.for_update()
+    ))
+    .bind(customer.get())
+    .bind(item_id.get())
+    .fetch_optional(&mut *tx)
+    .await?;
     let wanted = current.unwrap_or(0) + i64::from(quantity.get());
     if wanted > i64::from(Quantity::MAX) {
         return Err(OrderingError::Rejected(format!(
@@ -62,7 +54,7 @@ pub async fn add(db: &Db, customer: UserId, item_id: MenuItemId, quantity: i64) 
             Quantity::MAX
         )));
     }
-    if let Some(problem) = availability_problem(&item.name, item.stock, item.sold_out, wanted) {
+    if let Some(problem) = item.problem_with(wanted) {
         return Err(OrderingError::Rejected(problem));
     }
     sqlx::query(
@@ -70,13 +62,14 @@ pub async fn add(db: &Db, customer: UserId, item_id: MenuItemId, quantity: i64) 
          ON CONFLICT (customer_id, menu_item_id) DO UPDATE SET quantity = $4",
     )
     .bind(customer.get())
-    .bind(item.store.get())
+    .bind(store.get())
     .bind(item_id.get())
     .bind(wanted)
     .bind(db::now_ms())
-    .execute(db.pool())
+    .execute(&mut *tx)
     .await?;
-    load(db, customer, item.store).await
+    tx.commit().await?;
+    load(db, customer, store).await
 }
 
 /// Sets the quantity of an item already in the cart; 0 removes it.
@@ -88,17 +81,17 @@ pub async fn set_quantity(
     item_id: MenuItemId,
     quantity: i64,
 ) -> Result<Cart, OrderingError> {
-    let item = item(db, item_id).await?;
+    let (store, item) = item(db, item_id).await?;
     if quantity == 0 {
         sqlx::query("DELETE FROM cart_lines WHERE customer_id = $1 AND menu_item_id = $2")
             .bind(customer.get())
             .bind(item_id.get())
             .execute(db.pool())
             .await?;
-        return load(db, customer, item.store).await;
+        return load(db, customer, store).await;
     }
     let quantity = Quantity::new(quantity).map_err(|e| OrderingError::Rejected(e.to_string()))?;
-    if let Some(problem) = availability_problem(&item.name, item.stock, item.sold_out, i64::from(quantity.get())) {
+    if let Some(problem) = item.problem_with(i64::from(quantity.get())) {
         return Err(OrderingError::Rejected(problem));
     }
     let changed = sqlx::query("UPDATE cart_lines SET quantity = $3 WHERE customer_id = $1 AND menu_item_id = $2")
@@ -110,7 +103,7 @@ pub async fn set_quantity(
     if changed.rows_affected() == 0 {
         return Err(OrderingError::NotFound("That item is not in your cart.".into()));
     }
-    load(db, customer, item.store).await
+    load(db, customer, store).await
 }
 
 /// The customer's cart at `store`, priced at today's prices, each line with
@@ -118,56 +111,44 @@ pub async fn set_quantity(
 ///
 /// Errors: [`OrderingError::NotFound`] for an unknown store.
 pub async fn load(db: &Db, customer: UserId, store: StoreId) -> Result<Cart, OrderingError> {
-    let store_row =
-        sqlx::query("SELECT name, status, offers_delivery, offers_pickup, min_order_won FROM stores WHERE id = $1")
-            .bind(store.get())
-            .fetch_optional(db.pool())
-            .await?
-            .ok_or_else(|| OrderingError::NotFound("There is no such store.".into()))?;
-    let status: StoreStatus = db::parsed(&store_row, "status")?;
-    let rows = sqlx::query(
-        "SELECT c.menu_item_id, c.quantity, m.name, m.price_won, m.stock, m.sold_out \
-         FROM cart_lines c JOIN menu_items m ON m.id = c.menu_item_id \
-         WHERE c.customer_id = $1 AND c.store_id = $2 ORDER BY c.added_at, c.menu_item_id",
-    )
-    .bind(customer.get())
-    .bind(store.get())
-    .fetch_all(db.pool())
-    .await?;
-    let mut lines = Vec::with_capacity(rows.len());
-    for row in rows {
-        let name: String = row.try_get("name")?;
-        let quantity: i64 = row.try_get("quantity")?;
-        let unit_price = Money::from_won(row.try_get("price_won")?).unwrap_or(Money::ZERO);
-        let q = Quantity::new(quantity).map_err(|e| OrderingError::Storage(e.to_string()))?;
-        let line_total = unit_price
+    let summary = catalog::store(db, store)
+        .await?
+        .ok_or_else(|| OrderingError::NotFound("There is no such store.".into()))?;
+    let wanted = lines(db, customer, store).await?;
+    let ids: Vec<MenuItemId> = wanted.iter().map(|(id, _)| *id).collect();
+    let items = catalog::menu_items_of(db, store, &ids).await?;
+    let mut lines = Vec::with_capacity(wanted.len());
+    for (id, quantity) in wanted {
+        let Some(item) = items.get(&id) else { continue };
+        let q = Quantity::new(quantity).map_err(|e| OrderingError::Rejected(e.to_string()))?;
+        let line_total = item
+            .price
             .times(q)
             .map_err(|e| OrderingError::Rejected(e.to_string()))?;
-        let problem = availability_problem(&name, row.try_get("stock")?, db::flag(&row, "sold_out")?, quantity);
         lines.push(CartLine {
-            item: MenuItemId(row.try_get("menu_item_id")?),
-            name,
-            unit_price,
+            item: id,
+            name: item.name.clone(),
+            unit_price: item.price,
             quantity: q.get(),
             line_total,
-            problem,
+            problem: item.problem_with(quantity),
         });
     }
     let subtotal =
         Money::sum(lines.iter().map(|l| l.line_total)).map_err(|e| OrderingError::Rejected(e.to_string()))?;
-    let store_problem = match status {
+    let store_problem = match summary.status {
         StoreStatus::Open => None,
         StoreStatus::Paused => Some("The store has paused orders for a moment. Try again soon.".to_string()),
         StoreStatus::Closed => Some("The store is closed now.".to_string()),
     };
     Ok(Cart {
         store,
-        store_name: store_row.try_get("name")?,
+        store_name: summary.name,
         lines,
         subtotal,
-        offers_delivery: db::flag(&store_row, "offers_delivery")?,
-        offers_pickup: db::flag(&store_row, "offers_pickup")?,
-        min_order: Money::from_won(store_row.try_get("min_order_won")?).unwrap_or(Money::ZERO),
+        offers_delivery: summary.offers_delivery,
+        offers_pickup: summary.offers_pickup,
+        min_order: summary.min_order,
         store_problem,
     })
 }

@@ -1,7 +1,9 @@
 //! Checkout, synchronous with payment (requirement F3; DESIGN.md §2).
 //!
-//! 1. Validate the form and the cart: store open, fulfilment offered, items
-//!    available in the quantities asked (F8). Nothing is stored on failure.
+//! 1. Check the cart against the store and the stock: store open, fulfilment
+//!    offered, items available in the quantities asked (F8). (The form was
+//!    parsed at the boundary: `domain::shop::CheckoutRequest`.) Nothing is
+//!    stored on failure.
 //! 2. Store the order `payment_pending` under the checkout's idempotency key
 //!    (unique per customer): a second submit finds the first order instead of
 //!    paying again.
@@ -13,38 +15,15 @@
 //!    while paying, after voiding the hold — marks it `payment_failed` instead
 //!    and appends `PaymentFailed`; the store never sees it.
 
-use crate::cart::availability_problem;
-use crate::payment::{AuthorizeRequest, PaymentError, PaymentGateway};
 use crate::{Caller, OrderingError};
 use db::{Db, Tx};
-use domain::shop::{card_digits, OrderLine, PlacedOrder};
-use domain::text::{clean_text, FieldError};
+use domain::shop::{CheckoutRequest, OrderLine, PlacedOrder};
 use domain::{
-    Actor, DeliveryType, Fulfilment, MenuItemId, Money, Order, OrderCommand, OrderId, OrderStatus, Quantity, StoreId,
-    StoreStatus, UserId,
+    Actor, Fulfilment, MenuItemId, Money, Order, OrderCommand, OrderId, OrderStatus, Quantity, StoreId, StoreStatus,
+    UserId,
 };
-use eventlog::NewEvent;
+use payment::{ledger, AuthorizeRequest, PaymentError, PaymentGateway};
 use sqlx::Row;
-
-/// The checkout form as submitted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CheckoutForm {
-    /// The store whose cart is checked out.
-    pub store: StoreId,
-    /// `delivery` or `pickup`.
-    pub fulfilment: String,
-    /// For delivery: `walking`, `bicycle` or `motorbike` (F2).
-    pub delivery_type: Option<String>,
-    /// For delivery: the drop-off address (5..=200 characters).
-    pub address: String,
-    /// A note to the store (at most 200 characters; may be empty).
-    pub note: String,
-    /// The card number (16 digits; spaces allowed).
-    pub card_number: String,
-    /// Generated when the checkout page was shown (1..=64 of `A-Za-z0-9_-`):
-    /// the same key twice means the same checkout.
-    pub idempotency_key: String,
-}
 
 /// What a customer is told when the payment service cannot take a payment
 /// now (requirement N2); the cart is kept.
@@ -62,88 +41,6 @@ pub struct Placed {
     /// The `OrderPlaced` event's sequence number (`None` when this was a
     /// repeated submit of an order placed earlier).
     pub seq: Option<i64>,
-}
-
-struct Valid {
-    fulfilment: Fulfilment,
-    address: String,
-    note: String,
-    card: String,
-    key: String,
-}
-
-fn validate(form: &CheckoutForm) -> Result<Valid, OrderingError> {
-    let mut errors = Vec::new();
-    let fulfilment = match form.fulfilment.trim() {
-        "pickup" => Some(Fulfilment::Pickup),
-        "delivery" => match form
-            .delivery_type
-            .as_deref()
-            .map(str::trim)
-            .unwrap_or("")
-            .parse::<DeliveryType>()
-        {
-            Ok(t) => Some(Fulfilment::Delivery(t)),
-            Err(e) => {
-                errors.push(FieldError::new("delivery_type", e.to_string()));
-                None
-            }
-        },
-        other => {
-            errors.push(FieldError::new(
-                "fulfilment",
-                format!(
-                    "choose delivery or pickup (got \"{}\")",
-                    other.chars().take(20).collect::<String>()
-                ),
-            ));
-            None
-        }
-    };
-    let address = if form.fulfilment.trim() == "delivery" {
-        match clean_text(&form.address, "Address", 200, false) {
-            Ok(a) if a.chars().count() >= 5 => a,
-            Ok(_) => {
-                errors.push(FieldError::new("address", "enter the full delivery address"));
-                String::new()
-            }
-            Err(e) => {
-                errors.push(FieldError::new("address", e.to_string()));
-                String::new()
-            }
-        }
-    } else {
-        String::new()
-    };
-    let note = if form.note.trim().is_empty() {
-        String::new()
-    } else {
-        clean_text(&form.note, "Note", 200, true).unwrap_or_else(|e| {
-            errors.push(FieldError::new("note", e.to_string()));
-            String::new()
-        })
-    };
-    let card = card_digits(&form.card_number).unwrap_or_else(|e| {
-        errors.push(FieldError::new("card_number", e.to_string()));
-        String::new()
-    });
-    let key = form.idempotency_key.trim().to_string();
-    if key.is_empty() || key.len() > 64 || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-        errors.push(FieldError::new(
-            "idempotency_key",
-            "this checkout form is out of date; reload the page",
-        ));
-    }
-    match fulfilment {
-        Some(fulfilment) if errors.is_empty() => Ok(Valid {
-            fulfilment,
-            address,
-            note,
-            card,
-            key,
-        }),
-        _ => Err(OrderingError::Invalid(errors)),
-    }
 }
 
 /// What an earlier submit with the same key came to.
@@ -170,61 +67,35 @@ async fn earlier(db: &Db, customer: UserId, key: &str) -> Result<Option<Placed>,
     }
 }
 
-pub(crate) struct CartItem {
-    item: MenuItemId,
-    name: String,
-    price: Money,
-    quantity: Quantity,
-}
-
-impl CartItem {
-    /// The items of an order as it was placed (the reconciler completes it
-    /// from there; the cart may have changed since).
-    pub(crate) fn of(placed: &PlacedOrder) -> Vec<CartItem> {
-        placed
-            .lines
-            .iter()
-            .filter_map(|l| {
-                Some(CartItem {
-                    item: l.item,
-                    name: l.name.clone(),
-                    price: l.unit_price,
-                    quantity: Quantity::new(i64::from(l.quantity)).ok()?,
-                })
-            })
-            .collect()
-    }
-}
-
-/// Places the order for the customer's cart at `form.store`.
+/// Places the order for the customer's cart at `request.store`.
 ///
-/// Errors: [`OrderingError::Invalid`] (form fields), [`OrderingError::Rejected`]
+/// Errors: [`OrderingError::Rejected`]
 /// (empty cart, store closed or paused, fulfilment not offered, below the
 /// minimum order, an item sold out or short of stock, the checkout still being
 /// paid), [`OrderingError::PaymentDeclined`], [`OrderingError::PaymentUnavailable`]
 /// (gateway down or slower than the timeout), [`OrderingError::NotFound`].
-#[tracing::instrument(name = "checkout", skip_all, fields(user_id = customer.id.get(), store_id = form.store.get(), order_id = tracing::field::Empty))]
+#[tracing::instrument(name = "checkout", skip_all, fields(user_id = customer.id.get(), store_id = request.store.get(), order_id = tracing::field::Empty))]
 pub async fn checkout(
     db: &Db,
     gateway: &dyn PaymentGateway,
     customer: &Caller,
-    form: &CheckoutForm,
+    request: &CheckoutRequest,
 ) -> Result<Placed, OrderingError> {
-    let valid = validate(form)?;
-    if let Some(placed) = earlier(db, customer.id, &valid.key).await? {
+    let valid = request;
+    if let Some(placed) = earlier(db, customer.id, &valid.idempotency_key).await? {
         return Ok(placed);
     }
-    let (placed, items) = price_cart(db, customer, form.store, &valid).await?;
+    let placed = price_cart(db, customer, valid).await?;
     if !gateway.accepting() {
         return Err(OrderingError::PaymentUnavailable(PAYMENT_BUSY.into()));
     }
 
     // 2. Payment pending, under the idempotency key.
-    let order = match store_pending(db, customer.id, &valid, &placed).await {
+    let order = match store_pending(db, customer.id, valid, &placed).await {
         Ok(order) => order,
         Err(e) => {
             // Lost a race with the same checkout submitted twice at once?
-            if let Some(placed) = earlier(db, customer.id, &valid.key).await? {
+            if let Some(placed) = earlier(db, customer.id, &valid.idempotency_key).await? {
                 return Ok(placed);
             }
             return Err(e);
@@ -236,8 +107,8 @@ pub async fn checkout(
 
     // 3. Authorize.
     let request = AuthorizeRequest {
-        idempotency_key: payment_key(order),
-        card_digits: valid.card.clone(),
+        idempotency_key: ledger::idempotency_key(order),
+        card_digits: valid.card_digits.clone(),
         amount_won: placed.total.won(),
     };
     let authorization = match gateway.authorize(&request).await {
@@ -256,7 +127,7 @@ pub async fn checkout(
     };
 
     // 4. Placed, stock reserved, cart emptied, OrderPlaced — or nothing.
-    match confirm(db, customer.id, order, &placed, &items, &authorization).await {
+    match confirm(db, order, &placed, &authorization).await {
         Ok(seq) => {
             tracing::info!(order_id = order.get(), seq, "checkout: order placed");
             Ok(Placed { order, seq: Some(seq) })
@@ -274,22 +145,15 @@ pub async fn checkout(
     }
 }
 
-/// Step 1: the cart as an order, checked against the store and the stock.
-async fn price_cart(
-    db: &Db,
-    customer: &Caller,
-    store: StoreId,
-    valid: &Valid,
-) -> Result<(PlacedOrder, Vec<CartItem>), OrderingError> {
-    let store_row = sqlx::query(
-        "SELECT name, address, owner_id, status, offers_delivery, offers_pickup, min_order_won FROM stores WHERE id = $1",
-    )
-    .bind(store.get())
-    .fetch_optional(db.pool())
-    .await?
-    .ok_or_else(|| OrderingError::NotFound("There is no such store.".into()))?;
-    let store_name: String = store_row.try_get("name")?;
-    match db::parsed::<StoreStatus>(&store_row, "status")? {
+/// Step 1: the cart as an order, checked against the store and the stock
+/// (both the catalog's).
+async fn price_cart(db: &Db, customer: &Caller, valid: &CheckoutRequest) -> Result<PlacedOrder, OrderingError> {
+    let store = valid.store;
+    let no_store = || OrderingError::NotFound("There is no such store.".into());
+    let summary = catalog::store(db, store).await?.ok_or_else(no_store)?;
+    let owner = catalog::owner_of(db, store).await?.ok_or_else(no_store)?;
+    let store_name = summary.name.clone();
+    match summary.status {
         StoreStatus::Open => {}
         StoreStatus::Paused => {
             return Err(OrderingError::Rejected(format!(
@@ -303,95 +167,74 @@ async fn price_cart(
         }
     }
     match valid.fulfilment {
-        Fulfilment::Delivery(_) if !db::flag(&store_row, "offers_delivery")? => {
+        Fulfilment::Delivery(_) if !summary.offers_delivery => {
             return Err(OrderingError::Rejected(format!(
                 "{store_name} does not deliver; choose pickup."
             )))
         }
-        Fulfilment::Pickup if !db::flag(&store_row, "offers_pickup")? => {
+        Fulfilment::Pickup if !summary.offers_pickup => {
             return Err(OrderingError::Rejected(format!(
                 "{store_name} does not offer pickup; choose delivery."
             )))
         }
         _ => {}
     }
-    let rows = sqlx::query(
-        "SELECT c.menu_item_id, c.quantity, m.name, m.price_won, m.stock, m.sold_out, m.store_id \
-         FROM cart_lines c JOIN menu_items m ON m.id = c.menu_item_id \
-         WHERE c.customer_id = $1 AND c.store_id = $2 ORDER BY c.added_at, c.menu_item_id",
-    )
-    .bind(customer.id.get())
-    .bind(store.get())
-    .fetch_all(db.pool())
-    .await?;
-    if rows.is_empty() {
+    let wanted = crate::cart::lines(db, customer.id, store).await?;
+    if wanted.is_empty() {
         return Err(OrderingError::Rejected(
             "Your cart is empty. Add something from the menu first.".into(),
         ));
     }
-    let mut items = Vec::with_capacity(rows.len());
-    for row in rows {
-        let name: String = row.try_get("name")?;
-        let quantity: i64 = row.try_get("quantity")?;
-        if let Some(problem) = availability_problem(&name, row.try_get("stock")?, db::flag(&row, "sold_out")?, quantity)
-        {
+    let ids: Vec<MenuItemId> = wanted.iter().map(|(id, _)| *id).collect();
+    let items = catalog::menu_items_of(db, store, &ids).await?;
+    let mut lines = Vec::with_capacity(wanted.len());
+    for (id, quantity) in wanted {
+        let item = items
+            .get(&id)
+            .ok_or_else(|| OrderingError::Rejected("An item in your cart is no longer on the menu.".into()))?;
+        if let Some(problem) = item.problem_with(quantity) {
             return Err(OrderingError::Rejected(problem));
         }
-        items.push(CartItem {
-            item: MenuItemId(row.try_get("menu_item_id")?),
-            name,
-            price: Money::from_won(row.try_get("price_won")?).unwrap_or(Money::ZERO),
-            quantity: Quantity::new(quantity).map_err(|e| OrderingError::Rejected(e.to_string()))?,
+        let quantity = Quantity::new(quantity).map_err(|e| OrderingError::Rejected(e.to_string()))?;
+        lines.push(OrderLine {
+            item: id,
+            name: item.name.clone(),
+            unit_price: item.price,
+            quantity: quantity.get(),
         });
     }
     let too_big = |_| OrderingError::Rejected("This order is too large to pay for at once.".into());
-    let subtotal = Money::sum(
-        items
-            .iter()
-            .map(|i| i.price.times(i.quantity))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(too_big)?,
-    )
-    .map_err(too_big)?;
-    let min_order = Money::from_won(store_row.try_get("min_order_won")?).unwrap_or(Money::ZERO);
-    if matches!(valid.fulfilment, Fulfilment::Delivery(_)) && subtotal < min_order {
+    let subtotal = Money::sum(lines.iter().map(OrderLine::line_total)).map_err(too_big)?;
+    if matches!(valid.fulfilment, Fulfilment::Delivery(_)) && subtotal < summary.min_order {
         return Err(OrderingError::Rejected(format!(
-            "{store_name} delivers orders from {min_order}; add a little more or choose pickup."
+            "{store_name} delivers orders from {}; add a little more or choose pickup.",
+            summary.min_order
         )));
     }
     let fee = valid.fulfilment.fee();
     let total = subtotal.checked_add(fee).map_err(too_big)?;
-    let placed = PlacedOrder {
+    Ok(PlacedOrder {
         customer: customer.id,
         customer_name: customer.name.clone(),
         store,
         store_name,
-        store_address: store_row.try_get("address")?,
-        owner: UserId(store_row.try_get("owner_id")?),
+        store_address: summary.address,
+        owner,
         fulfilment: valid.fulfilment,
         address: valid.address.clone(),
         note: valid.note.clone(),
-        lines: items
-            .iter()
-            .map(|i| OrderLine {
-                item: i.item,
-                name: i.name.clone(),
-                unit_price: i.price,
-                quantity: i.quantity.get(),
-            })
-            .collect(),
+        lines,
         subtotal,
         fee,
         total,
-    };
-    Ok((placed, items))
+    })
 }
 
 /// Step 2: the order and its payment, pending, in one transaction.
 async fn store_pending(
     db: &Db,
     customer: UserId,
-    valid: &Valid,
+    valid: &CheckoutRequest,
     placed: &PlacedOrder,
 ) -> Result<OrderId, OrderingError> {
     let now = db::now_ms();
@@ -407,7 +250,7 @@ async fn store_pending(
     )
     .bind(customer.get())
     .bind(placed.store.get())
-    .bind(&valid.key)
+    .bind(&valid.idempotency_key)
     .bind(fulfilment)
     .bind(delivery_type)
     .bind(serde_json::to_string(placed)?)
@@ -415,14 +258,12 @@ async fn store_pending(
     .bind(now)
     .fetch_one(&mut *tx)
     .await?;
-    sqlx::query(
-        "INSERT INTO payments (order_id, amount_won, status, card_last4, updated_at) VALUES ($1, $2, 'authorizing', $3, $4)",
+    ledger::open(
+        &mut tx,
+        OrderId(id),
+        placed.total,
+        valid.card_digits.get(12..).unwrap_or_default(),
     )
-    .bind(id)
-    .bind(placed.total.won())
-    .bind(valid.card.get(12..).unwrap_or_default())
-    .bind(now)
-    .execute(&mut *tx)
     .await?;
     tx.commit().await?;
     Ok(OrderId(id))
@@ -432,63 +273,52 @@ async fn store_pending(
 /// `OrderPlaced` — all or nothing. `Rejected` when stock ran out meanwhile.
 pub(crate) async fn confirm(
     db: &Db,
-    customer: UserId,
     order: OrderId,
     placed: &PlacedOrder,
-    items: &[CartItem],
     authorization: &str,
 ) -> Result<i64, OrderingError> {
     let mut tx = db.begin().await?;
-    for item in items {
-        // Conditional decrement: never below zero, whoever else is buying (F8).
-        let reserved = sqlx::query(
-            "UPDATE menu_items SET stock = CASE WHEN stock IS NULL THEN NULL ELSE stock - $2 END \
-             WHERE id = $1 AND sold_out = 0 AND (stock IS NULL OR stock >= $2)",
-        )
-        .bind(item.item.get())
-        .bind(i64::from(item.quantity.get()))
-        .execute(&mut *tx)
-        .await?;
-        if reserved.rows_affected() == 0 {
-            tx.rollback().await?;
-            return Err(OrderingError::Rejected(format!(
-                "Sorry, {} sold out while you were paying.",
-                item.name
-            )));
-        }
+    let lines: Vec<(MenuItemId, u8)> = placed.lines.iter().map(|l| (l.item, l.quantity)).collect();
+    if let Err(short) = catalog::reserve_stock(&mut tx, &lines).await? {
+        tx.rollback().await?;
+        let name = placed
+            .lines
+            .iter()
+            .find(|l| l.item == short)
+            .map(|l| l.name.as_str())
+            .unwrap_or("an item");
+        return Err(OrderingError::Rejected(format!(
+            "Sorry, {name} sold out while you were paying."
+        )));
     }
-    let pending = Order::new_pending(order, customer, placed.store, placed.fulfilment);
-    let (next, event) = pending.handle(&OrderCommand::ConfirmPayment, Actor::System)?;
+    let pending = Order::new_pending(order, placed.customer, placed.store, placed.fulfilment);
+    let (next, event) = pending.handle(
+        &OrderCommand::ConfirmPayment {
+            placed: Box::new(placed.clone()),
+        },
+        Actor::System,
+    )?;
     if !settle_pending(&mut tx, order, next.status, None).await? {
         tx.rollback().await?;
         return Err(OrderingError::Rejected(ALREADY_SETTLED.into()));
     }
-    sqlx::query(
-        "UPDATE payments SET status = 'authorized', authorization_id = $2, updated_at = $3 WHERE order_id = $1",
-    )
-    .bind(order.get())
-    .bind(authorization)
-    .bind(db::now_ms())
-    .execute(&mut *tx)
-    .await?;
+    ledger::authorized(&mut tx, order, authorization).await?;
     sqlx::query("DELETE FROM cart_lines WHERE customer_id = $1 AND store_id = $2")
-        .bind(customer.get())
+        .bind(placed.customer.get())
         .bind(placed.store.get())
         .execute(&mut *tx)
         .await?;
-    let mut new_event = NewEvent::order(&event)?;
-    // The whole order rides on the event, so projections need nothing else (F9).
-    if let Some(payload) = new_event.payload.as_object_mut() {
-        payload.insert("order".into(), serde_json::to_value(placed)?);
-    }
-    let seqs = eventlog::append(&mut tx, &[new_event]).await?;
+    // The whole order rides on the event, so other contexts need nothing else (F9).
+    let seq = eventlog::append_event(&mut tx, event).await?;
     tx.commit().await?;
-    Ok(seqs.first().copied().unwrap_or_default())
+    Ok(seq)
 }
 
 /// Step 4 (declined or failed): `payment_failed` with the reason, and its
-/// event. With `free_key` the order gives its idempotency key up (renamed
-/// `key:order-id`), so the same checkout may be tried again.
+/// event. With `free_key` (the gateway did not answer) the order gives its
+/// idempotency key up (renamed `key:order-id`), so the same checkout may be
+/// tried again, and the payment is marked abandoned: a hold the gateway
+/// grants later is released (`payment::reconcile`).
 pub(crate) async fn fail(db: &Db, order: OrderId, message: &str, free_key: bool) -> Result<(), OrderingError> {
     let mut tx = db.begin().await?;
     let row = sqlx::query("SELECT customer_id, store_id FROM orders WHERE id = $1")
@@ -519,12 +349,8 @@ pub(crate) async fn fail(db: &Db, order: OrderId, message: &str, free_key: bool)
             .execute(&mut *tx)
             .await?;
     }
-    sqlx::query("UPDATE payments SET status = 'declined', updated_at = $2 WHERE order_id = $1")
-        .bind(order.get())
-        .bind(db::now_ms())
-        .execute(&mut *tx)
-        .await?;
-    eventlog::append(&mut tx, &[NewEvent::order(&event)?]).await?;
+    ledger::declined(&mut tx, order, free_key).await?;
+    eventlog::append_event(&mut tx, event).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -548,11 +374,6 @@ async fn settle_pending(
     .execute(&mut **tx)
     .await?;
     Ok(moved.rows_affected() == 1)
-}
-
-/// The gateway's idempotency key of an order's payment: `order-{id}`.
-pub(crate) fn payment_key(order: OrderId) -> String {
-    format!("order-{}", order.get())
 }
 
 /// A fresh idempotency key for a checkout form (32 hex digits, 128 random bits).

@@ -1,31 +1,29 @@
-//! The order from cart to doorstep (issue 4; requirements F1–F13).
+//! The ordering context (issue 4; requirements F1, F3–F8, F12): the order
+//! from cart to completion.
 //!
 //! - [`cart`]: one cart per customer per store, kept in the database.
 //! - [`checkout`]: synchronous payment (F3): the order is stored
 //!   payment-pending under an idempotency key, the gateway authorizes, then one
 //!   transaction marks it placed, reserves stock and appends `OrderPlaced`.
-//! - [`lifecycle`]: accept, reject, ready, cancel, claim, pick up, deliver,
-//!   collect — the domain state machine decides, the change and its event
-//!   commit together, and compensations (stock back) ride in the same transaction.
-//! - [`payment`]: the payment port and the sandbox gateway.
-//! - [`settlement`]: the consumer that captures on completion and voids on
-//!   reject or cancel (F7, F13).
-//! - [`views`]: the projections every screen reads (order views,
-//!   notifications), built only from the event log (F9, F10).
-//! - [`reviews`]: one review per completed order (F11).
+//! - [`lifecycle`]: acknowledge, accept, reject, ready, cancel, collect — the
+//!   domain state machine decides, the change and its event commit together,
+//!   and compensations (stock back) ride in the same transaction.
+//! - [`follow`]: the order follows its delivery job (picked up, delivered).
+//! - [`reconcile`]: settles orders a crash or a timeout left payment-pending.
+//!
+//! It calls the catalog's stock functions and the payment context's port and
+//! records; the other contexts hear its events.
 
 pub mod cart;
 pub mod checkout;
+pub mod follow;
 pub mod lifecycle;
-pub mod live;
-pub mod payment;
 pub mod reconcile;
-pub mod reviews;
-pub mod settlement;
-pub mod views;
 
 use domain::text::FieldError;
+use domain::visibility::Viewer;
 use domain::{DeliveryType, OrderError, Role, UserId};
+use eventlog::StorageError;
 
 /// Who is asking, as the session established it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +36,17 @@ pub struct Caller {
     pub vehicle: Option<DeliveryType>,
     /// Their display name.
     pub name: String,
+}
+
+impl Caller {
+    /// The caller as `domain::visibility` sees them.
+    pub fn viewer(&self) -> Viewer {
+        Viewer {
+            id: self.id,
+            role: self.role,
+            vehicle: self.vehicle,
+        }
+    }
 }
 
 /// Why an ordering request did not go through. Every variant carries a
@@ -64,31 +73,31 @@ pub enum OrderingError {
     #[error("{0}")]
     PaymentUnavailable(String),
     /// The database or the event log failed.
-    #[error("storage failed: {0}")]
-    Storage(String),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
 }
 
 impl From<sqlx::Error> for OrderingError {
     fn from(e: sqlx::Error) -> Self {
-        OrderingError::Storage(e.to_string())
+        OrderingError::Storage(e.into())
     }
 }
 
 impl From<db::DbError> for OrderingError {
     fn from(e: db::DbError) -> Self {
-        OrderingError::Storage(e.to_string())
+        OrderingError::Storage(e.into())
     }
 }
 
 impl From<eventlog::EventLogError> for OrderingError {
     fn from(e: eventlog::EventLogError) -> Self {
-        OrderingError::Storage(e.to_string())
+        OrderingError::Storage(e.into())
     }
 }
 
 impl From<serde_json::Error> for OrderingError {
     fn from(e: serde_json::Error) -> Self {
-        OrderingError::Storage(format!("stored document: {e}"))
+        OrderingError::Storage(e.into())
     }
 }
 

@@ -1,17 +1,21 @@
-//! Commands on placed orders: accept, reject, mark ready, cancel, claim the
-//! delivery job, pick up, deliver, collect (requirements F5–F8, F12).
+//! Commands on placed orders by their store and their customer: acknowledge,
+//! accept, reject, mark ready, cancel, collect (requirements F5–F8, F12).
+//! Riders act on the delivery job, and the order follows it ([`crate::follow`]).
 //!
 //! Each runs in one transaction: lock the order, let the domain state machine
 //! decide, store the new state, apply the compensation that belongs to the
-//! change (stock back on reject and cancel, F7/F8), append the event. The
-//! payment side of a compensation (void) and of completion (capture) follows
-//! from the event, in [`crate::settlement`].
+//! change (stock back on reject and cancel, F7/F8, through the catalog),
+//! append the event. The payment side of a compensation (void) and of
+//! completion (capture) follows from the event, in `payment::settlement`;
+//! the delivery job's cancellation in the delivery context.
 
 use crate::{no_such_order, Caller, OrderingError};
 use db::{Db, Tx};
 use domain::shop::PlacedOrder;
-use domain::{Actor, Order, OrderCommand, OrderEvent, OrderId, OrderStatus, Role, StoreId, UserId};
-use eventlog::NewEvent;
+use domain::visibility::Parties;
+use domain::{
+    Actor, MenuItemId, Order, OrderCommand, OrderError, OrderEvent, OrderId, OrderStatus, Role, StoreId, UserId,
+};
 use sqlx::Row;
 
 /// An order as the write side holds it, locked for the transaction.
@@ -24,13 +28,8 @@ pub(crate) struct Locked {
 /// Reads and locks an order inside `tx`; `None` when there is none.
 pub(crate) async fn lock(db: &Db, tx: &mut Tx, id: OrderId) -> Result<Option<Locked>, OrderingError> {
     let row = sqlx::query(&format!(
-        "SELECT o.customer_id, o.store_id, o.status, o.rider_id, o.placed, s.owner_id \
-         FROM orders o JOIN stores s ON s.id = o.store_id WHERE o.id = $1{}",
-        if db.backend() == db::Backend::Postgres {
-            " FOR UPDATE OF o"
-        } else {
-            ""
-        }
+        "SELECT customer_id, store_id, status, placed FROM orders WHERE id = $1{}",
+        db.for_update()
     ))
     .bind(id.get())
     .fetch_optional(&mut **tx)
@@ -45,37 +44,33 @@ pub(crate) async fn lock(db: &Db, tx: &mut Tx, id: OrderId) -> Result<Option<Loc
             store: StoreId(row.try_get("store_id")?),
             fulfilment: placed.fulfilment,
             status,
-            rider: row.try_get::<Option<i64>, _>("rider_id")?.map(UserId),
         },
-        owner: UserId(row.try_get("owner_id")?),
+        owner: placed.owner,
         placed,
     }))
 }
 
-/// Whether `caller` may know this order exists: its customer, its store's
-/// owner, its rider, any rider while the delivery job is open, an admin.
-/// Everyone else gets "no such order", so ids cannot be probed.
-pub(crate) fn may_see(locked: &Locked, caller: &Caller) -> bool {
+/// Whether `caller` may know this order exists (`domain::visibility`, the
+/// rule the order page and the live feed use too). Everyone else gets "no
+/// such order", so ids cannot be probed.
+fn may_see(locked: &Locked, caller: &Caller) -> bool {
     let order = &locked.order;
-    match caller.role {
-        Role::Admin => true,
-        Role::Customer => order.customer == caller.id,
-        Role::Owner => locked.owner == caller.id,
-        Role::Rider => {
-            order.rider == Some(caller.id)
-                || (order.rider.is_none()
-                    && order.fulfilment.delivery_type().is_some()
-                    && matches!(order.status, OrderStatus::Accepted | OrderStatus::Ready))
-        }
-    }
+    let parties = Parties {
+        customer: order.customer,
+        owner: locked.owner,
+        vehicle: order.fulfilment.delivery_type(),
+        // Riders act on delivery jobs, never here ([`act`] refuses them).
+        rider: None,
+    };
+    domain::visibility::may_see_order(&parties, order.status, &caller.viewer())
 }
 
 /// The domain actor for `caller` on this order.
 fn actor(locked: &Locked, caller: &Caller) -> Actor {
-    match caller.role {
-        Role::Customer => Actor::Customer(caller.id),
-        Role::Admin => Actor::Admin(caller.id),
-        Role::Owner => Actor::StoreOwner {
+    match (caller.role, caller.vehicle) {
+        (Role::Customer, _) => Actor::Customer(caller.id),
+        (Role::Admin, _) => Actor::Admin(caller.id),
+        (Role::Owner, _) => Actor::StoreOwner {
             user: caller.id,
             // An owner acts for this order's store only if they own it;
             // otherwise for none, and the state machine refuses.
@@ -85,74 +80,60 @@ fn actor(locked: &Locked, caller: &Caller) -> Actor {
                 StoreId(0)
             },
         },
-        Role::Rider => match caller.vehicle {
-            Some(vehicle) => Actor::Rider {
-                user: caller.id,
-                vehicle,
-            },
-            None => Actor::Customer(caller.id),
+        (Role::Rider, Some(vehicle)) => Actor::Rider {
+            user: caller.id,
+            vehicle,
         },
+        (Role::Rider, None) => Actor::Customer(caller.id),
     }
 }
 
 /// Applies `command` by `caller` to order `id` and returns the event's
 /// sequence number.
 ///
-/// Errors: [`OrderingError::NotFound`] when there is no such order or the
+/// Errors: [`OrderingError::Refused`] (forbidden) for a rider, whatever the
+/// order; [`OrderingError::NotFound`] when there is no such order or the
 /// caller may not see it; [`OrderingError::Refused`] with the state machine's
-/// reason (wrong status, too late to cancel, job taken, wrong vehicle, …);
-/// [`OrderingError::Rejected`] when a rider already has a job on the go.
+/// reason (wrong status, too late to cancel, not the store's, …).
 pub async fn act(db: &Db, id: OrderId, command: &OrderCommand, caller: &Caller) -> Result<i64, OrderingError> {
+    if caller.role == Role::Rider {
+        // The same answer for every id, so nothing can be probed.
+        return Err(OrderError::Forbidden("riders act on the delivery job, not the order".into()).into());
+    }
     let mut tx = db.begin().await?;
     let locked = lock(db, &mut tx, id).await?.ok_or_else(no_such_order)?;
     if !may_see(&locked, caller) {
         return Err(no_such_order());
     }
     let (next, event) = locked.order.handle(command, actor(&locked, caller))?;
-    if let OrderEvent::RiderAssigned { rider, .. } = &event {
-        // One current job at a time (issue 4).
-        let busy: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM orders WHERE rider_id = $1 AND status IN ('accepted', 'ready', 'picked_up')",
-        )
-        .bind(rider.get())
-        .fetch_one(&mut *tx)
-        .await?;
-        if busy > 0 {
-            return Err(OrderingError::Rejected(
-                "Finish your current delivery before taking another job.".into(),
-            ));
-        }
+    let seq = apply(&mut tx, &locked, next, event).await?;
+    tx.commit().await?;
+    Ok(seq)
+}
+
+/// Stores `next` with its compensation and appends `event`, inside `tx`.
+pub(crate) async fn apply(tx: &mut Tx, locked: &Locked, next: Order, event: OrderEvent) -> Result<i64, OrderingError> {
+    let id = locked.order.id;
+    if next.status != locked.order.status {
+        sqlx::query("UPDATE orders SET status = $2, updated_at = $3 WHERE id = $1")
+            .bind(id.get())
+            .bind(next.status.as_str())
+            .bind(db::now_ms())
+            .execute(&mut **tx)
+            .await?;
     }
-    sqlx::query("UPDATE orders SET status = $2, rider_id = $3, updated_at = $4 WHERE id = $1")
-        .bind(id.get())
-        .bind(next.status.as_str())
-        .bind(next.rider.map(UserId::get))
-        .bind(db::now_ms())
-        .execute(&mut *tx)
-        .await?;
     if matches!(
         event,
         OrderEvent::OrderRejected { .. } | OrderEvent::OrderCancelled { .. }
     ) {
-        restore_stock(&mut tx, &locked.placed).await?;
+        // F8: cancel restores stock.
+        let lines: Vec<(MenuItemId, u8)> = locked.placed.lines.iter().map(|l| (l.item, l.quantity)).collect();
+        catalog::restore_stock(tx, &lines).await?;
     }
-    let seqs = eventlog::append(&mut tx, &[NewEvent::order(&event)?]).await?;
-    tx.commit().await?;
-    let seq = seqs.first().copied().unwrap_or_default();
-    tracing::info!(order_id = id.get(), seq, event = event.kind(), "order changed");
+    let kind = event.kind();
+    let seq = eventlog::append_event(tx, event).await?;
+    tracing::info!(order_id = id.get(), seq, event = kind, "order changed");
     Ok(seq)
-}
-
-/// Puts the ordered units back on the shelf (F8: cancel restores stock).
-async fn restore_stock(tx: &mut Tx, placed: &PlacedOrder) -> Result<(), sqlx::Error> {
-    for line in &placed.lines {
-        sqlx::query("UPDATE menu_items SET stock = stock + $2 WHERE id = $1 AND stock IS NOT NULL")
-            .bind(line.item.get())
-            .bind(i64::from(line.quantity))
-            .execute(&mut **tx)
-            .await?;
-    }
-    Ok(())
 }
 
 /// An owner has seen a new order (tapped the dashboard alarm): appends
@@ -170,17 +151,10 @@ pub async fn acknowledge(db: &Db, id: OrderId, caller: &Caller) -> Result<Option
     if locked.order.status != OrderStatus::Placed {
         return Ok(None);
     }
-    let seqs = eventlog::append(
-        &mut tx,
-        &[NewEvent {
-            stream: "order",
-            stream_id: id.get(),
-            correlation_id: Some(id.get()),
-            kind: "OrderAcknowledged".into(),
-            payload: serde_json::json!({ "order_id": id.get(), "by": caller.id.get() }),
-        }],
-    )
-    .await?;
+    let (next, event) = locked
+        .order
+        .handle(&OrderCommand::Acknowledge, actor(&locked, caller))?;
+    let seq = apply(&mut tx, &locked, next, event).await?;
     tx.commit().await?;
-    Ok(seqs.first().copied())
+    Ok(Some(seq))
 }

@@ -1,20 +1,34 @@
 //! The order from cart to doorstep against a real database
 //! (`TEST_DATABASE=sqlite|postgres`): every lifecycle, every compensation,
-//! every refusal, and the races that must have exactly one winner.
+//! every refusal, and the races that must have exactly one winner — across
+//! the contexts the order passes through (ordering, payment, delivery,
+//! views, notifications, review), with every consumer of the log running.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use db::Db;
+use delivery::DeliveryError;
+use domain::delivery::JobError;
 use domain::order::RejectReason;
+use domain::shop::{CheckoutForm, CheckoutRequest};
 use domain::{DeliveryType, MenuItemId, OrderCommand, OrderError, OrderId, OrderStatus, Role, StoreId, UserId};
-use eventlog::{ConsumerRunner, RunnerConfig, StepOutcome};
-use ordering::checkout::{checkout, CheckoutForm, Placed};
-use ordering::payment::{test_cards, SandboxConfig, SandboxGateway};
-use ordering::settlement::{payment_status, PaymentSettlement};
-use ordering::views::OrderProjections;
-use ordering::{cart, lifecycle::act, reviews, views, Caller, OrderingError};
+use eventlog::{Consumer, ConsumerRunner, RunnerConfig, StepOutcome};
+use ordering::checkout::{checkout, Placed};
+use ordering::{cart, lifecycle::act, Caller, OrderingError};
+use payment::ledger::state as payment_status;
+use payment::settlement::PaymentSettlement;
+use payment::{test_cards, SandboxConfig, SandboxGateway};
+use review::{ReviewError, Reviewer};
 use std::sync::Arc;
 use tokio::sync::Notify;
+
+/// What a rider does with a delivery job.
+#[derive(Debug, Clone, Copy)]
+enum Ride {
+    Claim,
+    PickUp,
+    Deliver,
+}
 
 struct World {
     _t: testkit::TestDb,
@@ -82,12 +96,12 @@ async fn world() -> World {
     let pickup_store = catalog::create_store(&mut tx, other_owner.id, &new_store("구내식당", false))
         .await
         .expect("store");
-    let item = |name: &'static str, price_won: i64, stock: Option<i64>| catalog::NewMenuItem {
-        category: "메뉴",
-        name,
-        description: "",
-        price_won,
-        stock,
+    let item = |name: &'static str, price_won: i64, stock: Option<i64>| domain::catalog::NewMenuItem {
+        category: "메뉴".into(),
+        name: name.into(),
+        description: String::new(),
+        price: domain::Money::from_won(price_won).expect("a price"),
+        stock: domain::catalog::Stock::from_column(stock),
         sold_out: false,
     };
     let chicken = catalog::add_menu_item(&mut tx, store, 1, &item("후라이드", 18_000, None))
@@ -101,7 +115,7 @@ async fn world() -> World {
         .expect("item");
     tx.commit().await.expect("commit");
     let gateway = SandboxGateway::open(
-        &ordering::payment::sandbox_database_url(&t.url),
+        &payment::sandbox_database_url(&t.url),
         SandboxConfig {
             slow_ms: 400,
             ..SandboxConfig::default()
@@ -150,29 +164,68 @@ fn pickup_form(store: StoreId, key: &str) -> CheckoutForm {
 }
 
 impl World {
+    /// Parses the form as the server function does, then checks out.
     async fn pay(&self, who: &Caller, form: &CheckoutForm) -> Result<Placed, OrderingError> {
-        checkout(&self.db, self.gateway.as_ref(), who, form).await
+        let request = CheckoutRequest::parse(form).map_err(OrderingError::Invalid)?;
+        checkout(&self.db, self.gateway.as_ref(), who, &request).await
     }
 
-    /// Runs the projection and settlement consumers until they are caught up.
+    /// Runs every consumer of the log until none has anything left: the
+    /// delivery jobs and the order following them append events the others
+    /// then hear.
     async fn settle(&self) {
-        let projections = ConsumerRunner::new(
-            self.db.clone(),
-            Arc::new(OrderProjections),
-            RunnerConfig::new("test"),
-            Arc::new(Notify::new()),
-        );
-        let settlement = ConsumerRunner::new(
-            self.db.clone(),
+        let consumers: Vec<Arc<dyn Consumer>> = vec![
+            Arc::new(delivery::DeliveryJobs::new(self.db.clone())),
+            Arc::new(ordering::follow::OrderFollowsDelivery::new(self.db.clone())),
+            Arc::new(views::OrderProjection),
+            Arc::new(notification::Notifications),
             Arc::new(PaymentSettlement::new(self.gateway.clone())),
-            RunnerConfig::new("test"),
-            Arc::new(Notify::new()),
-        );
-        for runner in [projections, settlement] {
-            runner.register().await.expect("register");
-            while runner.step().await.expect("step") != StepOutcome::Applied(0) {}
-            runner.release_lease().await.expect("release");
+        ];
+        loop {
+            let mut applied = 0;
+            for consumer in &consumers {
+                let runner = ConsumerRunner::new(
+                    self.db.clone(),
+                    consumer.clone(),
+                    RunnerConfig::new("test"),
+                    Arc::new(Notify::new()),
+                );
+                runner.register().await.expect("register");
+                while let StepOutcome::Applied(n @ 1..) = runner.step().await.expect("step") {
+                    applied += n;
+                }
+                runner.release_lease().await.expect("release");
+            }
+            if applied == 0 {
+                break;
+            }
         }
+    }
+
+    /// `rider` does `ride` on the delivery job of `order`, once every
+    /// consumer has caught up (the job opens when the delivery context hears
+    /// the store's acceptance).
+    async fn ride(&self, order: OrderId, ride: Ride, rider: &Caller) -> Result<i64, DeliveryError> {
+        self.settle().await;
+        let rider = delivery::Rider {
+            id: rider.id,
+            vehicle: rider.vehicle.expect("a rider's vehicle"),
+        };
+        match ride {
+            Ride::Claim => delivery::claim(&self.db, order, rider).await,
+            Ride::PickUp => delivery::pick_up(&self.db, order, rider).await,
+            Ride::Deliver => delivery::deliver(&self.db, order, rider).await,
+        }
+    }
+
+    /// `who` reviews `order`.
+    async fn review(&self, order: OrderId, who: &Caller, stars: i64, comment: &str) -> Result<i64, ReviewError> {
+        self.settle().await;
+        let reviewer = Reviewer {
+            id: who.id,
+            name: who.name.clone(),
+        };
+        review::write(&self.db, order, &reviewer, stars, comment).await
     }
 
     async fn view(&self, order: OrderId) -> domain::shop::OrderView {
@@ -200,12 +253,12 @@ impl World {
 
     async fn notes(&self, who: &Caller) -> Vec<String> {
         self.settle().await;
-        views::notifications(&self.db, who.id)
+        notification::inbox(&self.db, who.id)
             .await
             .expect("notifications")
             .into_iter()
             .rev()
-            .map(|n| n.message)
+            .map(|n| n.notice.english(n.order))
             .collect()
     }
 
@@ -264,46 +317,40 @@ async fn a_delivery_order_goes_from_cart_to_doorstep_and_is_captured_and_reviewe
     assert!(view.ready_by_ms.is_some());
 
     // Riders see it from acceptance, but only for their vehicle (F2).
+    w.settle().await;
     assert_eq!(
-        views::open_jobs(&w.db, DeliveryType::Motorbike)
+        delivery::open_jobs(&w.db, DeliveryType::Motorbike)
             .await
             .expect("jobs")
             .len(),
         1
     );
-    assert!(views::open_jobs(&w.db, DeliveryType::Bicycle)
+    assert!(delivery::open_jobs(&w.db, DeliveryType::Bicycle)
         .await
         .expect("jobs")
         .is_empty());
-    let wrong = act(&w.db, order, &OrderCommand::ClaimDelivery, &w.bike).await;
+    // A rider of another vehicle type does not even learn the job exists
+    // (issue 15, item 8: the refusal used to name its vehicle).
+    let wrong = w.ride(order, Ride::Claim, &w.bike).await;
+    assert!(matches!(wrong, Err(DeliveryError::NotFound)), "{wrong:?}");
+    w.ride(order, Ride::Claim, &w.moto).await.expect("claim");
+    let early = w.ride(order, Ride::PickUp, &w.moto).await;
     assert!(
-        matches!(wrong, Err(OrderingError::Refused(OrderError::WrongVehicle { .. }))),
-        "{wrong:?}"
-    );
-    act(&w.db, order, &OrderCommand::ClaimDelivery, &w.moto)
-        .await
-        .expect("claim");
-    let early = act(&w.db, order, &OrderCommand::PickUp, &w.moto).await;
-    assert!(
-        matches!(early, Err(OrderingError::Refused(OrderError::NotAllowed { .. }))),
-        "pick up only once ready"
+        matches!(early, Err(DeliveryError::Refused(JobError::NotReadyYet))),
+        "pick up only once ready: {early:?}"
     );
 
     act(&w.db, order, &OrderCommand::MarkReady, &w.owner)
         .await
         .expect("ready");
-    act(&w.db, order, &OrderCommand::PickUp, &w.moto)
-        .await
-        .expect("pick up");
+    w.ride(order, Ride::PickUp, &w.moto).await.expect("pick up");
     assert_eq!(w.view(order).await.status, OrderStatus::PickedUp);
     assert_eq!(
         payment_status(&w.db, order).await.expect("payment").as_deref(),
         Some("authorized"),
         "not settled before the work is done (F13)"
     );
-    act(&w.db, order, &OrderCommand::Deliver, &w.moto)
-        .await
-        .expect("deliver");
+    w.ride(order, Ride::Deliver, &w.moto).await.expect("deliver");
     assert_eq!(w.view(order).await.status, OrderStatus::Delivered);
     assert_eq!(
         payment_status(&w.db, order).await.expect("payment").as_deref(),
@@ -317,31 +364,37 @@ async fn a_delivery_order_goes_from_cart_to_doorstep_and_is_captured_and_reviewe
     assert!(notes[1].contains("accepted") && notes[1].contains("15 min"));
     assert!(notes.last().expect("last").contains("delivered"));
     assert!(w.notes(&w.owner).await[0].starts_with(&format!("New order #{order}")));
-    assert_eq!(views::unread_count(&w.db, w.customer.id).await.expect("unread"), 6);
-    let newest = views::notifications(&w.db, w.customer.id).await.expect("list")[0].seq;
-    views::mark_read(&w.db, w.customer.id, newest).await.expect("read");
-    assert_eq!(views::unread_count(&w.db, w.customer.id).await.expect("unread"), 0);
+    assert_eq!(
+        notification::unread_count(&w.db, w.customer.id).await.expect("unread"),
+        6
+    );
+    let newest = notification::inbox(&w.db, w.customer.id).await.expect("list")[0].seq;
+    notification::mark_read(&w.db, w.customer.id, newest)
+        .await
+        .expect("read");
+    assert_eq!(
+        notification::unread_count(&w.db, w.customer.id).await.expect("unread"),
+        0
+    );
 
     // Review (F11): once, by the customer, 1–5 stars, comment ≤ 1000 characters.
-    let bad = reviews::write(&w.db, order, &w.customer, 6, "").await;
-    assert!(matches!(bad, Err(OrderingError::Invalid(_))));
+    let bad = w.review(order, &w.customer, 6, "").await;
+    assert!(matches!(bad, Err(ReviewError::Invalid(_))));
     let long = "맛".repeat(1001);
     assert!(matches!(
-        reviews::write(&w.db, order, &w.customer, 5, &long).await,
-        Err(OrderingError::Invalid(_))
+        w.review(order, &w.customer, 5, &long).await,
+        Err(ReviewError::Invalid(_))
     ));
     assert!(matches!(
-        reviews::write(&w.db, order, &w.other_customer, 5, "").await,
-        Err(OrderingError::NotFound(_))
+        w.review(order, &w.other_customer, 5, "").await,
+        Err(ReviewError::NotFound)
     ));
-    reviews::write(&w.db, order, &w.customer, 4, "Crispy!")
-        .await
-        .expect("review");
+    w.review(order, &w.customer, 4, "Crispy!").await.expect("review");
     assert!(matches!(
-        reviews::write(&w.db, order, &w.customer, 5, "again").await,
-        Err(OrderingError::Rejected(_))
+        w.review(order, &w.customer, 5, "again").await,
+        Err(ReviewError::Rejected(_))
     ));
-    let store_reviews = reviews::of_store(&w.db, w.store).await.expect("reviews");
+    let store_reviews = review::of_store(&w.db, w.store).await.expect("reviews");
     assert_eq!((store_reviews.count, store_reviews.average_tenths), (1, 40));
     assert_eq!(w.view(order).await.review.map(|r| r.comment), Some("Crispy!".into()));
 }
@@ -367,9 +420,9 @@ async fn a_pickup_order_is_ready_then_collected_and_captured() {
         "another store's owner cannot accept"
     );
     act(&w.db, order, &accept(10), &w.other_owner).await.expect("accept");
-    let claim = act(&w.db, order, &OrderCommand::ClaimDelivery, &w.moto).await;
+    let claim = w.ride(order, Ride::Claim, &w.moto).await;
     assert!(
-        matches!(claim, Err(OrderingError::NotFound(_))),
+        matches!(claim, Err(DeliveryError::NotFound)),
         "riders never see pickup orders: {claim:?}"
     );
     act(&w.db, order, &OrderCommand::MarkReady, &w.other_owner)
@@ -456,9 +509,7 @@ async fn cancelling_before_and_after_accept_compensates_and_after_ready_is_refus
     // After accept, with a rider already on the job: the rider is told.
     let second = w.placed_order("b").await;
     act(&w.db, second, &accept(20), &w.owner).await.expect("accept");
-    act(&w.db, second, &OrderCommand::ClaimDelivery, &w.moto)
-        .await
-        .expect("claim");
+    w.ride(second, Ride::Claim, &w.moto).await.expect("claim");
     act(&w.db, second, &OrderCommand::Cancel, &w.customer)
         .await
         .expect("cancel");
@@ -473,7 +524,8 @@ async fn cancelling_before_and_after_accept_compensates_and_after_ready_is_refus
         .await
         .iter()
         .any(|n| n.contains("job for order") && n.contains("cancelled")));
-    assert!(views::current_job(&w.db, w.moto.id).await.expect("job").is_none());
+    w.settle().await;
+    assert!(delivery::current_job(&w.db, w.moto.id).await.expect("job").is_none());
 
     // After ready: refused with the reason, nothing changes.
     let third = w.placed_order("c").await;
@@ -656,9 +708,14 @@ async fn two_riders_claiming_one_job_exactly_one_wins() {
     let w = Arc::new(world().await);
     let order = w.placed_order("k").await;
     act(&w.db, order, &accept(10), &w.owner).await.expect("accept");
+    w.settle().await;
+    let rider = |c: &Caller| delivery::Rider {
+        id: c.id,
+        vehicle: DeliveryType::Motorbike,
+    };
     let (a, b) = tokio::join!(
-        act(&w.db, order, &OrderCommand::ClaimDelivery, &w.moto),
-        act(&w.db, order, &OrderCommand::ClaimDelivery, &w.moto2)
+        delivery::claim(&w.db, order, rider(&w.moto)),
+        delivery::claim(&w.db, order, rider(&w.moto2))
     );
     assert_eq!(
         [a.is_ok(), b.is_ok()].iter().filter(|ok| **ok).count(),
@@ -669,7 +726,7 @@ async fn two_riders_claiming_one_job_exactly_one_wins() {
     assert!(
         matches!(
             loser,
-            Err(OrderingError::Refused(OrderError::JobTaken)) | Err(OrderingError::NotFound(_))
+            Err(DeliveryError::Refused(JobError::JobTaken)) | Err(DeliveryError::NotFound)
         ),
         "{loser:?}"
     );
@@ -681,11 +738,13 @@ async fn two_riders_claiming_one_job_exactly_one_wins() {
     };
     let next = w.placed_order("k2").await;
     act(&w.db, next, &accept(10), &w.owner).await.expect("accept");
-    let busy = act(&w.db, next, &OrderCommand::ClaimDelivery, winner).await;
-    assert!(
-        matches!(&busy, Err(OrderingError::Rejected(m)) if m.contains("current delivery")),
-        "{busy:?}"
-    );
+    let busy = w.ride(next, Ride::Claim, winner).await;
+    assert!(matches!(&busy, Err(DeliveryError::Busy)), "{busy:?}");
+    assert!(busy
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default()
+        .contains("current delivery"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -724,14 +783,20 @@ async fn two_customers_buying_the_last_unit_exactly_one_succeeds() {
 async fn strangers_cannot_see_or_touch_an_order() {
     let w = world().await;
     let order = w.placed_order("k").await;
-    for (who, command) in [
-        (&w.other_customer, OrderCommand::Cancel),
-        (&w.other_owner, accept(10)),
-        (&w.moto, OrderCommand::ClaimDelivery), // not open before the store accepts
-    ] {
+    for (who, command) in [(&w.other_customer, OrderCommand::Cancel), (&w.other_owner, accept(10))] {
         let result = act(&w.db, order, &command, who).await;
         assert!(matches!(result, Err(OrderingError::NotFound(_))), "{result:?}");
     }
+    let early = w.ride(order, Ride::Claim, &w.moto).await;
+    assert!(
+        matches!(early, Err(DeliveryError::NotFound)),
+        "not open before the store accepts: {early:?}"
+    );
+    let as_rider = act(&w.db, order, &OrderCommand::Cancel, &w.moto).await;
+    assert!(
+        matches!(as_rider, Err(OrderingError::Refused(OrderError::Forbidden(_)))),
+        "riders act on jobs, never on orders: {as_rider:?}"
+    );
     let owner_cancel = act(&w.db, order, &OrderCommand::Cancel, &w.owner).await;
     assert!(
         matches!(owner_cancel, Err(OrderingError::Refused(OrderError::Forbidden(_)))),
@@ -749,21 +814,13 @@ async fn rebuilding_the_projections_from_the_log_gives_the_same_rows() {
     let w = world().await;
     let delivered = w.placed_order("a").await;
     act(&w.db, delivered, &accept(10), &w.owner).await.expect("accept");
-    act(&w.db, delivered, &OrderCommand::ClaimDelivery, &w.moto)
-        .await
-        .expect("claim");
+    w.ride(delivered, Ride::Claim, &w.moto).await.expect("claim");
     act(&w.db, delivered, &OrderCommand::MarkReady, &w.owner)
         .await
         .expect("ready");
-    act(&w.db, delivered, &OrderCommand::PickUp, &w.moto)
-        .await
-        .expect("pick up");
-    act(&w.db, delivered, &OrderCommand::Deliver, &w.moto)
-        .await
-        .expect("deliver");
-    reviews::write(&w.db, delivered, &w.customer, 5, "최고")
-        .await
-        .expect("review");
+    w.ride(delivered, Ride::PickUp, &w.moto).await.expect("pick up");
+    w.ride(delivered, Ride::Deliver, &w.moto).await.expect("deliver");
+    w.review(delivered, &w.customer, 5, "최고").await.expect("review");
     let rejected = w.placed_order("b").await;
     act(
         &w.db,
@@ -805,7 +862,7 @@ async fn rebuilding_the_projections_from_the_log_gives_the_same_rows() {
         .await
         .expect("views");
         let notes: Vec<String> = sqlx::query_scalar(
-            "SELECT user_id || '|' || seq || '|' || order_id || '|' || message || '|' || created_at \
+            "SELECT user_id || '|' || seq || '|' || order_id || '|' || notice || '|' || created_at \
              FROM notifications ORDER BY user_id, seq",
         )
         .fetch_all(db.pool())
@@ -816,7 +873,17 @@ async fn rebuilding_the_projections_from_the_log_gives_the_same_rows() {
     let live = snapshot(&w.db).await;
     assert_eq!(live.0.len(), 5);
     assert!(live.1.len() > 10);
-    let head = views::rebuild(&w.db, "rebuild-test").await.expect("rebuild");
+    let head = views::rebuild(&w.db, "rebuild-test", Arc::new(views::OrderProjection), views::TABLES)
+        .await
+        .expect("rebuild");
     assert_eq!(head, eventlog::head(&w.db).await.expect("head"));
+    views::rebuild(
+        &w.db,
+        "rebuild-test",
+        Arc::new(notification::Notifications),
+        notification::TABLES,
+    )
+    .await
+    .expect("rebuild");
     assert_eq!(snapshot(&w.db).await, live);
 }

@@ -5,11 +5,12 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use db::Db;
+use domain::shop::{CheckoutForm, CheckoutRequest};
 use domain::{MenuItemId, OrderStatus, Role, StoreId, UserId};
-use ordering::checkout::{checkout, CheckoutForm};
-use ordering::payment::{AuthorizeRequest, PaymentError, PaymentGateway, SandboxConfig, SandboxGateway};
+use ordering::checkout::checkout;
 use ordering::reconcile::{reconcile, Reconciled};
 use ordering::{cart, Caller};
+use payment::{AuthorizeRequest, PaymentError, PaymentGateway, SandboxConfig, SandboxGateway};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -111,12 +112,12 @@ async fn world() -> World {
         &mut tx,
         store,
         1,
-        &catalog::NewMenuItem {
-            category: "꽃",
-            name: "장미",
-            description: "",
-            price_won: 30_000,
-            stock: Some(3),
+        &domain::catalog::NewMenuItem {
+            category: "꽃".into(),
+            name: "장미".into(),
+            description: String::new(),
+            price: domain::Money::from_won(30_000).unwrap(),
+            stock: domain::catalog::Stock::Limited(3),
             sold_out: false,
         },
     )
@@ -124,12 +125,9 @@ async fn world() -> World {
     .unwrap();
     tx.commit().await.unwrap();
     let sandbox = Arc::new(
-        SandboxGateway::open(
-            &ordering::payment::sandbox_database_url(&t.url),
-            SandboxConfig::default(),
-        )
-        .await
-        .unwrap(),
+        SandboxGateway::open(&payment::sandbox_database_url(&t.url), SandboxConfig::default())
+            .await
+            .unwrap(),
     );
     World {
         _t: t,
@@ -161,7 +159,12 @@ impl World {
         };
         let _ = tokio::time::timeout(
             Duration::from_millis(500),
-            checkout(&self.db, &gateway, &self.customer, &form),
+            checkout(
+                &self.db,
+                &gateway,
+                &self.customer,
+                &CheckoutRequest::parse(&form).unwrap(),
+            ),
         )
         .await;
         sqlx::query_scalar("SELECT MAX(id) FROM orders")
@@ -249,7 +252,7 @@ async fn a_crash_after_authorize_completes_the_paid_order_and_one_before_fails_i
         &w.db,
         w.sandbox.as_ref(),
         &w.customer,
-        &CheckoutForm {
+        &CheckoutRequest::parse(&CheckoutForm {
             store: w.store,
             fulfilment: "pickup".into(),
             delivery_type: None,
@@ -257,7 +260,8 @@ async fn a_crash_after_authorize_completes_the_paid_order_and_one_before_fails_i
             note: String::new(),
             card_number: "4242424242424242".into(),
             idempotency_key: "k-unpaid".into(),
-        },
+        })
+        .unwrap(),
     )
     .await;
     assert!(retry.is_ok(), "{retry:?}");
@@ -296,13 +300,30 @@ async fn a_late_authorization_after_checkout_gave_up_is_voided() {
         "but the gateway held it"
     );
 
-    let done = reconcile(&w.db, w.sandbox.as_ref(), 0).await.unwrap();
-    assert_eq!(done.voided, 1, "{done:?}");
-    assert_eq!(w.hold(order).await.as_deref(), Some("voided"));
-    assert_eq!(w.status(order).await, OrderStatus::PaymentFailed);
+    // The order was failed already; it is the payment context that
+    // releases the hold.
     assert_eq!(
         reconcile(&w.db, w.sandbox.as_ref(), 0).await.unwrap(),
         Reconciled::default()
+    );
+    let released = payment::reconcile::release_abandoned(&w.db, w.sandbox.as_ref(), 0)
+        .await
+        .unwrap();
+    assert_eq!(released.voided, 1, "{released:?}");
+    assert_eq!(w.hold(order).await.as_deref(), Some("voided"));
+    assert_eq!(
+        payment::ledger::state(&w.db, domain::OrderId(order))
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("voided")
+    );
+    assert_eq!(w.status(order).await, OrderStatus::PaymentFailed);
+    assert_eq!(
+        payment::reconcile::release_abandoned(&w.db, w.sandbox.as_ref(), 0)
+            .await
+            .unwrap(),
+        payment::reconcile::Released::default()
     );
 }
 

@@ -1,10 +1,29 @@
-//! Test support: a fresh, migrated database per test.
+//! Test support for every crate's tests and for the load and crash tools:
+//! one harness, so a test reads the same whether it drives a context, the
+//! in-process app or the spawned binary.
 //!
-//! `TEST_DATABASE=sqlite` (the default) gives each test its own SQLite file in
-//! a temporary folder; `TEST_DATABASE=postgres` creates a new database on the
-//! server at `TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`).
-//! PostgreSQL test databases are named `delivery_test_*`; `.ci/test.sh` drops
-//! old ones before a run.
+//! - Databases (this module): a fresh, migrated database per test.
+//!   `TEST_DATABASE=sqlite` (the default) gives each test its own SQLite
+//!   file in a temporary folder; `TEST_DATABASE=postgres` creates a new
+//!   database on the server at `TEST_POSTGRES_URL` (default
+//!   `postgres://postgres@127.0.0.1:5432/postgres`). PostgreSQL test
+//!   databases are named `delivery_test_*`; `.ci/test.sh` drops old ones
+//!   before a run.
+//! - [`demo`]: the demo accounts the seeded data has.
+//! - [`http`]: a browser-like client, server-function calls, logging in and
+//!   signing up, the session cookie.
+//! - [`live`]: the `/ws` live feed from a test's side.
+//! - [`process`]: the `server` binary (or a tool's own child mode) spawned on
+//!   a free port and a fresh database, killed, terminated, restarted.
+//! - `app` (feature `app`): the app started in-process with
+//!   `server::start`, for tests that look behind the HTTP surface.
+
+#[cfg(feature = "app")]
+pub mod app;
+pub mod demo;
+pub mod http;
+pub mod live;
+pub mod process;
 
 use db::{Backend, Db, DbOptions};
 use rand::Rng;

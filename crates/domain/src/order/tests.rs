@@ -1,6 +1,8 @@
 //! Every allowed and every forbidden transition of the order state machine.
 
 use super::*;
+use crate::shop::PlacedOrder;
+use crate::Money;
 use proptest::prelude::*;
 use OrderCommand as C;
 use OrderStatus as S;
@@ -14,18 +16,35 @@ const RIDER: UserId = UserId(20);
 const OTHER_RIDER: UserId = UserId(21);
 const ORDER: OrderId = OrderId(7);
 
-fn order(fulfilment: Fulfilment, status: OrderStatus, rider: Option<UserId>) -> Order {
+fn order(fulfilment: Fulfilment, status: OrderStatus) -> Order {
     Order {
         id: ORDER,
         customer: CUSTOMER,
         store: STORE,
         fulfilment,
         status,
-        rider,
     }
 }
 
 const DELIVERY: Fulfilment = Fulfilment::Delivery(DeliveryType::Motorbike);
+
+fn placed() -> Box<PlacedOrder> {
+    Box::new(PlacedOrder {
+        customer: CUSTOMER,
+        customer_name: "민준".into(),
+        store: STORE,
+        store_name: "치킨집".into(),
+        store_address: "서울".into(),
+        owner: OWNER,
+        fulfilment: DELIVERY,
+        address: "역삼로 5".into(),
+        note: String::new(),
+        lines: Vec::new(),
+        subtotal: Money::ZERO,
+        fee: Money::ZERO,
+        total: Money::ZERO,
+    })
+}
 
 fn owner() -> Actor {
     Actor::StoreOwner {
@@ -33,59 +52,51 @@ fn owner() -> Actor {
         store: STORE,
     }
 }
-fn rider() -> Actor {
-    Actor::Rider {
-        user: RIDER,
-        vehicle: DeliveryType::Motorbike,
-    }
-}
 
 /// One of each command, valid in its arguments.
 fn commands() -> Vec<OrderCommand> {
     vec![
-        C::ConfirmPayment,
+        C::ConfirmPayment { placed: placed() },
         C::FailPayment {
             reason: "card declined".into(),
         },
+        C::Acknowledge,
         C::Accept { prep_minutes: 20 },
         C::Reject {
             reason: RejectReason::TooBusy,
         },
         C::MarkReady,
         C::Cancel,
-        C::ClaimDelivery,
-        C::PickUp,
-        C::Deliver,
         C::Collect,
+        C::RecordPickUp { rider: RIDER },
+        C::RecordDelivery { rider: RIDER },
     ]
 }
 
 /// The actor each command belongs to.
 fn rightful_actor(command: &OrderCommand) -> Actor {
     match command {
-        C::ConfirmPayment | C::FailPayment { .. } => Actor::System,
-        C::Accept { .. } | C::Reject { .. } | C::MarkReady | C::Collect => owner(),
+        C::ConfirmPayment { .. } | C::FailPayment { .. } | C::RecordPickUp { .. } | C::RecordDelivery { .. } => {
+            Actor::System
+        }
+        C::Acknowledge | C::Accept { .. } | C::Reject { .. } | C::MarkReady | C::Collect => owner(),
         C::Cancel => Actor::Customer(CUSTOMER),
-        C::ClaimDelivery | C::PickUp | C::Deliver => rider(),
     }
 }
 
-/// The specification: for a delivery order, the (status, rider assigned?,
-/// command) triples that succeed and the status they lead to. Everything not
-/// listed must fail.
-fn delivery_allowed(status: OrderStatus, rider_assigned: bool, command: &OrderCommand) -> Option<OrderStatus> {
-    match (status, rider_assigned, command) {
-        (S::PaymentPending, _, C::ConfirmPayment) => Some(S::Placed),
-        (S::PaymentPending, _, C::FailPayment { .. }) => Some(S::PaymentFailed),
-        (S::Placed, _, C::Accept { .. }) => Some(S::Accepted),
-        (S::Placed, _, C::Reject { .. }) => Some(S::Rejected),
-        (S::Placed, _, C::Cancel) => Some(S::Cancelled),
-        (S::Accepted, _, C::Cancel) => Some(S::Cancelled),
-        (S::Accepted, _, C::MarkReady) => Some(S::Ready),
-        (S::Accepted, false, C::ClaimDelivery) => Some(S::Accepted),
-        (S::Ready, false, C::ClaimDelivery) => Some(S::Ready),
-        (S::Ready, true, C::PickUp) => Some(S::PickedUp),
-        (S::PickedUp, true, C::Deliver) => Some(S::Delivered),
+/// The specification: for a delivery order, the (status, command) pairs that
+/// succeed and the status they lead to. Everything not listed must fail.
+fn delivery_allowed(status: OrderStatus, command: &OrderCommand) -> Option<OrderStatus> {
+    match (status, command) {
+        (S::PaymentPending, C::ConfirmPayment { .. }) => Some(S::Placed),
+        (S::PaymentPending, C::FailPayment { .. }) => Some(S::PaymentFailed),
+        (S::Placed, C::Acknowledge) => Some(S::Placed),
+        (S::Placed, C::Accept { .. }) => Some(S::Accepted),
+        (S::Placed, C::Reject { .. }) => Some(S::Rejected),
+        (S::Placed | S::Accepted, C::Cancel) => Some(S::Cancelled),
+        (S::Accepted, C::MarkReady) => Some(S::Ready),
+        (S::Ready, C::RecordPickUp { .. }) => Some(S::PickedUp),
+        (S::PickedUp, C::RecordDelivery { .. }) => Some(S::Delivered),
         _ => None,
     }
 }
@@ -93,8 +104,9 @@ fn delivery_allowed(status: OrderStatus, rider_assigned: bool, command: &OrderCo
 /// The same for a pickup order (never a rider).
 fn pickup_allowed(status: OrderStatus, command: &OrderCommand) -> Option<OrderStatus> {
     match (status, command) {
-        (S::PaymentPending, C::ConfirmPayment) => Some(S::Placed),
+        (S::PaymentPending, C::ConfirmPayment { .. }) => Some(S::Placed),
         (S::PaymentPending, C::FailPayment { .. }) => Some(S::PaymentFailed),
+        (S::Placed, C::Acknowledge) => Some(S::Placed),
         (S::Placed, C::Accept { .. }) => Some(S::Accepted),
         (S::Placed, C::Reject { .. }) => Some(S::Rejected),
         (S::Placed | S::Accepted, C::Cancel) => Some(S::Cancelled),
@@ -108,30 +120,29 @@ fn pickup_allowed(status: OrderStatus, command: &OrderCommand) -> Option<OrderSt
 fn every_status_and_command_of_a_delivery_order_matches_the_specification() {
     let mut checked = 0;
     for status in OrderStatus::ALL {
-        for assigned in [false, true] {
-            let o = order(DELIVERY, status, assigned.then_some(RIDER));
-            for command in commands() {
-                let result = o.handle(&command, rightful_actor(&command));
-                let expected = delivery_allowed(status, assigned, &command);
-                match (expected, &result) {
-                    (Some(to), Ok((next, event))) => {
-                        assert_eq!(next.status, to, "{status:?} + {command:?}");
-                        assert_eq!(event.order_id(), ORDER);
-                    }
-                    (None, Err(_)) => {}
-                    _ => panic!("{status:?} (rider {assigned}) + {command:?}: expected {expected:?}, got {result:?}"),
+        let o = order(DELIVERY, status);
+        for command in commands() {
+            let result = o.handle(&command, rightful_actor(&command));
+            let expected = delivery_allowed(status, &command);
+            match (expected, &result) {
+                (Some(to), Ok((next, event))) => {
+                    assert_eq!(next.status, to, "{status:?} + {command:?}");
+                    assert_eq!(event.order_id(), ORDER);
+                    assert_eq!(event.status_after().unwrap_or(status), to, "status_after agrees");
                 }
-                checked += 1;
+                (None, Err(_)) => {}
+                _ => panic!("{status:?} + {command:?}: expected {expected:?}, got {result:?}"),
             }
+            checked += 1;
         }
     }
-    assert_eq!(checked, 10 * 2 * 10);
+    assert_eq!(checked, 10 * 10);
 }
 
 #[test]
 fn every_status_and_command_of_a_pickup_order_matches_the_specification() {
     for status in OrderStatus::ALL {
-        let o = order(Fulfilment::Pickup, status, None);
+        let o = order(Fulfilment::Pickup, status);
         for command in commands() {
             let result = o.handle(&command, rightful_actor(&command));
             match (pickup_allowed(status, &command), &result) {
@@ -149,7 +160,7 @@ fn every_status_and_command_of_a_pickup_order_matches_the_specification() {
 fn terminal_statuses_refuse_every_command() {
     for status in OrderStatus::ALL.into_iter().filter(|s| s.is_terminal()) {
         for fulfilment in [DELIVERY, Fulfilment::Pickup] {
-            let o = order(fulfilment, status, None);
+            let o = order(fulfilment, status);
             for command in commands() {
                 assert!(
                     o.handle(&command, rightful_actor(&command)).is_err(),
@@ -176,7 +187,7 @@ fn wrong_actors_are_refused_whatever_the_status() {
         Actor::Admin(UserId(99)),
     ];
     for status in OrderStatus::ALL {
-        let o = order(DELIVERY, status, Some(RIDER));
+        let o = order(DELIVERY, status);
         for command in commands() {
             for actor in strangers.iter().copied().filter(|a| *a != rightful_actor(&command)) {
                 // Admins may cancel (operators resolve stuck orders); nothing else.
@@ -194,13 +205,14 @@ fn wrong_actors_are_refused_whatever_the_status() {
 
 #[test]
 fn the_customer_cannot_act_for_the_store_or_the_rider() {
-    let o = order(DELIVERY, S::Placed, None);
+    let o = order(DELIVERY, S::Placed);
     let as_customer = Actor::Customer(CUSTOMER);
     for command in [
         C::Accept { prep_minutes: 10 },
         C::MarkReady,
-        C::ClaimDelivery,
-        C::ConfirmPayment,
+        C::Acknowledge,
+        C::RecordPickUp { rider: RIDER },
+        C::ConfirmPayment { placed: placed() },
     ] {
         assert!(
             matches!(o.handle(&command, as_customer), Err(OrderError::Forbidden(_))),
@@ -212,7 +224,7 @@ fn the_customer_cannot_act_for_the_store_or_the_rider() {
 #[test]
 fn cancel_after_ready_says_it_is_too_late() {
     for status in [S::Ready, S::PickedUp] {
-        let o = order(DELIVERY, status, Some(RIDER));
+        let o = order(DELIVERY, status);
         assert_eq!(
             o.handle(&C::Cancel, Actor::Customer(CUSTOMER)).err(),
             Some(OrderError::TooLateToCancel)
@@ -224,7 +236,7 @@ fn cancel_after_ready_says_it_is_too_late() {
 
 #[test]
 fn another_customer_cannot_cancel() {
-    let o = order(DELIVERY, S::Placed, None);
+    let o = order(DELIVERY, S::Placed);
     assert!(matches!(
         o.handle(&C::Cancel, Actor::Customer(OTHER_CUSTOMER)),
         Err(OrderError::Forbidden(_))
@@ -232,58 +244,40 @@ fn another_customer_cannot_cancel() {
 }
 
 #[test]
-fn a_rider_of_another_vehicle_cannot_claim() {
-    let o = order(DELIVERY, S::Accepted, None);
-    let walker = Actor::Rider {
-        user: OTHER_RIDER,
-        vehicle: DeliveryType::Walking,
+fn riders_act_on_the_job_and_the_order_follows_it() {
+    let rider = Actor::Rider {
+        user: RIDER,
+        vehicle: DeliveryType::Motorbike,
     };
-    assert_eq!(
-        o.handle(&C::ClaimDelivery, walker).err(),
-        Some(OrderError::WrongVehicle {
-            job: DeliveryType::Motorbike,
-            rider: DeliveryType::Walking
-        })
-    );
-}
-
-#[test]
-fn first_claim_wins_and_the_second_is_told_the_job_is_taken() {
-    let o = order(DELIVERY, S::Ready, None);
-    let (claimed, event) = o.handle(&C::ClaimDelivery, rider()).expect("first claim");
+    let ready = order(DELIVERY, S::Ready);
+    assert!(matches!(
+        ready.handle(&C::RecordPickUp { rider: RIDER }, rider),
+        Err(OrderError::Forbidden(_))
+    ));
+    let (picked, event) = ready
+        .handle(&C::RecordPickUp { rider: RIDER }, Actor::System)
+        .expect("the job's pick-up");
     assert_eq!(
         event,
-        OrderEvent::RiderAssigned {
+        OrderEvent::OrderPickedUp {
             order_id: ORDER,
             rider: RIDER
         }
     );
-    assert_eq!(claimed.rider, Some(RIDER));
-    let second = Actor::Rider {
-        user: OTHER_RIDER,
-        vehicle: DeliveryType::Motorbike,
-    };
-    assert_eq!(
-        claimed.handle(&C::ClaimDelivery, second).err(),
-        Some(OrderError::JobTaken)
-    );
-    assert_eq!(claimed.handle(&C::PickUp, second).err(), Some(OrderError::NotYourJob));
-}
-
-#[test]
-fn pick_up_needs_an_assigned_rider() {
-    let o = order(DELIVERY, S::Ready, None);
-    assert_eq!(o.handle(&C::PickUp, rider()).err(), Some(OrderError::NotYourJob));
+    let (delivered, _) = picked
+        .handle(&C::RecordDelivery { rider: RIDER }, Actor::System)
+        .expect("the job's delivery");
+    assert_eq!(delivered.status, S::Delivered);
 }
 
 #[test]
 fn pickup_orders_have_no_rider_and_delivery_orders_are_not_collected() {
-    let pickup = order(Fulfilment::Pickup, S::Ready, None);
+    let pickup = order(Fulfilment::Pickup, S::Ready);
     assert_eq!(
-        pickup.handle(&C::ClaimDelivery, rider()).err(),
+        pickup.handle(&C::RecordPickUp { rider: RIDER }, Actor::System).err(),
         Some(OrderError::NotADeliveryOrder)
     );
-    let delivery = order(DELIVERY, S::Ready, None);
+    let delivery = order(DELIVERY, S::Ready);
     assert_eq!(
         delivery.handle(&C::Collect, owner()).err(),
         Some(OrderError::NotAPickupOrder)
@@ -291,8 +285,23 @@ fn pickup_orders_have_no_rider_and_delivery_orders_are_not_collected() {
 }
 
 #[test]
+fn an_acknowledgement_names_the_owner_and_changes_no_status() {
+    let placed_order = order(DELIVERY, S::Placed);
+    let (same, event) = placed_order.handle(&C::Acknowledge, owner()).expect("ack");
+    assert_eq!(same, placed_order);
+    assert_eq!(
+        event,
+        OrderEvent::OrderAcknowledged {
+            order_id: ORDER,
+            by: OWNER
+        }
+    );
+    assert!(order(DELIVERY, S::Accepted).handle(&C::Acknowledge, owner()).is_err());
+}
+
+#[test]
 fn prep_minutes_out_of_range_are_refused() {
-    let o = order(DELIVERY, S::Placed, None);
+    let o = order(DELIVERY, S::Placed);
     for minutes in [0, 181, u16::MAX] {
         assert_eq!(
             o.handle(&C::Accept { prep_minutes: minutes }, owner()).err(),
@@ -304,7 +313,7 @@ fn prep_minutes_out_of_range_are_refused() {
 
 #[test]
 fn reject_reasons_in_free_text_are_validated() {
-    let o = order(DELIVERY, S::Placed, None);
+    let o = order(DELIVERY, S::Placed);
     let blank = C::Reject {
         reason: RejectReason::Other("   ".into()),
     };
@@ -328,7 +337,7 @@ fn reject_reasons_in_free_text_are_validated() {
 
 #[test]
 fn error_messages_name_the_action_and_status() {
-    let o = order(DELIVERY, S::Cancelled, None);
+    let o = order(DELIVERY, S::Cancelled);
     let err = o
         .handle(&C::Accept { prep_minutes: 10 }, owner())
         .err()
@@ -352,22 +361,23 @@ fn events_serialise_with_their_kind_and_order_id() {
 
 // ---- property tests -------------------------------------------------------
 
-/// All edges of the lifecycle graph, including the rider assignment that
+/// All edges of the lifecycle graph, including the acknowledgement that
 /// keeps the status.
 fn is_edge(from: OrderStatus, to: OrderStatus) -> bool {
     matches!(
         (from, to),
         (S::PaymentPending, S::Placed | S::PaymentFailed)
-            | (S::Placed, S::Accepted | S::Rejected | S::Cancelled)
-            | (S::Accepted, S::Ready | S::Cancelled | S::Accepted)
-            | (S::Ready, S::PickedUp | S::Collected | S::Ready)
+            | (S::Placed, S::Accepted | S::Rejected | S::Cancelled | S::Placed)
+            | (S::Accepted, S::Ready | S::Cancelled)
+            | (S::Ready, S::PickedUp | S::Collected)
             | (S::PickedUp, S::Delivered)
     )
 }
 
 fn any_command() -> impl Strategy<Value = OrderCommand> {
     prop_oneof![
-        Just(C::ConfirmPayment),
+        Just(C::ConfirmPayment { placed: placed() }),
+        Just(C::Acknowledge),
         "[a-z ]{0,10}".prop_map(|reason| C::FailPayment { reason }),
         (0u16..200).prop_map(|prep_minutes| C::Accept { prep_minutes }),
         Just(C::Reject {
@@ -378,9 +388,8 @@ fn any_command() -> impl Strategy<Value = OrderCommand> {
         }),
         Just(C::MarkReady),
         Just(C::Cancel),
-        Just(C::ClaimDelivery),
-        Just(C::PickUp),
-        Just(C::Deliver),
+        prop_oneof![Just(RIDER), Just(OTHER_RIDER)].prop_map(|rider| C::RecordPickUp { rider }),
+        prop_oneof![Just(RIDER), Just(OTHER_RIDER)].prop_map(|rider| C::RecordDelivery { rider }),
         Just(C::Collect),
     ]
 }
@@ -433,10 +442,6 @@ proptest! {
                     // Identity never changes.
                     prop_assert_eq!((next.id, next.customer, next.store, next.fulfilment),
                                     (before.id, before.customer, before.store, before.fulfilment));
-                    // A rider, once assigned, is never replaced.
-                    if before.rider.is_some() {
-                        prop_assert_eq!(before.rider, next.rider);
-                    }
                     history.push(event);
                     current = next;
                 }
@@ -444,15 +449,9 @@ proptest! {
             }
             // Invariants of every reachable state.
             match current.status {
-                S::PickedUp | S::Delivered => {
-                    prop_assert!(current.fulfilment.delivery_type().is_some());
-                    prop_assert!(current.rider.is_some());
-                }
+                S::PickedUp | S::Delivered => prop_assert!(current.fulfilment.delivery_type().is_some()),
                 S::Collected => prop_assert_eq!(current.fulfilment, Fulfilment::Pickup),
                 _ => {}
-            }
-            if current.fulfilment == Fulfilment::Pickup {
-                prop_assert_eq!(current.rider, None);
             }
         }
         // Folding the recorded events over the start gives the same state.

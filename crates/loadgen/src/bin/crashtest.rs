@@ -12,9 +12,10 @@
 //! - every WebSocket client, reconnecting and resuming after each kill,
 //!   converges to each of its orders' final status.
 //!
-//! The server runs as a child process (this binary with `CRASHTEST_CHILD=1`)
-//! on a fixed port and a SQLite file (or `DATABASE_URL`), so a restart finds
-//! the same data. A client whose request dies with the server retries it:
+//! The server runs as a child process (this binary with `CRASHTEST_CHILD=1`,
+//! through `testkit::process`) on a fixed port and a database of its own —
+//! `DATABASE_URL` when set, else a fresh one of the kind `TEST_DATABASE`
+//! names — so a restart finds the same data. A client whose request dies with the server retries it:
 //! checkout with the same idempotency key, other commands until they succeed
 //! or are refused because they already happened (409).
 //!
@@ -23,68 +24,26 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use futures::StreamExt;
-use loadgen::{client, signup, PASSWORD};
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use testkit::demo::PASSWORD;
+use testkit::http::{client, sign_up};
+use testkit::process::{Launch, ServerProcess};
 use tokio::sync::Mutex;
 
 const OWNER: &str = "owner.chicken@demo.delivery";
 
-/// Child mode: the server on `CRASHTEST_PORT`, until killed.
+/// Child mode: the server on `APP_PORT`, until killed.
 async fn child() -> Result<()> {
+    // APP_PORT and DATABASE_URL come from the parent.
     let mut settings = server::config::Settings::from_lookup(|k| std::env::var(k).ok())?;
-    settings.port = std::env::var("CRASHTEST_PORT")?.parse()?;
     settings.login_attempts_per_minute = 1_000_000;
     settings.payment_timeout_ms = 1_000;
     settings.reconcile_interval_ms = 500;
     settings.db_max_connections = 20;
     let running = server::start(&settings).await?;
     running.wait().await
-}
-
-struct Server {
-    port: u16,
-    database_url: String,
-    child: Option<Child>,
-}
-
-impl Server {
-    fn base(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    async fn start(&mut self) -> Result<()> {
-        let child = Command::new(std::env::current_exe()?)
-            .env("CRASHTEST_CHILD", "1")
-            .env("CRASHTEST_PORT", self.port.to_string())
-            .env("DATABASE_URL", &self.database_url)
-            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
-            .stdout(Stdio::null())
-            .spawn()
-            .context("start the server")?;
-        self.child = Some(child);
-        let http = client()?;
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if let Ok(r) = http.get(format!("{}/readyz", self.base())).send().await {
-                if r.status().is_success() {
-                    return Ok(());
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        bail!("the server did not become ready within 60 s")
-    }
-
-    /// SIGKILL: no shutdown hook runs, in-flight work is lost mid-way.
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
 }
 
 /// What a request came to, as far as a client can tell.
@@ -125,7 +84,7 @@ async fn until_done(
 }
 
 async fn login(base: &str, email: &str) -> Result<reqwest::Client> {
-    let c = client()?;
+    let c = client();
     match post(&c, base, "login", &[("email", email), ("password", PASSWORD)]).await {
         Outcome::Done(_) => Ok(c),
         _ => bail!("cannot log in as {email}"),
@@ -272,17 +231,14 @@ async fn main() -> Result<()> {
     let kill_every = Duration::from_millis(args.get(1).copied().unwrap_or(3_000));
     let users = args.get(2).copied().unwrap_or(4) as usize;
 
-    let dir = tempfile::tempdir()?;
-    let database_url =
-        std::env::var("DATABASE_URL").unwrap_or_else(|_| format!("sqlite://{}/crash.db", dir.path().display()));
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let mut server = Server {
-        port,
-        database_url: database_url.clone(),
-        child: None,
-    };
-    server.start().await?;
+    let launch = Launch {
+        database_url: std::env::var("DATABASE_URL").ok(),
+        ..Launch::default()
+    }
+    .env("CRASHTEST_CHILD", "1");
+    let mut server = ServerProcess::start(std::env::current_exe()?, launch).await?;
     let base = server.base();
+    let database_url = server.database_url.clone();
     let db = db::Db::connect(&database_url, &db::DbOptions::default()).await?;
     let (store, item): (i64, i64) = sqlx::query_as(
         "SELECT s.id, MIN(m.id) FROM stores s JOIN users u ON u.id = s.owner_id \
@@ -305,13 +261,17 @@ async fn main() -> Result<()> {
     let run = std::process::id();
     let mut people = Vec::new();
     for n in 0..users {
-        let (customer, cookie) = signup(&base, &format!("crash-c{n}-{run}@example.kr"), "customer").await?;
-        let (rider, _) = signup(&base, &format!("crash-r{n}-{run}@example.kr"), "rider").await?;
+        let customer = sign_up(&base, &format!("crash-c{n}-{run}@example.kr"), "customer")
+            .await
+            .map_err(|e| anyhow!(e))?;
+        let rider = sign_up(&base, &format!("crash-r{n}-{run}@example.kr"), "rider")
+            .await
+            .map_err(|e| anyhow!(e))?;
         people.push(Person {
             n,
-            customer,
-            cookie,
-            rider,
+            customer: customer.http,
+            cookie: customer.cookie,
+            rider: rider.http,
         });
     }
     let deadline = Instant::now() + Duration::from_secs(seconds);
@@ -339,7 +299,7 @@ async fn main() -> Result<()> {
         server.kill();
         kills += 1;
         server
-            .start()
+            .restart()
             .await
             .with_context(|| format!("restart after kill {kills}"))?;
     }
@@ -392,9 +352,9 @@ async fn main() -> Result<()> {
             Some(_) => {}
         }
     }
-    let ledger = ordering::payment::SandboxGateway::open(
-        &ordering::payment::sandbox_database_url(&database_url),
-        ordering::payment::SandboxConfig::default(),
+    let ledger = payment::SandboxGateway::open(
+        &payment::sandbox_database_url(&database_url),
+        payment::SandboxConfig::default(),
     )
     .await
     .map_err(|e| anyhow!("{e}"))?

@@ -1,32 +1,29 @@
-//! The integration harness: the real app on port 0 with a fresh database
-//! (`TEST_DATABASE=sqlite|postgres`), driven over HTTP.
+//! The app in-process: `server::start` on port 0 and a fresh database
+//! (`TEST_DATABASE=sqlite|postgres`), driven over HTTP, with its database at
+//! hand for checks behind the HTTP surface.
 
-#![allow(dead_code, clippy::expect_used)]
+#![allow(clippy::expect_used, clippy::panic)]
 
+use crate::http::{self, Person, Reply};
+use crate::live::Socket;
 use server::config::Settings;
 use server::RunningServer;
 
-/// The password of every demo account.
-pub const DEMO_PASSWORD: &str = "demo1234";
-
 /// A running app and an HTTP client that keeps cookies.
 pub struct TestApp {
+    /// The server; `None` once [`stop`](Self::stop)ped.
     pub server: Option<RunningServer>,
+    /// `http://127.0.0.1:{port}`.
     pub base: String,
+    /// A browser of its own (logged out until a test logs it in).
     pub client: reqwest::Client,
+    /// Its database, for a restart or a second replica.
     pub database_url: String,
     _dir: Option<tempfile::TempDir>,
 }
 
-/// A server-function response: status, `Location`, headers, body.
-pub struct Reply {
-    pub status: u16,
-    pub location: Option<String>,
-    pub headers: reqwest::header::HeaderMap,
-    pub body: serde_json::Value,
-}
-
-/// Settings for a test instance on `database_url`.
+/// Settings for a test instance on `database_url`: port 0, five database
+/// connections, demo data or not.
 pub fn test_settings(database_url: &str, demo: bool) -> Settings {
     let mut settings = Settings::from_lookup(|_| None).expect("default settings");
     settings.port = 0;
@@ -51,19 +48,6 @@ fn stalled(response: &reqwest::Response) -> bool {
     gave_up
 }
 
-/// A browser-like client: keeps cookies, does not follow redirects (tests
-/// assert where they point).
-pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        // A request that hangs fails the test with a message instead of
-        // stalling the suite.
-        .timeout(std::time::Duration::from_secs(30))
-        .build()
-        .expect("client")
-}
-
 /// Spawns the app with demo data on a fresh database.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(true).await
@@ -71,7 +55,7 @@ pub async fn spawn_app() -> TestApp {
 
 /// Spawns the app on a fresh database, with or without demo data.
 pub async fn spawn_app_with(demo: bool) -> TestApp {
-    let (url, dir) = testkit::fresh_url().await;
+    let (url, dir) = crate::fresh_url().await;
     let mut app = spawn_on(&url, demo).await;
     app._dir = dir;
     app
@@ -79,7 +63,7 @@ pub async fn spawn_app_with(demo: bool) -> TestApp {
 
 /// Spawns the app on a fresh database with settings changed by `change`.
 pub async fn spawn_app_changed(change: impl FnOnce(&mut Settings)) -> TestApp {
-    let (url, dir) = testkit::fresh_url().await;
+    let (url, dir) = crate::fresh_url().await;
     let mut settings = test_settings(&url, true);
     change(&mut settings);
     let mut app = spawn_with_settings(settings).await;
@@ -100,13 +84,14 @@ pub async fn spawn_with_settings(settings: Settings) -> TestApp {
     TestApp {
         server: Some(server),
         base,
-        client: client(),
+        client: http::client(),
         database_url,
         _dir: None,
     }
 }
 
 impl TestApp {
+    /// GETs `path` with the app's own client: status and body.
     pub async fn get(&self, path: &str) -> (u16, String) {
         let send = || self.client.get(format!("{}{}", self.base, path)).send();
         let mut response = send().await.expect("request");
@@ -117,7 +102,7 @@ impl TestApp {
         (status, response.text().await.expect("body"))
     }
 
-    /// Calls a server function the way the browser does (form-encoded POST).
+    /// Calls a server function with the app's own client: status and body.
     pub async fn call(&self, endpoint: &str, form: &[(&str, &str)]) -> (u16, serde_json::Value) {
         let reply = self.call_as(&self.client, endpoint, form, &[]).await;
         (reply.status, reply.body)
@@ -131,40 +116,35 @@ impl TestApp {
         form: &[(&str, &str)],
         headers: &[(&str, &str)],
     ) -> Reply {
-        let mut request = client.post(format!("{}/api/{endpoint}", self.base)).form(form);
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let response = request.send().await.expect("request");
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let location = headers
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let text = response.text().await.expect("body");
-        let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
-        Reply {
-            status,
-            location,
-            headers,
-            body,
-        }
+        http::call(client, &self.base, endpoint, form, headers)
+            .await
+            .expect("an answer")
     }
 
     /// One login attempt from a fresh browser.
     pub async fn try_login(&self, email: &str, password: &str) -> Reply {
-        self.call_as(&client(), "login", &[("email", email), ("password", password)], &[])
-            .await
+        self.call_as(
+            &http::client(),
+            "login",
+            &[("email", email), ("password", password)],
+            &[],
+        )
+        .await
     }
 
     /// Logs `client` in with a demo account.
     pub async fn login_as(&self, client: &reqwest::Client, email: &str) -> Reply {
-        self.call_as(client, "login", &[("email", email), ("password", DEMO_PASSWORD)], &[])
-            .await
+        self.call_as(
+            client,
+            "login",
+            &[("email", email), ("password", crate::demo::PASSWORD)],
+            &[],
+        )
+        .await
     }
 
-    /// GETs a page as `client` (accepting HTML, like a browser): status, `Location`, body.
+    /// GETs a page as `client` (accepting HTML, like a browser): status,
+    /// `Location`, body.
     pub async fn page_as(&self, client: &reqwest::Client, path: &str) -> (u16, Option<String>, String) {
         let send = || {
             client
@@ -185,7 +165,6 @@ impl TestApp {
         (status, location, response.text().await.expect("body"))
     }
 
-    /// The app's database, for checks behind the HTTP surface.
     /// The demo store `owner_email` owns and the first item on its menu
     /// with unlimited stock: `(store id, menu item id)`.
     pub async fn store_and_item(&self, owner_email: &str) -> (i64, i64) {
@@ -199,6 +178,7 @@ impl TestApp {
         .expect("a demo store with an unlimited item")
     }
 
+    /// The app's database, for checks behind the HTTP surface.
     pub fn db(&self) -> &db::Db {
         &self.server.as_ref().expect("running").db
     }
@@ -209,4 +189,89 @@ impl TestApp {
             server.stop().await.expect("clean stop");
         }
     }
+
+    /// Waits until every consumer has applied the whole log (consumers
+    /// append events of their own, so until nothing moves), for at most 10 s.
+    ///
+    /// # Panics
+    /// When they do not catch up in time.
+    pub async fn settle(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let (head, slowest): (i64, Option<i64>) = sqlx::query_as(
+                "SELECT (SELECT COALESCE(MAX(seq), 0) FROM events), (SELECT MIN(last_seq) FROM consumer_checkpoints)",
+            )
+            .fetch_one(self.db().pool())
+            .await
+            .expect("checkpoints");
+            if slowest.unwrap_or(head) >= head {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "consumers never caught up with {head}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// Logs a demo account in from a fresh browser.
+pub async fn person(app: &TestApp, email: &str) -> Person {
+    http::demo(&app.base, email).await
+}
+
+/// Opens the app's `/ws` as `cookie`'s session (or anonymously), resuming
+/// after `after` if given.
+///
+/// Errors: the handshake was refused or failed.
+pub async fn connect(
+    app: &TestApp,
+    cookie: Option<&str>,
+    after: Option<i64>,
+) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
+    crate::live::connect(&app.base, cookie, after).await
+}
+
+/// `customer` orders one unlimited item of the chicken store for motorbike
+/// delivery and pays; returns the order id.
+pub async fn place_order(app: &TestApp, customer: &Person) -> String {
+    let (store, item) = app.store_and_item(crate::demo::OWNER).await;
+    let item = item.to_string();
+    let added = app
+        .call_as(&customer.http, "cart_add", &[("item", &item), ("quantity", "1")], &[])
+        .await;
+    assert_eq!(added.status, 200, "cart_add: {}", added.body);
+    let key = format!("test-{}", http::unique());
+    let placed = app
+        .call_as(
+            &customer.http,
+            "place_order",
+            &[
+                ("store", &store.to_string()),
+                ("fulfilment", "delivery"),
+                ("delivery_type", "motorbike"),
+                ("address", "서울 강남구 역삼로 5"),
+                ("card_number", "4242424242424242"),
+                ("idempotency_key", &key),
+            ],
+            &[],
+        )
+        .await;
+    placed
+        .location
+        .unwrap_or_else(|| panic!("placed: {} {}", placed.status, placed.body))
+        .trim_start_matches("/orders/")
+        .to_string()
+}
+
+/// The owner does `endpoint` (`accept_order` with 10 minutes, or
+/// `mark_ready`, `reject_order`, …) on `order`; it must go through.
+pub async fn owner_does(app: &TestApp, owner: &Person, endpoint: &str, order: &str) {
+    let mut form = vec![("order", order)];
+    if endpoint == "accept_order" {
+        form.push(("prep_minutes", "10"));
+    }
+    let reply = app.call_as(&owner.http, endpoint, &form, &[]).await;
+    assert_eq!(reply.status, 200, "{endpoint}: {}", reply.body);
 }

@@ -1,7 +1,9 @@
-//! Browsing: the store list (`/`) and a store's menu (`/stores/{id}`).
+//! Browsing: the store list (`/`) and a store's page (`/stores/{id}`):
+//! its menu, the customer's cart beside it, and its reviews.
 
 use crate::error::{AppError, ErrorPage, NotFound};
 use domain::catalog::{MenuItem, Stock, StoreMenu, StoreSummary};
+use domain::shop::StoreReviews;
 use domain::{StoreKind, StoreStatus};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -59,6 +61,19 @@ pub async fn get_store_menu(
         .ok_or_else(not_found)
 }
 
+/// A store's rating and latest reviews (public).
+///
+/// Errors: 404 for an id that is not a number.
+#[server(endpoint = "store_reviews")]
+pub async fn get_store_reviews(
+    /// The store id.
+    store: String,
+) -> Result<StoreReviews, AppError> {
+    let state = crate::state::app_state()?;
+    let store = crate::server::id(&store, "store")?;
+    Ok(review::of_store(&state.db, store).await?)
+}
+
 /// The label a store kind carries in the filter chips.
 fn kind_chip_label(kind: StoreKind) -> &'static str {
     match kind {
@@ -83,7 +98,7 @@ pub fn HomePage() -> impl IntoView {
             params.push(format!("kind={}", k.as_str()));
         }
         if let Some(q) = search() {
-            params.push(format!("q={}", encode_query(&q)));
+            params.push(format!("q={}", crate::nav::encode_component(&q)));
         }
         if params.is_empty() {
             "/".to_string()
@@ -105,7 +120,7 @@ pub fn HomePage() -> impl IntoView {
                 id="store-search"
                 type="search"
                 name="q"
-                maxlength="50"
+                maxlength=domain::limits::SEARCH_CHARS
                 placeholder="Search stores, e.g. 치킨"
                 prop:value=move || search().unwrap_or_default()
             />
@@ -147,18 +162,6 @@ pub fn HomePage() -> impl IntoView {
             })}
         </Suspense>
     }
-}
-
-/// Percent-encodes a search term for a link's query string.
-fn encode_query(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() * 3);
-    for b in text.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 fn status_badge(status: StoreStatus) -> impl IntoView {
@@ -215,13 +218,13 @@ pub fn StorePage() -> impl IntoView {
     let menu = Resource::new(id, get_store_menu);
     // Every resource of the page is created here, outside the Suspense
     // (leptos#4866: one created inside can leave the SSR response hanging).
-    let add = ServerAction::<crate::orders::AddToCart>::new();
-    let set = ServerAction::<crate::orders::SetCartQuantity>::new();
+    let add = ServerAction::<crate::customer::cart::AddToCart>::new();
+    let set = ServerAction::<crate::customer::cart::SetCartQuantity>::new();
     let cart = Resource::new(
         move || (id(), add.version().get(), set.version().get()),
-        |(id, ..)| crate::orders::get_cart(id),
+        |(id, ..)| crate::customer::cart::get_cart(id),
     );
-    let reviews = Resource::new(id, crate::orders::get_store_reviews);
+    let reviews = Resource::new(id, get_store_reviews);
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading menu…"</p> }>
             {move || Suspend::new(async move {
@@ -231,9 +234,9 @@ pub fn StorePage() -> impl IntoView {
                         view! {
                             <div class="store-layout">
                                 <div class="store-main"><Menu menu add/></div>
-                                <crate::orders::CartPanel store cart add set/>
+                                <crate::customer::cart::CartPanel store cart add set/>
                             </div>
-                            <crate::orders::StoreReviewsBlock reviews/>
+                            <StoreReviewsBlock reviews/>
                         }.into_any()
                     }
                     Err(AppError::NotFound(message)) => view! { <NotFound message/> }.into_any(),
@@ -251,7 +254,7 @@ pub fn Menu(
     menu: StoreMenu,
     /// The "Add to cart" action; without it the menu is read-only.
     #[prop(optional)]
-    add: Option<ServerAction<crate::orders::AddToCart>>,
+    add: Option<ServerAction<crate::customer::cart::AddToCart>>,
 ) -> impl IntoView {
     let store = menu.store;
     let notice = match store.status {
@@ -298,7 +301,7 @@ pub fn Menu(
 }
 
 #[component]
-fn MenuRow(item: MenuItem, add: Option<ServerAction<crate::orders::AddToCart>>) -> impl IntoView {
+fn MenuRow(item: MenuItem, add: Option<ServerAction<crate::customer::cart::AddToCart>>) -> impl IntoView {
     let available = item.available();
     let stock_note = if !available {
         Some(view! { <span class="badge soldout">"Sold out"</span> }.into_any())
@@ -331,14 +334,51 @@ fn MenuRow(item: MenuItem, add: Option<ServerAction<crate::orders::AddToCart>>) 
     }
 }
 
+/// The reviews block on a store page (F11).
+#[component]
+pub fn StoreReviewsBlock(
+    /// The store's reviews, loaded by the page.
+    reviews: Resource<Result<StoreReviews, AppError>>,
+) -> impl IntoView {
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                reviews.await.ok().map(|r| view! {
+                    <section class="reviews" data-testid="reviews">
+                        <h2>"Reviews"</h2>
+                        {if r.count == 0 {
+                            view! { <p class="empty">"No reviews yet."</p> }.into_any()
+                        } else {
+                            view! {
+                                <p class="rating" data-testid="rating">
+                                    {format!("★ {}.{} · {} review{}", r.average_tenths / 10, r.average_tenths % 10, r.count, if r.count == 1 { "" } else { "s" })}
+                                </p>
+                                <ul>
+                                    {r.recent.into_iter().map(|review| view! {
+                                        <li class="review">
+                                            <span class="stars">{"★".repeat(review.stars.into())}{"☆".repeat(5 - usize::from(review.stars))}</span>
+                                            " " <strong>{review.author}</strong>
+                                            <p>{review.comment}</p>
+                                        </li>
+                                    }).collect_view()}
+                                </ul>
+                            }.into_any()
+                        }}
+                    </section>
+                })
+            })}
+        </Suspense>
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::encode_query;
+    use crate::nav::encode_component;
 
     #[test]
     fn search_terms_are_percent_encoded_in_links() {
-        assert_eq!(encode_query("bbq"), "bbq");
-        assert_eq!(encode_query("a b&c"), "a%20b%26c");
-        assert_eq!(encode_query("치킨"), "%EC%B9%98%ED%82%A8");
+        assert_eq!(encode_component("bbq"), "bbq");
+        assert_eq!(encode_component("a b&c"), "a%20b%26c");
+        assert_eq!(encode_component("치킨"), "%EC%B9%98%ED%82%A8");
     }
 }

@@ -12,7 +12,7 @@
 //! time: its exponential back-off counts in whole seconds); this module only adapts it to the payment port and reports
 //! its state for `/metrics` and the operator's page.
 
-use super::{AuthorizeRequest, PaymentError, PaymentGateway};
+use crate::{AuthorizeRequest, PaymentError, PaymentGateway};
 use failsafe::backoff::Constant;
 use failsafe::failure_policy::ConsecutiveFailures;
 use failsafe::futures::CircuitBreaker as _;
@@ -210,7 +210,7 @@ impl PaymentGateway for GuardedGateway {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::payment::{test_cards, SandboxConfig};
+    use crate::{test_cards, SandboxConfig};
 
     fn request(key: &str) -> AuthorizeRequest {
         AuthorizeRequest {
@@ -222,7 +222,7 @@ mod tests {
 
     #[tokio::test]
     async fn failures_open_the_breaker_which_then_spares_the_gateway_until_a_probe_succeeds() {
-        let (_t, sandbox) = crate::payment::tests::sandbox(SandboxConfig {
+        let (_t, sandbox) = crate::sandbox::tests::sandbox(SandboxConfig {
             failure_rate: 1.0,
             ..SandboxConfig::default()
         })
@@ -262,7 +262,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_slow_gateway_times_out_and_declines_do_not_count() {
-        let (_t, sandbox) = crate::payment::tests::sandbox(SandboxConfig {
+        let (_t, sandbox) = crate::sandbox::tests::sandbox(SandboxConfig {
             latency_ms: 300,
             ..SandboxConfig::default()
         })

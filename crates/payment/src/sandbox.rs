@@ -1,59 +1,10 @@
-//! The payment port (DESIGN.md §2, "Synchronous payment") and its built-in
-//! sandbox adapter.
-//!
-//! Checkout authorizes; completion captures; rejection and cancellation void
-//! (requirement F13: nothing is settled until the work is done). Every call
-//! carries the payment's idempotency key, so a retried call never charges twice.
+//! The sandbox gateway: an in-process stand-in for a card gateway, with test
+//! cards and injectable latency and failures (issue 6).
 
+use crate::{AuthorizeRequest, PaymentError, PaymentGateway};
 use serde::{Deserialize, Serialize};
 use std::sync::RwLock;
 use std::time::Duration;
-
-pub mod guard;
-
-/// Why the gateway did not do what was asked.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PaymentError {
-    /// The card issuer said no; the message is safe to show the customer.
-    #[error("{0}")]
-    Declined(String),
-    /// The gateway failed or did not answer; try again later.
-    #[error("the payment service is not answering: {0}")]
-    Unavailable(String),
-}
-
-/// A request to hold an amount on a card.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuthorizeRequest {
-    /// Unique per payment (`order-{id}`): a repeated request returns the first answer.
-    pub idempotency_key: String,
-    /// The card's 16 digits (already checked with [`domain::shop::card_digits`]).
-    pub card_digits: String,
-    /// The amount to hold, in won.
-    pub amount_won: i64,
-}
-
-/// The gateway's port: authorize at checkout, capture on completion, void on
-/// reject or cancel. Implementations must be idempotent per key.
-#[async_trait::async_trait]
-pub trait PaymentGateway: Send + Sync + std::fmt::Debug + 'static {
-    /// Holds the amount; returns the authorization id.
-    async fn authorize(&self, request: &AuthorizeRequest) -> Result<String, PaymentError>;
-    /// Settles a held amount (the work is done, F13).
-    async fn capture(&self, authorization_id: &str) -> Result<(), PaymentError>;
-    /// Releases a held amount (rejected or cancelled, F7).
-    async fn void(&self, authorization_id: &str) -> Result<(), PaymentError>;
-    /// What the gateway answered for `idempotency_key`, if it ever got the
-    /// request: `Ok(authorization id)` or the decline. The reconciler asks
-    /// this about payments a crash or a timeout left unsettled.
-    async fn lookup(&self, idempotency_key: &str) -> Result<Option<Result<String, PaymentError>>, PaymentError>;
-    /// Whether a call would be attempted now. `false` while a circuit breaker
-    /// is open ([`guard::GuardedGateway`]): checkout then refuses before it
-    /// writes anything (N2).
-    fn accepting(&self) -> bool {
-        true
-    }
-}
 
 /// The documented test cards of the sandbox gateway. Any other card number
 /// that passes the Luhn check is approved.
@@ -342,7 +293,7 @@ impl PaymentGateway for SandboxGateway {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn request(key: &str, card: &str) -> AuthorizeRequest {

@@ -5,11 +5,15 @@
 //! batch fails, rolls back and is retried with backoff, and the gateway's
 //! idempotency makes a repeated capture or void harmless.
 
-use crate::payment::{PaymentError, PaymentGateway};
+use crate::{PaymentError, PaymentGateway};
 use db::Tx;
+use domain::{Event, OrderEvent};
 use eventlog::{Consumer, ConsumerError, RecordedEvent};
 use sqlx::Row;
 use std::sync::Arc;
+
+/// The consumer's name (its checkpoint row).
+pub const CONSUMER: &str = "payment_settlement";
 
 /// The settlement consumer (`payment_settlement`).
 pub struct PaymentSettlement {
@@ -26,13 +30,25 @@ impl PaymentSettlement {
 #[async_trait::async_trait]
 impl Consumer for PaymentSettlement {
     fn name(&self) -> &'static str {
-        "payment_settlement"
+        CONSUMER
+    }
+
+    fn wants(&self, event: &RecordedEvent) -> bool {
+        matches!(
+            event.event(),
+            Ok(Event::Order(
+                OrderEvent::OrderDelivered { .. }
+                    | OrderEvent::OrderCollected { .. }
+                    | OrderEvent::OrderRejected { .. }
+                    | OrderEvent::OrderCancelled { .. }
+            )) | Err(_)
+        )
     }
 
     async fn apply(&self, tx: &mut Tx, event: &RecordedEvent) -> Result<(), ConsumerError> {
-        let capture = match event.kind.as_str() {
-            "OrderDelivered" | "OrderCollected" => true,
-            "OrderRejected" | "OrderCancelled" => false,
+        let capture = match event.event()? {
+            Event::Order(OrderEvent::OrderDelivered { .. } | OrderEvent::OrderCollected { .. }) => true,
+            Event::Order(OrderEvent::OrderRejected { .. } | OrderEvent::OrderCancelled { .. }) => false,
             _ => return Ok(()),
         };
         let row = sqlx::query("SELECT status, authorization_id FROM payments WHERE order_id = $1")
@@ -78,13 +94,4 @@ impl Consumer for PaymentSettlement {
         );
         Ok(())
     }
-}
-
-/// A payment's state: `authorizing`, `authorized`, `declined`, `captured`
-/// or `voided`; `None` when the order has no payment.
-pub async fn payment_status(db: &db::Db, order: domain::OrderId) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT status FROM payments WHERE order_id = $1")
-        .bind(order.get())
-        .fetch_optional(db.pool())
-        .await
 }

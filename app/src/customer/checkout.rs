@@ -1,0 +1,245 @@
+//! `/checkout?store={id}` (requirements F2, F3): delivery by walking,
+//! bicycle or motorbike, or pickup; the total in won; paying places the
+//! order, or says clearly why not and keeps the cart.
+
+// Server functions take a form's fields as arguments, and the client stubs
+// the macro generates repeat them.
+#![allow(clippy::too_many_arguments)]
+
+use crate::error::AppError;
+use crate::ui::form_error;
+use domain::shop::Cart;
+use domain::{DeliveryType, Fulfilment, Money};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+use serde::{Deserialize, Serialize};
+
+/// What the checkout page shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckoutData {
+    /// The cart being checked out.
+    pub cart: Cart,
+    /// A fresh idempotency key for this form (F3: a resubmit is the same checkout).
+    pub key: String,
+}
+
+/// The cart at `store` with a fresh checkout key (`/checkout?store=…`).
+///
+/// Errors: 401/403; 404 for an unknown store.
+#[server(endpoint = "checkout_page")]
+pub async fn get_checkout(
+    /// The store id.
+    store: String,
+) -> Result<CheckoutData, AppError> {
+    let (caller, state) = crate::server::caller(accounts::authz::Action::Shop).await?;
+    let store = crate::server::id(&store, "store")?;
+    let cart = ordering::cart::load(&state.db, caller.id, store)
+        .await
+        .map_err(AppError::from)?;
+    Ok(CheckoutData {
+        cart,
+        key: ordering::checkout::new_key(),
+    })
+}
+
+/// Places the order and pays for it (F3), then goes to `/orders/{id}`.
+///
+/// Errors: 401/403; 422 with field messages; 409 for an empty cart, a closed
+/// or paused store, sold-out items or short stock; 402 for a declined card;
+/// 503 when the payment service is busy. In every error case nothing reaches
+/// the store and the cart is kept.
+#[server(endpoint = "place_order")]
+pub async fn place_order(
+    /// The store id.
+    store: String,
+    /// `delivery` or `pickup`.
+    fulfilment: String,
+    /// For delivery: `walking`, `bicycle` or `motorbike`.
+    delivery_type: Option<String>,
+    /// For delivery: the address.
+    address: Option<String>,
+    /// A note to the store.
+    note: Option<String>,
+    /// The card number.
+    card_number: String,
+    /// The form's idempotency key.
+    idempotency_key: String,
+) -> Result<(), AppError> {
+    let (caller, state) = crate::server::caller(accounts::authz::Action::Shop).await?;
+    let form = domain::shop::CheckoutForm {
+        store: crate::server::id(&store, "store")?,
+        fulfilment,
+        delivery_type,
+        address: address.unwrap_or_default(),
+        note: note.unwrap_or_default(),
+        card_number,
+        idempotency_key,
+    };
+    let request = domain::shop::CheckoutRequest::parse(&form)
+        .map_err(|fields| crate::error::respond(AppError::Invalid(fields)))?;
+    let placed = ordering::checkout::checkout(&state.db, state.payments.as_ref(), &caller, &request).await?;
+    if let Some(seq) = placed.seq {
+        crate::server::settle(&state, placed.order, seq).await;
+    }
+    crate::nav::redirect(&format!("/orders/{}", placed.order));
+    Ok(())
+}
+
+/// `/checkout?store={id}`: fulfilment, delivery type with its fee, address,
+/// note, card; subtotal, fee and total in won.
+#[component]
+pub fn CheckoutPage() -> impl IntoView {
+    let query = use_query_map();
+    let store = move || query.read().get("store").unwrap_or_default();
+    let page = Resource::new(store, get_checkout);
+    let place = ServerAction::<PlaceOrder>::new();
+    view! {
+        <Title text="Checkout"/>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match page.await {
+                    Ok(page) => view! { <CheckoutForm page place/> }.into_any(),
+                    Err(error) => crate::ui::refused(error, &format!("/checkout?store={}", crate::nav::encode_component(&store()))),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn CheckoutForm(page: CheckoutData, place: ServerAction<PlaceOrder>) -> impl IntoView {
+    let cart = page.cart;
+    let default_mode = if cart.offers_delivery { "delivery" } else { "pickup" };
+    let mode = RwSignal::new(default_mode.to_string());
+    let vehicle = RwSignal::new(DeliveryType::Motorbike);
+    let fulfilment = move || {
+        if mode.get() == "pickup" {
+            Fulfilment::Pickup
+        } else {
+            Fulfilment::Delivery(vehicle.get())
+        }
+    };
+    let subtotal = cart.subtotal;
+    let fee = move || fulfilment().fee();
+    let total = move || subtotal.checked_add(fee()).unwrap_or(Money::ZERO);
+    let error = move || place.value().get().and_then(Result::err);
+    // A busy answer (load shed, payment breaker open, gateway down) is
+    // retried by itself after `Retry-After`, with the same idempotency key
+    // (issue 6, N3): the customer is told, and nothing is ordered twice.
+    let form = NodeRef::<leptos::html::Form>::new();
+    let retries = RwSignal::new(0u32);
+    let waiting = RwSignal::new(false);
+    Effect::new(move |_| {
+        let busy = matches!(place.value().get(), Some(Err(AppError::Busy(_))));
+        if !busy || retries.get_untracked() >= CHECKOUT_RETRIES {
+            return;
+        }
+        retries.update(|n| *n += 1);
+        waiting.set(true);
+        set_timeout(
+            move || {
+                waiting.set(false);
+                if let Some(form) = form.get_untracked() {
+                    let _ = form.request_submit();
+                }
+            },
+            std::time::Duration::from_secs(crate::error::BUSY_RETRY_AFTER_SECS),
+        );
+    });
+    let field = move |name: &'static str| {
+        move || {
+            error()
+                .and_then(|e| e.field(name))
+                .map(|m| view! { <p class="field-error" data-field=name>{m}</p> })
+        }
+    };
+    let back = format!("/stores/{}", cart.store);
+    if cart.lines.is_empty() {
+        return view! {
+            <section class="form-card">
+                <h1>"Checkout"</h1>
+                <p class="empty">"Your cart at " {cart.store_name} " is empty."</p>
+                <a class="button" href=back>"Back to the menu"</a>
+            </section>
+        }
+        .into_any();
+    }
+    view! {
+        <section class="form-card checkout" data-testid="checkout">
+            <a class="back" href=back>"← " {cart.store_name.clone()}</a>
+            <h1>"Checkout"</h1>
+            <ul class="summary">
+                {cart.lines.iter().map(|l| view! {
+                    <li><span>{format!("{} × {}", l.name, l.quantity)}</span><span class="price">{l.line_total.to_string()}</span></li>
+                }).collect_view()}
+            </ul>
+            {cart.store_problem.clone().map(|p| view! { <p class="notice">{p}</p> })}
+            <ActionForm action=place node_ref=form>
+                <input type="hidden" name="store" value=cart.store.to_string()/>
+                <input type="hidden" name="idempotency_key" value=page.key/>
+                <fieldset class="roles">
+                    <legend>"How do you want it?"</legend>
+                    {cart.offers_delivery.then(|| view! {
+                        <label><input type="radio" name="fulfilment" value="delivery" checked=default_mode == "delivery"
+                            on:change=move |_| mode.set("delivery".into())/>" Delivery"</label>
+                    })}
+                    {cart.offers_pickup.then(|| view! {
+                        <label><input type="radio" name="fulfilment" value="pickup" checked=default_mode == "pickup"
+                            on:change=move |_| mode.set("pickup".into())/>" Pickup at the store"</label>
+                    })}
+                </fieldset>
+                {field("fulfilment")}
+                <div class="role-fields" class:hidden=move || mode.get() != "delivery">
+                    <label for="delivery-type">"Delivered by"</label>
+                    <select id="delivery-type" name="delivery_type"
+                        on:change=move |ev| if let Ok(t) = event_target_value(&ev).parse() { vehicle.set(t) }>
+                        {DeliveryType::ALL.iter().map(|t| view! {
+                            <option value=t.as_str() selected=*t == DeliveryType::Motorbike>
+                                {format!("{} (+{})", t.label(), t.fee())}
+                            </option>
+                        }).collect_view()}
+                    </select>
+                    {field("delivery_type")}
+                    <label for="address">"Delivery address"</label>
+                    <input id="address" name="address" maxlength=domain::limits::DELIVERY_ADDRESS_CHARS autocomplete="street-address"
+                        placeholder="e.g. 서울 강남구 테헤란로 212, 1201호"/>
+                    {field("address")}
+                </div>
+                <label for="note">"Note to the store (optional)"</label>
+                <textarea id="note" name="note" maxlength=domain::limits::NOTE_CHARS rows="2" placeholder="e.g. no onions, please"></textarea>
+                {field("note")}
+                <label for="card">"Card number"</label>
+                <input id="card" name="card_number" inputmode="numeric" autocomplete="cc-number" required
+                    placeholder="4242 4242 4242 4242"/>
+                <p class="hint">"Sandbox: 4242 4242 4242 4242 is approved, 4000 0000 0000 0002 is declined. "
+                    "Your card is only charged when the order is delivered or collected."</p>
+                {field("card_number")}
+                <dl class="totals">
+                    <dt>"Subtotal"</dt><dd>{subtotal.to_string()}</dd>
+                    <dt>"Delivery fee"</dt><dd data-testid="fee">{move || fee().to_string()}</dd>
+                    <dt>"Total"</dt><dd data-testid="total"><strong>{move || total().to_string()}</strong></dd>
+                </dl>
+                {move || form_error(error().filter(|e| !matches!(e, AppError::Invalid(_))))}
+                {move || waiting.get().then(|| view! {
+                    <p class="notice" role="status" data-testid="retrying">
+                        {format!(
+                            "Trying again in {} seconds (attempt {} of {})…",
+                            crate::error::BUSY_RETRY_AFTER_SECS,
+                            retries.get() + 1,
+                            CHECKOUT_RETRIES + 1
+                        )}
+                    </p>
+                })}
+                <button type="submit" class="wide" disabled=move || place.pending().get() || waiting.get() data-testid="place-order">
+                    {move || if place.pending().get() || waiting.get() { "Paying…".to_string() } else { format!("Pay {}", total()) }}
+                </button>
+            </ActionForm>
+        </section>
+    }
+    .into_any()
+}
+
+/// How often the checkout page retries a busy answer by itself before it
+/// leaves the next try to the customer.
+pub const CHECKOUT_RETRIES: u32 = 3;

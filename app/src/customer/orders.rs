@@ -1,0 +1,260 @@
+//! The customer's orders: `/orders`, the history, and `/orders/{id}`, one
+//! order's progress live (F9), cancel while allowed (F7), review once done
+//! (F11).
+
+use crate::error::AppError;
+use crate::ui::{form_error, kst_time, status_badge};
+use domain::shop::OrderView;
+use domain::{Fulfilment, OrderStatus};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+/// The customer's orders, newest first (`/orders`).
+///
+/// Errors: 401/403.
+#[server(endpoint = "my_orders")]
+pub async fn my_orders() -> Result<Vec<OrderView>, AppError> {
+    let (caller, state) = crate::server::caller(accounts::authz::Action::Shop).await?;
+    Ok(views::of_customer(&state.db, caller.id).await?)
+}
+
+/// One order (`/orders/{id}`), for its customer, its store's owner, its rider
+/// or an admin.
+///
+/// Errors: 401; 404 for an unknown order or someone else's.
+#[server(endpoint = "order")]
+pub async fn get_order(
+    /// The order id.
+    id: String,
+) -> Result<OrderView, AppError> {
+    let (caller, state) = crate::server::caller(accounts::authz::Action::UseOrders).await?;
+    let id = crate::server::id(&id, "order")?;
+    views::order(&state.db, id)
+        .await?
+        .filter(|view| views::visible_to(view, &caller.viewer()))
+        .ok_or_else(|| crate::error::respond(AppError::NotFound("There is no such order.".into())))
+}
+
+/// Cancels the customer's order while the store has not finished cooking (F7).
+///
+/// Errors: 401; 404; 409 once it is ready or already over.
+#[server(endpoint = "cancel_order")]
+pub async fn cancel_order(
+    /// The order id.
+    id: String,
+) -> Result<(), AppError> {
+    crate::server::order_command(accounts::authz::Action::UseOrders, &id, domain::OrderCommand::Cancel).await
+}
+
+/// Reviews a completed order (F11): 1–5 stars, a comment of at most 1000 characters.
+///
+/// Errors: 401/403; 404; 422 for bad stars or comment; 409 before completion
+/// or for a second review.
+#[server(endpoint = "review_order")]
+pub async fn review_order(
+    /// The order id.
+    id: String,
+    /// 1 to 5.
+    stars: String,
+    /// The comment; may be empty.
+    comment: Option<String>,
+) -> Result<(), AppError> {
+    let (caller, state) = crate::server::caller(accounts::authz::Action::Shop).await?;
+    let id = crate::server::id(&id, "order")?;
+    let stars = crate::server::number(&stars, "stars", "Stars")?;
+    let reviewer = review::Reviewer {
+        id: caller.id,
+        name: caller.name.clone(),
+    };
+    let seq = review::write(&state.db, id, &reviewer, stars, comment.as_deref().unwrap_or_default()).await?;
+    crate::server::settle(&state, id, seq).await;
+    Ok(())
+}
+
+/// `/orders`: the customer's order history.
+#[component]
+pub fn OrdersPage() -> impl IntoView {
+    let live = crate::live::use_live();
+    let orders = Resource::new(move || live.tick.get(), |_| my_orders());
+    view! {
+        <Title text="Your orders"/>
+        <section class="hero"><h1>"Your orders"</h1></section>
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match orders.await {
+                    Ok(list) if list.is_empty() => view! {
+                        <p class="empty">"No orders yet. " <a href="/">"Find something tasty"</a></p>
+                    }.into_any(),
+                    Ok(list) => view! {
+                        <ul class="order-list" data-testid="order-list">
+                            {list.into_iter().map(|o| view! {
+                                <li class="store-card"><a href=format!("/orders/{}", o.id)>
+                                    <div class="store-card-head">
+                                        <h2>{o.placed.store_name.clone()}</h2>
+                                        {status_badge(o.status)}
+                                    </div>
+                                    <p class="store-meta">
+                                        <span>{format!("#{}", o.id)}</span>
+                                        <span>{kst_time(o.placed_at_ms)}</span>
+                                        <span>{o.placed.total.to_string()}</span>
+                                    </p>
+                                </a></li>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                    Err(error) => crate::ui::refused(error, "/orders"),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// The steps an order goes through, for the progress bar.
+fn steps(fulfilment: Fulfilment) -> Vec<(OrderStatus, &'static str)> {
+    let mut steps = vec![
+        (OrderStatus::Placed, "Placed"),
+        (OrderStatus::Accepted, "Preparing"),
+        (OrderStatus::Ready, "Ready"),
+    ];
+    match fulfilment {
+        Fulfilment::Delivery(_) => {
+            steps.push((OrderStatus::PickedUp, "On the way"));
+            steps.push((OrderStatus::Delivered, "Delivered"));
+        }
+        Fulfilment::Pickup => steps.push((OrderStatus::Collected, "Collected")),
+    }
+    steps
+}
+
+/// `/orders/{id}`: progress, items, totals; cancel while allowed; review once completed.
+#[component]
+pub fn OrderPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let cancel = ServerAction::<CancelOrder>::new();
+    let review = ServerAction::<ReviewOrder>::new();
+    let live = crate::live::use_live();
+    let order = Resource::new(
+        move || (id(), cancel.version().get(), review.version().get(), live.tick.get()),
+        |(id, ..)| get_order(id),
+    );
+    view! {
+        <Title text="Your order"/>
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match order.await {
+                    Ok(order) => view! { <OrderDetail order cancel review/> }.into_any(),
+                    Err(error) => crate::ui::refused(error, &format!("/orders/{}", crate::nav::encode_component(&id()))),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn OrderDetail(
+    order: OrderView,
+    cancel: ServerAction<CancelOrder>,
+    review: ServerAction<ReviewOrder>,
+) -> impl IntoView {
+    let status = order.status;
+    let reached = |step: OrderStatus| {
+        let rank = |s: OrderStatus| OrderStatus::ALL.iter().position(|x| *x == s).unwrap_or(0);
+        !matches!(status, OrderStatus::Rejected | OrderStatus::Cancelled) && rank(status) >= rank(step)
+    };
+    let headline = match status {
+        OrderStatus::Accepted => match order.ready_by_ms {
+            Some(ms) => format!("Being prepared — ready around {}", kst_time(ms)),
+            None => "Being prepared".into(),
+        },
+        OrderStatus::Ready if order.placed.fulfilment == Fulfilment::Pickup => {
+            format!("Your order is ready! Collect it at {}", order.placed.store_address)
+        }
+        OrderStatus::Rejected | OrderStatus::Cancelled => {
+            format!("{} — {}", status.label(), order.reason.clone().unwrap_or_default())
+        }
+        other => other.label().to_string(),
+    };
+    let can_cancel = matches!(status, OrderStatus::Placed | OrderStatus::Accepted);
+    let too_late = matches!(status, OrderStatus::Ready | OrderStatus::PickedUp);
+    let id = order.id.to_string();
+    let cancel_error = move || cancel.value().get().and_then(Result::err);
+    let review_error = move || review.value().get().and_then(Result::err);
+    let placed = order.placed.clone();
+    view! {
+        <a class="back" href="/orders">"← Your orders"</a>
+        <section class="order" data-testid="order" data-status=status.as_str()>
+            <div class="store-card-head">
+                <h1>{format!("Order #{} · {}", order.id, placed.store_name)}</h1>
+                {status_badge(status)}
+            </div>
+            <p class="headline" data-testid="order-headline">{headline}</p>
+            {(!matches!(status, OrderStatus::Rejected | OrderStatus::Cancelled)).then(|| view! {
+                <ol class="progress">
+                    {steps(placed.fulfilment).into_iter().map(|(s, label)| view! {
+                        <li class:done=reached(s)>{label}</li>
+                    }).collect_view()}
+                </ol>
+            })}
+            <ul class="summary">
+                {placed.lines.iter().map(|l| view! {
+                    <li><span>{format!("{} × {}", l.name, l.quantity)}</span>
+                        <span class="price">{l.line_total().to_string()}</span></li>
+                }).collect_view()}
+            </ul>
+            <dl class="totals">
+                <dt>"Subtotal"</dt><dd>{placed.subtotal.to_string()}</dd>
+                {(placed.fulfilment != Fulfilment::Pickup).then(|| view! {
+                    <dt>"Delivery fee"</dt><dd>{placed.fee.to_string()}</dd>
+                })}
+                <dt>"Total"</dt><dd><strong>{placed.total.to_string()}</strong></dd>
+            </dl>
+            <p class="store-meta">
+                {match placed.fulfilment {
+                    Fulfilment::Delivery(t) => format!("{} delivery to {}", t.label(), placed.address),
+                    Fulfilment::Pickup => format!("Pickup at {}", placed.store_address),
+                }}
+            </p>
+            {(!placed.note.is_empty()).then(|| view! { <p class="note">"Note: " {placed.note.clone()}</p> })}
+            {can_cancel.then(|| {
+                let id = id.clone();
+                view! {
+                    <ActionForm action=cancel>
+                        <input type="hidden" name="id" value=id/>
+                        <button type="submit" class="secondary" data-testid="cancel-order">"Cancel order"</button>
+                    </ActionForm>
+                }
+            })}
+            {too_late.then(|| view! {
+                <p class="hint">"The store has finished preparing this order, so it can no longer be cancelled."</p>
+            })}
+            {move || form_error(cancel_error())}
+            {match (status.is_completed(), order.review.clone()) {
+                (true, Some(r)) => Some(view! {
+                    <section class="reviews"><h2>"Your review"</h2>
+                        <p class="stars">{"★".repeat(r.stars.into())}</p><p>{r.comment}</p></section>
+                }.into_any()),
+                (true, None) => Some(view! {
+                    <section class="form-card review-form" data-testid="review-form">
+                        <h2>"How was it?"</h2>
+                        <ActionForm action=review>
+                            <input type="hidden" name="id" value=id.clone()/>
+                            <fieldset class="roles stars-input">
+                                <legend>"Stars"</legend>
+                                {(1..=5).rev().map(|n| view! {
+                                    <label><input type="radio" name="stars" value=n.to_string() checked=n == 5/>{format!(" {n}★")}</label>
+                                }).collect_view()}
+                            </fieldset>
+                            <label for="comment">{format!("Comment (optional, up to {} characters)", domain::limits::REVIEW_COMMENT_CHARS)}</label>
+                            <textarea id="comment" name="comment" maxlength=domain::limits::REVIEW_COMMENT_CHARS rows="3"></textarea>
+                            {move || form_error(review_error())}
+                            <button type="submit" class="wide">"Post review"</button>
+                        </ActionForm>
+                    </section>
+                }.into_any()),
+                _ => None,
+            }}
+        </section>
+    }
+}

@@ -1,0 +1,226 @@
+//! The dashboard's order board: new, cooking and ready orders as keyed
+//! cards with accept (prep minutes) / reject (reason) / ready / collected
+//! (requirements F4–F6, F12).
+
+use super::DashboardResource;
+use crate::error::AppError;
+use crate::ui::{kst_time, status_badge};
+use domain::shop::OrderView;
+use domain::{Fulfilment, OrderStatus};
+use leptos::prelude::*;
+
+/// Accepts an order and starts cooking (F5).
+///
+/// Errors: 401/403; 404 for another store's order; 422 for prep minutes
+/// outside 1..=180; 409 when it is no longer waiting.
+#[server(endpoint = "accept_order")]
+pub async fn accept_order(
+    /// The order id.
+    order: String,
+    /// Estimated minutes until ready.
+    prep_minutes: String,
+) -> Result<(), AppError> {
+    let minutes = crate::server::number(&prep_minutes, "prep_minutes", "Preparation time")?;
+    let prep_minutes = u16::try_from(minutes).unwrap_or(0);
+    crate::server::order_command(
+        accounts::authz::Action::ViewOwnerHome,
+        &order,
+        domain::OrderCommand::Accept { prep_minutes },
+    )
+    .await
+}
+
+/// Rejects an order with a reason (F5); payment is voided and stock restored.
+///
+/// Errors: 401/403; 404; 400 for an unknown reason or an empty "other" text;
+/// 409 when it is no longer waiting.
+#[server(endpoint = "reject_order")]
+pub async fn reject_order(
+    /// The order id.
+    order: String,
+    /// `sold_out`, `too_busy`, `closing_soon` or `other`.
+    reason: String,
+    /// The owner's words, for `other`.
+    text: Option<String>,
+) -> Result<(), AppError> {
+    let reason = domain::order::RejectReason::parse(&reason, text.as_deref())
+        .map_err(|e| crate::error::respond(AppError::BadRequest(e.message)))?;
+    crate::server::order_command(
+        accounts::authz::Action::ViewOwnerHome,
+        &order,
+        domain::OrderCommand::Reject { reason },
+    )
+    .await
+}
+
+/// Marks an order ready (F6, F12).
+///
+/// Errors: 401/403; 404; 409 unless it is being prepared.
+#[server(endpoint = "mark_ready")]
+pub async fn mark_ready(
+    /// The order id.
+    order: String,
+) -> Result<(), AppError> {
+    crate::server::order_command(
+        accounts::authz::Action::ViewOwnerHome,
+        &order,
+        domain::OrderCommand::MarkReady,
+    )
+    .await
+}
+
+/// Marks a pickup order collected (F12); payment is captured.
+///
+/// Errors: 401/403; 404; 409 for a delivery order or one not ready.
+#[server(endpoint = "mark_collected")]
+pub async fn mark_collected(
+    /// The order id.
+    order: String,
+) -> Result<(), AppError> {
+    crate::server::order_command(
+        accounts::authz::Action::ViewOwnerHome,
+        &order,
+        domain::OrderCommand::Collect,
+    )
+    .await
+}
+
+/// The order actions every card may offer.
+#[derive(Clone, Copy)]
+pub struct ColumnActions {
+    /// Accept with a prep time.
+    pub accept: ServerAction<AcceptOrder>,
+    /// Reject with a reason.
+    pub reject: ServerAction<RejectOrder>,
+    /// The food is ready.
+    pub ready: ServerAction<MarkReady>,
+    /// A pickup order was collected.
+    pub collected: ServerAction<MarkCollected>,
+}
+
+/// One column of the board: the orders in `statuses`, one keyed card each.
+#[component]
+pub fn Column(
+    /// The column's heading.
+    title: &'static str,
+    /// Its `data-testid`.
+    test: &'static str,
+    /// The order statuses it shows.
+    statuses: &'static [OrderStatus],
+    /// The dashboard's data.
+    data: DashboardResource,
+    /// The actions its cards offer.
+    actions: ColumnActions,
+) -> impl IntoView {
+    let orders = move || {
+        data.get()
+            .and_then(Result::ok)
+            .map(|d| {
+                let prep = d.menu.store.default_prep_minutes;
+                d.orders
+                    .into_iter()
+                    .filter(|o| statuses.contains(&o.status))
+                    .map(|o| (prep, o))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
+    let ColumnActions {
+        accept,
+        reject,
+        ready,
+        collected,
+    } = actions;
+    view! {
+        <section class="column" data-testid=test>
+            <h2>{title} " " <span class="count">{move || orders().len()}</span></h2>
+            <Show when=move || orders().is_empty()>
+                <p class="empty">"None"</p>
+            </Show>
+            // Keyed on what the card shows, so a change elsewhere leaves it be.
+            <For
+                each=orders
+                key=|(_, o)| (o.id, o.status, o.rider, o.ready_by_ms)
+                children=move |(prep, o)| view! { <OrderCard order=o default_prep=prep accept reject ready collected/> }
+            />
+        </section>
+    }
+}
+
+#[component]
+fn OrderCard(
+    order: OrderView,
+    default_prep: u16,
+    accept: ServerAction<AcceptOrder>,
+    reject: ServerAction<RejectOrder>,
+    ready: ServerAction<MarkReady>,
+    collected: ServerAction<MarkCollected>,
+) -> impl IntoView {
+    let id = order.id.to_string();
+    let card_id = id.clone();
+    let placed = order.placed.clone();
+    let how = match placed.fulfilment {
+        Fulfilment::Delivery(t) => format!("🛵 {} delivery", t.label()),
+        Fulfilment::Pickup => "🏃 Pickup".into(),
+    };
+    let id = id.clone();
+    let actions = match order.status {
+        OrderStatus::Placed => {
+            let id1 = id.clone();
+            let id2 = id.clone();
+            view! {
+                <ActionForm action=accept attr:class="accept">
+                    <input type="hidden" name="order" value=id1/>
+                    <label>"Ready in " <input type="number" name="prep_minutes" min="1" max="180" value=default_prep.to_string() class="minutes"/> " min"</label>
+                    <button type="submit" data-testid="accept">"Accept"</button>
+                </ActionForm>
+                <ActionForm action=reject attr:class="reject">
+                    <input type="hidden" name="order" value=id2/>
+                    <select name="reason">
+                        <option value="sold_out">"Sold out"</option>
+                        <option value="too_busy">"Too busy"</option>
+                        <option value="closing_soon">"Closing soon"</option>
+                        <option value="other">"Other…"</option>
+                    </select>
+                    <input name="text" maxlength=domain::limits::REJECT_REASON_CHARS placeholder="Reason (for Other)"/>
+                    <button type="submit" class="secondary" data-testid="reject">"Reject"</button>
+                </ActionForm>
+            }
+            .into_any()
+        }
+        OrderStatus::Accepted => view! {
+            <ActionForm action=ready>
+                <input type="hidden" name="order" value=id.clone()/>
+                <button type="submit" class="wide" data-testid="mark-ready">"Food is ready"</button>
+            </ActionForm>
+        }
+        .into_any(),
+        OrderStatus::Ready if placed.fulfilment == Fulfilment::Pickup => view! {
+            <ActionForm action=collected>
+                <input type="hidden" name="order" value=id.clone()/>
+                <button type="submit" class="wide" data-testid="mark-collected">"Customer collected it"</button>
+            </ActionForm>
+        }
+        .into_any(),
+        OrderStatus::Ready => view! { <p class="hint">{if order.rider.is_some() { "Rider on the way" } else { "Waiting for a rider" }}</p> }.into_any(),
+        _ => ().into_any(),
+    };
+    view! {
+        <article class="order-card" data-order-id=card_id data-status=order.status.as_str()>
+            <header>
+                <strong>{format!("#{}", order.id)}</strong>
+                <span class="time">{kst_time(order.placed_at_ms)}</span>
+                {status_badge(order.status)}
+            </header>
+            <p class="how">{how} " · " {placed.customer_name.clone()}</p>
+            <ul class="summary">
+                {placed.lines.iter().map(|l| view! { <li><span>{format!("{} × {}", l.name, l.quantity)}</span></li> }).collect_view()}
+            </ul>
+            {(!placed.note.is_empty()).then(|| view! { <p class="note">"📝 " {placed.note.clone()}</p> })}
+            <p class="cart-total">{placed.total.to_string()} " · paid by card (held until done)"</p>
+            {order.ready_by_ms.filter(|_| order.status == OrderStatus::Accepted).map(|ms| view! { <p class="hint">"Ready by " {kst_time(ms)}</p> })}
+            {order.reason.clone().map(|r| view! { <p class="hint">{r}</p> })}
+            {actions}
+        </article>
+    }
+}

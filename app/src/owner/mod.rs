@@ -1,0 +1,234 @@
+//! The store owner's screens (issue 4): `/owner`, their stores, and
+//! `/owner/stores/{id}`, the dashboard: the order board ([`board`]), the
+//! menu editor ([`menu`]) and the new-order alarm ([`alarm`]).
+
+pub mod alarm;
+pub mod board;
+pub mod menu;
+
+use crate::error::AppError;
+use crate::ui::{form_error, refused};
+use alarm::{AcknowledgeOrders, Alarm};
+use board::{AcceptOrder, Column, ColumnActions, MarkCollected, MarkReady, RejectOrder};
+use domain::catalog::{StoreMenu, StoreSummary};
+use domain::shop::OrderView;
+use domain::{OrderStatus, StoreStatus};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use menu::{AddItem, MenuEditor, UpdateItem};
+use serde::{Deserialize, Serialize};
+
+/// The stores the logged-in owner owns (`/owner`).
+///
+/// Errors: 401 when logged out, 403 for other roles.
+#[server(endpoint = "owner_stores")]
+pub async fn owner_stores() -> Result<Vec<StoreSummary>, AppError> {
+    let (caller, state) = crate::server::caller(accounts::authz::Action::ViewOwnerHome).await?;
+    Ok(catalog::stores_of_owner(&state.db, caller.id).await?)
+}
+
+/// One of the logged-in owner's stores with its menu (`/owner/stores/{id}`).
+///
+/// Errors: 401 when logged out, 403 for other roles, 404 for a store that
+/// does not exist or belongs to another owner (the same answer for both).
+#[server(endpoint = "owner_store")]
+pub async fn owner_store(
+    /// The store id as it appears in the URL.
+    id: String,
+) -> Result<domain::catalog::StoreMenu, AppError> {
+    const NO_SUCH_PAGE: &str = "There is no such page.";
+    let (_, state, store) = crate::server::owner_of(&id, NO_SUCH_PAGE).await?;
+    catalog::store_menu(&state.db, store)
+        .await?
+        .ok_or_else(|| crate::error::respond(AppError::NotFound(NO_SUCH_PAGE.into())))
+}
+
+/// `/owner`: the owner's stores.
+#[component]
+pub fn OwnerHome() -> impl IntoView {
+    let stores = Resource::new(|| (), |_| owner_stores());
+    view! {
+        <Title text="Your stores"/>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match stores.await {
+                    Ok(stores) => view! {
+                        <section class="hero"><h1>"Your stores"</h1>
+                            <p>"Choose a store to see its orders and manage its menu."</p></section>
+                        <ul class="store-list" data-testid="owner-stores">
+                            {stores.into_iter().map(|s| view! {
+                                <li class="store-card"><a href=format!("/owner/stores/{}", s.id)>
+                                    <div class="store-card-head"><h2>{s.name}</h2>
+                                        <span class=format!("badge {}", s.status.as_str())>{s.status.label()}</span></div>
+                                    <p class="store-category">{s.kind.label()} " · " {s.address}</p>
+                                </a></li>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                    Err(error) => refused(error, "/owner"),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// What the dashboard shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dashboard {
+    /// The store and its menu.
+    pub menu: StoreMenu,
+    /// Orders in progress (oldest first) and today's finished ones.
+    pub orders: Vec<OrderView>,
+}
+
+/// The owner of `store`: a dashboard's server functions answer 404 "There is
+/// no such store." for a store that is not theirs.
+#[cfg(feature = "ssr")]
+pub(crate) async fn owner_of(
+    store: &str,
+) -> Result<(ordering::Caller, crate::state::AppState, domain::StoreId), AppError> {
+    crate::server::owner_of(store, "There is no such store.").await
+}
+
+/// One of the owner's stores with its orders and menu.
+///
+/// Errors: 401; 403 for other roles; 404 for a store that is not theirs.
+#[server(endpoint = "dashboard")]
+pub async fn get_dashboard(
+    /// The store id.
+    store: String,
+) -> Result<Dashboard, AppError> {
+    let (_, state, store) = owner_of(&store).await?;
+    let menu = catalog::store_menu(&state.db, store)
+        .await?
+        .ok_or_else(|| crate::error::respond(AppError::NotFound("There is no such store.".into())))?;
+    let orders = views::of_store(&state.db, store).await?;
+    Ok(Dashboard { menu, orders })
+}
+
+/// Opens, pauses or closes the store.
+///
+/// Errors: 401/403; 404 for a store that is not theirs; 400 for an unknown status.
+#[server(endpoint = "store_status")]
+pub async fn set_store_status(
+    /// The store id.
+    store: String,
+    /// `open`, `paused` or `closed`.
+    status: String,
+) -> Result<(), AppError> {
+    let (_, state, store) = owner_of(&store).await?;
+    let status: StoreStatus = status
+        .trim()
+        .parse()
+        .map_err(|e: domain::kinds::UnknownName| crate::error::respond(AppError::BadRequest(e.to_string())))?;
+    Ok(catalog::set_store_status(&state.db, store, status).await?)
+}
+
+/// `/owner/stores/{id}`: the dashboard.
+#[component]
+pub fn OwnerStorePage() -> impl IntoView {
+    let params = leptos_router::hooks::use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let accept = ServerAction::<AcceptOrder>::new();
+    let reject = ServerAction::<RejectOrder>::new();
+    let ready = ServerAction::<MarkReady>::new();
+    let collected = ServerAction::<MarkCollected>::new();
+    let status = ServerAction::<SetStoreStatus>::new();
+    let update = ServerAction::<UpdateItem>::new();
+    let add = ServerAction::<AddItem>::new();
+    let acknowledge = ServerAction::<AcknowledgeOrders>::new();
+    let live = crate::live::use_live();
+    let data = Resource::new(
+        move || {
+            (
+                id(),
+                live.tick.get(),
+                accept.version().get(),
+                reject.version().get(),
+                ready.version().get(),
+                collected.version().get(),
+                status.version().get(),
+                update.version().get(),
+                add.version().get(),
+                acknowledge.version().get(),
+            )
+        },
+        |(id, ..)| get_dashboard(id),
+    );
+    let error = move || {
+        [
+            accept.value().get().and_then(Result::err),
+            reject.value().get().and_then(Result::err),
+            ready.value().get().and_then(Result::err),
+            collected.value().get().and_then(Result::err),
+            status.value().get().and_then(Result::err),
+            update.value().get().and_then(Result::err),
+            add.value().get().and_then(Result::err),
+        ]
+        .into_iter()
+        .flatten()
+        .next()
+    };
+    // The header re-renders with each refetch; the order cards and menu
+    // items below are keyed (`<For>`) outside that `Suspend`, so a card or
+    // item whose content did not change keeps its DOM — and whatever the
+    // owner is typing into it (a reject reason, a new price) — when a live
+    // event refreshes the dashboard.
+    let loaded = move || matches!(data.get(), Some(Ok(_)));
+    let columns = ColumnActions {
+        accept,
+        reject,
+        ready,
+        collected,
+    };
+    view! {
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(d) => {
+                        let store = d.menu.store;
+                        let sid = store.id.to_string();
+                        let ringing = d.orders.iter().any(|o| o.status == OrderStatus::Placed && !o.acknowledged);
+                        view! {
+                            <Title text=format!("{} · dashboard", store.name)/>
+                            <Alarm ringing store=sid.clone() acknowledge/>
+                            <a class="back" href="/owner">"← Your stores"</a>
+                            <section class="store-header">
+                                <div class="store-card-head">
+                                    <h1>{store.name.clone()}</h1>
+                                    <span class=format!("badge {}", store.status.as_str()) data-testid="store-status">{store.status.label()}</span>
+                                </div>
+                                <div class="status-buttons">
+                                    {StoreStatus::ALL.iter().map(|s| {
+                                        let sid = sid.clone();
+                                        view! {
+                                            <ActionForm action=status attr:class="inline">
+                                                <input type="hidden" name="store" value=sid/>
+                                                <input type="hidden" name="status" value=s.as_str()/>
+                                                <button type="submit" class="secondary" disabled=*s == store.status>{s.label()}</button>
+                                            </ActionForm>
+                                        }
+                                    }).collect_view()}
+                                </div>
+                            </section>
+                            {move || form_error(error())}
+                        }.into_any()
+                    }
+                    Err(error) => crate::ui::refused(error, &format!("/owner/stores/{}", crate::nav::encode_component(&id()))),
+                }
+            })}
+            <Show when=loaded>
+                <div class="board">
+                    <Column title="New" test="col-new" statuses=&[OrderStatus::Placed] data actions=columns/>
+                    <Column title="Cooking" test="col-cooking" statuses=&[OrderStatus::Accepted] data actions=columns/>
+                    <Column title="Ready" test="col-ready" statuses=&[OrderStatus::Ready] data actions=columns/>
+                </div>
+                <Column title="Done today" test="col-done" statuses=&[OrderStatus::PickedUp, OrderStatus::Delivered, OrderStatus::Collected, OrderStatus::Rejected, OrderStatus::Cancelled] data actions=columns/>
+                <MenuEditor store=id() data update add/>
+            </Show>
+        </Transition>
+    }
+}
+
+/// The dashboard's data as its resource holds it.
+pub type DashboardResource = Resource<Result<Dashboard, AppError>>;

@@ -1,0 +1,213 @@
+//! What every server function does on the server before and after its one
+//! context call: who is asking, parsing ids and numbers at the boundary, and
+//! waiting (briefly) for the read models to show a command's effect.
+//! Server-only (`ssr`); the screens' server functions call these.
+
+use crate::error::{internal, respond, AppError};
+use crate::state::AppState;
+use accounts::auth::AuthSession;
+use accounts::authz::{authorize, Action};
+use ordering::Caller;
+
+/// The read models the pages read (order views, notifications): a command
+/// waits until both show it, and the live feed forwards an event once they do.
+pub const READ_MODELS: [&str; 2] = [views::CONSUMER, notification::CONSUMER];
+
+/// The consumers that record an order's consequences as events of its own:
+/// the delivery job opening when the store accepts, the order following its
+/// job when the rider picks it up and delivers. A command's effect is only
+/// whole once they have heard it (see [`settle`]).
+pub const CONSEQUENCES: [&str; 2] = [delivery::CONSUMER, ordering::follow::CONSUMER];
+
+/// How long a command waits for what it caused to show, in milliseconds.
+const SETTLE_MS: u64 = 3_000;
+
+/// Whether every consumer in `names` has applied event `seq` by `deadline`:
+/// told by this replica's runner when it runs the consumer (woken by its
+/// commit), else asked of the database every 10 ms.
+async fn applied(state: &AppState, names: &[&str], seq: i64, deadline: std::time::Instant) -> bool {
+    for name in names {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let here = state.consumer_controls.iter().find(|c| c.name() == *name);
+        let told = match here {
+            Some(control) => control.wait_for(seq, left).await,
+            None => None,
+        };
+        let done = match told {
+            Some(done) => done,
+            None => {
+                let left_ms = u64::try_from(left.as_millis()).unwrap_or(0);
+                views::wait_for(&state.db, &[name], seq, left_ms).await
+            }
+        };
+        if !done {
+            return false;
+        }
+    }
+    true
+}
+
+/// The login session of this request.
+pub async fn auth_session() -> Result<AuthSession, AppError> {
+    leptos_axum::extract::<AuthSession>()
+        .await
+        .map_err(|e| respond(internal(e)))
+}
+
+/// The client's address as the throttles count it
+/// (`accounts::throttle::client_key`).
+pub async fn client() -> String {
+    use axum::extract::ConnectInfo;
+    match leptos_axum::extract::<ConnectInfo<std::net::SocketAddr>>().await {
+        Ok(ConnectInfo(peer)) => accounts::throttle::client_key(peer.ip()),
+        Err(_) => "unknown".into(),
+    }
+}
+
+/// Refuses the attempt when this client tried too often (per-address limit).
+pub fn limit_attempts(state: &AppState, client: &str) -> Result<(), AppError> {
+    use governor::clock::{Clock, DefaultClock};
+    state.login_limiter.check_key(&client.to_string()).map_err(|not_until| {
+        let wait = not_until.wait_time_from(DefaultClock::default().now());
+        respond(AppError::TooManyRequests {
+            retry_after_secs: wait.as_secs().max(1),
+        })
+    })
+}
+
+/// The session with this id, of `user`, has ended: its live sockets close,
+/// on every replica (`accounts::sessions`). A failure is logged; the logout
+/// or login it follows stands.
+pub async fn session_ended(state: &AppState, session_id: &str, user: domain::UserId) {
+    let key = accounts::sessions::session_key(session_id);
+    match accounts::sessions::ended(&state.db, &key, user).await {
+        Ok(_) => state.consumers.nudge(),
+        Err(e) => tracing::warn!(error = %e, "cannot record the end of a session; its sockets stay open"),
+    }
+}
+
+/// The logged-in user allowed to do `action`, as the contexts' caller.
+///
+/// Errors: 401 when logged out; 403 for another role; 404 for someone
+/// else's store.
+pub async fn caller(action: Action) -> Result<(Caller, AppState), AppError> {
+    let state = crate::state::app_state()?;
+    let auth = auth_session().await?;
+    let user = authorize(&state.db, auth.user.as_ref().map(|u| &u.user), action).await?;
+    let caller = Caller {
+        id: user.id,
+        role: user.role,
+        vehicle: user.vehicle,
+        name: user.display_name.clone(),
+    };
+    Ok((caller, state))
+}
+
+/// The logged-in owner of the store with id `store` (from a URL or a form).
+/// Who is asking is settled before the id is even read, so a stranger gets
+/// 401/403 whatever they send.
+///
+/// Errors: 401; 403 for other roles; 404 for a store that does not exist or
+/// is another owner's (the same answer, `not_found`).
+pub async fn owner_of(store: &str, not_found: &str) -> Result<(Caller, AppState, domain::StoreId), AppError> {
+    let state = crate::state::app_state()?;
+    let auth = auth_session().await?;
+    let user = auth.user.as_ref().map(|u| &u.user);
+    let user = authorize(&state.db, user, Action::ViewOwnerHome).await?;
+    let store: domain::StoreId = store
+        .trim()
+        .parse()
+        .map_err(|_| respond(AppError::NotFound(not_found.into())))?;
+    authorize(&state.db, Some(user), Action::ManageStore(store)).await?;
+    let caller = Caller {
+        id: user.id,
+        role: user.role,
+        vehicle: user.vehicle,
+        name: user.display_name.clone(),
+    };
+    Ok((caller, state, store))
+}
+
+/// The logged-in rider, as the delivery context's rider.
+///
+/// Errors: as [`caller`] for [`Action::ViewRiderHome`].
+pub async fn rider() -> Result<(delivery::Rider, Caller, AppState), AppError> {
+    let (caller, state) = self::caller(Action::ViewRiderHome).await?;
+    let rider = delivery::Rider::of(&caller.viewer())
+        .ok_or_else(|| respond(AppError::Forbidden("Register a vehicle to deliver.".into())))?;
+    Ok((rider, caller, state))
+}
+
+/// Parses an id from a form or URL; a 404 when it is not a number.
+pub fn id<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T, AppError> {
+    raw.trim()
+        .parse()
+        .map_err(|_| respond(AppError::NotFound(format!("There is no such {what}."))))
+}
+
+/// Parses a whole number from a form field; a field error when it is not one.
+pub fn number(raw: &str, field: &str, label: &str) -> Result<i64, AppError> {
+    raw.trim().parse().map_err(|_| {
+        respond(AppError::Invalid(vec![domain::FieldError::new(
+            field,
+            format!("{label} must be a whole number"),
+        )]))
+    })
+}
+
+/// Runs `command` on the order with id `order` for the user allowed to do
+/// `action`, then waits for the read models ([`settle`]). Runs inside an
+/// `order` span carrying `order_id`, so the command's log lines join the
+/// order's story (N5).
+pub async fn order_command(action: Action, order: &str, command: domain::OrderCommand) -> Result<(), AppError> {
+    use tracing::Instrument;
+    let (caller, state) = self::caller(action).await?;
+    let order: domain::OrderId = id(order, "order")?;
+    let span = tracing::info_span!("order", order_id = order.get(), user_id = caller.id.get());
+    async move {
+        let seq = ordering::lifecycle::act(&state.db, order, &command, &caller).await?;
+        tracing::info!(seq, command = ?command, "order command applied");
+        settle(&state, order, seq).await;
+        Ok(())
+    }
+    .instrument(span)
+    .await
+}
+
+/// After a command on `order` that recorded event `seq`: wake the
+/// consumers and wait (at most [`SETTLE_MS`]) until the read models show it
+/// and what it caused — the delivery job it opened for riders, the order
+/// following its job — so the next page load, anyone's, reads it. No wait
+/// while one of them is stopped or failing on this replica (N1: commands
+/// stay fast while a consumer is down).
+pub async fn settle(state: &AppState, order: domain::OrderId, seq: i64) {
+    state.consumers.nudge();
+    let down = state.consumer_controls.iter().any(|c| {
+        (READ_MODELS.contains(&c.name()) || CONSEQUENCES.contains(&c.name()))
+            && (c.mode() != eventlog::ConsumerMode::Running || c.failing_in_a_row() > 0)
+    });
+    if down {
+        return;
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(SETTLE_MS);
+    // Until the consequences have heard the order's whole story so far (a
+    // consequence may have consequences), then until the pages show it.
+    let mut story = seq;
+    let shown = loop {
+        if !applied(state, &CONSEQUENCES, story, deadline).await {
+            break false;
+        }
+        let latest = eventlog::last_of_order(&state.db, order.get()).await.unwrap_or(story);
+        if latest <= story {
+            break applied(state, &READ_MODELS, story, deadline).await;
+        }
+        story = latest;
+    };
+    if !shown {
+        tracing::warn!(
+            seq,
+            story,
+            "read models are behind; the page may show the previous state for a moment"
+        );
+    }
+}

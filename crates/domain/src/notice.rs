@@ -1,0 +1,123 @@
+//! What a notification says (requirement F10; seeds 002, 003, 004: "주문상태가
+//! 바뀔 때 마다 카톡으로 알림을 보낸다").
+//!
+//! A notification is stored as what happened — a [`Notice`] with its
+//! parameters — and put into words only when it is shown, so the words can
+//! change (and, later, the reader's language) without rewriting history.
+
+use crate::order::RejectReason;
+use crate::{Fulfilment, Money, OrderId};
+use serde::{Deserialize, Serialize};
+
+/// What happened, for whom, with what to say about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "notice", rename_all = "snake_case")]
+pub enum Notice {
+    /// To the customer: the order reached the store.
+    OrderPlaced {
+        /// The store's name.
+        store: String,
+    },
+    /// To the owner: a new order came in.
+    NewOrder {
+        /// Units ordered.
+        units: u32,
+        /// What the customer paid, in won.
+        total: Money,
+        /// Delivery (by which vehicle) or pickup.
+        fulfilment: Fulfilment,
+    },
+    /// To the customer: the store accepted and is preparing it.
+    OrderAccepted {
+        /// The store's name.
+        store: String,
+        /// Estimated minutes until ready.
+        prep_minutes: u16,
+    },
+    /// To the customer: the store declined; the payment was released.
+    OrderRejected {
+        /// The store's name.
+        store: String,
+        /// Why.
+        reason: RejectReason,
+    },
+    /// To the customer of a pickup order: come and collect it (F12).
+    ReadyForPickup {
+        /// The store's name.
+        store: String,
+        /// Where to collect it.
+        address: String,
+    },
+    /// To the customer of a delivery order: ready, waiting for the rider.
+    ReadyForRider,
+    /// To the customer: cancelled; the payment was released.
+    OrderCancelled,
+    /// To the owner: the customer cancelled.
+    CancelledByCustomer,
+    /// To the rider: the job was cancelled; no need to go to the store.
+    JobCancelled {
+        /// The store's name.
+        store: String,
+    },
+    /// To the customer: a rider took the delivery.
+    RiderOnTheWay {
+        /// The store's name.
+        store: String,
+    },
+    /// To the customer: the rider has the order.
+    PickedUp,
+    /// To the customer: delivered.
+    Delivered,
+    /// To the customer: collected at the store.
+    Collected,
+    /// To the owner: a customer reviewed an order.
+    Reviewed {
+        /// 1 to 5.
+        stars: u8,
+    },
+}
+
+impl Notice {
+    /// The notice in English, about order `order`.
+    pub fn english(&self, order: OrderId) -> String {
+        match self {
+            Notice::OrderPlaced { store } => {
+                format!("Order #{order} is placed with {store}. Waiting for the store to accept.")
+            }
+            Notice::NewOrder {
+                units,
+                total,
+                fulfilment,
+            } => {
+                let how = match fulfilment {
+                    Fulfilment::Delivery(t) => format!("{} delivery", t.label().to_lowercase()),
+                    Fulfilment::Pickup => "pickup".into(),
+                };
+                format!("New order #{order}: {units} item(s), {total}, {how}.")
+            }
+            Notice::OrderAccepted { store, prep_minutes } => {
+                format!("{store} accepted order #{order}: ready in about {prep_minutes} min.")
+            }
+            Notice::OrderRejected { store, reason } => format!(
+                "{store} could not take order #{order}: {}. Your payment was cancelled.",
+                reason.message()
+            ),
+            Notice::ReadyForPickup { store, address } => {
+                format!("Your order #{order} is ready! Collect it at {store}, {address}.")
+            }
+            Notice::ReadyForRider => format!("Order #{order} is ready and waiting for the rider."),
+            Notice::OrderCancelled => format!("Order #{order} is cancelled. Your payment was cancelled."),
+            Notice::CancelledByCustomer => format!("Order #{order} was cancelled by the customer."),
+            Notice::JobCancelled { store } => {
+                format!("The delivery job for order #{order} was cancelled. No need to go to {store}.")
+            }
+            Notice::RiderOnTheWay { store } => format!("A rider has taken order #{order} and heads to {store}."),
+            Notice::PickedUp => format!("Order #{order} is on the way."),
+            Notice::Delivered => format!("Order #{order} was delivered. Enjoy! Tell others how it was with a review."),
+            Notice::Collected => {
+                format!("You collected order #{order}. Enjoy! Tell others how it was with a review.")
+            }
+            Notice::Reviewed { stars } => format!("Order #{order} got a {stars}-star review."),
+        }
+    }
+}

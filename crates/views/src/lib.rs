@@ -1,0 +1,318 @@
+//! The view context (requirement F9; DESIGN.md §2 "Views"): the
+//! `order_views` projection that `/orders`, `/orders/{id}` and the owner's
+//! dashboard read, and who each order concerns, for the live feed.
+//!
+//! One consumer, `order_views`, writes it from the event log alone: the
+//! `OrderPlaced` event carries the whole order, later order events change
+//! its status, the delivery job's claim names its rider, a review is shown
+//! on it. Times come from the events, so replaying the log into an empty
+//! table ([`rebuild`]) gives exactly the same rows.
+
+use db::{Db, Tx};
+use domain::event::{Event, ReviewEvent};
+use domain::shop::OrderView;
+use domain::visibility::{Parties, Viewer};
+use domain::{DeliveryEvent, DeliveryType, OrderEvent, OrderId, OrderStatus, Role, StoreId, UserId};
+use eventlog::{Consumer, ConsumerError, ConsumerRunner, RecordedEvent, RunnerConfig, StepOutcome, StorageError};
+use sqlx::Row;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+
+/// The consumer's name (its checkpoint row).
+pub const CONSUMER: &str = "order_views";
+
+/// The tables the consumer writes (emptied by a rebuild).
+pub const TABLES: &[&str] = &["order_views"];
+
+/// Builds `order_views` from the log.
+pub struct OrderProjection;
+
+/// A value for one column of `order_views`.
+enum Value {
+    Int(i64),
+    Text(String),
+}
+
+/// Sets the status (when given) and one more column (when given) of the
+/// event's order view; `updated_at` becomes the event's time.
+async fn set(
+    tx: &mut Tx,
+    record: &RecordedEvent,
+    order: OrderId,
+    status: Option<OrderStatus>,
+    column: Option<(&'static str, Value)>,
+) -> Result<(), ConsumerError> {
+    if let Some(status) = status {
+        sqlx::query("UPDATE order_views SET status = $2, updated_at = $3 WHERE order_id = $1")
+            .bind(order.get())
+            .bind(status.as_str())
+            .bind(record.recorded_at)
+            .execute(&mut **tx)
+            .await?;
+    }
+    if let Some((column, value)) = column {
+        // `column` is one of this module's constants, never input.
+        let sql = format!("UPDATE order_views SET {column} = $2, updated_at = $3 WHERE order_id = $1");
+        let query = sqlx::query(&sql).bind(order.get());
+        let query = match value {
+            Value::Int(v) => query.bind(v),
+            Value::Text(v) => query.bind(v),
+        };
+        query.bind(record.recorded_at).execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+fn json(value: &impl serde::Serialize) -> Result<String, ConsumerError> {
+    serde_json::to_string(value).map_err(|e| ConsumerError::Storage(e.into()))
+}
+
+#[async_trait::async_trait]
+impl Consumer for OrderProjection {
+    fn name(&self) -> &'static str {
+        CONSUMER
+    }
+
+    async fn apply(&self, tx: &mut Tx, record: &RecordedEvent) -> Result<(), ConsumerError> {
+        let event = record.event()?;
+        let Some(order) = event.order_id() else {
+            return Ok(()); // session events
+        };
+        match event {
+            Event::Order(OrderEvent::OrderPlaced { order: placed, .. }) => {
+                sqlx::query(
+                    "INSERT INTO order_views (order_id, customer_id, store_id, owner_id, delivery_type, status, placed, \
+                                              placed_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, 'placed', $6, $7, $7) ON CONFLICT (order_id) DO NOTHING",
+                )
+                .bind(order.get())
+                .bind(placed.customer.get())
+                .bind(placed.store.get())
+                .bind(placed.owner.get())
+                .bind(placed.fulfilment.delivery_type().map(DeliveryType::as_str))
+                .bind(json(&placed)?)
+                .bind(record.recorded_at)
+                .execute(&mut **tx)
+                .await?;
+            }
+            Event::Order(e @ OrderEvent::OrderAccepted { prep_minutes, .. }) => {
+                let ready_by = record.recorded_at + i64::from(prep_minutes) * 60_000;
+                let minutes = Value::Int(i64::from(prep_minutes));
+                set(tx, record, order, e.status_after(), Some(("prep_minutes", minutes))).await?;
+                set(tx, record, order, None, Some(("ready_by", Value::Int(ready_by)))).await?;
+            }
+            Event::Order(ref e @ OrderEvent::OrderRejected { ref reason, .. }) => {
+                let reason = Value::Text(reason.message());
+                set(tx, record, order, e.status_after(), Some(("reason", reason))).await?;
+            }
+            Event::Order(e @ OrderEvent::OrderCancelled { by, .. }) => {
+                let reason = match by {
+                    Role::Customer => "Cancelled by you".to_string(),
+                    other => format!("Cancelled by the {}", other.label().to_lowercase()),
+                };
+                set(
+                    tx,
+                    record,
+                    order,
+                    e.status_after(),
+                    Some(("reason", Value::Text(reason))),
+                )
+                .await?;
+            }
+            Event::Order(OrderEvent::OrderAcknowledged { .. }) => {
+                set(tx, record, order, None, Some(("acknowledged", Value::Int(1)))).await?;
+            }
+            Event::Order(OrderEvent::RiderAssigned { rider, .. })
+            | Event::Delivery(DeliveryEvent::DeliveryJobClaimed { rider, .. }) => {
+                set(tx, record, order, None, Some(("rider_id", Value::Int(rider.get())))).await?;
+            }
+            Event::Order(e) => {
+                // Every other order event only moves the status on.
+                if let Some(status) = e.status_after() {
+                    set(tx, record, order, Some(status), None).await?;
+                }
+            }
+            Event::Review(ReviewEvent::ReviewWritten { review, .. }) => {
+                set(tx, record, order, None, Some(("review", Value::Text(json(&review)?)))).await?;
+            }
+            Event::Delivery(_) | Event::Session(_) => {}
+        }
+        Ok(())
+    }
+}
+
+const VIEW_COLUMNS: &str =
+    "order_id, status, rider_id, placed, prep_minutes, ready_by, reason, review, placed_at, updated_at, acknowledged";
+
+fn decode(row: &sqlx::any::AnyRow) -> Result<OrderView, StorageError> {
+    let review: Option<String> = row.try_get("review")?;
+    let status: String = row.try_get("status")?;
+    Ok(OrderView {
+        id: OrderId(row.try_get("order_id")?),
+        placed: serde_json::from_str(&row.try_get::<String, _>("placed")?)?,
+        status: serde_json::from_value(serde_json::Value::String(status))?,
+        prep_minutes: row
+            .try_get::<Option<i64>, _>("prep_minutes")?
+            .and_then(|m| u16::try_from(m).ok()),
+        ready_by_ms: row.try_get("ready_by")?,
+        reason: row.try_get("reason")?,
+        rider: row.try_get::<Option<i64>, _>("rider_id")?.map(UserId),
+        placed_at_ms: row.try_get("placed_at")?,
+        updated_at_ms: row.try_get("updated_at")?,
+        review: review.map(|r| serde_json::from_str(&r)).transpose()?,
+        acknowledged: db::flag(row, "acknowledged")?,
+    })
+}
+
+async fn fetch(db: &Db, filter: &str, binds: &[i64]) -> Result<Vec<OrderView>, StorageError> {
+    let sql = format!("SELECT {VIEW_COLUMNS} FROM order_views WHERE {filter}");
+    let mut query = sqlx::query(&sql);
+    for b in binds {
+        query = query.bind(*b);
+    }
+    query.fetch_all(db.pool()).await?.iter().map(decode).collect()
+}
+
+/// Whether `viewer` may look at this order (`domain::visibility`, the one
+/// rule every path uses).
+pub fn visible_to(view: &OrderView, viewer: &Viewer) -> bool {
+    domain::visibility::may_see_order(&view.parties(), view.status, viewer)
+}
+
+/// One order's view, or `None` (not placed yet, or no such order).
+pub async fn order(db: &Db, id: OrderId) -> Result<Option<OrderView>, StorageError> {
+    Ok(fetch(db, "order_id = $1", &[id.get()]).await?.into_iter().next())
+}
+
+/// A customer's orders, newest first (`/orders`), at most 100.
+pub async fn of_customer(db: &Db, customer: UserId) -> Result<Vec<OrderView>, StorageError> {
+    fetch(
+        db,
+        "customer_id = $1 ORDER BY order_id DESC LIMIT 100",
+        &[customer.get()],
+    )
+    .await
+}
+
+/// A store's orders for the dashboard: everything still in progress (placed,
+/// accepted, ready, picked up), oldest first, then today's finished ones.
+pub async fn of_store(db: &Db, store: StoreId) -> Result<Vec<OrderView>, StorageError> {
+    let since = db::now_ms() - 24 * 3_600_000;
+    fetch(
+        db,
+        "store_id = $1 AND (status IN ('placed', 'accepted', 'ready', 'picked_up') OR updated_at >= $2) \
+         ORDER BY order_id LIMIT 200",
+        &[store.get(), since],
+    )
+    .await
+}
+
+/// The parties of each of `orders` as the views know them (an order not
+/// placed yet is left out): who may see its events live.
+pub async fn parties(db: &Db, orders: &[i64]) -> Result<HashMap<i64, Parties>, StorageError> {
+    let mut out = HashMap::with_capacity(orders.len());
+    for chunk in orders.chunks(100) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT order_id, customer_id, owner_id, delivery_type, rider_id FROM order_views WHERE order_id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for row in query.fetch_all(db.pool()).await? {
+            let vehicle: Option<String> = row.try_get("delivery_type")?;
+            out.insert(
+                row.try_get("order_id")?,
+                Parties {
+                    customer: UserId(row.try_get("customer_id")?),
+                    owner: UserId(row.try_get("owner_id")?),
+                    vehicle: vehicle.and_then(|v| v.parse().ok()),
+                    rider: row.try_get::<Option<i64>, _>("rider_id")?.map(UserId),
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// The sequence number of the last event every read model in `consumers`
+/// includes (0 before any).
+pub async fn projected_up_to(db: &Db, consumers: &[&str]) -> Result<i64, StorageError> {
+    Ok(eventlog::checkpoint_of_all(db, consumers).await?)
+}
+
+/// Waits until the read models in `consumers` include event `seq`
+/// (read-your-writes after a command), at most `timeout_ms` milliseconds;
+/// `false` if they did not.
+pub async fn wait_for(db: &Db, consumers: &[&str], seq: i64, timeout_ms: u64) -> bool {
+    let deadline = Instant::now() + Duration::from_millis(timeout_ms);
+    loop {
+        if projected_up_to(db, consumers).await.unwrap_or(0) >= seq {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Empties a projection's `tables` and replays the whole log into it
+/// through `consumer`; returns the sequence number it was rebuilt up to. A
+/// running server's runner may do the replaying; either way this returns
+/// once it has caught up.
+///
+/// Errors: the database failed, or another instance holding the lease did
+/// not catch up within 60 s.
+pub async fn rebuild(
+    db: &Db,
+    instance: &str,
+    consumer: Arc<dyn Consumer>,
+    tables: &[&str],
+) -> Result<i64, StorageError> {
+    let name = consumer.name();
+    let mut tx = db.begin().await?;
+    // Taking the checkpoint row first waits out a batch in flight.
+    sqlx::query("UPDATE consumer_checkpoints SET last_seq = 0 WHERE consumer = $1")
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
+    for table in tables {
+        // `tables` are the projections' own constants, never input.
+        sqlx::query(&format!("DELETE FROM {table}")).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    let head = eventlog::head(db).await?;
+    let runner = ConsumerRunner::new(
+        db.clone(),
+        consumer,
+        RunnerConfig::new(instance),
+        Arc::new(Notify::new()),
+    );
+    runner.register().await?;
+    loop {
+        match runner
+            .step()
+            .await
+            .map_err(|e| StorageError::Value(format!("replaying {name}: {e}")))?
+        {
+            StepOutcome::Applied(0) => break,
+            StepOutcome::Applied(_) => {}
+            // A fresh runner is never stopped; there is nothing to wait for.
+            StepOutcome::Stopped => break,
+            StepOutcome::NotLeader => {
+                // Another instance holds the lease; it replays. Wait for it.
+                if wait_for(db, &[name], head, 60_000).await {
+                    break;
+                }
+                return Err(StorageError::Value(format!("{name} did not catch up within 60 s")));
+            }
+        }
+    }
+    runner.release_lease().await?;
+    Ok(head)
+}

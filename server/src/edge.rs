@@ -1,0 +1,187 @@
+//! What every request meets before the application (issue 15): its body is
+//! read whole, within a size and a time limit; an address under `/api/` must
+//! name a server function; every response carries the security headers.
+//!
+//! Reading the body first has two purposes. A body that is too large or
+//! broken gets 413/400 with a short message, where the server functions used
+//! to answer 503 with their parser's text (item 2). And every later refusal
+//! (cross-site 403, unknown method 405, load shedding 503) happens after the
+//! body was read, so the connection stays usable for the client's next
+//! request (item 9): hyper used to close a kept-alive connection whose body
+//! was left unread without saying `Connection: close`, and the client's next
+//! request on it failed. The refusals here, which cannot read the body, say
+//! `Connection: close`.
+
+use app::error::{AppError, UNREADABLE_REQUEST};
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use http_body_util::BodyExt;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+use std::time::Duration;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// The largest request body read, in bytes. The largest form the app sends
+/// (a review of 1,000 Korean characters, percent-encoded) is about 9 KiB.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// How long a request body may take to arrive once its headers have.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A refusal that leaves the body unread, so the connection is closed after it.
+fn refuse_and_close(status: StatusCode, error: &AppError) -> Response {
+    (
+        status,
+        [(header::CONNECTION, HeaderValue::from_static("close"))],
+        axum::Json(error),
+    )
+        .into_response()
+}
+
+/// Middleware: reads the request body whole (at most [`MAX_BODY_BYTES`],
+/// within [`BODY_READ_TIMEOUT`]) before anything else sees the request.
+/// 413 for a larger body, 408 for a slow one, 400 for one that breaks off.
+pub async fn read_body(request: Request, next: Next) -> Response {
+    use http_body::Body as _;
+    let (parts, body) = request.into_parts();
+    if body.is_end_stream() {
+        return next.run(Request::from_parts(parts, body)).await;
+    }
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return refuse_and_close(StatusCode::PAYLOAD_TOO_LARGE, &AppError::TooLarge);
+    }
+    let limited = http_body_util::Limited::new(body, MAX_BODY_BYTES);
+    match tokio::time::timeout(BODY_READ_TIMEOUT, limited.collect()).await {
+        Ok(Ok(collected)) => {
+            let bytes = collected.to_bytes();
+            if is_form(&parts.headers) && !form_is_utf8(&bytes) {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    axum::Json(AppError::BadRequest(UNREADABLE_REQUEST.into())),
+                )
+                    .into_response();
+            }
+            next.run(Request::from_parts(parts, Body::from(bytes))).await
+        }
+        Ok(Err(e)) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+            refuse_and_close(StatusCode::PAYLOAD_TOO_LARGE, &AppError::TooLarge)
+        }
+        Ok(Err(_)) => refuse_and_close(
+            StatusCode::BAD_REQUEST,
+            &AppError::BadRequest(UNREADABLE_REQUEST.into()),
+        ),
+        Err(_) => refuse_and_close(
+            StatusCode::REQUEST_TIMEOUT,
+            &AppError::BadRequest("The request took too long to arrive. Please try again.".into()),
+        ),
+    }
+}
+
+fn is_form(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("application/x-www-form-urlencoded"))
+}
+
+/// Whether every name and value of a form body is UTF-8 once
+/// percent-decoded. Browsers on a UTF-8 page never send anything else; the
+/// form parser would quietly turn the rest into U+FFFD.
+fn form_is_utf8(body: &[u8]) -> bool {
+    body.split(|b| *b == b'&')
+        .flat_map(|pair| pair.splitn(2, |b| *b == b'='))
+        .all(|part| percent_encoding::percent_decode(part).decode_utf8().is_ok())
+}
+
+/// Each registered server function's path and the methods it answers.
+fn server_functions() -> &'static HashMap<&'static str, Vec<Method>> {
+    static PATHS: OnceLock<HashMap<&'static str, Vec<Method>>> = OnceLock::new();
+    PATHS.get_or_init(|| {
+        let mut paths: HashMap<&'static str, Vec<Method>> = HashMap::new();
+        for (path, method) in leptos::server_fn::axum::server_fn_paths() {
+            paths.entry(path).or_default().push(method);
+        }
+        paths
+    })
+}
+
+/// Middleware: an address under `/api/` that names no server function is a
+/// 404, and a server function called with another method a 405, each with
+/// a short JSON error (the framework's own answer is a 400 explaining its
+/// configuration and echoing the path).
+pub async fn known_server_functions(request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if !path.starts_with("/api/") {
+        return next.run(request).await;
+    }
+    match server_functions().get(path) {
+        Some(methods) if methods.contains(request.method()) => next.run(request).await,
+        Some(methods) => {
+            let allow = methods.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
+            (
+                StatusCode::METHOD_NOT_ALLOWED,
+                [(header::ALLOW, allow)],
+                axum::Json(AppError::BadRequest(
+                    "This address does not take that kind of request.".into(),
+                )),
+            )
+                .into_response()
+        }
+        None => (
+            StatusCode::NOT_FOUND,
+            axum::Json(AppError::NotFound("There is no such action.".into())),
+        )
+            .into_response(),
+    }
+}
+
+/// The policy of every response that is not a page (pages set their own,
+/// with a nonce: `app::page_security_policy`): nothing may load from it,
+/// and nobody may frame it.
+pub const NON_PAGE_SECURITY_POLICY: &str = "default-src 'none'; frame-ancestors 'none'";
+
+/// Adds the security headers of issue 15, item 10, to every response:
+/// `X-Content-Type-Options: nosniff` (no script from a JSON or text answer),
+/// `Referrer-Policy: same-origin` (order and store addresses stay on this
+/// site), `X-Frame-Options: DENY` (older browsers' `frame-ancestors`), and
+/// [`NON_PAGE_SECURITY_POLICY`] where a page did not set its own policy.
+pub fn security_headers(router: Router) -> Router {
+    router
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(NON_PAGE_SECURITY_POLICY),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn forms_must_decode_to_utf8() {
+        assert!(super::form_is_utf8(b"q=%EC%B9%98%ED%82%A8&kind=restaurant&x"));
+        assert!(super::form_is_utf8(b""));
+        assert!(!super::form_is_utf8(b"q=%ff%fe"));
+        assert!(!super::form_is_utf8(b"q=\xff"));
+        assert!(!super::form_is_utf8(b"%C3%28=1"));
+    }
+}

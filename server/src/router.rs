@@ -1,0 +1,118 @@
+//! The HTTP routes and what wraps them: probes, the Leptos pages and server
+//! functions, the live socket, static files; request ids, tracing, metrics,
+//! the cross-site check, known server functions, the response timeout, and
+//! load shedding at checkout (issue 6, N3).
+
+use app::state::AppState;
+use app::{shell, App};
+use axum::routing::get;
+use axum::Router;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::{cross_site, edge, live, metrics};
+
+/// Load shedding at checkout (issue 6, N3): at most `limit` checkouts run at
+/// once on this replica; one more is answered at once with 503, `Retry-After`
+/// and the "busy" error the checkout page shows before it retries by itself
+/// (with the same idempotency key, so a retry never orders twice). Only
+/// `/api/place_order` is limited: pages and the other roles' actions pass by.
+/// The limit is tower's `ConcurrencyLimit` behind `LoadShed`.
+pub fn shed_checkout(app: Router, limit: usize) -> Router {
+    let limited = tower::ServiceBuilder::new()
+        .layer(axum::error_handling::HandleErrorLayer::new(
+            |_: tower::BoxError| async {
+                ::metrics::counter!("checkout_shed_total").increment(1);
+                let error = app::error::AppError::Busy(CHECKOUT_BUSY.into());
+                (
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                    [
+                        (
+                            axum::http::header::RETRY_AFTER,
+                            app::error::BUSY_RETRY_AFTER_SECS.to_string(),
+                        ),
+                        (axum::http::header::CONTENT_TYPE, "application/json".to_string()),
+                    ],
+                    serde_json::to_string(&error).unwrap_or_default(),
+                )
+            },
+        ))
+        .load_shed()
+        .concurrency_limit(limit.max(1))
+        .service(app.clone());
+    Router::new()
+        .route_service("/api/place_order", limited)
+        .fallback_service(app)
+}
+
+/// What a customer sees when checkout sheds load.
+pub const CHECKOUT_BUSY: &str = "Lots of orders right now. We will try again for you in a moment; nothing was charged.";
+
+/// The longest a response may take to start. Page renders are awaited whole
+/// (`SsrMode::Async`); under load, Leptos 0.8 rarely stalls one for good
+/// (leptos#4851, a lost wake-up in `<Suspense>`; 0.8.23 fixed the main cause,
+/// we still see about one in a few thousand under heavy parallel tests). The
+/// user then gets "try again" instead of an endless spinner.
+pub const RESPONSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// The HTTP routes: probes, the Leptos pages and server functions, static files.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let options = state.leptos_options.clone();
+    Router::new()
+        // Liveness: answers while the process lives (N7).
+        .route("/healthz", get(|| async { "ok" }))
+        // Readiness: database, migrations, consumers (N7).
+        .route("/readyz", get(metrics::ready))
+        // Prometheus metrics (N5).
+        .route("/metrics", get(metrics::render))
+        // Live order events for the logged-in user (issue 5).
+        .route("/ws", get(live::websocket))
+        .leptos_routes(&state, routes, move || shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::map_response(server_fn_error_status))
+        // No response waits for ever: a stalled render (see RESPONSE_TIMEOUT) ends in a 503.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            RESPONSE_TIMEOUT,
+        ))
+        .route_layer(axum::middleware::from_fn(metrics::track))
+        .layer(axum::middleware::from_fn(edge::known_server_functions))
+        .layer(axum::middleware::from_fn(cross_site::reject_cross_site))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+                let request_id = request
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default();
+                tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Gives a failed server-function call the status of its [`AppError`].
+///
+/// server_fn answers every error with 500, including arguments that do not
+/// decode, which never reach the function (whose own errors set their status
+/// through `ResponseOptions`). Only 500 responses are inspected, so the
+/// buffering costs nothing on the happy path.
+async fn server_fn_error_status(response: axum::response::Response) -> axum::response::Response {
+    use axum::body::Body;
+    use axum::http::StatusCode;
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return axum::response::Response::from_parts(parts, Body::empty());
+    };
+    if let Ok(error) = serde_json::from_slice::<app::error::AppError>(&bytes) {
+        parts.status = error.status();
+    }
+    axum::response::Response::from_parts(parts, Body::from(bytes))
+}

@@ -1,0 +1,131 @@
+//! The background work of a replica (DESIGN.md §2, "Event log and
+//! consumers"): every context's event consumers, each under a lease so that
+//! with several replicas each runs on one, and the payment reconciler.
+
+use crate::metrics;
+use db::Db;
+use std::sync::Arc;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Starts this replica's event consumers, one per context that hears the
+/// log: the order views and the notifications (the read models behind every
+/// screen), payment settlement, the delivery jobs, and the order following
+/// its delivery job. Each holds a lease, so with several replicas each runs
+/// on one.
+///
+/// `projected` is notified whenever a read model commits a batch (the live
+/// hub forwards events once the pages can show them).
+pub fn start_consumers(
+    db: &Db,
+    instance: &str,
+    payments: Arc<dyn payment::PaymentGateway>,
+    projected: Arc<tokio::sync::Notify>,
+    shutdown: &watch::Receiver<bool>,
+) -> (
+    app::state::Wake,
+    Vec<Arc<eventlog::ConsumerControl>>,
+    metrics::ConsumerTasks,
+    Vec<JoinHandle<()>>,
+) {
+    // Each consumer, and whom to tell when it commits a batch.
+    type Told = Option<Arc<tokio::sync::Notify>>;
+    let consumers: Vec<(Arc<dyn eventlog::Consumer>, Told)> = vec![
+        (Arc::new(views::OrderProjection), Some(projected.clone())),
+        (Arc::new(notification::Notifications), Some(projected)),
+        (Arc::new(payment::settlement::PaymentSettlement::new(payments)), None),
+        (Arc::new(delivery::DeliveryJobs::new(db.clone())), None),
+        (Arc::new(ordering::follow::OrderFollowsDelivery::new(db.clone())), None),
+    ];
+    let wakes: Vec<Arc<tokio::sync::Notify>> = consumers.iter().map(|_| Arc::default()).collect();
+    let mut controls = Vec::new();
+    let mut flags = Vec::new();
+    let mut tasks = Vec::new();
+    for ((consumer, committed), wake) in consumers.into_iter().zip(&wakes) {
+        let mut config = eventlog::RunnerConfig::new(instance);
+        config.poll_interval_ms = 200;
+        // A consumer that records consequences (a delivery job opening, the
+        // order following its job) wakes the others to hear them.
+        let mut runner =
+            eventlog::ConsumerRunner::new(db.clone(), consumer, config, wake.clone()).wake_on_append(wakes.clone());
+        if let Some(committed) = committed {
+            runner = runner.notify_after_commit(committed);
+        }
+        controls.push(runner.control());
+        let alive = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        flags.push((runner.name(), alive.clone()));
+        let shutdown = shutdown.clone();
+        tasks.push(tokio::spawn(async move {
+            // Marks the consumer down however its task ends (a panic included).
+            struct Down(Arc<std::sync::atomic::AtomicBool>);
+            impl Drop for Down {
+                fn drop(&mut self) {
+                    self.0.store(false, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+            let _down = Down(alive);
+            runner.run(shutdown).await;
+        }));
+    }
+    (
+        app::state::Wake(wakes),
+        controls,
+        metrics::ConsumerTasks(Arc::new(flags)),
+        tasks,
+    )
+}
+
+/// Runs the reconcilers at start — a crash may have just left payments
+/// behind — and then every `interval_ms`, over payments older than twice the
+/// gateway timeout plus a second, so no checkout is still waiting on them:
+/// the orders left payment-pending (`ordering::reconcile`) and the holds the
+/// gateway granted after checkout gave up (`payment::reconcile`).
+pub async fn reconcile_payments(
+    db: Db,
+    payments: Arc<payment::guard::GuardedGateway>,
+    timeout_ms: u64,
+    interval_ms: u64,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let settle_after_ms = i64::try_from(timeout_ms.saturating_mul(2).saturating_add(1_000)).unwrap_or(i64::MAX);
+    let mut every = tokio::time::interval(std::time::Duration::from_millis(interval_ms.max(100)));
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            changed = shutdown.changed() => {
+                if changed.is_err() || *shutdown.borrow() {
+                    return;
+                }
+                continue;
+            }
+        }
+        match ordering::reconcile::reconcile(&db, payments.as_ref(), settle_after_ms).await {
+            Ok(done) => {
+                for (outcome, n) in [
+                    ("completed", done.completed),
+                    ("failed", done.failed),
+                    ("voided", done.voided),
+                    ("deferred", done.deferred),
+                ] {
+                    if n > 0 {
+                        ::metrics::counter!("payments_reconciled_total", "outcome" => outcome).increment(u64::from(n));
+                    }
+                }
+                if done != ordering::reconcile::Reconciled::default() {
+                    tracing::info!(?done, "payment reconciler round");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "payment reconciler round failed; next round retries"),
+        }
+        match payment::reconcile::release_abandoned(&db, payments.as_ref(), settle_after_ms).await {
+            Ok(released) => {
+                if released.voided > 0 {
+                    ::metrics::counter!("payments_reconciled_total", "outcome" => "voided")
+                        .increment(u64::from(released.voided));
+                    tracing::info!(?released, "released late holds");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "releasing late holds failed; next round retries"),
+        }
+    }
+}
