@@ -1,5 +1,6 @@
-//! The operator's page (`/admin`, issue 6): the payment circuit breaker's
-//! state and the sandbox gateway's injected faults, settable at runtime so a
+//! The operator's page (`/admin`, issue 6): the latest orders with where
+//! their money stands (issue 11), the payment circuit breaker's state and
+//! the sandbox gateway's injected faults, settable at runtime so a
 //! fault can be shown in a demo or injected by a test (requirement N2).
 
 use crate::error::AppError;
@@ -22,7 +23,27 @@ pub struct Operations {
     pub head: i64,
     /// This replica's event consumers.
     pub consumers: Vec<ConsumerStatus>,
+    /// The newest orders with where their money stands (issue 11).
+    pub orders: Vec<OrderLine>,
 }
+
+/// One order on the operator's overview.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderLine {
+    /// The order.
+    pub id: domain::OrderId,
+    /// Its store's name.
+    pub store: String,
+    /// Where it is.
+    pub status: domain::OrderStatus,
+    /// The amount authorized, in won.
+    pub total: domain::Money,
+    /// Where the payment stands, as the store reads it.
+    pub payment: Option<domain::PaymentState>,
+}
+
+/// How many orders the operator's overview lists.
+pub const LATEST_ORDERS: i64 = 20;
 
 /// One event consumer as the operator sees it (requirements N1, N4).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -88,9 +109,21 @@ pub async fn get_operations() -> Result<Operations, AppError> {
             }
         })
         .collect();
+    let orders = views::latest(&state.db, LATEST_ORDERS)
+        .await?
+        .into_iter()
+        .map(|o| OrderLine {
+            id: o.id,
+            store: o.placed.store_name,
+            status: o.status,
+            total: o.placed.total,
+            payment: o.payment,
+        })
+        .collect();
     Ok(Operations {
         head,
         consumers,
+        orders,
         breaker: state.payments.state().as_str().into(),
         breaker_opened: state.payments.times_opened(),
         breaker_rejected: state.payments.rejected_calls(),
@@ -197,8 +230,9 @@ pub async fn set_consumer_mode(
 pub fn AdminPage() -> impl IntoView {
     let set = ServerAction::<SetPaymentFaults>::new();
     let switch = ServerAction::<SetConsumerMode>::new();
+    let live = crate::live::use_live();
     let data = Resource::new(
-        move || (set.version().get(), switch.version().get()),
+        move || (set.version().get(), switch.version().get(), live.tick.get()),
         |_| get_operations(),
     );
     let error = move || set.value().get().and_then(Result::err);
@@ -227,6 +261,21 @@ pub fn AdminPage() -> impl IntoView {
                                 </ActionForm>
                             </section>
                         })}
+                        <section class="panel" data-testid="orders">
+                            <h2>"Latest orders"</h2>
+                            {ops.orders.is_empty().then(|| view! { <p class="empty">"No orders yet."</p> })}
+                            <ul class="admin-orders">
+                                {ops.orders.into_iter().map(|o| view! {
+                                    <li data-order-id=o.id.to_string() data-payment=o.payment.map(|p| p.as_str())>
+                                        <strong>{format!("#{}", o.id)}</strong>
+                                        {format!(" {} · {} · {} · ", o.store, o.status.label(), o.total)}
+                                        <span class=format!("badge payment-{}", o.payment.map(|p| p.as_str()).unwrap_or("unknown"))>
+                                            {o.payment.map(|p| p.label()).unwrap_or("—")}
+                                        </span>
+                                    </li>
+                                }).collect_view()}
+                            </ul>
+                        </section>
                         <section class="panel" data-testid="consumers">
                             <h2>"Event consumers"</h2>
                             <p class="hint">{format!("The log is at event {}.", ops.head)}</p>

@@ -50,7 +50,7 @@ async fn each_screen_receives_exactly_the_events_it_may_see() {
                 .collect::<Vec<_>>(),
         );
     }
-    let all = vec!["OrderPlaced", "OrderAccepted", "OrderReady"];
+    let all = vec!["OrderPlaced", "PaymentAuthorized", "OrderAccepted", "OrderReady"];
     assert_eq!(got[0], all, "the customer sees every change of their order");
     assert!(got[1].is_empty(), "another customer sees nothing: {:?}", got[1]);
     assert_eq!(got[2], all, "the store's owner sees it all");
@@ -58,7 +58,7 @@ async fn each_screen_receives_exactly_the_events_it_may_see() {
     assert_eq!(
         got[4],
         vec!["DeliveryJobOpened", "DeliveryJobReady"],
-        "a motorbike rider sees the open job"
+        "a motorbike rider sees the open job, and nothing of the money"
     );
     assert!(
         got[5].is_empty(),
@@ -78,9 +78,9 @@ async fn a_client_that_reconnects_gets_exactly_what_it_missed_in_order_then_live
     let seen = drain(&mut socket, Duration::from_millis(800)).await;
     assert_eq!(
         seen.iter().map(|(_, k)| k.as_str()).collect::<Vec<_>>(),
-        vec!["OrderPlaced"]
+        vec!["OrderPlaced", "PaymentAuthorized"]
     );
-    let last_seen = seen[0].0;
+    let last_seen = seen[1].0;
     socket.close(None).await.ok();
     drop(socket);
 

@@ -301,8 +301,8 @@ async fn an_order_travels_through_the_three_screens_and_the_server_settles_it() 
     let unread = s.app.call_as(&customer, "unread_count", &[], &[]).await;
     assert_eq!(
         unread.body,
-        serde_json::json!(Some(6)),
-        "placed, accepted, rider assigned, ready, picked up, delivered"
+        serde_json::json!(Some(8)),
+        "placed, payment approved, accepted, rider assigned, ready, picked up, delivered, payment complete"
     );
 }
 

@@ -228,6 +228,32 @@ async fn a_database_of_the_build_before_the_split_starts_and_keeps_its_orders() 
         views_before
     );
 
+    // Migration 0008 (issue 11): each view says where its money stood, as
+    // the payment context had recorded it, and who cancelled.
+    let expected_money: BTreeMap<i64, String> = [
+        (1, "captured"),
+        (2, "authorized"),
+        (3, "authorized"),
+        (4, "authorized"),
+        (5, "authorized"),
+        (6, "released"),
+        (7, "released"),
+        (8, "authorized"),
+    ]
+    .into_iter()
+    .map(|(o, p)| (o, p.to_string()))
+    .collect();
+    assert_eq!(
+        statuses(&app, "SELECT order_id, payment FROM order_views").await,
+        expected_money
+    );
+    let cancelled = statuses(
+        &app,
+        "SELECT order_id, cancelled_by FROM order_views WHERE cancelled_by IS NOT NULL",
+    )
+    .await;
+    assert_eq!(cancelled, BTreeMap::from([(7, "customer".to_string())]));
+
     // Each delivery order got its job, in the state its order was in.
     let (moto, bike) = (user_id(&app, MOTO_RIDER).await, user_id(&app, BIKE_RIDER).await);
     let expected = [

@@ -172,7 +172,8 @@ fn OrderDetail(
             format!("Your order is ready! Collect it at {}", order.placed.store_address)
         }
         OrderStatus::Rejected | OrderStatus::Cancelled => {
-            format!("{} — {}", status.label(), order.reason.clone().unwrap_or_default())
+            let why = order.ended_words(domain::Role::Customer).unwrap_or_default();
+            format!("{} — {why}", status.label())
         }
         other => other.label().to_string(),
     };
@@ -210,6 +211,9 @@ fn OrderDetail(
                 })}
                 <dt>"Total"</dt><dd><strong>{placed.total.to_string()}</strong></dd>
             </dl>
+            {order.payment_words(domain::Role::Customer).map(|words| view! {
+                <p class="payment" data-testid="payment" data-payment=order.payment.map(|p| p.as_str())>"💳 " {words}</p>
+            })}
             <p class="store-meta">
                 {match placed.fulfilment {
                     Fulfilment::Delivery(t) => format!("{} delivery to {}", t.label(), placed.address),

@@ -4,8 +4,18 @@
 use crate::error::AppError;
 use leptos::prelude::*;
 
-/// Silences the alarm: marks every new order of the store as seen, on every
-/// tablet of the store (issue 5).
+/// Whether an order rings the store's alarm: a new order nobody has seen
+/// (issue 5), or one cancelled by the customer or the operator that nobody
+/// has seen since — the kitchen may be preparing it (seed 000).
+pub fn rings_for(order: &domain::shop::OrderView) -> bool {
+    matches!(
+        order.status,
+        domain::OrderStatus::Placed | domain::OrderStatus::Cancelled
+    ) && !order.acknowledged
+}
+
+/// Silences the alarm: marks every new or cancelled order of the store as
+/// seen, on every tablet of the store (issue 5; seed 000).
 ///
 /// Errors: 401/403; 404 for a store that is not theirs.
 #[server(endpoint = "acknowledge_orders")]
@@ -17,7 +27,7 @@ pub async fn acknowledge_orders(
     let waiting = views::of_store(&state.db, store)
         .await?
         .into_iter()
-        .filter(|o| o.status == domain::OrderStatus::Placed && !o.acknowledged);
+        .filter(rings_for);
     let mut last = None;
     for order in waiting {
         if let Some(seq) = ordering::lifecycle::acknowledge(&state.db, order.id, &caller).await? {
@@ -38,6 +48,8 @@ pub async fn acknowledge_orders(
 pub fn Alarm(
     /// A new order waits unseen.
     ringing: bool,
+    /// Orders cancelled under the store's hands, unseen: what to tell.
+    cancellations: Vec<String>,
     /// The store's id, as the acknowledge form sends it.
     store: String,
     /// The "seen" action, shared with the page so it refetches.
@@ -66,12 +78,21 @@ pub fn Alarm(
             sound::ring(ringing && !now);
         }
     };
+    let cancelled = !cancellations.is_empty();
+    let ringing = ringing || cancelled;
     view! {
-        <div class="alarm" class:ringing=ringing data-testid="alarm" data-alarm=if ringing { "ringing" } else { "quiet" }>
+        <div class="alarm" class:ringing=ringing class:cancelled=cancelled data-testid="alarm" data-alarm=if ringing { "ringing" } else { "quiet" }>
+            {cancelled.then(|| view! {
+                <ul class="cancellations" role="alert" data-testid="cancellation-alert">
+                    {cancellations.into_iter().map(|text| view! { <li>{text}</li> }).collect_view()}
+                </ul>
+            })}
             {ringing.then(|| view! {
                 <ActionForm action=acknowledge attr:class="inline">
                     <input type="hidden" name="store" value=store.clone()/>
-                    <button type="submit" class="alarm-button" data-testid="acknowledge">"🔔 New order! Tap to stop the alarm"</button>
+                    <button type="submit" class="alarm-button" data-testid="acknowledge">
+                        {if cancelled { "⚠️ Order cancelled! Tap to confirm you have seen it" } else { "🔔 New order! Tap to stop the alarm" }}
+                    </button>
                 </ActionForm>
             })}
             <button type="button" class="secondary mute" on:click=toggle data-testid="mute">

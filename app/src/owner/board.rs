@@ -140,7 +140,7 @@ pub fn Column(
             // Keyed on what the card shows, so a change elsewhere leaves it be.
             <For
                 each=orders
-                key=|(_, o)| (o.id, o.status, o.rider, o.ready_by_ms)
+                key=|(_, o)| (o.id, o.status, o.rider, o.ready_by_ms, o.payment)
                 children=move |(prep, o)| view! { <OrderCard order=o default_prep=prep accept reject ready collected/> }
             />
         </section>
@@ -217,9 +217,12 @@ fn OrderCard(
                 {placed.lines.iter().map(|l| view! { <li><span>{format!("{} × {}", l.name, l.quantity)}</span></li> }).collect_view()}
             </ul>
             {(!placed.note.is_empty()).then(|| view! { <p class="note">"📝 " {placed.note.clone()}</p> })}
-            <p class="cart-total">{placed.total.to_string()} " · paid by card (held until done)"</p>
+            <p class="cart-total">{placed.total.to_string()}</p>
+            {order.payment_words(domain::Role::Owner).map(|words| view! {
+                <p class="payment" data-testid="payment" data-payment=order.payment.map(|p| p.as_str())>"💳 " {words}</p>
+            })}
             {order.ready_by_ms.filter(|_| order.status == OrderStatus::Accepted).map(|ms| view! { <p class="hint">"Ready by " {kst_time(ms)}</p> })}
-            {order.reason.clone().map(|r| view! { <p class="hint">{r}</p> })}
+            {order.ended_words(domain::Role::Owner).map(|r| view! { <p class="hint" data-testid="ended">{r}</p> })}
             {actions}
         </article>
     }

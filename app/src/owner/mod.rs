@@ -189,9 +189,19 @@ pub fn OwnerStorePage() -> impl IntoView {
                         let store = d.menu.store;
                         let sid = store.id.to_string();
                         let ringing = d.orders.iter().any(|o| o.status == OrderStatus::Placed && !o.acknowledged);
+                        let cancellations: Vec<String> = d
+                            .orders
+                            .iter()
+                            .filter(|o| o.status == OrderStatus::Cancelled && alarm::rings_for(o))
+                            .map(|o| {
+                                let who = o.ended_words(domain::Role::Owner).unwrap_or_default();
+                                let money = o.payment_words(domain::Role::Owner).unwrap_or_default();
+                                format!("Order #{} — {who}. Stop preparing it. {money}", o.id)
+                            })
+                            .collect();
                         view! {
                             <Title text=format!("{} · dashboard", store.name)/>
-                            <Alarm ringing store=sid.clone() acknowledge/>
+                            <Alarm ringing cancellations store=sid.clone() acknowledge/>
                             <a class="back" href="/owner">"← Your stores"</a>
                             <section class="store-header">
                                 <div class="store-card-head">

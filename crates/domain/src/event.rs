@@ -11,7 +11,7 @@
 use crate::delivery::DeliveryEvent;
 use crate::order::OrderEvent;
 use crate::shop::Review;
-use crate::{OrderId, UserId};
+use crate::{Money, OrderId, UserId};
 use serde::{Deserialize, Serialize};
 
 /// A customer reviewed an order (F11).
@@ -26,6 +26,81 @@ pub enum ReviewEvent {
         review: Review,
     },
 }
+
+/// An order's payment moved (payment context; issue 11, "nobody sees the
+/// money"): the customer, the store and the operator see where it stands.
+/// The amounts are in won.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum PaymentEvent {
+    /// The gateway holds the order's total on the customer's card; nothing
+    /// is charged yet (seed 002: "결재가 완료됨을 고객에게 알린다"). Appended
+    /// right after `OrderPlaced`, in the same transaction.
+    PaymentAuthorized {
+        /// The order.
+        order_id: OrderId,
+        /// The amount held, in won.
+        amount: Money,
+    },
+    /// The hold was charged: the order was delivered or collected (F13).
+    PaymentCaptured {
+        /// The order.
+        order_id: OrderId,
+        /// The amount charged, in won.
+        amount: Money,
+    },
+    /// The hold was released without charging: the order was rejected or
+    /// cancelled (F7; seed 000: "결제가 취소되면 상점에도 전달된다").
+    PaymentReleased {
+        /// The order.
+        order_id: OrderId,
+        /// The amount released, in won.
+        amount: Money,
+    },
+}
+
+impl PaymentEvent {
+    /// The order whose payment it is.
+    pub fn order_id(&self) -> OrderId {
+        match self {
+            PaymentEvent::PaymentAuthorized { order_id, .. }
+            | PaymentEvent::PaymentCaptured { order_id, .. }
+            | PaymentEvent::PaymentReleased { order_id, .. } => *order_id,
+        }
+    }
+
+    /// The kind as stored.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            PaymentEvent::PaymentAuthorized { .. } => "PaymentAuthorized",
+            PaymentEvent::PaymentCaptured { .. } => "PaymentCaptured",
+            PaymentEvent::PaymentReleased { .. } => "PaymentReleased",
+        }
+    }
+
+    /// Where the payment stands after this event.
+    pub fn state_after(&self) -> PaymentState {
+        match self {
+            PaymentEvent::PaymentAuthorized { .. } => PaymentState::Authorized,
+            PaymentEvent::PaymentCaptured { .. } => PaymentState::Captured,
+            PaymentEvent::PaymentReleased { .. } => PaymentState::Released,
+        }
+    }
+}
+
+crate::kinds::named_enum!(
+    /// Where an order's payment stands, as its customer, store and operator
+    /// see it (issue 11). Only placed orders have one: a declined payment
+    /// never becomes an order.
+    PaymentState, "payment state", {
+        /// Held on the card, not charged: the work is not done yet.
+        Authorized => "authorized", "Held, not charged yet",
+        /// Charged: delivered or collected.
+        Captured => "captured", "Charged",
+        /// Released without charging: rejected or cancelled.
+        Released => "released", "Released, not charged",
+    }
+);
 
 /// A login session ended (issue 15, item 6): its live sockets close.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,6 +123,8 @@ pub enum Event {
     Order(OrderEvent),
     /// The delivery job's life (delivery context).
     Delivery(DeliveryEvent),
+    /// The order's payment (payment context).
+    Payment(PaymentEvent),
     /// Reviews (review context).
     Review(ReviewEvent),
     /// Login sessions (accounts context).
@@ -71,6 +148,7 @@ impl Event {
         match self {
             Event::Order(e) => e.kind(),
             Event::Delivery(e) => e.kind(),
+            Event::Payment(e) => e.kind(),
             Event::Review(ReviewEvent::ReviewWritten { .. }) => "ReviewWritten",
             Event::Session(SessionEvent::SessionEnded { .. }) => "SessionEnded",
         }
@@ -81,6 +159,7 @@ impl Event {
         match self {
             Event::Order(_) => "order",
             Event::Delivery(_) => "delivery",
+            Event::Payment(_) => "payment",
             Event::Review(_) => "review",
             Event::Session(_) => "session",
         }
@@ -91,6 +170,7 @@ impl Event {
         match self {
             Event::Order(e) => Some(e.order_id()),
             Event::Delivery(e) => Some(e.order_id()),
+            Event::Payment(e) => Some(e.order_id()),
             Event::Review(ReviewEvent::ReviewWritten { order_id, .. }) => Some(*order_id),
             Event::Session(_) => None,
         }
@@ -111,6 +191,7 @@ impl Event {
         match self {
             Event::Order(e) => serde_json::to_value(e),
             Event::Delivery(e) => serde_json::to_value(e),
+            Event::Payment(e) => serde_json::to_value(e),
             Event::Review(e) => serde_json::to_value(e),
             Event::Session(e) => serde_json::to_value(e),
         }
@@ -133,6 +214,9 @@ impl Event {
             "ReviewWritten" => serde_json::from_value(payload).map(Event::Review),
             "SessionEnded" => serde_json::from_value(payload).map(Event::Session),
             k if k.starts_with("DeliveryJob") => serde_json::from_value(payload).map(Event::Delivery),
+            "PaymentAuthorized" | "PaymentCaptured" | "PaymentReleased" => {
+                serde_json::from_value(payload).map(Event::Payment)
+            }
             _ => serde_json::from_value(payload).map(Event::Order),
         }
         .map_err(undecodable)
@@ -148,6 +232,12 @@ impl From<OrderEvent> for Event {
 impl From<DeliveryEvent> for Event {
     fn from(e: DeliveryEvent) -> Event {
         Event::Delivery(e)
+    }
+}
+
+impl From<PaymentEvent> for Event {
+    fn from(e: PaymentEvent) -> Event {
+        Event::Payment(e)
     }
 }
 
@@ -191,6 +281,28 @@ mod tests {
             OrderEvent::OrderRejected {
                 order_id: order,
                 reason: RejectReason::Other("가스 점검".into()),
+            }
+            .into(),
+        );
+        let amount = Money::from_won(23_000).expect("won");
+        round_trip(
+            PaymentEvent::PaymentAuthorized {
+                order_id: order,
+                amount,
+            }
+            .into(),
+        );
+        round_trip(
+            PaymentEvent::PaymentCaptured {
+                order_id: order,
+                amount,
+            }
+            .into(),
+        );
+        round_trip(
+            PaymentEvent::PaymentReleased {
+                order_id: order,
+                amount,
             }
             .into(),
         );

@@ -30,7 +30,7 @@ pub mod text;
 pub mod visibility;
 
 pub use delivery::{DeliveryEvent, DeliveryJob, JobStatus};
-pub use event::Event;
+pub use event::{Event, PaymentEvent, PaymentState};
 pub use ids::{MenuItemId, OrderId, StoreId, UserId};
 pub use kinds::{DeliveryType, Fulfilment, Role, StoreKind, StoreStatus};
 pub use money::{Money, MoneyError, Quantity, QuantityError};

@@ -50,10 +50,35 @@ pub enum Notice {
     },
     /// To the customer of a delivery order: ready, waiting for the rider.
     ReadyForRider,
-    /// To the customer: cancelled; the payment was released.
+    /// To the customer: cancelled (the release of the payment follows as
+    /// [`Notice::PaymentReleased`]).
     OrderCancelled,
-    /// To the owner: the customer cancelled.
+    /// To the owner, written before [`Notice::StoreOrderCancelled`]: the
+    /// customer cancelled.
     CancelledByCustomer,
+    /// To the owner: someone else cancelled one of the store's orders, which
+    /// it may already be preparing; the customer's payment was released
+    /// (seed 000: "결제가 취소되면 상점에도 전달된다").
+    StoreOrderCancelled {
+        /// Who cancelled: the customer or the operator.
+        by: crate::Role,
+    },
+    /// To the customer: the card payment went through and is held, not
+    /// charged (seed 002: "결재가 완료됨을 고객에게 알린다").
+    PaymentApproved {
+        /// The amount held, in won.
+        amount: Money,
+    },
+    /// To the customer: the held amount was charged (the order is done).
+    PaymentCaptured {
+        /// The amount charged, in won.
+        amount: Money,
+    },
+    /// To the customer: the hold was released; nothing was charged.
+    PaymentReleased {
+        /// The amount released, in won.
+        amount: Money,
+    },
     /// To the rider: the job was cancelled; no need to go to the store.
     JobCancelled {
         /// The store's name.
@@ -99,15 +124,31 @@ impl Notice {
                 format!("{store} accepted order #{order}: ready in about {prep_minutes} min.")
             }
             Notice::OrderRejected { store, reason } => format!(
-                "{store} could not take order #{order}: {}. Your payment was cancelled.",
+                "{store} could not take order #{order}: {}.",
                 reason.message()
             ),
             Notice::ReadyForPickup { store, address } => {
                 format!("Your order #{order} is ready! Collect it at {store}, {address}.")
             }
             Notice::ReadyForRider => format!("Order #{order} is ready and waiting for the rider."),
-            Notice::OrderCancelled => format!("Order #{order} is cancelled. Your payment was cancelled."),
+            Notice::OrderCancelled => format!("Order #{order} is cancelled."),
             Notice::CancelledByCustomer => format!("Order #{order} was cancelled by the customer."),
+            Notice::StoreOrderCancelled { by } => {
+                let who = match by {
+                    crate::Role::Customer => "the customer",
+                    _ => "the operator",
+                };
+                format!(
+                    "Order #{order} was cancelled by {who}. Stop preparing it: the customer's payment was released."
+                )
+            }
+            Notice::PaymentApproved { amount } => format!(
+                "Payment approved: {amount} for order #{order} is held on your card. It is charged only when the order is done."
+            ),
+            Notice::PaymentCaptured { amount } => format!("Payment complete: {amount} for order #{order} was charged to your card."),
+            Notice::PaymentReleased { amount } => {
+                format!("Payment released: the {amount} held for order #{order} went back to your card. You were not charged.")
+            }
             Notice::JobCancelled { store } => {
                 format!("The delivery job for order #{order} was cancelled. No need to go to {store}.")
             }

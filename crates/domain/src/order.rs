@@ -502,7 +502,9 @@ impl Order {
                 let reason = clean_text(reason, "Payment failure reason", 200, false)?;
                 Ok(OrderEvent::PaymentFailed { order_id, reason })
             }
-            (C::Acknowledge, S::Placed) => {
+            // A new order, or one cancelled under the store's hands (seed
+            // 000): the owner has seen it and the alarm stops.
+            (C::Acknowledge, S::Placed | S::Cancelled) => {
                 let by = match actor {
                     Actor::StoreOwner { user, .. } => user,
                     _ => return Err(not_allowed()),

@@ -119,8 +119,14 @@ pub struct OrderView {
     pub prep_minutes: Option<u16>,
     /// When it should be ready (unix milliseconds), once accepted.
     pub ready_by_ms: Option<i64>,
-    /// Why it was rejected or cancelled, as the customer reads it.
+    /// Why the store rejected it.
     pub reason: Option<String>,
+    /// Who cancelled it, once cancelled: each reader puts it in their own
+    /// words ("you" or "the customer"; seed 000).
+    pub cancelled_by: Option<crate::Role>,
+    /// Where the payment stands (issue 11): held from placing, then charged
+    /// or released. `None` only for a view written before it was known.
+    pub payment: Option<crate::PaymentState>,
     /// The rider who took the delivery job, once one has.
     pub rider: Option<UserId>,
     /// When it was placed (unix milliseconds).
@@ -147,6 +153,51 @@ impl OrderView {
             owner: self.placed.owner,
             vehicle: self.delivery_type(),
             rider: self.rider,
+        }
+    }
+
+    /// Where the money stands, in the words of `reader` (a customer, or the
+    /// store and the operator): held, charged or released, with the amount
+    /// (issue 11, "nobody sees the money"). `None` when unknown.
+    pub fn payment_words(&self, reader: crate::Role) -> Option<String> {
+        let total = self.placed.total;
+        let done = match self.placed.fulfilment {
+            Fulfilment::Delivery(_) => "delivered",
+            Fulfilment::Pickup => "collected",
+        };
+        let customer = reader == crate::Role::Customer;
+        Some(match (self.payment?, customer) {
+            (crate::PaymentState::Authorized, true) => {
+                format!("{total} held on your card — charged only once the order is {done}")
+            }
+            (crate::PaymentState::Authorized, false) => {
+                format!("Card payment {total} held — charged once the order is {done}")
+            }
+            (crate::PaymentState::Captured, true) => format!("{total} charged to your card"),
+            (crate::PaymentState::Captured, false) => format!("Card payment {total} charged"),
+            (crate::PaymentState::Released, true) => {
+                format!("The {total} hold was released — you were not charged")
+            }
+            (crate::PaymentState::Released, false) => {
+                format!("Card payment {total} released — not charged")
+            }
+        })
+    }
+
+    /// Why the order ended without being completed, in `reader`'s words:
+    /// the store's reason for a rejection, or who cancelled ("you" to the
+    /// one who did; seed 000). `None` while it is not rejected or cancelled.
+    pub fn ended_words(&self, reader: crate::Role) -> Option<String> {
+        match self.status {
+            OrderStatus::Rejected => Some(self.reason.clone().unwrap_or_else(|| "Rejected by the store".into())),
+            OrderStatus::Cancelled => Some(match self.cancelled_by {
+                Some(by) if by == reader => "Cancelled by you".into(),
+                Some(crate::Role::Customer) => "Cancelled by the customer".into(),
+                Some(crate::Role::Owner) => "Cancelled by the store".into(),
+                Some(_) => "Cancelled by the operator".into(),
+                None => self.reason.clone().unwrap_or_else(|| "Cancelled".into()),
+            }),
+            _ => None,
         }
     }
 }
@@ -355,6 +406,80 @@ impl CheckoutRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{PaymentState, Role};
+
+    fn view(fulfilment: Fulfilment) -> OrderView {
+        let won = |w| Money::from_won(w).expect("won");
+        OrderView {
+            id: OrderId(12),
+            placed: PlacedOrder {
+                customer: UserId(1),
+                customer_name: "민준".into(),
+                store: StoreId(2),
+                store_name: "꽃집".into(),
+                store_address: "서울".into(),
+                owner: UserId(3),
+                fulfilment,
+                address: "집".into(),
+                note: String::new(),
+                lines: vec![],
+                subtotal: won(20_000),
+                fee: won(3_000),
+                total: won(23_000),
+            },
+            status: OrderStatus::Placed,
+            prep_minutes: None,
+            ready_by_ms: None,
+            reason: None,
+            cancelled_by: None,
+            payment: Some(PaymentState::Authorized),
+            rider: None,
+            placed_at_ms: 0,
+            updated_at_ms: 0,
+            review: None,
+            acknowledged: false,
+        }
+    }
+
+    #[test]
+    fn everyone_reads_where_the_money_stands_with_the_amount() {
+        let mut v = view(Fulfilment::Delivery(crate::DeliveryType::Bicycle));
+        let held = v.payment_words(Role::Customer).expect("known");
+        assert!(
+            held.contains("23,000") && held.contains("held") && held.contains("delivered"),
+            "{held}"
+        );
+        v.placed.fulfilment = Fulfilment::Pickup;
+        assert!(v.payment_words(Role::Owner).expect("known").contains("collected"));
+        v.payment = Some(PaymentState::Captured);
+        assert!(v
+            .payment_words(Role::Customer)
+            .expect("known")
+            .contains("charged to your card"));
+        v.payment = Some(PaymentState::Released);
+        let released = v.payment_words(Role::Owner).expect("known");
+        assert!(
+            released.contains("released") && released.contains("not charged"),
+            "{released}"
+        );
+        v.payment = None;
+        assert_eq!(v.payment_words(Role::Customer), None);
+    }
+
+    #[test]
+    fn a_cancellation_reads_as_who_did_it_for_each_reader() {
+        let mut v = view(Fulfilment::Pickup);
+        assert_eq!(v.ended_words(Role::Customer), None, "not ended");
+        v.status = OrderStatus::Cancelled;
+        v.cancelled_by = Some(Role::Customer);
+        assert_eq!(v.ended_words(Role::Customer).as_deref(), Some("Cancelled by you"));
+        assert_eq!(v.ended_words(Role::Owner).as_deref(), Some("Cancelled by the customer"));
+        v.cancelled_by = Some(Role::Admin);
+        assert_eq!(v.ended_words(Role::Owner).as_deref(), Some("Cancelled by the operator"));
+        v.status = OrderStatus::Rejected;
+        v.reason = Some("Sold out".into());
+        assert_eq!(v.ended_words(Role::Customer).as_deref(), Some("Sold out"));
+    }
 
     #[test]
     fn test_cards_pass_and_typos_do_not() {

@@ -73,6 +73,8 @@ pub fn may_see_event(event: &Event, parties: &Parties, viewer: &Viewer) -> bool 
         Event::Session(_) => return false,
         // Never reached the store; the customer saw it at checkout.
         Event::Order(OrderEvent::PaymentFailed { .. }) => return false,
+        // The money is the customer's and the store's business, not the rider's.
+        Event::Payment(_) if viewer.role == Role::Rider => return false,
         _ => {}
     }
     // What the order's customer and store hear of its delivery job.
@@ -138,6 +140,9 @@ mod tests {
                 serde_json::json!({"order_id": 5, "review": {"stars": 5, "comment": "", "author": "a", "created_at_ms": 1}})
             }
             "PaymentFailed" => serde_json::json!({"order_id": 5, "reason": "declined"}),
+            "PaymentAuthorized" | "PaymentCaptured" | "PaymentReleased" => {
+                serde_json::json!({"order_id": 5, "amount": 23000})
+            }
             _ => serde_json::json!({"order_id": 5}),
         };
         Event::decode(kind, &payload).expect("an event")
@@ -175,8 +180,17 @@ mod tests {
             assert!(!may_see_order(&p, status, &viewer(OTHER, Role::Owner, None)));
             assert!(may_see_order(&p, status, &viewer(OTHER, Role::Admin, None)));
         }
-        for kind in ["OrderPlaced", "OrderAccepted", "OrderDelivered", "ReviewWritten"] {
+        for kind in [
+            "OrderPlaced",
+            "OrderAccepted",
+            "OrderDelivered",
+            "ReviewWritten",
+            "PaymentAuthorized",
+            "PaymentCaptured",
+            "PaymentReleased",
+        ] {
             let e = order_event(kind);
+            assert!(may_see_event(&e, &p, &viewer(OTHER, Role::Admin, None)));
             assert!(may_see_event(&e, &p, &viewer(CUSTOMER, Role::Customer, None)));
             assert!(may_see_event(&e, &p, &viewer(OWNER, Role::Owner, None)));
             assert!(!may_see_event(&e, &p, &viewer(OTHER, Role::Customer, None)));
@@ -205,6 +219,16 @@ mod tests {
             user: None,
         });
         assert!(!may_see_event(&ended, &p, &viewer(OTHER, Role::Admin, None)));
+    }
+
+    #[test]
+    fn riders_never_hear_about_the_money_even_on_their_own_job() {
+        let p = delivery(Some(RIDER));
+        let rider = viewer(RIDER, Role::Rider, Some(DeliveryType::Motorbike));
+        assert!(may_see_event(&order_event("OrderDelivered"), &p, &rider));
+        for kind in ["PaymentAuthorized", "PaymentCaptured", "PaymentReleased"] {
+            assert!(!may_see_event(&order_event(kind), &p, &rider), "{kind}");
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ use db::{Db, Tx};
 use domain::event::{Event, ReviewEvent};
 use domain::notice::Notice;
 use domain::shop::Notification;
-use domain::{DeliveryEvent, Fulfilment, OrderEvent, OrderId, UserId};
+use domain::{DeliveryEvent, Fulfilment, OrderEvent, OrderId, PaymentEvent, Role, UserId};
 use eventlog::{Consumer, ConsumerError, RecordedEvent, StorageError};
 use sqlx::Row;
 
@@ -140,8 +140,10 @@ impl Consumer for Notifications {
                 address: facts.store_address.clone(),
             }),
             Event::Order(OrderEvent::OrderReady { .. }) => Some(Notice::ReadyForRider),
-            Event::Order(OrderEvent::OrderCancelled { .. }) => {
-                notify(tx, record, order, facts.owner, Notice::CancelledByCustomer).await?;
+            Event::Order(OrderEvent::OrderCancelled { by, .. }) => {
+                if by != Role::Owner {
+                    notify(tx, record, order, facts.owner, Notice::StoreOrderCancelled { by }).await?;
+                }
                 if let (Some(rider), true) = (facts.rider, facts.legacy_rider) {
                     notify(tx, record, order, rider, Notice::JobCancelled { store: store.clone() }).await?;
                 }
@@ -162,6 +164,9 @@ impl Consumer for Notifications {
             Event::Order(OrderEvent::OrderPickedUp { .. }) => Some(Notice::PickedUp),
             Event::Order(OrderEvent::OrderDelivered { .. }) => Some(Notice::Delivered),
             Event::Order(OrderEvent::OrderCollected { .. }) => Some(Notice::Collected),
+            Event::Payment(PaymentEvent::PaymentAuthorized { amount, .. }) => Some(Notice::PaymentApproved { amount }),
+            Event::Payment(PaymentEvent::PaymentCaptured { amount, .. }) => Some(Notice::PaymentCaptured { amount }),
+            Event::Payment(PaymentEvent::PaymentReleased { amount, .. }) => Some(Notice::PaymentReleased { amount }),
             Event::Review(ReviewEvent::ReviewWritten { review, .. }) => {
                 notify(tx, record, order, facts.owner, Notice::Reviewed { stars: review.stars }).await?;
                 None

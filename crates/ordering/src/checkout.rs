@@ -270,7 +270,8 @@ async fn store_pending(
 }
 
 /// Step 4 (approved): reserve stock, mark placed, empty the cart, append
-/// `OrderPlaced` — all or nothing. `Rejected` when stock ran out meanwhile.
+/// `OrderPlaced` then `PaymentAuthorized` — all or nothing; returns the
+/// latter's sequence number. `Rejected` when stock ran out meanwhile.
 pub(crate) async fn confirm(
     db: &Db,
     order: OrderId,
@@ -302,14 +303,15 @@ pub(crate) async fn confirm(
         tx.rollback().await?;
         return Err(OrderingError::Rejected(ALREADY_SETTLED.into()));
     }
-    ledger::authorized(&mut tx, order, authorization).await?;
     sqlx::query("DELETE FROM cart_lines WHERE customer_id = $1 AND store_id = $2")
         .bind(placed.customer.get())
         .bind(placed.store.get())
         .execute(&mut *tx)
         .await?;
     // The whole order rides on the event, so other contexts need nothing else (F9).
-    let seq = eventlog::append_event(&mut tx, event).await?;
+    eventlog::append_event(&mut tx, event).await?;
+    // Then the payment's own event: held, not charged (issue 11).
+    let seq = ledger::authorized(&mut tx, order, authorization, placed.total).await?;
     tx.commit().await?;
     Ok(seq)
 }

@@ -136,10 +136,11 @@ pub(crate) async fn apply(tx: &mut Tx, locked: &Locked, next: Order, event: Orde
     Ok(seq)
 }
 
-/// An owner has seen a new order (tapped the dashboard alarm): appends
-/// `OrderAcknowledged`, which silences the alarm on every tablet of the store
-/// (issue 5). Returns the event's sequence number, or `None` when the order
-/// is no longer waiting (accepting or rejecting already acknowledged it).
+/// An owner has seen a new order, or an order cancelled by someone else
+/// (tapped the dashboard alarm): appends `OrderAcknowledged`, which silences
+/// the alarm on every tablet of the store (issue 5; seed 000). Returns the
+/// event's sequence number, or `None` when the order is no longer waiting
+/// (accepting or rejecting already acknowledged it).
 ///
 /// Errors: [`OrderingError::NotFound`] unless `caller` owns the order's store.
 pub async fn acknowledge(db: &Db, id: OrderId, caller: &Caller) -> Result<Option<i64>, OrderingError> {
@@ -148,7 +149,7 @@ pub async fn acknowledge(db: &Db, id: OrderId, caller: &Caller) -> Result<Option
     if caller.role != Role::Owner || locked.owner != caller.id {
         return Err(no_such_order());
     }
-    if locked.order.status != OrderStatus::Placed {
+    if !matches!(locked.order.status, OrderStatus::Placed | OrderStatus::Cancelled) {
         return Ok(None);
     }
     let (next, event) = locked

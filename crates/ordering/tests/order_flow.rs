@@ -359,14 +359,16 @@ async fn a_delivery_order_goes_from_cart_to_doorstep_and_is_captured_and_reviewe
 
     // A notification at every status change (F10).
     let notes = w.notes(&w.customer).await;
-    assert_eq!(notes.len(), 6, "{notes:#?}");
+    assert_eq!(notes.len(), 8, "{notes:#?}");
     assert!(notes[0].contains("placed"));
-    assert!(notes[1].contains("accepted") && notes[1].contains("15 min"));
-    assert!(notes.last().expect("last").contains("delivered"));
+    assert!(notes[1].starts_with("Payment approved"), "then the money (seed 002)");
+    assert!(notes[2].contains("accepted") && notes[2].contains("15 min"));
+    assert!(notes[6].contains("delivered"));
+    assert!(notes[7].starts_with("Payment complete"), "charged once delivered");
     assert!(w.notes(&w.owner).await[0].starts_with(&format!("New order #{order}")));
     assert_eq!(
         notification::unread_count(&w.db, w.customer.id).await.expect("unread"),
-        6
+        8
     );
     let newest = notification::inbox(&w.db, w.customer.id).await.expect("list")[0].seq;
     notification::mark_read(&w.db, w.customer.id, newest)
@@ -469,12 +471,9 @@ async fn rejecting_voids_the_payment_and_restores_stock() {
         payment_status(&w.db, order).await.expect("payment").as_deref(),
         Some("voided")
     );
-    assert!(w
-        .notes(&w.customer)
-        .await
-        .last()
-        .expect("note")
-        .contains("could not take"));
+    let notes = w.notes(&w.customer).await;
+    assert!(notes[notes.len() - 2].contains("could not take"), "{notes:#?}");
+    assert!(notes[notes.len() - 1].starts_with("Payment released"), "{notes:#?}");
     let again = act(&w.db, order, &accept(10), &w.owner).await;
     assert!(matches!(
         again,
@@ -544,6 +543,98 @@ async fn cancelling_before_and_after_accept_compensates_and_after_ready_is_refus
         payment_status(&w.db, third).await.expect("payment").as_deref(),
         Some("authorized")
     );
+}
+
+/// Issue 11, "nobody sees the money": the order view says where the
+/// payment stands at every step, the customer is told each move, and a
+/// customer's cancellation reaches the store as an alarm of its own with
+/// the payment released (seeds 000, 002).
+#[tokio::test]
+async fn the_money_is_visible_at_every_step_and_a_cancellation_rings_the_store() {
+    use domain::PaymentState;
+    let w = world().await;
+    // Placed: held, and the customer hears it went through (seed 002).
+    let order = w.placed_order("m1").await;
+    let view = w.view(order).await;
+    assert_eq!(view.payment, Some(PaymentState::Authorized));
+    let approved = format!("Payment approved: ₩52,000 for order #{order} is held");
+    assert!(
+        w.notes(&w.customer).await.iter().any(|n| n.starts_with(&approved)),
+        "{:?}",
+        w.notes(&w.customer).await
+    );
+    assert!(
+        !w.notes(&w.moto).await.iter().any(|n| n.contains("Payment")),
+        "riders hear nothing of the money"
+    );
+    // Delivered: charged, and told.
+    act(&w.db, order, &accept(15), &w.owner).await.expect("accept");
+    w.ride(order, Ride::Claim, &w.moto).await.expect("claim");
+    act(&w.db, order, &OrderCommand::MarkReady, &w.owner)
+        .await
+        .expect("ready");
+    w.ride(order, Ride::PickUp, &w.moto).await.expect("pick up");
+    assert_eq!(
+        w.view(order).await.payment,
+        Some(PaymentState::Authorized),
+        "not before it is done (F13)"
+    );
+    w.ride(order, Ride::Deliver, &w.moto).await.expect("deliver");
+    let view = w.view(order).await;
+    assert_eq!(
+        (view.status, view.payment),
+        (OrderStatus::Delivered, Some(PaymentState::Captured))
+    );
+    let charged = format!("Payment complete: ₩52,000 for order #{order} was charged");
+    assert!(w.notes(&w.customer).await.iter().any(|n| n.starts_with(&charged)));
+
+    // Cancelled by the customer while the store cooks it.
+    let second = w.placed_order("m2").await;
+    act(&w.db, second, &accept(15), &w.owner).await.expect("accept");
+    act(&w.db, second, &OrderCommand::Cancel, &w.customer)
+        .await
+        .expect("cancel");
+    let view = w.view(second).await;
+    assert_eq!(view.payment, Some(PaymentState::Released));
+    assert_eq!(view.cancelled_by, Some(Role::Customer));
+    assert_eq!(view.ended_words(Role::Customer).as_deref(), Some("Cancelled by you"));
+    assert_eq!(
+        view.ended_words(Role::Owner).as_deref(),
+        Some("Cancelled by the customer")
+    );
+    assert!(!view.acknowledged, "the store's alarm rings for it");
+    let owner_notes = w.notes(&w.owner).await;
+    assert!(
+        owner_notes
+            .iter()
+            .any(|n| n.contains(&format!("#{second} was cancelled by the customer"))
+                && n.contains("payment was released")),
+        "{owner_notes:?}"
+    );
+    let released = format!("Payment released: the ₩52,000 held for order #{second}");
+    assert!(w.notes(&w.customer).await.iter().any(|n| n.starts_with(&released)));
+    // Seen on one tablet: quiet on all; another store's owner cannot.
+    assert!(ordering::lifecycle::acknowledge(&w.db, second, &w.other_owner)
+        .await
+        .is_err());
+    let seen = ordering::lifecycle::acknowledge(&w.db, second, &w.owner)
+        .await
+        .expect("seen");
+    assert!(seen.is_some());
+    let view = w.view(second).await;
+    assert!(view.acknowledged);
+    assert_eq!(
+        (view.status, view.payment),
+        (OrderStatus::Cancelled, Some(PaymentState::Released))
+    );
+
+    // Rejected: released too.
+    let third = w.placed_order("m3").await;
+    let reject = OrderCommand::Reject {
+        reason: RejectReason::TooBusy,
+    };
+    act(&w.db, third, &reject, &w.owner).await.expect("reject");
+    assert_eq!(w.view(third).await.payment, Some(PaymentState::Released));
 }
 
 #[tokio::test]
@@ -856,7 +947,7 @@ async fn rebuilding_the_projections_from_the_log_gives_the_same_rows() {
             "SELECT order_id || '|' || status || '|' || COALESCE(CAST(rider_id AS TEXT), '') || '|' || placed || '|' || \
              COALESCE(CAST(prep_minutes AS TEXT), '') || '|' || COALESCE(CAST(ready_by AS TEXT), '') || '|' || \
              COALESCE(reason, '') || '|' || COALESCE(review, '') || '|' || placed_at || '|' || updated_at || '|' || acknowledged \
-             FROM order_views ORDER BY order_id",
+             || '|' || COALESCE(payment, '') || '|' || COALESCE(cancelled_by, '') FROM order_views ORDER BY order_id",
         )
         .fetch_all(db.pool())
         .await

@@ -10,7 +10,8 @@
 //! still grant it later, and [`crate::reconcile`] then releases the hold.
 
 use db::{Db, Tx};
-use domain::{Money, OrderId};
+use domain::{Money, OrderId, PaymentEvent};
+use eventlog::StorageError;
 
 /// The gateway's idempotency key of an order's payment: `order-{id}`. A
 /// repeated call with it never charges twice.
@@ -32,8 +33,16 @@ pub async fn open(tx: &mut Tx, order: OrderId, amount: Money, card_last4: &str) 
     Ok(())
 }
 
-/// The gateway holds the amount under `authorization_id`.
-pub async fn authorized(tx: &mut Tx, order: OrderId, authorization_id: &str) -> Result<(), sqlx::Error> {
+/// The gateway holds `amount` (won) under `authorization_id`: marks the
+/// payment `authorized` and appends `PaymentAuthorized`, inside `tx`, after
+/// the order's `OrderPlaced` (issue 11: the customer is told the payment
+/// went through). Returns the event's sequence number.
+pub async fn authorized(
+    tx: &mut Tx,
+    order: OrderId,
+    authorization_id: &str,
+    amount: Money,
+) -> Result<i64, StorageError> {
     sqlx::query(
         "UPDATE payments SET status = 'authorized', authorization_id = $2, updated_at = $3 WHERE order_id = $1",
     )
@@ -42,7 +51,11 @@ pub async fn authorized(tx: &mut Tx, order: OrderId, authorization_id: &str) -> 
     .bind(db::now_ms())
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    let event = PaymentEvent::PaymentAuthorized {
+        order_id: order,
+        amount,
+    };
+    Ok(eventlog::append_event(tx, event).await?)
 }
 
 /// The payment did not go through. `abandoned`: because we stopped waiting

@@ -1,5 +1,6 @@
 //! Payment settlement: the consumer that captures a payment when the work is
-//! done and voids it when the order is rejected or cancelled (F7, F13).
+//! done and voids it when the order is rejected or cancelled (F7, F13), and
+//! records which with `PaymentCaptured` or `PaymentReleased` (issue 11).
 //!
 //! It runs from the event log, so a gateway outage only delays settlement: the
 //! batch fails, rolls back and is retried with backoff, and the gateway's
@@ -7,7 +8,7 @@
 
 use crate::{PaymentError, PaymentGateway};
 use db::Tx;
-use domain::{Event, OrderEvent};
+use domain::{Event, Money, OrderEvent, PaymentEvent};
 use eventlog::{Consumer, ConsumerError, RecordedEvent};
 use sqlx::Row;
 use std::sync::Arc;
@@ -51,7 +52,7 @@ impl Consumer for PaymentSettlement {
             Event::Order(OrderEvent::OrderRejected { .. } | OrderEvent::OrderCancelled { .. }) => false,
             _ => return Ok(()),
         };
-        let row = sqlx::query("SELECT status, authorization_id FROM payments WHERE order_id = $1")
+        let row = sqlx::query("SELECT status, authorization_id, amount_won FROM payments WHERE order_id = $1")
             .bind(event.stream_id)
             .fetch_optional(&mut **tx)
             .await?;
@@ -86,6 +87,17 @@ impl Consumer for PaymentSettlement {
             .bind(event.recorded_at)
             .execute(&mut **tx)
             .await?;
+        // Told to the customer, the store and the operator (issue 11).
+        let order_id = domain::OrderId(event.stream_id);
+        let amount = Money::from_won(row.try_get("amount_won")?).unwrap_or(Money::ZERO);
+        let settled = if capture {
+            PaymentEvent::PaymentCaptured { order_id, amount }
+        } else {
+            PaymentEvent::PaymentReleased { order_id, amount }
+        };
+        eventlog::append_event(tx, settled)
+            .await
+            .map_err(|e| ConsumerError::Storage(e.into()))?;
         tracing::info!(
             order_id = event.stream_id,
             seq = event.seq,

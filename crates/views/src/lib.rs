@@ -4,8 +4,8 @@
 //!
 //! One consumer, `order_views`, writes it from the event log alone: the
 //! `OrderPlaced` event carries the whole order, later order events change
-//! its status, the delivery job's claim names its rider, a review is shown
-//! on it. Times come from the events, so replaying the log into an empty
+//! its status, the delivery job's claim names its rider, the payment's
+//! events say where the money stands, a review is shown on it. Times come from the events, so replaying the log into an empty
 //! table ([`rebuild`]) gives exactly the same rows.
 
 use db::{Db, Tx};
@@ -84,8 +84,8 @@ impl Consumer for OrderProjection {
             Event::Order(OrderEvent::OrderPlaced { order: placed, .. }) => {
                 sqlx::query(
                     "INSERT INTO order_views (order_id, customer_id, store_id, owner_id, delivery_type, status, placed, \
-                                              placed_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, 'placed', $6, $7, $7) ON CONFLICT (order_id) DO NOTHING",
+                                              placed_at, updated_at, payment) \
+                     VALUES ($1, $2, $3, $4, $5, 'placed', $6, $7, $7, 'authorized') ON CONFLICT (order_id) DO NOTHING",
                 )
                 .bind(order.get())
                 .bind(placed.customer.get())
@@ -108,18 +108,12 @@ impl Consumer for OrderProjection {
                 set(tx, record, order, e.status_after(), Some(("reason", reason))).await?;
             }
             Event::Order(e @ OrderEvent::OrderCancelled { by, .. }) => {
-                let reason = match by {
-                    Role::Customer => "Cancelled by you".to_string(),
-                    other => format!("Cancelled by the {}", other.label().to_lowercase()),
-                };
-                set(
-                    tx,
-                    record,
-                    order,
-                    e.status_after(),
-                    Some(("reason", Value::Text(reason))),
-                )
-                .await?;
+                let who = Value::Text(by.as_str().to_string());
+                set(tx, record, order, e.status_after(), Some(("cancelled_by", who))).await?;
+                // Cancelled under the store's hands: its alarm rings until
+                // an owner has seen it (seed 000).
+                let seen = i64::from(by == Role::Owner);
+                set(tx, record, order, None, Some(("acknowledged", Value::Int(seen)))).await?;
             }
             Event::Order(OrderEvent::OrderAcknowledged { .. }) => {
                 set(tx, record, order, None, Some(("acknowledged", Value::Int(1)))).await?;
@@ -137,6 +131,10 @@ impl Consumer for OrderProjection {
             Event::Review(ReviewEvent::ReviewWritten { review, .. }) => {
                 set(tx, record, order, None, Some(("review", Value::Text(json(&review)?)))).await?;
             }
+            Event::Payment(e) => {
+                let state = Value::Text(e.state_after().as_str().to_string());
+                set(tx, record, order, None, Some(("payment", state))).await?;
+            }
             Event::Delivery(_) | Event::Session(_) => {}
         }
         Ok(())
@@ -144,7 +142,8 @@ impl Consumer for OrderProjection {
 }
 
 const VIEW_COLUMNS: &str =
-    "order_id, status, rider_id, placed, prep_minutes, ready_by, reason, review, placed_at, updated_at, acknowledged";
+    "order_id, status, rider_id, placed, prep_minutes, ready_by, reason, review, placed_at, updated_at, acknowledged, \
+     payment, cancelled_by";
 
 fn decode(row: &sqlx::any::AnyRow) -> Result<OrderView, StorageError> {
     let review: Option<String> = row.try_get("review")?;
@@ -158,6 +157,12 @@ fn decode(row: &sqlx::any::AnyRow) -> Result<OrderView, StorageError> {
             .and_then(|m| u16::try_from(m).ok()),
         ready_by_ms: row.try_get("ready_by")?,
         reason: row.try_get("reason")?,
+        cancelled_by: row
+            .try_get::<Option<String>, _>("cancelled_by")?
+            .and_then(|r| r.parse().ok()),
+        payment: row
+            .try_get::<Option<String>, _>("payment")?
+            .and_then(|p| p.parse().ok()),
         rider: row.try_get::<Option<i64>, _>("rider_id")?.map(UserId),
         placed_at_ms: row.try_get("placed_at")?,
         updated_at_ms: row.try_get("updated_at")?,
@@ -207,6 +212,12 @@ pub async fn of_store(db: &Db, store: StoreId) -> Result<Vec<OrderView>, Storage
         &[store.get(), since],
     )
     .await
+}
+
+/// The newest `limit` orders of the whole platform, newest first: the
+/// operator's overview on `/admin`, with where each payment stands (issue 11).
+pub async fn latest(db: &Db, limit: i64) -> Result<Vec<OrderView>, StorageError> {
+    fetch(db, "1 = 1 ORDER BY order_id DESC LIMIT $1", &[limit]).await
 }
 
 /// The parties of each of `orders` as the views know them (an order not
