@@ -196,22 +196,27 @@ fn CurrentJob(job: JobView, picked: ServerAction<PickUp>, delivered: ServerActio
         (_, true) => "ready",
         _ => "accepted",
     };
+    let words = job.store_kind.words();
     let action = match (job.status, job.food_ready) {
         (JobStatus::Claimed, true) => view! {
             <ActionForm action=picked>
                 <input type="hidden" name="order" value=id.clone()/>
-                <button type="submit" class="big" data-testid="picked-up">"I have the food"</button>
+                <button type="submit" class="big" data-testid="picked-up">{format!("I have the {}", words.goods)}</button>
             </ActionForm>
         }
         .into_any(),
         (JobStatus::PickedUp, _) => view! {
             <ActionForm action=delivered>
                 <input type="hidden" name="order" value=id.clone()/>
-                <button type="submit" class="big" data-testid="delivered">"Delivered"</button>
+                <button type="submit" class="big" data-testid="delivered">{if job.store_kind == domain::StoreKind::RepairShop { "Car returned" } else { "Delivered" }}</button>
             </ActionForm>
         }
         .into_any(),
-        _ => view! { <p class="notice">"The store is still preparing it. Head over; you can pick it up once it is ready."</p> }
+        _ => view! { <p class="notice">{format!(
+            "The store is still on it ({}). Head over; you can pick up the {} once it is ready.",
+            words.preparing_step.to_lowercase(),
+            words.goods
+        )}</p> }
             .into_any(),
     };
     view! {

@@ -26,13 +26,13 @@ pub(crate) fn form_error(error: Option<AppError>) -> Option<impl IntoView> {
 }
 
 /// A status as a coloured badge.
-pub fn status_badge(status: OrderStatus) -> impl IntoView {
+pub fn status_badge(status: OrderStatus, kind: domain::StoreKind) -> impl IntoView {
     let class = match status {
         OrderStatus::Delivered | OrderStatus::Collected => "badge open",
         OrderStatus::Rejected | OrderStatus::Cancelled | OrderStatus::PaymentFailed => "badge closed",
         _ => "badge paused",
     };
-    view! { <span class=class data-status=status.as_str()>{status.label()}</span> }
+    view! { <span class=class data-status=status.as_str()>{status.label_for(kind)}</span> }
 }
 
 /// What a role-only page shows when the server refused: a redirect to the

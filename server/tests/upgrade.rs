@@ -253,6 +253,17 @@ async fn a_database_of_the_build_before_the_split_starts_and_keeps_its_orders() 
     )
     .await;
     assert_eq!(cancelled, BTreeMap::from([(7, "customer".to_string())]));
+    // And each order and job knows its store's kind: order 8 is the
+    // canteen's, the others the chicken restaurant's.
+    let kinds = statuses(&app, "SELECT order_id, store_kind FROM delivery_jobs").await;
+    assert!(
+        kinds.len() == 7 && kinds.values().all(|k| k == "restaurant"),
+        "{kinds:?}"
+    );
+    let canteen = views::order(app.db(), domain::OrderId(8)).await.unwrap().unwrap();
+    assert_eq!(canteen.placed.store_kind, domain::StoreKind::Canteen);
+    let view = views::order(app.db(), domain::OrderId(3)).await.unwrap().unwrap();
+    assert_eq!(view.placed.store_kind, domain::StoreKind::Restaurant);
 
     // Each delivery order got its job, in the state its order was in.
     let (moto, bike) = (user_id(&app, MOTO_RIDER).await, user_id(&app, BIKE_RIDER).await);

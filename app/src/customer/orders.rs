@@ -92,7 +92,7 @@ pub fn OrdersPage() -> impl IntoView {
                                 <li class="store-card"><a href=format!("/orders/{}", o.id)>
                                     <div class="store-card-head">
                                         <h2>{o.placed.store_name.clone()}</h2>
-                                        {status_badge(o.status)}
+                                        {status_badge(o.status, o.placed.store_kind)}
                                     </div>
                                     <p class="store-meta">
                                         <span>{format!("#{}", o.id)}</span>
@@ -110,17 +110,26 @@ pub fn OrdersPage() -> impl IntoView {
     }
 }
 
-/// The steps an order goes through, for the progress bar.
-fn steps(fulfilment: Fulfilment) -> Vec<(OrderStatus, &'static str)> {
+/// The steps an order goes through, for the progress bar, in the words of
+/// the store's kind (issue 11).
+fn steps(fulfilment: Fulfilment, kind: domain::StoreKind) -> Vec<(OrderStatus, &'static str)> {
+    let words = kind.words();
     let mut steps = vec![
         (OrderStatus::Placed, "Placed"),
-        (OrderStatus::Accepted, "Preparing"),
-        (OrderStatus::Ready, "Ready"),
+        (OrderStatus::Accepted, words.preparing_step),
+        (
+            OrderStatus::Ready,
+            if kind == domain::StoreKind::RepairShop {
+                words.ready
+            } else {
+                "Ready"
+            },
+        ),
     ];
     match fulfilment {
         Fulfilment::Delivery(_) => {
-            steps.push((OrderStatus::PickedUp, "On the way"));
-            steps.push((OrderStatus::Delivered, "Delivered"));
+            steps.push((OrderStatus::PickedUp, words.on_the_way));
+            steps.push((OrderStatus::Delivered, words.delivered));
         }
         Fulfilment::Pickup => steps.push((OrderStatus::Collected, "Collected")),
     }
@@ -163,10 +172,11 @@ fn OrderDetail(
         let rank = |s: OrderStatus| OrderStatus::ALL.iter().position(|x| *x == s).unwrap_or(0);
         !matches!(status, OrderStatus::Rejected | OrderStatus::Cancelled) && rank(status) >= rank(step)
     };
+    let kind = order.placed.store_kind;
     let headline = match status {
         OrderStatus::Accepted => match order.ready_by_ms {
-            Some(ms) => format!("Being prepared — ready around {}", kst_time(ms)),
-            None => "Being prepared".into(),
+            Some(ms) => format!("{} — ready around {}", status.label_for(kind), kst_time(ms)),
+            None => status.label_for(kind).into(),
         },
         OrderStatus::Ready if order.placed.fulfilment == Fulfilment::Pickup => {
             format!("Your order is ready! Collect it at {}", order.placed.store_address)
@@ -175,7 +185,7 @@ fn OrderDetail(
             let why = order.ended_words(domain::Role::Customer).unwrap_or_default();
             format!("{} — {why}", status.label())
         }
-        other => other.label().to_string(),
+        other => other.label_for(kind).to_string(),
     };
     let can_cancel = matches!(status, OrderStatus::Placed | OrderStatus::Accepted);
     let too_late = matches!(status, OrderStatus::Ready | OrderStatus::PickedUp);
@@ -188,12 +198,12 @@ fn OrderDetail(
         <section class="order" data-testid="order" data-status=status.as_str()>
             <div class="store-card-head">
                 <h1>{format!("Order #{} · {}", order.id, placed.store_name)}</h1>
-                {status_badge(status)}
+                {status_badge(status, placed.store_kind)}
             </div>
             <p class="headline" data-testid="order-headline">{headline}</p>
             {(!matches!(status, OrderStatus::Rejected | OrderStatus::Cancelled)).then(|| view! {
                 <ol class="progress">
-                    {steps(placed.fulfilment).into_iter().map(|(s, label)| view! {
+                    {steps(placed.fulfilment, placed.store_kind).into_iter().map(|(s, label)| view! {
                         <li class:done=reached(s)>{label}</li>
                     }).collect_view()}
                 </ol>

@@ -24,10 +24,7 @@ pub async fn acknowledge_orders(
     store: String,
 ) -> Result<(), AppError> {
     let (caller, state, store) = super::owner_of(&store).await?;
-    let waiting = views::of_store(&state.db, store)
-        .await?
-        .into_iter()
-        .filter(rings_for);
+    let waiting = views::of_store(&state.db, store).await?.into_iter().filter(rings_for);
     let mut last = None;
     for order in waiting {
         if let Some(seq) = ordering::lifecycle::acknowledge(&state.db, order.id, &caller).await? {

@@ -101,8 +101,9 @@ pub struct ColumnActions {
 /// One column of the board: the orders in `statuses`, one keyed card each.
 #[component]
 pub fn Column(
-    /// The column's heading.
-    title: &'static str,
+    /// The column's heading (it may follow the store's kind).
+    #[prop(into)]
+    title: Signal<&'static str>,
     /// Its `data-testid`.
     test: &'static str,
     /// The order statuses it shows.
@@ -191,7 +192,7 @@ fn OrderCard(
         OrderStatus::Accepted => view! {
             <ActionForm action=ready>
                 <input type="hidden" name="order" value=id.clone()/>
-                <button type="submit" class="wide" data-testid="mark-ready">"Food is ready"</button>
+                <button type="submit" class="wide" data-testid="mark-ready">{placed.store_kind.words().mark_ready}</button>
             </ActionForm>
         }
         .into_any(),
@@ -210,7 +211,7 @@ fn OrderCard(
             <header>
                 <strong>{format!("#{}", order.id)}</strong>
                 <span class="time">{kst_time(order.placed_at_ms)}</span>
-                {status_badge(order.status)}
+                {status_badge(order.status, placed.store_kind)}
             </header>
             <p class="how">{how} " · " {placed.customer_name.clone()}</p>
             <ul class="summary">

@@ -175,6 +175,15 @@ pub fn OwnerStorePage() -> impl IntoView {
     // owner is typing into it (a reject reason, a new price) — when a live
     // event refreshes the dashboard.
     let loaded = move || matches!(data.get(), Some(Ok(_)));
+    // The column of accepted orders in the store kind's word (issue 11),
+    // read in its heading only: the columns themselves must not re-render
+    // with each refetch.
+    let preparing = move || {
+        data.get()
+            .and_then(Result::ok)
+            .map(|d| d.menu.store.kind.words().preparing_step)
+            .unwrap_or("Cooking")
+    };
     let columns = ColumnActions {
         accept,
         reject,
@@ -230,7 +239,7 @@ pub fn OwnerStorePage() -> impl IntoView {
             <Show when=loaded>
                 <div class="board">
                     <Column title="New" test="col-new" statuses=&[OrderStatus::Placed] data actions=columns/>
-                    <Column title="Cooking" test="col-cooking" statuses=&[OrderStatus::Accepted] data actions=columns/>
+                    <Column title=Signal::derive(preparing) test="col-cooking" statuses=&[OrderStatus::Accepted] data actions=columns/>
                     <Column title="Ready" test="col-ready" statuses=&[OrderStatus::Ready] data actions=columns/>
                 </div>
                 <Column title="Done today" test="col-done" statuses=&[OrderStatus::PickedUp, OrderStatus::Delivered, OrderStatus::Collected, OrderStatus::Rejected, OrderStatus::Cancelled] data actions=columns/>

@@ -384,7 +384,9 @@ pub fn stores() -> Vec<DemoStore> {
                 Open,
                 40,
                 true,
-                true,
+                // Seed 002: "현장방문 및 판매는 지원하지 않으며" — online orders
+                // delivered, no pickup.
+                false,
                 20_000,
             ),
             items: items(&[
@@ -574,7 +576,7 @@ mod tests {
     }
 
     #[test]
-    fn the_flower_shop_has_limited_stock_and_the_canteen_is_pickup_only() {
+    fn the_flower_shop_has_limited_stock_and_delivers_only_and_the_canteen_is_pickup_only() {
         let all = stores();
         let flowers = all
             .iter()
@@ -583,6 +585,10 @@ mod tests {
         assert!(
             flowers.items.iter().all(|i| i.stock != Stock::Unlimited),
             "requirement F8: every flower is counted"
+        );
+        assert!(
+            flowers.store.offers_delivery && !flowers.store.offers_pickup,
+            "seed 002: online orders, no visits to the shop"
         );
         let canteen = all
             .iter()

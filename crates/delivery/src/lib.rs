@@ -61,7 +61,7 @@ impl From<eventlog::EventLogError> for DeliveryError {
 }
 
 const JOB_COLUMNS: &str =
-    "order_id, vehicle, status, rider_id, food_ready, store_name, store_address, drop_off, fee_won, ready_by";
+    "order_id, vehicle, status, rider_id, food_ready, store_name, store_kind, store_address, drop_off, fee_won, ready_by";
 
 fn view_from_row(row: &sqlx::any::AnyRow) -> Result<JobView, StorageError> {
     let parse = |column: &str, text: String| StorageError::Value(format!("delivery_jobs.{column}: {text}"));
@@ -74,6 +74,7 @@ fn view_from_row(row: &sqlx::any::AnyRow) -> Result<JobView, StorageError> {
         vehicle: vehicle.parse().map_err(|_| parse("vehicle", vehicle.clone()))?,
         rider: row.try_get::<Option<i64>, _>("rider_id")?.map(UserId),
         store_name: row.try_get("store_name")?,
+        store_kind: db::parsed(row, "store_kind")?,
         store_address: row.try_get("store_address")?,
         drop_off: row.try_get("drop_off")?,
         fee: Money::from_won(row.try_get("fee_won")?).unwrap_or(Money::ZERO),
@@ -172,8 +173,8 @@ impl Consumer for DeliveryJobs {
                 let job = DeliveryJob::waiting(order, vehicle);
                 sqlx::query(
                     "INSERT INTO delivery_jobs (order_id, vehicle, status, food_ready, store_name, store_address, \
-                                                drop_off, fee_won, created_at, updated_at) \
-                     VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $8, $8) ON CONFLICT (order_id) DO NOTHING",
+                                                drop_off, fee_won, created_at, updated_at, store_kind) \
+                     VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $8, $8, $9) ON CONFLICT (order_id) DO NOTHING",
                 )
                 .bind(order.get())
                 .bind(vehicle.as_str())
@@ -183,6 +184,7 @@ impl Consumer for DeliveryJobs {
                 .bind(&placed.address)
                 .bind(placed.fee.won())
                 .bind(at)
+                .bind(placed.store_kind.as_str())
                 .execute(&mut **tx)
                 .await?;
             }

@@ -49,6 +49,7 @@ fn placed(fulfilment: Fulfilment) -> PlacedOrder {
         store_name: "치킨집".into(),
         store_address: "서울 강남구 테헤란로 1".into(),
         owner: UserId(2),
+        store_kind: domain::StoreKind::Restaurant,
         fulfilment,
         address: if fulfilment == Fulfilment::Pickup {
             String::new()

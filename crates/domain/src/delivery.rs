@@ -381,6 +381,9 @@ pub struct JobView {
     pub rider: Option<UserId>,
     /// Where to pick it up: the store's name.
     pub store_name: String,
+    /// What kind of business the store is, for what the rider carries
+    /// (issue 11: a repair shop's driver brings a car back).
+    pub store_kind: crate::StoreKind,
     /// And its address.
     pub store_address: String,
     /// Where to take it.

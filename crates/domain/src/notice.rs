@@ -6,7 +6,7 @@
 //! change (and, later, the reader's language) without rewriting history.
 
 use crate::order::RejectReason;
-use crate::{Fulfilment, Money, OrderId};
+use crate::{Fulfilment, Money, OrderId, StoreKind};
 use serde::{Deserialize, Serialize};
 
 /// What happened, for whom, with what to say about it.
@@ -33,6 +33,10 @@ pub enum Notice {
         store: String,
         /// Estimated minutes until ready.
         prep_minutes: u16,
+        /// The store's kind, for its words (issue 11); a restaurant's in
+        /// notices written before.
+        #[serde(default = "crate::kinds::restaurant")]
+        kind: StoreKind,
     },
     /// To the customer: the store declined; the payment was released.
     OrderRejected {
@@ -47,6 +51,10 @@ pub enum Notice {
         store: String,
         /// Where to collect it.
         address: String,
+        /// The store's kind, for its words (issue 11); a restaurant's in
+        /// notices written before.
+        #[serde(default = "crate::kinds::restaurant")]
+        kind: StoreKind,
     },
     /// To the customer of a delivery order: ready, waiting for the rider.
     ReadyForRider,
@@ -90,9 +98,19 @@ pub enum Notice {
         store: String,
     },
     /// To the customer: the rider has the order.
-    PickedUp,
+    PickedUp {
+        /// The store's kind, for its words (issue 11); a restaurant's in
+        /// notices written before.
+        #[serde(default = "crate::kinds::restaurant")]
+        kind: StoreKind,
+    },
     /// To the customer: delivered.
-    Delivered,
+    Delivered {
+        /// The store's kind, for its words (issue 11); a restaurant's in
+        /// notices written before.
+        #[serde(default = "crate::kinds::restaurant")]
+        kind: StoreKind,
+    },
     /// To the customer: collected at the store.
     Collected,
     /// To the owner: a customer reviewed an order.
@@ -120,16 +138,30 @@ impl Notice {
                 };
                 format!("New order #{order}: {units} item(s), {total}, {how}.")
             }
-            Notice::OrderAccepted { store, prep_minutes } => {
-                format!("{store} accepted order #{order}: ready in about {prep_minutes} min.")
-            }
+            Notice::OrderAccepted {
+                store,
+                prep_minutes,
+                kind,
+            } => match kind {
+                StoreKind::FlowerShop => format!(
+                    "{store} accepted order #{order} and is arranging it: ready in about {prep_minutes} min."
+                ),
+                StoreKind::RepairShop => format!(
+                    "{store} accepted order #{order} and is repairing your car: done in about {prep_minutes} min."
+                ),
+                _ => format!("{store} accepted order #{order}: ready in about {prep_minutes} min."),
+            },
             Notice::OrderRejected { store, reason } => format!(
                 "{store} could not take order #{order}: {}.",
                 reason.message()
             ),
-            Notice::ReadyForPickup { store, address } => {
-                format!("Your order #{order} is ready! Collect it at {store}, {address}.")
-            }
+            Notice::ReadyForPickup { store, address, kind } => match kind {
+                StoreKind::Canteen => format!("Your meal (order #{order}) is ready! Collect it at {store}, {address}."),
+                StoreKind::RepairShop => {
+                    format!("Your car is repaired (order #{order})! Collect it at {store}, {address}.")
+                }
+                _ => format!("Your order #{order} is ready! Collect it at {store}, {address}."),
+            },
             Notice::ReadyForRider => format!("Order #{order} is ready and waiting for the rider."),
             Notice::OrderCancelled => format!("Order #{order} is cancelled."),
             Notice::CancelledByCustomer => format!("Order #{order} was cancelled by the customer."),
@@ -153,12 +185,56 @@ impl Notice {
                 format!("The delivery job for order #{order} was cancelled. No need to go to {store}.")
             }
             Notice::RiderOnTheWay { store } => format!("A rider has taken order #{order} and heads to {store}."),
-            Notice::PickedUp => format!("Order #{order} is on the way."),
-            Notice::Delivered => format!("Order #{order} was delivered. Enjoy! Tell others how it was with a review."),
+            Notice::PickedUp { kind } => match kind {
+                StoreKind::RepairShop => format!("Your car is on its way back to you (order #{order})."),
+                StoreKind::FlowerShop => format!("Your flowers (order #{order}) are on the way."),
+                _ => format!("Order #{order} is on the way."),
+            },
+            Notice::Delivered { kind } => match kind {
+                StoreKind::RepairShop => {
+                    format!("Your car was returned (order #{order}). Tell others how the repair went with a review.")
+                }
+                _ => format!("Order #{order} was delivered. Enjoy! Tell others how it was with a review."),
+            },
             Notice::Collected => {
                 format!("You collected order #{order}. Enjoy! Tell others how it was with a review.")
             }
             Notice::Reviewed { stars } => format!("Order #{order} got a {stars}-star review."),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_business_speaks_its_own_words_and_old_notices_still_read() {
+        let order = OrderId(4);
+        let repair = Notice::OrderAccepted {
+            store: "카센터".into(),
+            prep_minutes: 90,
+            kind: StoreKind::RepairShop,
+        };
+        assert!(repair.english(order).contains("repairing your car"));
+        let flowers = Notice::PickedUp {
+            kind: StoreKind::FlowerShop,
+        };
+        assert_eq!(flowers.english(order), "Your flowers (order #4) are on the way.");
+        let back = Notice::Delivered {
+            kind: StoreKind::RepairShop,
+        };
+        assert!(back.english(order).starts_with("Your car was returned"));
+        // Stored before the kind was: a restaurant's words.
+        let old: Notice = serde_json::from_str(r#"{"notice":"picked_up"}"#).expect("old notice");
+        assert_eq!(
+            old,
+            Notice::PickedUp {
+                kind: StoreKind::Restaurant
+            }
+        );
+        let old: Notice = serde_json::from_str(r#"{"notice":"order_accepted","store":"치킨","prep_minutes":20}"#)
+            .expect("old notice");
+        assert_eq!(old.english(order), "치킨 accepted order #4: ready in about 20 min.");
     }
 }

@@ -98,6 +98,19 @@ impl OrderStatus {
         }
     }
 
+    /// A short English label in the words of the store's kind (issue 11):
+    /// a repair is "Being repaired", a bouquet "Being arranged".
+    pub fn label_for(self, kind: crate::StoreKind) -> &'static str {
+        let words = kind.words();
+        match self {
+            OrderStatus::Accepted => words.preparing,
+            OrderStatus::Ready => words.ready,
+            OrderStatus::PickedUp => words.on_the_way,
+            OrderStatus::Delivered => words.delivered,
+            other => other.label(),
+        }
+    }
+
     /// A short English label for customers.
     pub fn label(self) -> &'static str {
         match self {

@@ -89,6 +89,9 @@ pub struct PlacedOrder {
     pub store_address: String,
     /// The store's owner (notified of new and cancelled orders).
     pub owner: UserId,
+    /// What kind of business the store is, for its words (issue 11).
+    #[serde(default = "crate::kinds::restaurant")]
+    pub store_kind: crate::StoreKind,
     /// Delivery with a vehicle type, or pickup.
     pub fulfilment: Fulfilment,
     /// The drop-off address; empty for pickup.
@@ -419,6 +422,7 @@ mod tests {
                 store_name: "꽃집".into(),
                 store_address: "서울".into(),
                 owner: UserId(3),
+                store_kind: crate::StoreKind::FlowerShop,
                 fulfilment,
                 address: "집".into(),
                 note: String::new(),

@@ -12,7 +12,7 @@ use db::{Db, Tx};
 use domain::event::{Event, ReviewEvent};
 use domain::notice::Notice;
 use domain::shop::Notification;
-use domain::{DeliveryEvent, Fulfilment, OrderEvent, OrderId, PaymentEvent, Role, UserId};
+use domain::{DeliveryEvent, Fulfilment, OrderEvent, OrderId, PaymentEvent, Role, StoreKind, UserId};
 use eventlog::{Consumer, ConsumerError, RecordedEvent, StorageError};
 use sqlx::Row;
 
@@ -32,6 +32,7 @@ struct Facts {
     store: String,
     store_address: String,
     pickup: bool,
+    kind: StoreKind,
     rider: Option<UserId>,
     /// The rider was recorded on the order itself (`RiderAssigned`, logs
     /// written before the delivery context): then the order's cancellation
@@ -41,7 +42,7 @@ struct Facts {
 
 async fn facts(tx: &mut Tx, order: OrderId) -> Result<Option<Facts>, ConsumerError> {
     let row = sqlx::query(
-        "SELECT customer_id, owner_id, store_name, store_address, pickup, rider_id, legacy_rider \
+        "SELECT customer_id, owner_id, store_name, store_address, pickup, store_kind, rider_id, legacy_rider \
          FROM notification_orders WHERE order_id = $1",
     )
     .bind(order.get())
@@ -54,6 +55,7 @@ async fn facts(tx: &mut Tx, order: OrderId) -> Result<Option<Facts>, ConsumerErr
         store: row.try_get("store_name")?,
         store_address: row.try_get("store_address")?,
         pickup: db::flag(&row, "pickup")?,
+        kind: db::parsed(&row, "store_kind")?,
         rider: row.try_get::<Option<i64>, _>("rider_id")?.map(UserId),
         legacy_rider: db::flag(&row, "legacy_rider")?,
     }))
@@ -104,8 +106,9 @@ impl Consumer for Notifications {
         };
         if let Event::Order(OrderEvent::OrderPlaced { order: placed, .. }) = &event {
             sqlx::query(
-                "INSERT INTO notification_orders (order_id, customer_id, owner_id, store_name, store_address, pickup) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (order_id) DO NOTHING",
+                "INSERT INTO notification_orders (order_id, customer_id, owner_id, store_name, store_address, pickup, \
+                                                  store_kind) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (order_id) DO NOTHING",
             )
             .bind(order.get())
             .bind(placed.customer.get())
@@ -113,6 +116,7 @@ impl Consumer for Notifications {
             .bind(&placed.store_name)
             .bind(&placed.store_address)
             .bind(i64::from(placed.fulfilment == Fulfilment::Pickup))
+            .bind(placed.store_kind.as_str())
             .execute(&mut **tx)
             .await?;
             let store = placed.store_name.clone();
@@ -131,13 +135,16 @@ impl Consumer for Notifications {
         };
         let store = facts.store.clone();
         let to_customer = match event {
-            Event::Order(OrderEvent::OrderAccepted { prep_minutes, .. }) => {
-                Some(Notice::OrderAccepted { store, prep_minutes })
-            }
+            Event::Order(OrderEvent::OrderAccepted { prep_minutes, .. }) => Some(Notice::OrderAccepted {
+                store,
+                prep_minutes,
+                kind: facts.kind,
+            }),
             Event::Order(OrderEvent::OrderRejected { reason, .. }) => Some(Notice::OrderRejected { store, reason }),
             Event::Order(OrderEvent::OrderReady { .. }) if facts.pickup => Some(Notice::ReadyForPickup {
                 store,
                 address: facts.store_address.clone(),
+                kind: facts.kind,
             }),
             Event::Order(OrderEvent::OrderReady { .. }) => Some(Notice::ReadyForRider),
             Event::Order(OrderEvent::OrderCancelled { by, .. }) => {
@@ -161,8 +168,8 @@ impl Consumer for Notifications {
                 notify(tx, record, order, rider, Notice::JobCancelled { store }).await?;
                 None
             }
-            Event::Order(OrderEvent::OrderPickedUp { .. }) => Some(Notice::PickedUp),
-            Event::Order(OrderEvent::OrderDelivered { .. }) => Some(Notice::Delivered),
+            Event::Order(OrderEvent::OrderPickedUp { .. }) => Some(Notice::PickedUp { kind: facts.kind }),
+            Event::Order(OrderEvent::OrderDelivered { .. }) => Some(Notice::Delivered { kind: facts.kind }),
             Event::Order(OrderEvent::OrderCollected { .. }) => Some(Notice::Collected),
             Event::Payment(PaymentEvent::PaymentAuthorized { amount, .. }) => Some(Notice::PaymentApproved { amount }),
             Event::Payment(PaymentEvent::PaymentCaptured { amount, .. }) => Some(Notice::PaymentCaptured { amount }),

@@ -220,6 +220,7 @@ async fn price_cart(db: &Db, customer: &Caller, valid: &CheckoutRequest) -> Resu
         store_name,
         store_address: summary.address,
         owner,
+        store_kind: summary.kind,
         fulfilment: valid.fulfilment,
         address: valid.address.clone(),
         note: valid.note.clone(),

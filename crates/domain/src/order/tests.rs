@@ -36,6 +36,7 @@ fn placed() -> Box<PlacedOrder> {
         store_name: "치킨집".into(),
         store_address: "서울".into(),
         owner: OWNER,
+        store_kind: crate::StoreKind::Restaurant,
         fulfilment: DELIVERY,
         address: "역삼로 5".into(),
         note: String::new(),
