@@ -31,3 +31,7 @@ ALTER TABLE notification_orders ADD COLUMN store_kind TEXT NOT NULL DEFAULT 'res
 -- Views written before: the order as placed learns its store's kind.
 UPDATE order_views SET placed = jsonb_set(placed::jsonb, '{store_kind}', to_jsonb(s.kind))::text
 FROM stores s WHERE s.id = order_views.store_id;
+
+-- Owners take items off the menu (issue 11): hidden, not deleted, so the
+-- orders and carts that hold them keep pointing at a row.
+ALTER TABLE menu_items ADD COLUMN hidden BIGINT NOT NULL DEFAULT 0 CHECK (hidden IN (0, 1));

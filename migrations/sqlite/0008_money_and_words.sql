@@ -32,3 +32,7 @@ ALTER TABLE notification_orders ADD COLUMN store_kind TEXT NOT NULL DEFAULT 'res
 UPDATE order_views SET placed = json_set(placed, '$.store_kind', (
     SELECT s.kind FROM stores s WHERE s.id = order_views.store_id
 )) WHERE EXISTS (SELECT 1 FROM stores s WHERE s.id = order_views.store_id);
+
+-- Owners take items off the menu (issue 11): hidden, not deleted, so the
+-- orders and carts that hold them keep pointing at a row.
+ALTER TABLE menu_items ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0 CHECK (hidden IN (0, 1));

@@ -460,6 +460,8 @@ struct Row {
 struct Fixture {
     store: i64,
     item: i64,
+    /// Another item of the store, for taking off the menu.
+    spare: i64,
     order: i64,
 }
 
@@ -634,6 +636,11 @@ fn matrix() -> Vec<Row> {
             the_owner_only,
         ),
         (
+            "remove_item",
+            |f| vec![("store", f.store.to_string()), ("item", f.spare.to_string())],
+            the_owner_only,
+        ),
+        (
             "add_item",
             |f| {
                 vec![
@@ -699,6 +706,12 @@ async fn every_server_function_answers_each_role_as_the_matrix_says_and_leaks_no
         .fetch_one(app.db().pool())
         .await
         .unwrap();
+    let spare: i64 = sqlx::query_scalar("SELECT MAX(id) FROM menu_items WHERE store_id = $1")
+        .bind(store)
+        .fetch_one(app.db().pool())
+        .await
+        .unwrap();
+    assert_ne!(spare, item);
     let mut clients = Vec::new();
     for caller in CALLERS {
         let browser = client();
@@ -745,7 +758,12 @@ async fn every_server_function_answers_each_role_as_the_matrix_says_and_leaks_no
         .fetch_one(app.db().pool())
         .await
         .unwrap();
-    let fixture = Fixture { store, item, order };
+    let fixture = Fixture {
+        store,
+        item,
+        spare,
+        order,
+    };
     let mut checked = 0;
     for row in matrix() {
         let args = (row.args)(&fixture);

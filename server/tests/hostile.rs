@@ -364,10 +364,17 @@ fn server_functions(f: &Fixture) -> Vec<Row> {
             vec![
                 ("store", s()),
                 ("item", f.item.clone()),
+                ("name", "후라이드 치킨".into()),
                 ("price", "18000".into()),
                 ("stock", "".into()),
                 ("sold_out", "on".into()),
             ],
+        ),
+        // Last of the owner's rows that name the item: it may be removed.
+        (
+            "remove_item",
+            Who::Owner,
+            vec![("store", s()), ("item", f.item.clone())],
         ),
         (
             "add_item",

@@ -5,7 +5,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use testkit::app::{spawn_app, TestApp};
-use testkit::demo::{CUSTOMER, MOTO_RIDER as RIDER, OTHER_CUSTOMER, OWNER};
+use testkit::demo::{CUSTOMER, MOTO_RIDER as RIDER, OTHER_CUSTOMER, OTHER_OWNER, OWNER};
 use testkit::http::client;
 
 struct Shop {
@@ -303,6 +303,101 @@ async fn an_order_travels_through_the_three_screens_and_the_server_settles_it() 
         unread.body,
         serde_json::json!(Some(8)),
         "placed, payment approved, accepted, rider assigned, ready, picked up, delivered, payment complete"
+    );
+}
+
+/// Issue 11: the owner renames an item and takes it off the menu; customers
+/// see both at once, and a removed item can no longer be added, ordered
+/// from a cart or edited, while its row stays for the orders that hold it.
+#[tokio::test]
+async fn the_owner_renames_and_removes_items_and_placed_orders_keep_theirs() {
+    let s = shop().await;
+    let owner = logged_in(&s.app, OWNER).await;
+    let customer = logged_in(&s.app, CUSTOMER).await;
+    let item = s.item.as_str();
+    let added = s
+        .app
+        .call_as(&customer, "cart_add", &[("item", item), ("quantity", "1")], &[])
+        .await;
+    assert_eq!(added.status, 200, "{}", added.body);
+    let update = |name: &'static str| {
+        let owner = owner.clone();
+        let store = s.store.clone();
+        let app = &s.app;
+        async move {
+            app.call_as(
+                &owner,
+                "update_item",
+                &[
+                    ("store", store.as_str()),
+                    ("item", item),
+                    ("name", name),
+                    ("price", "20000"),
+                    ("stock", ""),
+                ],
+                &[],
+            )
+            .await
+        }
+    };
+    assert_eq!(update("   ").await.status, 422, "an empty name is refused");
+    let renamed = update("  마늘 간장 치킨 ").await;
+    assert_eq!(renamed.status, 200, "{}", renamed.body);
+    let (_, _, page) = s.app.page_as(&customer, &format!("/stores/{}", s.store)).await;
+    assert!(page.contains("마늘 간장 치킨"), "customers see the new name");
+
+    // Someone else's store: not found; a stranger cannot remove.
+    let other = logged_in(&s.app, OTHER_OWNER).await;
+    let foreign = s
+        .app
+        .call_as(
+            &other,
+            "remove_item",
+            &[("store", s.store.as_str()), ("item", item)],
+            &[],
+        )
+        .await;
+    assert_eq!(foreign.status, 404);
+    let removed = s
+        .app
+        .call_as(
+            &owner,
+            "remove_item",
+            &[("store", s.store.as_str()), ("item", item)],
+            &[],
+        )
+        .await;
+    assert_eq!(removed.status, 200, "{}", removed.body);
+    let again = s
+        .app
+        .call_as(
+            &owner,
+            "remove_item",
+            &[("store", s.store.as_str()), ("item", item)],
+            &[],
+        )
+        .await;
+    assert_eq!(again.status, 404, "already off the menu");
+    let (_, _, page) = s.app.page_as(&customer, &format!("/stores/{}", s.store)).await;
+    assert!(!page.contains("마늘 간장 치킨"), "gone from the menu");
+    let add = s.app.call_as(&customer, "cart_add", &[("item", item)], &[]).await;
+    assert_eq!(add.status, 404, "{}", add.body);
+    let renamed_after = update("다시 살리기").await;
+    assert_eq!(renamed_after.status, 404, "a removed item cannot be edited");
+    let hidden: i64 = sqlx::query_scalar("SELECT hidden FROM menu_items WHERE id = $1")
+        .bind(item.parse::<i64>().unwrap())
+        .fetch_one(s.app.db().pool())
+        .await
+        .unwrap();
+    assert_eq!(hidden, 1, "kept, for the orders that hold it");
+    let cart = s
+        .app
+        .call_as(&customer, "cart", &[("store", s.store.as_str())], &[])
+        .await;
+    assert_eq!(
+        cart.body["lines"],
+        serde_json::json!([]),
+        "a removed item cannot be ordered from a cart"
     );
 }
 

@@ -15,7 +15,7 @@ use domain::shop::OrderView;
 use domain::{OrderStatus, StoreStatus};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use menu::{AddItem, MenuEditor, UpdateItem};
+use menu::{AddItem, MenuEditor, RemoveItem, UpdateItem};
 use serde::{Deserialize, Serialize};
 
 /// The stores the logged-in owner owns (`/owner`).
@@ -136,6 +136,7 @@ pub fn OwnerStorePage() -> impl IntoView {
     let status = ServerAction::<SetStoreStatus>::new();
     let update = ServerAction::<UpdateItem>::new();
     let add = ServerAction::<AddItem>::new();
+    let remove = ServerAction::<RemoveItem>::new();
     let acknowledge = ServerAction::<AcknowledgeOrders>::new();
     let live = crate::live::use_live();
     let data = Resource::new(
@@ -150,6 +151,7 @@ pub fn OwnerStorePage() -> impl IntoView {
                 status.version().get(),
                 update.version().get(),
                 add.version().get(),
+                remove.version().get(),
                 acknowledge.version().get(),
             )
         },
@@ -164,6 +166,7 @@ pub fn OwnerStorePage() -> impl IntoView {
             status.value().get().and_then(Result::err),
             update.value().get().and_then(Result::err),
             add.value().get().and_then(Result::err),
+            remove.value().get().and_then(Result::err),
         ]
         .into_iter()
         .flatten()
@@ -243,7 +246,7 @@ pub fn OwnerStorePage() -> impl IntoView {
                     <Column title="Ready" test="col-ready" statuses=&[OrderStatus::Ready] data actions=columns/>
                 </div>
                 <Column title="Done today" test="col-done" statuses=&[OrderStatus::PickedUp, OrderStatus::Delivered, OrderStatus::Collected, OrderStatus::Rejected, OrderStatus::Cancelled] data actions=columns/>
-                <MenuEditor store=id() data update add/>
+                <MenuEditor store=id() data update add remove/>
             </Show>
         </Transition>
     }

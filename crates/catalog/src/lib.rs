@@ -111,7 +111,7 @@ pub async fn store_menu(db: &Db, id: StoreId) -> Result<Option<StoreMenu>, sqlx:
     };
     let rows = sqlx::query(
         "SELECT id, category, name, description, price_won, stock, sold_out \
-         FROM menu_items WHERE store_id = $1 ORDER BY position, id",
+         FROM menu_items WHERE store_id = $1 AND hidden = 0 ORDER BY position, id",
     )
     .bind(id.get())
     .fetch_all(db.pool())
@@ -133,10 +133,12 @@ const ITEM_COLUMNS: &str = "id, store_id, category, name, description, price_won
 
 /// One menu item with the store it is on, or `None` for an unknown item.
 pub async fn menu_item(db: &Db, item: MenuItemId) -> Result<Option<(StoreId, MenuItem)>, sqlx::Error> {
-    let row = sqlx::query(&format!("SELECT {ITEM_COLUMNS} FROM menu_items WHERE id = $1"))
-        .bind(item.get())
-        .fetch_optional(db.pool())
-        .await?;
+    let row = sqlx::query(&format!(
+        "SELECT {ITEM_COLUMNS} FROM menu_items WHERE id = $1 AND hidden = 0"
+    ))
+    .bind(item.get())
+    .fetch_optional(db.pool())
+    .await?;
     row.map(|r| Ok((StoreId(r.try_get("store_id")?), item_from_row(&r)?)))
         .transpose()
 }
@@ -152,7 +154,7 @@ pub async fn menu_items_of(
     for chunk in items.chunks(100) {
         let placeholders: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
         let sql = format!(
-            "SELECT {ITEM_COLUMNS} FROM menu_items WHERE store_id = $1 AND id IN ({})",
+            "SELECT {ITEM_COLUMNS} FROM menu_items WHERE store_id = $1 AND hidden = 0 AND id IN ({})",
             placeholders.join(", ")
         );
         let mut query = sqlx::query(&sql).bind(store.get());
@@ -176,7 +178,7 @@ pub async fn reserve_stock(tx: &mut Tx, lines: &[(MenuItemId, u8)]) -> Result<Re
     for (item, quantity) in lines {
         let reserved = sqlx::query(
             "UPDATE menu_items SET stock = CASE WHEN stock IS NULL THEN NULL ELSE stock - $2 END \
-             WHERE id = $1 AND sold_out = 0 AND (stock IS NULL OR stock >= $2)",
+             WHERE id = $1 AND sold_out = 0 AND hidden = 0 AND (stock IS NULL OR stock >= $2)",
         )
         .bind(item.get())
         .bind(i64::from(*quantity))
@@ -272,23 +274,40 @@ pub async fn add_menu_item(
     Ok(MenuItemId(id))
 }
 
-/// Changes price, stock and sold-out of `item`, which must be on `store`'s
-/// menu; `false` when it is not (nothing changes).
+/// Changes the name (when given), price, stock and sold-out of `item`,
+/// which must be on `store`'s menu; `false` when it is not, or was removed
+/// (nothing changes). Orders already placed keep the name they were placed
+/// with (it rides on `OrderPlaced`).
 pub async fn update_menu_item(
     db: &Db,
     store: StoreId,
     item: MenuItemId,
     change: &ItemChange,
 ) -> Result<bool, sqlx::Error> {
-    let result =
-        sqlx::query("UPDATE menu_items SET price_won = $3, stock = $4, sold_out = $5 WHERE id = $1 AND store_id = $2")
-            .bind(item.get())
-            .bind(store.get())
-            .bind(change.price.won())
-            .bind(change.stock.column())
-            .bind(i64::from(change.sold_out))
-            .execute(db.pool())
-            .await?;
+    let result = sqlx::query(
+        "UPDATE menu_items SET price_won = $3, stock = $4, sold_out = $5, name = COALESCE($6, name) \
+         WHERE id = $1 AND store_id = $2 AND hidden = 0",
+    )
+    .bind(item.get())
+    .bind(store.get())
+    .bind(change.price.won())
+    .bind(change.stock.column())
+    .bind(i64::from(change.sold_out))
+    .bind(change.name.clone())
+    .execute(db.pool())
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Takes `item` off `store`'s menu (issue 11, "delete"): customers no longer
+/// see or order it and carts holding it say so, while the orders that hold
+/// it keep their lines. `false` when it is not on that menu (any more).
+pub async fn remove_menu_item(db: &Db, store: StoreId, item: MenuItemId) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query("UPDATE menu_items SET hidden = 1 WHERE id = $1 AND store_id = $2 AND hidden = 0")
+        .bind(item.get())
+        .bind(store.get())
+        .execute(db.pool())
+        .await?;
     Ok(result.rows_affected() == 1)
 }
 

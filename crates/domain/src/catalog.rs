@@ -244,9 +244,13 @@ impl NewMenuItem {
     }
 }
 
-/// What an owner may change about a menu item (issue 4, menu management), parsed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What an owner may change about a menu item (issue 4, menu management;
+/// issue 11: the name too), parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ItemChange {
+    /// The new name, when the form sent one (at most
+    /// [`limits::MENU_ITEM_NAME_CHARS`] characters); `None` keeps the name.
+    pub name: Option<String>,
     /// Price in won.
     pub price: Money,
     /// Units in stock.
@@ -256,11 +260,25 @@ pub struct ItemChange {
 }
 
 impl ItemChange {
-    /// Parses the owner's item form, naming every field to correct.
-    pub fn parse(price: &str, stock: &str, sold_out: bool) -> Result<ItemChange, Vec<FieldError>> {
-        match (parse_price(price), Stock::parse(stock)) {
-            (Ok(price), Ok(stock)) => Ok(ItemChange { price, stock, sold_out }),
-            (price, stock) => Err(price.err().into_iter().chain(stock.err()).collect()),
+    /// Parses the owner's item form, naming every field to correct. `name`
+    /// is optional (older forms send none); when sent it must not be empty.
+    pub fn parse(name: Option<&str>, price: &str, stock: &str, sold_out: bool) -> Result<ItemChange, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let name = name.and_then(|n| {
+            clean_text(n, "Name", limits::MENU_ITEM_NAME_CHARS, false)
+                .map_err(|e| errors.push(FieldError::new("name", e.to_string())))
+                .ok()
+        });
+        let price = parse_price(price).map_err(|e| errors.push(e)).ok();
+        let stock = Stock::parse(stock).map_err(|e| errors.push(e)).ok();
+        match (price, stock) {
+            (Some(price), Some(stock)) if errors.is_empty() => Ok(ItemChange {
+                name,
+                price,
+                stock,
+                sold_out,
+            }),
+            _ => Err(errors),
         }
     }
 }
@@ -358,16 +376,27 @@ mod tests {
 
     #[test]
     fn an_item_change_parses_price_stock_and_sold_out() {
-        let change = ItemChange::parse("18000", "", true).expect("valid");
+        let change = ItemChange::parse(None, "18000", "", true).expect("valid");
         assert_eq!(
-            (change.price.won(), change.stock, change.sold_out),
-            (18_000, Stock::Unlimited, true)
+            (
+                change.name.as_deref(),
+                change.price.won(),
+                change.stock,
+                change.sold_out
+            ),
+            (None, 18_000, Stock::Unlimited, true)
         );
-        let errors = ItemChange::parse("abc", "-3", false).err().unwrap_or_default();
+        let renamed = ItemChange::parse(Some("  양념 반 후라이드 반 "), "18000", "5", false).expect("valid");
+        assert_eq!(renamed.name.as_deref(), Some("양념 반 후라이드 반"));
+        let errors = ItemChange::parse(Some("   "), "abc", "-3", false)
+            .err()
+            .unwrap_or_default();
         assert_eq!(
             errors.iter().map(|f| f.field.as_str()).collect::<Vec<_>>(),
-            ["price", "stock"]
+            ["name", "price", "stock"]
         );
+        let long = "가".repeat(limits::MENU_ITEM_NAME_CHARS + 1);
+        assert!(ItemChange::parse(Some(&long), "1000", "", false).is_err());
         assert_eq!(Stock::Limited(7).column(), Some(7));
         assert_eq!(Stock::Unlimited.column(), None);
     }
