@@ -1,5 +1,5 @@
-import { expect, test, type Page } from "@playwright/test";
-import { hydrated, personLoggedIn, toCheckout } from "./people";
+import { expect, test } from "@playwright/test";
+import { hydrated, live, openDashboard, personLoggedIn, placeOrder, toCheckout } from "./people";
 
 // Issue 11: one state machine, each business in its own words. A flower
 // shop arranges (seed 002, online only: no pickup); a repair shop repairs
@@ -7,26 +7,6 @@ import { hydrated, personLoggedIn, toCheckout } from "./people";
 
 const PHONE = { width: 375, height: 812 };
 const DESK = { width: 1000, height: 900 };
-
-async function live(page: Page) {
-  await expect(page.getByTestId("live")).toHaveAttribute("data-live", "live");
-}
-
-async function openDashboard(owner: Page, store: RegExp) {
-  await owner.goto("/owner");
-  await owner.getByRole("link", { name: store }).click();
-  await hydrated(owner);
-  await live(owner);
-}
-
-async function placeOrder(customer: Page, store: RegExp) {
-  await toCheckout(customer, store);
-  await customer.getByTestId("place-order").click();
-  await expect(customer).toHaveURL(/\/orders\/\d+$/);
-  await hydrated(customer);
-  await live(customer);
-  return customer.url().split("/").pop()!;
-}
 
 test("the flower shop arranges a bouquet and offers no pickup", async ({ browser }, info) => {
   test.skip(info.project.name !== "desktop", "one run is enough; the customer is on a phone");

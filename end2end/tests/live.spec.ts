@@ -1,31 +1,11 @@
 import { expect, test, type Page } from "@playwright/test";
-import { hydrated, personLoggedIn, toCheckout } from "./people";
+import { hydrated, live, openDashboard, personLoggedIn, placeOrder } from "./people";
 
 const DESK = { width: 1000, height: 900 };
 
 // Issue 5: nobody presses reload. Customer, owner and rider watch one order
 // through its life in three browser contexts and see each other's changes
 // as they happen; the owner's alarm rings on a new order and stops on accept.
-
-async function live(page: Page) {
-  await expect(page.getByTestId("live")).toHaveAttribute("data-live", "live");
-}
-
-async function openDashboard(owner: Page) {
-  await owner.goto("/owner");
-  await owner.getByRole("link", { name: /황금올리브/ }).click();
-  await hydrated(owner);
-  await live(owner);
-}
-
-async function placeOrder(customer: Page) {
-  await toCheckout(customer);
-  await customer.getByTestId("place-order").click();
-  await expect(customer).toHaveURL(/\/orders\/\d+$/);
-  await hydrated(customer);
-  await live(customer);
-  return customer.url().split("/").pop()!;
-}
 
 test("three screens follow one order live, and the alarm rings until accepted", async ({ browser }, info) => {
   test.skip(info.project.name !== "desktop", "one run is enough; the phone layout is checked elsewhere");

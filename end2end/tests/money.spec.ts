@@ -1,5 +1,5 @@
-import { expect, test, type Page } from "@playwright/test";
-import { hydrated, personLoggedIn, toCheckout } from "./people";
+import { expect, test } from "@playwright/test";
+import { hydrated, live, openDashboard, personLoggedIn, placeOrder } from "./people";
 
 // Issue 11, "nobody sees the money": the customer, the store and the
 // operator see, live, whether the card is held, charged or released; a
@@ -8,26 +8,6 @@ import { hydrated, personLoggedIn, toCheckout } from "./people";
 
 const PHONE = { width: 375, height: 812 };
 const DESK = { width: 1000, height: 900 };
-
-async function live(page: Page) {
-  await expect(page.getByTestId("live")).toHaveAttribute("data-live", "live");
-}
-
-async function openDashboard(owner: Page) {
-  await owner.goto("/owner");
-  await owner.getByRole("link", { name: /황금올리브/ }).click();
-  await hydrated(owner);
-  await live(owner);
-}
-
-async function placeOrder(customer: Page) {
-  await toCheckout(customer);
-  await customer.getByTestId("place-order").click();
-  await expect(customer).toHaveURL(/\/orders\/\d+$/);
-  await hydrated(customer);
-  await live(customer);
-  return customer.url().split("/").pop()!;
-}
 
 test("the card is held, then charged on delivery, and everyone sees it live", async ({ browser }, info) => {
   test.skip(info.project.name !== "desktop", "one run is enough; the customer is on a phone");

@@ -36,3 +36,26 @@ export async function toCheckout(customer: Page, store: RegExp = /황금올리�
   await customer.getByLabel("Delivery address").fill("서울 강남구 역삼로 5, 301호");
   await customer.getByLabel("Card number").fill("4242 4242 4242 4242");
 }
+
+/** Resolves once the page's live feed is connected. */
+export async function live(page: Page) {
+  await expect(page.getByTestId("live")).toHaveAttribute("data-live", "live");
+}
+
+/** Opens the owner's dashboard of the store whose link matches `store`, live. */
+export async function openDashboard(owner: Page, store: RegExp = /황금올리브/) {
+  await owner.goto("/owner");
+  await owner.getByRole("link", { name: store }).click();
+  await hydrated(owner);
+  await live(owner);
+}
+
+/** Places an order at `store` (see `toCheckout`) and waits on its live page; returns its id. */
+export async function placeOrder(customer: Page, store?: RegExp) {
+  await toCheckout(customer, store);
+  await customer.getByTestId("place-order").click();
+  await expect(customer).toHaveURL(/\/orders\/\d+$/);
+  await hydrated(customer);
+  await live(customer);
+  return customer.url().split("/").pop()!;
+}
