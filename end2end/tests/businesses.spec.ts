@@ -14,6 +14,9 @@ test("the flower shop arranges a bouquet and offers no pickup", async ({ browser
   const customer = await personLoggedIn(browser, "minjun@demo.delivery", PHONE);
   await openDashboard(owner, /플로라 꽃집/);
   await expect(owner.getByTestId("col-cooking").getByRole("heading")).toContainText("Arranging");
+  const fulfilment = owner.getByTestId("fulfilment");
+  await expect(fulfilment.locator('input[name="delivery"]')).toBeChecked();
+  await expect(fulfilment.locator('input[name="pickup"]')).not.toBeChecked();
 
   await toCheckout(customer, /플로라 꽃집/);
   await expect(customer.getByText("Pickup", { exact: false })).toHaveCount(0);

@@ -624,6 +624,17 @@ fn matrix() -> Vec<Row> {
             the_owner_only,
         ),
         (
+            "store_fulfilment",
+            |f| {
+                vec![
+                    ("store", f.store.to_string()),
+                    ("delivery", "on".into()),
+                    ("pickup", "on".into()),
+                ]
+            },
+            the_owner_only,
+        ),
+        (
             "update_item",
             |f| {
                 vec![

@@ -392,6 +392,12 @@ fn server_functions(f: &Fixture) -> Vec<Row> {
         ("claim_job", Who::Rider, vec![("order", o())]),
         ("pick_up", Who::Rider, vec![("order", o())]),
         ("deliver", Who::Rider, vec![("order", o())]),
+        // Last: a value left out turns one way of handing over off.
+        (
+            "store_fulfilment",
+            Who::Owner,
+            vec![("store", s()), ("delivery", "on".into()), ("pickup", "on".into())],
+        ),
     ]
 }
 

@@ -401,6 +401,98 @@ async fn the_owner_renames_and_removes_items_and_placed_orders_keep_theirs() {
     );
 }
 
+/// Issue 11 (seed 002, "현장방문 및 판매는 지원하지 않으며"): an owner sets
+/// how the store hands orders over; checkout follows from the next order.
+#[tokio::test]
+async fn the_owner_chooses_delivery_or_pickup_and_checkout_follows() {
+    let s = shop().await;
+    let owner = logged_in(&s.app, OWNER).await;
+    let customer = logged_in(&s.app, CUSTOMER).await;
+    let set = |delivery: bool, pickup: bool| {
+        let owner = owner.clone();
+        let store = s.store.clone();
+        let app = &s.app;
+        async move {
+            let mut form = vec![("store", store.as_str())];
+            if delivery {
+                form.push(("delivery", "on"));
+            }
+            if pickup {
+                form.push(("pickup", "on"));
+            }
+            app.call_as(&owner, "store_fulfilment", &form, &[]).await
+        }
+    };
+    let neither = set(false, false).await;
+    assert_eq!(neither.status, 422, "{}", neither.body);
+    let stranger = logged_in(&s.app, OTHER_OWNER).await;
+    let foreign = s
+        .app
+        .call_as(
+            &stranger,
+            "store_fulfilment",
+            &[("store", s.store.as_str()), ("pickup", "on")],
+            &[],
+        )
+        .await;
+    assert_eq!(foreign.status, 404);
+    let cart = s
+        .app
+        .call_as(&customer, "cart", &[("store", s.store.as_str())], &[])
+        .await;
+    assert_eq!(
+        (
+            cart.body["offers_delivery"].as_bool(),
+            cart.body["offers_pickup"].as_bool()
+        ),
+        (Some(true), Some(true)),
+        "unchanged by refusals"
+    );
+
+    assert_eq!(set(true, false).await.status, 200);
+    let cart = s
+        .app
+        .call_as(&customer, "cart", &[("store", s.store.as_str())], &[])
+        .await;
+    assert_eq!(
+        (
+            cart.body["offers_delivery"].as_bool(),
+            cart.body["offers_pickup"].as_bool()
+        ),
+        (Some(true), Some(false))
+    );
+    let added = s
+        .app
+        .call_as(
+            &customer,
+            "cart_add",
+            &[("item", s.item.as_str()), ("quantity", "1")],
+            &[],
+        )
+        .await;
+    assert_eq!(added.status, 200, "{}", added.body);
+    let pickup = s
+        .app
+        .call_as(
+            &customer,
+            "place_order",
+            &[
+                ("store", s.store.as_str()),
+                ("fulfilment", "pickup"),
+                ("card_number", "4242 4242 4242 4242"),
+                ("idempotency_key", "pickup-refused"),
+            ],
+            &[],
+        )
+        .await;
+    assert!([409, 422].contains(&pickup.status), "{} {}", pickup.status, pickup.body);
+    let orders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders")
+        .fetch_one(s.app.db().pool())
+        .await
+        .unwrap();
+    assert_eq!(orders, 0, "no pickup order from a store that only delivers");
+}
+
 #[tokio::test]
 async fn the_owner_manages_the_menu_and_customers_see_it_at_once() {
     let s = shop().await;

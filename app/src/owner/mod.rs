@@ -124,6 +124,32 @@ pub async fn set_store_status(
     Ok(catalog::set_store_status(&state.db, store, status).await?)
 }
 
+/// Sets whether the store delivers, offers pickup, or both (issue 11; seed
+/// 002's flower shop only delivers). Checkout offers what is ticked from the
+/// next order on.
+///
+/// Errors: 401/403; 404 for a store that is not theirs; 422 when neither is
+/// ticked.
+#[server(endpoint = "store_fulfilment")]
+pub async fn set_store_fulfilment(
+    /// The store id.
+    store: String,
+    /// Present ("on") when the store delivers.
+    delivery: Option<String>,
+    /// Present ("on") when customers may collect at the store.
+    pickup: Option<String>,
+) -> Result<(), AppError> {
+    let (_, state, store) = owner_of(&store).await?;
+    let (delivery, pickup) = (delivery.is_some(), pickup.is_some());
+    if !delivery && !pickup {
+        return Err(crate::error::respond(AppError::Invalid(vec![domain::FieldError::new(
+            "delivery",
+            "offer delivery, pickup or both: customers need a way to get their order",
+        )])));
+    }
+    Ok(catalog::set_fulfilment(&state.db, store, delivery, pickup).await?)
+}
+
 /// `/owner/stores/{id}`: the dashboard.
 #[component]
 pub fn OwnerStorePage() -> impl IntoView {
@@ -134,6 +160,7 @@ pub fn OwnerStorePage() -> impl IntoView {
     let ready = ServerAction::<MarkReady>::new();
     let collected = ServerAction::<MarkCollected>::new();
     let status = ServerAction::<SetStoreStatus>::new();
+    let fulfilment = ServerAction::<SetStoreFulfilment>::new();
     let update = ServerAction::<UpdateItem>::new();
     let add = ServerAction::<AddItem>::new();
     let remove = ServerAction::<RemoveItem>::new();
@@ -149,6 +176,7 @@ pub fn OwnerStorePage() -> impl IntoView {
                 ready.version().get(),
                 collected.version().get(),
                 status.version().get(),
+                fulfilment.version().get(),
                 update.version().get(),
                 add.version().get(),
                 remove.version().get(),
@@ -164,6 +192,7 @@ pub fn OwnerStorePage() -> impl IntoView {
             ready.value().get().and_then(Result::err),
             collected.value().get().and_then(Result::err),
             status.value().get().and_then(Result::err),
+            fulfilment.value().get().and_then(Result::err),
             update.value().get().and_then(Result::err),
             add.value().get().and_then(Result::err),
             remove.value().get().and_then(Result::err),
@@ -232,6 +261,13 @@ pub fn OwnerStorePage() -> impl IntoView {
                                         }
                                     }).collect_view()}
                                 </div>
+                                <ActionForm action=fulfilment attr:class="fulfilment" attr:data-testid="fulfilment">
+                                    <input type="hidden" name="store" value=sid.clone()/>
+                                    <span class="hint">"Customers may get their order by "</span>
+                                    <label class="check"><input type="checkbox" name="delivery" checked=store.offers_delivery/>" delivery"</label>
+                                    <label class="check"><input type="checkbox" name="pickup" checked=store.offers_pickup/>" pickup at the store"</label>
+                                    <button type="submit" class="secondary">"Save"</button>
+                                </ActionForm>
                             </section>
                             {move || form_error(error())}
                         }.into_any()

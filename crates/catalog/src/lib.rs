@@ -336,6 +336,19 @@ pub async fn set_store_status(db: &Db, store: StoreId, status: StoreStatus) -> R
     Ok(())
 }
 
+/// Sets how `store` hands orders over (issue 11; seed 002: a flower shop
+/// that only delivers): delivery, pickup, or both. Orders already placed
+/// keep theirs. The caller makes sure at least one is offered.
+pub async fn set_fulfilment(db: &Db, store: StoreId, delivery: bool, pickup: bool) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE stores SET offers_delivery = $2, offers_pickup = $3 WHERE id = $1")
+        .bind(store.get())
+        .bind(i64::from(delivery))
+        .bind(i64::from(pickup))
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
 /// How many stores exist (0 means a fresh database).
 pub async fn store_count(db: &Db) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT COUNT(*) FROM stores")
