@@ -307,10 +307,11 @@ async fn an_order_travels_through_the_three_screens_and_the_server_settles_it() 
 }
 
 /// Issue 11: the owner renames an item and takes it off the menu; customers
-/// see both at once, and a removed item can no longer be added, ordered
-/// from a cart or edited, while its row stays for the orders that hold it.
+/// see both at once, and a removed item can no longer be added or edited,
+/// while its row stays for the orders that hold it; a cart that held it
+/// loses it and says so, once.
 #[tokio::test]
-async fn the_owner_renames_and_removes_items_and_placed_orders_keep_theirs() {
+async fn the_owner_renames_and_removes_items_and_carts_say_so() {
     let s = shop().await;
     let owner = logged_in(&s.app, OWNER).await;
     let customer = logged_in(&s.app, CUSTOMER).await;
@@ -378,8 +379,18 @@ async fn the_owner_renames_and_removes_items_and_placed_orders_keep_theirs() {
         )
         .await;
     assert_eq!(again.status, 404, "already off the menu");
+    // Gone from the menu (the page also tells this customer their cart lost it).
+    let stranger_view = s
+        .app
+        .call_as(&client(), "store_menu", &[("id", s.store.as_str())], &[])
+        .await;
+    assert!(
+        !stranger_view.body.to_string().contains("마늘 간장 치킨"),
+        "{}",
+        stranger_view.body
+    );
     let (_, _, page) = s.app.page_as(&customer, &format!("/stores/{}", s.store)).await;
-    assert!(!page.contains("마늘 간장 치킨"), "gone from the menu");
+    assert!(page.contains("No longer on the menu, so taken out of your cart: 마늘 간장 치킨."));
     let add = s.app.call_as(&customer, "cart_add", &[("item", item)], &[]).await;
     assert_eq!(add.status, 404, "{}", add.body);
     let renamed_after = update("다시 살리기").await;
@@ -390,15 +401,13 @@ async fn the_owner_renames_and_removes_items_and_placed_orders_keep_theirs() {
         .await
         .unwrap();
     assert_eq!(hidden, 1, "kept, for the orders that hold it");
+    // Told once (on the page above); the cart no longer holds it.
     let cart = s
         .app
         .call_as(&customer, "cart", &[("store", s.store.as_str())], &[])
         .await;
-    assert_eq!(
-        cart.body["lines"],
-        serde_json::json!([]),
-        "a removed item cannot be ordered from a cart"
-    );
+    assert_eq!(cart.body["lines"], serde_json::json!([]), "{}", cart.body);
+    assert_eq!(cart.body["removed"], serde_json::json!([]), "{}", cart.body);
 }
 
 /// Issue 11 (seed 002, "현장방문 및 판매는 지원하지 않으며"): an owner sets

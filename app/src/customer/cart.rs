@@ -103,12 +103,14 @@ pub fn CartPanel(
                             <p class="empty"><a href=format!("/login?next=/stores/{store}")>"Log in"</a>" with a customer account to order."</p>
                         }.into_any(),
                         Ok(Some(cart)) if cart.lines.is_empty() => view! {
+                            {removed_notice(&cart.removed)}
                             <p class="empty">"Your cart is empty. Add something from the menu."</p>
                         }.into_any(),
                         Ok(Some(cart)) => {
                             let checkout = format!("/checkout?store={}", cart.store);
                             let blocked = cart.store_problem.clone();
                             view! {
+                                {removed_notice(&cart.removed)}
                                 <ul class="cart-lines">
                                     {cart.lines.into_iter().map(|line| {
                                         let item = line.item.to_string();
@@ -147,4 +149,16 @@ pub fn CartPanel(
             </Transition>
         </aside>
     }
+}
+
+/// Tells the customer which items the store took off its menu since they
+/// were added, and that they left the cart (issue 11); nothing when none.
+pub(crate) fn removed_notice(removed: &[String]) -> Option<impl IntoView> {
+    (!removed.is_empty()).then(|| {
+        let text = format!(
+            "No longer on the menu, so taken out of your cart: {}.",
+            removed.join(", ")
+        );
+        view! { <p class="notice" role="status" data-testid="cart-removed">{text}</p> }
+    })
 }

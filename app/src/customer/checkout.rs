@@ -175,6 +175,7 @@ fn CheckoutForm(page: CheckoutData, place: ServerAction<PlaceOrder>) -> impl Int
                 }).collect_view()}
             </ul>
             {cart.store_problem.clone().map(|p| view! { <p class="notice">{p}</p> })}
+            {super::cart::removed_notice(&cart.removed)}
             <ActionForm action=place node_ref=form>
                 <input type="hidden" name="store" value=cart.store.to_string()/>
                 <input type="hidden" name="idempotency_key" value=page.key/>

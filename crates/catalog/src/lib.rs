@@ -169,6 +169,22 @@ pub async fn menu_items_of(
     Ok(out)
 }
 
+/// The names of `items` (by id), whether or not they are still on a menu:
+/// what to call an item a customer kept in a cart after it was removed.
+pub async fn item_names(db: &Db, items: &[MenuItemId]) -> Result<HashMap<MenuItemId, String>, sqlx::Error> {
+    let mut out = HashMap::with_capacity(items.len());
+    for item in items {
+        let name: Option<String> = sqlx::query_scalar("SELECT name FROM menu_items WHERE id = $1")
+            .bind(item.get())
+            .fetch_optional(db.pool())
+            .await?;
+        if let Some(name) = name {
+            out.insert(*item, name);
+        }
+    }
+    Ok(out)
+}
+
 /// Takes `quantity` of each item off the shelf inside `tx` (requirement F8),
 /// each with a conditional decrement that never goes below zero whoever else
 /// is buying. `Ok(Err(item))` names the first item that was sold out or

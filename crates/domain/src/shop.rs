@@ -44,6 +44,10 @@ pub struct Cart {
     pub min_order: Money,
     /// Why the store cannot take the order now (paused, closed), if so.
     pub store_problem: Option<String>,
+    /// Items the store took off its menu since they were added: they were
+    /// taken out of the cart, and this says so once (issue 11).
+    #[serde(default)]
+    pub removed: Vec<String>,
 }
 
 impl Cart {

@@ -117,6 +117,22 @@ pub async fn load(db: &Db, customer: UserId, store: StoreId) -> Result<Cart, Ord
     let wanted = lines(db, customer, store).await?;
     let ids: Vec<MenuItemId> = wanted.iter().map(|(id, _)| *id).collect();
     let items = catalog::menu_items_of(db, store, &ids).await?;
+    // Lines whose item the store took off its menu: out of the cart, and
+    // the customer is told which (otherwise checkout would refuse a cart
+    // that looks fine).
+    let gone: Vec<MenuItemId> = ids.iter().copied().filter(|id| !items.contains_key(id)).collect();
+    let mut removed = Vec::new();
+    if !gone.is_empty() {
+        let names = catalog::item_names(db, &gone).await?;
+        for id in &gone {
+            sqlx::query("DELETE FROM cart_lines WHERE customer_id = $1 AND menu_item_id = $2")
+                .bind(customer.get())
+                .bind(id.get())
+                .execute(db.pool())
+                .await?;
+            removed.extend(names.get(id).cloned());
+        }
+    }
     let mut lines = Vec::with_capacity(wanted.len());
     for (id, quantity) in wanted {
         let Some(item) = items.get(&id) else { continue };
@@ -150,5 +166,6 @@ pub async fn load(db: &Db, customer: UserId, store: StoreId) -> Result<Cart, Ord
         offers_pickup: summary.offers_pickup,
         min_order: summary.min_order,
         store_problem,
+        removed,
     })
 }
