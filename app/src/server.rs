@@ -47,6 +47,24 @@ async fn applied(state: &AppState, names: &[&str], seq: i64, deadline: std::time
     true
 }
 
+/// The latest event of `order` after `story` (or `story`): from the
+/// replica's memory of the log when it runs the consequences itself (their
+/// commits are then known here), else from the database.
+async fn last_of_order(state: &AppState, order: domain::OrderId, story: i64) -> i64 {
+    let local = CONSEQUENCES.iter().all(|name| {
+        state
+            .consumer_controls
+            .iter()
+            .any(|c| c.name() == *name && c.local_checkpoint().is_some())
+    });
+    let latest = if local {
+        state.log_tail.last_of_order(order.get(), story).await
+    } else {
+        eventlog::last_of_order(&state.db, order.get()).await
+    };
+    latest.unwrap_or(story).max(story)
+}
+
 /// The login session of this request.
 pub async fn auth_session() -> Result<AuthSession, AppError> {
     leptos_axum::extract::<AuthSession>()
@@ -80,9 +98,8 @@ pub fn limit_attempts(state: &AppState, client: &str) -> Result<(), AppError> {
 /// or login it follows stands.
 pub async fn session_ended(state: &AppState, session_id: &str, user: domain::UserId) {
     let key = accounts::sessions::session_key(session_id);
-    match accounts::sessions::ended(&state.db, &key, user).await {
-        Ok(_) => state.consumers.nudge(),
-        Err(e) => tracing::warn!(error = %e, "cannot record the end of a session; its sockets stay open"),
+    if let Err(e) = accounts::sessions::ended(&state.db, &key, user).await {
+        tracing::warn!(error = %e, "cannot record the end of a session; its sockets stay open");
     }
 }
 
@@ -174,14 +191,13 @@ pub async fn order_command(action: Action, order: &str, command: domain::OrderCo
     .await
 }
 
-/// After a command on `order` that recorded event `seq`: wake the
-/// consumers and wait (at most [`SETTLE_MS`]) until the read models show it
+/// After a command on `order` that recorded event `seq` (whose commit woke
+/// the consumers, `db::Db::log_head`): wait (at most [`SETTLE_MS`]) until the read models show it
 /// and what it caused — the delivery job it opened for riders, the order
 /// following its job — so the next page load, anyone's, reads it. No wait
 /// while one of them is stopped or failing on this replica (N1: commands
 /// stay fast while a consumer is down).
 pub async fn settle(state: &AppState, order: domain::OrderId, seq: i64) {
-    state.consumers.nudge();
     let down = state.consumer_controls.iter().any(|c| {
         (READ_MODELS.contains(&c.name()) || CONSEQUENCES.contains(&c.name()))
             && (c.mode() != eventlog::ConsumerMode::Running || c.failing_in_a_row() > 0)
@@ -197,7 +213,7 @@ pub async fn settle(state: &AppState, order: domain::OrderId, seq: i64) {
         if !applied(state, &CONSEQUENCES, story, deadline).await {
             break false;
         }
-        let latest = eventlog::last_of_order(&state.db, order.get()).await.unwrap_or(story);
+        let latest = last_of_order(state, order, story).await;
         if latest <= story {
             break applied(state, &READ_MODELS, story, deadline).await;
         }

@@ -23,23 +23,10 @@ pub struct AppState {
     /// The sandbox adapter behind it, whose faults an operator may set at
     /// runtime (`/admin`); `None` with a real gateway.
     pub sandbox: Option<Arc<payment::SandboxGateway>>,
-    /// Wakes this replica's event consumers right after a command commits.
-    pub consumers: Wake,
     /// Each event consumer's switch and failure counts (`/admin`, `/metrics`).
     pub consumer_controls: Vec<Arc<eventlog::ConsumerControl>>,
-}
-
-/// Wakes event consumers so they need not wait for their next poll.
-#[derive(Clone, Debug, Default)]
-pub struct Wake(pub Vec<Arc<tokio::sync::Notify>>);
-
-impl Wake {
-    /// Nudges every consumer (a permit is stored when one is busy).
-    pub fn nudge(&self) {
-        for notify in &self.0 {
-            notify.notify_one();
-        }
-    }
+    /// The newest events of the log, shared with this replica's consumers.
+    pub log_tail: Arc<eventlog::Tail>,
 }
 
 /// The app state inside a server function or a server-side render.

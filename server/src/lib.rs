@@ -129,8 +129,11 @@ pub async fn start(settings: &Settings) -> anyhow::Result<RunningServer> {
         },
     ));
     let projected = Arc::new(tokio::sync::Notify::new());
-    let (wake, controls, consumer_tasks, mut consumers) = workers::start_consumers(
+    // The newest events, read once for every consumer and the live hub.
+    let tail = eventlog::Tail::new(db.clone(), eventlog::TAIL_CAPACITY);
+    let (controls, consumer_tasks, mut consumers) = workers::start_consumers(
         &db,
+        &tail,
         &settings.instance_id,
         payments.clone(),
         projected.clone(),
@@ -149,8 +152,8 @@ pub async fn start(settings: &Settings) -> anyhow::Result<RunningServer> {
         login_limiter,
         payments,
         sandbox: Some(sandbox),
-        consumers: wake,
-        consumer_controls: controls,
+        consumer_controls: controls.clone(),
+        log_tail: tail.clone(),
     };
 
     // Sessions live in the database: a restart or another replica keeps everyone logged in.
@@ -161,6 +164,8 @@ pub async fn start(settings: &Settings) -> anyhow::Result<RunningServer> {
         db.clone(),
         session_store.clone(),
         projected,
+        controls.clone(),
+        tail,
         shutdown_rx.clone(),
         std::time::Duration::from_millis(settings.ws_idle_timeout_ms),
     );

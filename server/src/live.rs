@@ -37,8 +37,9 @@ use axum::Extension;
 use db::Db;
 use domain::event::SessionEvent;
 use domain::visibility::{may_see_event, Parties, Viewer};
-use domain::{Event, OrderStatus};
+use domain::{DeliveryEvent, Event, OrderEvent, OrderStatus};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, watch, Notify};
@@ -134,31 +135,96 @@ pub struct Hub {
     position: watch::Receiver<i64>,
     shutdown: watch::Receiver<bool>,
     idle_timeout: Duration,
+    controls: Vec<Arc<eventlog::ConsumerControl>>,
+    tail: Arc<eventlog::Tail>,
 }
 
-/// How far the read models the pages show have all got.
-async fn projected(db: &Db) -> i64 {
-    views::projected_up_to(db, &READ_MODELS).await.unwrap_or(0)
+/// How far the read models the pages show have all got: told by this
+/// replica's runners when it runs them all, else asked of the database.
+async fn projected(db: &Db, controls: &[Arc<eventlog::ConsumerControl>]) -> i64 {
+    let local: Option<Vec<i64>> = READ_MODELS
+        .iter()
+        .map(|name| {
+            controls
+                .iter()
+                .find(|c| c.name() == *name)
+                .and_then(|c| c.local_checkpoint())
+        })
+        .collect();
+    match local.and_then(|seqs| seqs.into_iter().min()) {
+        Some(seq) => seq,
+        None => views::projected_up_to(db, &READ_MODELS).await.unwrap_or(0),
+    }
+}
+
+/// Who each order concerns, as the hub learnt it from the events it read
+/// (`OrderPlaced` names the customer, the store's owner and the vehicle; a
+/// claim names the rider), so forwarding an event rarely asks the views.
+/// Orders placed before the hub started are looked up once.
+#[derive(Default)]
+struct KnownParties(HashMap<i64, Parties>);
+
+/// The most orders whose parties the hub keeps in memory.
+const KNOWN_PARTIES: usize = 50_000;
+
+impl KnownParties {
+    /// Learns from `event` (of `order`) before it is forwarded.
+    fn learn(&mut self, order: i64, event: &Event) {
+        if self.0.len() >= KNOWN_PARTIES {
+            self.0.clear();
+        }
+        match event {
+            Event::Order(OrderEvent::OrderPlaced { order: placed, .. }) => {
+                self.0.insert(
+                    order,
+                    Parties {
+                        customer: placed.customer,
+                        owner: placed.owner,
+                        vehicle: placed.fulfilment.delivery_type(),
+                        rider: None,
+                    },
+                );
+            }
+            Event::Order(OrderEvent::RiderAssigned { rider, .. })
+            | Event::Delivery(DeliveryEvent::DeliveryJobClaimed { rider, .. }) => {
+                if let Some(parties) = self.0.get_mut(&order) {
+                    parties.rider = Some(*rider);
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Reads the messages in `(after, upto]`, oldest first: order events with
 /// their parties, and the ends of sessions.
-async fn events_between(db: &Db, after: i64, upto: i64) -> Result<Vec<HubMessage>, eventlog::StorageError> {
+async fn events_between(
+    db: &Db,
+    tail: &eventlog::Tail,
+    known: &mut KnownParties,
+    after: i64,
+    upto: i64,
+) -> Result<Vec<HubMessage>, eventlog::StorageError> {
     let mut out = Vec::new();
     let mut from = after;
     while from < upto {
-        let batch = eventlog::read_after(db, from, 500).await?;
+        let batch = tail.read_after(from, 500).await?;
         let Some(last) = batch.last().map(|e| e.seq) else { break };
         let mut typed = Vec::with_capacity(batch.len());
         for record in batch.into_iter().filter(|e| e.seq <= upto) {
             let event = record.event()?;
             typed.push((record, event));
         }
-        let ids: Vec<i64> = typed
+        // Orders this hub has not seen placed: ask the views once.
+        let unknown: Vec<i64> = typed
             .iter()
+            .filter(|(_, e)| !matches!(e, Event::Order(OrderEvent::OrderPlaced { .. })))
             .filter_map(|(_, e)| e.order_id().map(domain::OrderId::get))
+            .filter(|id| !known.0.contains_key(id))
             .collect();
-        let known = views::parties(db, &ids).await?;
+        if !unknown.is_empty() {
+            known.0.extend(views::parties(db, &unknown).await?);
+        }
         for (record, event) in typed {
             if let Event::Session(SessionEvent::SessionEnded { session, .. }) = &event {
                 out.push(HubMessage::SessionEnded {
@@ -168,12 +234,13 @@ async fn events_between(db: &Db, after: i64, upto: i64) -> Result<Vec<HubMessage
                 continue;
             }
             let Some(order) = event.order_id() else { continue };
+            known.learn(order.get(), &event);
             let status = match &event {
                 Event::Order(e) => e.status_after(),
                 _ => None,
             };
             out.push(HubMessage::Order(HubEvent {
-                parties: known.get(&order.get()).copied(),
+                parties: known.0.get(&order.get()).copied(),
                 event: LiveEvent {
                     seq: record.seq,
                     order_id: order.get(),
@@ -191,12 +258,15 @@ async fn events_between(db: &Db, after: i64, upto: i64) -> Result<Vec<HubMessage
 
 impl Hub {
     /// Starts the hub's tailing task. `committed` is notified after each
-    /// projection batch commits; the hub also polls every 250 ms. Connections
-    /// silent for `idle_timeout` are closed.
+    /// projection batch commits; the hub also polls every 250 ms. `controls`
+    /// are this replica's consumers (their progress spares a query when the
+    /// read models run here). Connections silent for `idle_timeout` are closed.
     pub fn start(
         db: Db,
         sessions: crate::sessions::DbSessionStore,
         committed: Arc<Notify>,
+        controls: Vec<Arc<eventlog::ConsumerControl>>,
+        tail: Arc<eventlog::Tail>,
         shutdown: watch::Receiver<bool>,
         idle_timeout: Duration,
     ) -> (Hub, tokio::task::JoinHandle<()>) {
@@ -209,18 +279,21 @@ impl Hub {
             position,
             shutdown: shutdown.clone(),
             idle_timeout,
+            controls: controls.clone(),
+            tail: tail.clone(),
         };
         let task = tokio::spawn(async move {
             let mut shutdown = shutdown;
-            let mut at = projected(&db).await;
+            let mut at = projected(&db, &controls).await;
+            let mut known = KnownParties::default();
             let _ = position_tx.send(at);
             while !*shutdown.borrow() {
                 let notified = committed.notified();
                 tokio::pin!(notified);
                 notified.as_mut().enable();
-                let upto = projected(&db).await;
+                let upto = projected(&db, &controls).await;
                 if upto > at {
-                    match events_between(&db, at, upto).await {
+                    match events_between(&db, &tail, &mut known, at, upto).await {
                         Ok(messages) => {
                             for message in messages {
                                 let _ = sender.send(Arc::new(message));
@@ -359,13 +432,13 @@ async fn serve(
         close(&mut socket, CLOSE_SESSION_ENDED, "session ended").await;
         return;
     };
-    let head = projected(&hub.db).await;
+    let head = projected(&hub.db, &hub.controls).await;
     if !send_json(&mut socket, &ServerMessage::Hello { head }).await {
         return;
     }
     let mut sent = after.unwrap_or(head);
     if let Some(after) = after.filter(|a| *a < head) {
-        match events_between(&hub.db, after.max(0), head).await {
+        match events_between(&hub.db, &hub.tail, &mut KnownParties::default(), after.max(0), head).await {
             Ok(messages) => {
                 for message in messages {
                     match forward(&mut socket, &message, &viewer, &key).await {

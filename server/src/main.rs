@@ -63,7 +63,7 @@ async fn rebuild_projections(settings: &Settings) -> anyhow::Result<()> {
     let head = views::rebuild(
         &db,
         &instance,
-        std::sync::Arc::new(notification::Notifications),
+        std::sync::Arc::new(notification::Notifications::default()),
         notification::TABLES,
     )
     .await?;

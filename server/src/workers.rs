@@ -18,12 +18,12 @@ use tokio::task::JoinHandle;
 /// hub forwards events once the pages can show them).
 pub fn start_consumers(
     db: &Db,
+    tail: &Arc<eventlog::Tail>,
     instance: &str,
     payments: Arc<dyn payment::PaymentGateway>,
     projected: Arc<tokio::sync::Notify>,
     shutdown: &watch::Receiver<bool>,
 ) -> (
-    app::state::Wake,
     Vec<Arc<eventlog::ConsumerControl>>,
     metrics::ConsumerTasks,
     Vec<JoinHandle<()>>,
@@ -32,22 +32,22 @@ pub fn start_consumers(
     type Told = Option<Arc<tokio::sync::Notify>>;
     let consumers: Vec<(Arc<dyn eventlog::Consumer>, Told)> = vec![
         (Arc::new(views::OrderProjection), Some(projected.clone())),
-        (Arc::new(notification::Notifications), Some(projected)),
+        (Arc::new(notification::Notifications::default()), Some(projected)),
         (Arc::new(payment::settlement::PaymentSettlement::new(payments)), None),
         (Arc::new(delivery::DeliveryJobs::new(db.clone())), None),
         (Arc::new(ordering::follow::OrderFollowsDelivery::new(db.clone())), None),
     ];
-    let wakes: Vec<Arc<tokio::sync::Notify>> = consumers.iter().map(|_| Arc::default()).collect();
     let mut controls = Vec::new();
     let mut flags = Vec::new();
     let mut tasks = Vec::new();
-    for ((consumer, committed), wake) in consumers.into_iter().zip(&wakes) {
+    for (consumer, committed) in consumers {
         let mut config = eventlog::RunnerConfig::new(instance);
         config.poll_interval_ms = 200;
-        // A consumer that records consequences (a delivery job opening, the
-        // order following its job) wakes the others to hear them.
+        // Every commit that appends events wakes the runners (`Db::log_head`),
+        // consequences recorded by another consumer included; the poll
+        // covers what other replicas commit.
         let mut runner =
-            eventlog::ConsumerRunner::new(db.clone(), consumer, config, wake.clone()).wake_on_append(wakes.clone());
+            eventlog::ConsumerRunner::new(db.clone(), consumer, config, Arc::default()).with_tail(tail.clone());
         if let Some(committed) = committed {
             runner = runner.notify_after_commit(committed);
         }
@@ -67,12 +67,7 @@ pub fn start_consumers(
             runner.run(shutdown).await;
         }));
     }
-    (
-        app::state::Wake(wakes),
-        controls,
-        metrics::ConsumerTasks(Arc::new(flags)),
-        tasks,
-    )
+    (controls, metrics::ConsumerTasks(Arc::new(flags)), tasks)
 }
 
 /// Runs the reconcilers at start — a crash may have just left payments

@@ -11,6 +11,7 @@ use sqlx::any::{AnyPoolOptions, AnyQueryResult};
 use sqlx::migrate::Migrator;
 use sqlx::{Any, AnyPool, Executor, Transaction};
 use std::time::Duration;
+use tokio::sync::watch;
 
 /// A write transaction on either database. It derefs to the connection, so
 /// `&mut *tx` is an executor; [`Tx::commit`] ends it, dropping it rolls back.
@@ -19,14 +20,33 @@ use std::time::Duration;
 pub struct Tx {
     tx: Transaction<'static, Any>,
     _turn: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// The last event sequence number this transaction appended (0: none).
+    appended: i64,
+    log_head: std::sync::Arc<watch::Sender<i64>>,
 }
 
 impl Tx {
-    /// Commits, then gives the writer turn to the next in line.
+    /// Commits, then gives the writer turn to the next in line. When the
+    /// transaction appended events ([`Tx::appended_up_to`]), their last
+    /// sequence number becomes this process's [`Db::log_head`] once the
+    /// commit has answered, waking everyone who waits on it.
     ///
     /// Errors: the database refused the commit (nothing was written).
     pub async fn commit(self) -> Result<(), sqlx::Error> {
-        self.tx.commit().await
+        let Tx {
+            tx, appended, log_head, ..
+        } = self;
+        tx.commit().await?;
+        if appended > 0 {
+            advance(&log_head, appended);
+        }
+        Ok(())
+    }
+
+    /// Records that this transaction appended events up to sequence number
+    /// `seq` (the event log calls it), to announce on commit.
+    pub fn appended_up_to(&mut self, seq: i64) {
+        self.appended = self.appended.max(seq);
     }
 
     /// Rolls back, then gives the writer turn to the next in line.
@@ -131,6 +151,19 @@ pub struct Db {
     /// SQLite's one writer at a time, queued in this process (see
     /// [`Db::begin`]); `None` on PostgreSQL.
     writer: Option<std::sync::Arc<tokio::sync::Semaphore>>,
+    /// The highest event sequence number known committed ([`Db::log_head`]).
+    log_head: std::sync::Arc<watch::Sender<i64>>,
+}
+
+/// Moves `head` forward to `seq` (never back), waking its watchers.
+fn advance(head: &watch::Sender<i64>, seq: i64) {
+    head.send_if_modified(|at| {
+        let moved = seq > *at;
+        if moved {
+            *at = seq;
+        }
+        moved
+    });
 }
 
 impl Db {
@@ -167,7 +200,28 @@ impl Db {
             .await
             .map_err(DbError::Connect)?;
         let writer = (backend == Backend::Sqlite).then(|| std::sync::Arc::new(tokio::sync::Semaphore::new(1)));
-        Ok(Db { pool, backend, writer })
+        Ok(Db {
+            pool,
+            backend,
+            writer,
+            log_head: std::sync::Arc::new(watch::Sender::new(0)),
+        })
+    }
+
+    /// The highest event sequence number this process knows to be
+    /// committed: its own transactions announce theirs on commit
+    /// ([`Tx::appended_up_to`]), and whoever learns of later ones (a read
+    /// of the log, another replica's notice) tells it with
+    /// [`Db::saw_log_head`]. A hint, never a promise: another process may
+    /// have committed more, so whoever must not miss an event still reads
+    /// the log. Consumers wake on it instead of polling.
+    pub fn log_head(&self) -> watch::Receiver<i64> {
+        self.log_head.subscribe()
+    }
+
+    /// The log is known to reach `seq` (never moves [`Db::log_head`] back).
+    pub fn saw_log_head(&self, seq: i64) {
+        advance(&self.log_head, seq);
     }
 
     /// Applies the migrations of this backend's dialect (`migrations/sqlite` or
@@ -236,6 +290,20 @@ impl Db {
     /// good. The begin therefore runs in its own task, which always finishes
     /// and rolls back what nobody is left to use.
     pub async fn begin(&self) -> Result<Tx, DbError> {
+        self.begin_with("BEGIN").await
+    }
+
+    /// Starts a write transaction like [`Db::begin`] whose writes can be
+    /// made again from the event log (a consumer's batch, which moves with
+    /// its checkpoint): on PostgreSQL it commits without waiting for the
+    /// disk (`synchronous_commit = off`, in the same round trip as
+    /// `BEGIN`). A crash may lose such a commit, and the batch is then
+    /// applied again; any later ordinary commit makes it durable too.
+    pub async fn begin_replayable(&self) -> Result<Tx, DbError> {
+        self.begin_with("BEGIN; SET LOCAL synchronous_commit = off").await
+    }
+
+    async fn begin_with(&self, postgres_begin: &'static str) -> Result<Tx, DbError> {
         let turn = match &self.writer {
             Some(writer) => Some(writer.clone().acquire_owned().await.map_err(|_| DbError::Closed)?),
             None => None,
@@ -245,12 +313,14 @@ impl Db {
         let begin = tokio::spawn(async move {
             match backend {
                 Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
-                Backend::Postgres => pool.begin().await,
+                Backend::Postgres => pool.begin_with(postgres_begin).await,
             }
         });
         Ok(Tx {
             tx: begin.await??,
             _turn: turn,
+            appended: 0,
+            log_head: self.log_head.clone(),
         })
     }
 

@@ -10,8 +10,10 @@
 //!   and another takes over when the lease holder stops renewing it.
 
 mod runner;
+mod tail;
 
 pub use runner::{Consumer, ConsumerControl, ConsumerError, ConsumerMode, ConsumerRunner, RunnerConfig, StepOutcome};
+pub use tail::{Tail, DEFAULT_CAPACITY as TAIL_CAPACITY};
 
 use db::{Db, Tx};
 use domain::event::{Event, UndecodableEvent};
@@ -164,6 +166,8 @@ pub async fn append(tx: &mut Tx, events: &[NewEvent]) -> Result<Vec<i64>, EventL
         .await?;
         seqs.push(seq);
     }
+    // Announced to this process's consumers once `tx` commits.
+    tx.appended_up_to(last);
     Ok(seqs)
 }
 

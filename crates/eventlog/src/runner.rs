@@ -171,6 +171,13 @@ impl ConsumerControl {
         *self.progress.borrow()
     }
 
+    /// How far the consumer has got, when this instance runs it (holds
+    /// the lease and is not stopped): its checkpoint without asking the
+    /// database. `None` otherwise, so the caller asks the database.
+    pub fn local_checkpoint(&self) -> Option<i64> {
+        (self.leading.load(Ordering::Relaxed) && self.mode() != ConsumerMode::Stopped).then(|| self.applied())
+    }
+
     /// The consumer's name.
     pub fn name(&self) -> &'static str {
         self.name
@@ -241,9 +248,8 @@ pub struct ConsumerRunner {
     config: RunnerConfig,
     wake: Arc<Notify>,
     committed: Option<Arc<Notify>>,
-    /// Woken when a batch appended events of its own (a consequence the
-    /// other consumers must hear).
-    appended: Vec<Arc<Notify>>,
+    /// The newest events, shared with the process's other runners.
+    tail: Arc<crate::Tail>,
     control: Arc<ConsumerControl>,
     /// The checkpoint as of this instance's last look (`None`: unknown). It
     /// may be ahead of the stored one by events this consumer does not want.
@@ -270,25 +276,17 @@ impl ConsumerRunner {
             progress: watch::Sender::new(0),
         });
         ConsumerRunner {
+            tail: crate::Tail::new(db.clone(), 256),
             db,
             consumer,
             config,
             wake,
             committed: None,
-            appended: Vec::new(),
             control,
             known: Mutex::new(None),
             unsaved_since: AtomicI64::new(0),
             renew_after: AtomicI64::new(0),
         }
-    }
-
-    /// Wakes `others` (one permit each) whenever a batch of this consumer
-    /// appended events: the consumers that hear them need not wait for
-    /// their next poll.
-    pub fn wake_on_append(mut self, others: Vec<Arc<Notify>>) -> ConsumerRunner {
-        self.appended = others;
-        self
     }
 
     fn known(&self) -> Option<i64> {
@@ -333,6 +331,13 @@ impl ConsumerRunner {
         tx.commit().await?;
         self.unsaved_since.store(0, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// Reads new events through `tail`, which the process's other runners
+    /// (and its live hub) share: one read of the log serves them all.
+    pub fn with_tail(mut self, tail: Arc<crate::Tail>) -> ConsumerRunner {
+        self.tail = tail;
+        self
     }
 
     /// Its switch and failure counts.
@@ -407,6 +412,14 @@ impl ConsumerRunner {
     /// One step: renew the lease, then apply one batch and move the checkpoint
     /// in a single transaction.
     pub async fn step(&self) -> Result<StepOutcome, ConsumerError> {
+        self.step_with(true).await
+    }
+
+    /// [`ConsumerRunner::step`]; with `look` false, a runner that has
+    /// applied everything this process knows committed ([`db::Db::log_head`])
+    /// does not ask the database at all: woken by a commit it has already
+    /// seen (its own, or one an earlier step read), there is nothing to read.
+    async fn step_with(&self, look: bool) -> Result<StepOutcome, ConsumerError> {
         if self.control.mode() == ConsumerMode::Stopped {
             return Ok(StepOutcome::Stopped);
         }
@@ -418,66 +431,100 @@ impl ConsumerRunner {
         if self.control.mode() == ConsumerMode::Failing {
             return Err(ConsumerError::Handler("failure injected by an operator".into()));
         }
+        // Events read before the transaction, to reuse in it when the
+        // checkpoint has not moved meanwhile.
+        let mut prefetched = None;
         if let Some(known) = self.known() {
-            // Nothing new since the last batch: no write transaction at all.
-            let head: i64 = sqlx::query_scalar("SELECT last_seq FROM event_sequence")
-                .fetch_one(self.db.pool())
-                .await?;
-            if head <= known {
+            // The log has no gaps in commit order, so reading outside a
+            // transaction cannot skip an event that commits later.
+            let events = if look {
+                self.tail.read_fresh(known, self.config.batch_size).await?
+            } else if *self.db.log_head().borrow() <= known {
+                Vec::new()
+            } else {
+                self.tail.read_after(known, self.config.batch_size).await?
+            };
+            let Some(last) = events.last().map(|e| e.seq) else {
+                // Nothing new since the last batch: no write transaction at all.
                 self.save_known(false).await?;
                 return Ok(StepOutcome::Applied(0));
+            };
+            if !events.iter().any(|e| self.consumer.wants(e)) {
+                // Nothing this consumer wants: move on in memory.
+                self.set_known(last);
+                let _ = self
+                    .unsaved_since
+                    .compare_exchange(0, db::now_ms(), Ordering::Relaxed, Ordering::Relaxed);
+                self.save_known(false).await?;
+                return Ok(StepOutcome::Applied(events.len()));
             }
-            // Nothing this consumer wants: move on in memory. (The log has
-            // no gaps in commit order, so reading outside a transaction
-            // cannot skip an event that commits later.)
-            let events = crate::read_after(&self.db, known, self.config.batch_size).await?;
+            prefetched = Some((known, events));
+        }
+        // What a batch writes is derived from the log and moves with its
+        // checkpoint: a crash that loses the commit loses both, and the
+        // batch is applied again (effects outside the database carry the
+        // event's seq as idempotency key). So no waiting for the disk.
+        let mut tx = self.db.begin_replayable().await.map_err(db_error)?;
+        // The usual case: the events read above, from where this instance
+        // knows the checkpoint stands. Moving the checkpoint first, on the
+        // condition that the lease is still ours and nobody moved it past
+        // what we know, locks its row for the batch in one statement.
+        let mut claimed = None;
+        if let Some((known, events)) = prefetched {
             if let Some(last) = events.last().map(|e| e.seq) {
-                if !events.iter().any(|e| self.consumer.wants(e)) {
-                    self.set_known(last);
-                    let _ = self
-                        .unsaved_since
-                        .compare_exchange(0, db::now_ms(), Ordering::Relaxed, Ordering::Relaxed);
-                    self.save_known(false).await?;
-                    return Ok(StepOutcome::Applied(events.len()));
+                let moved = sqlx::query(
+                    "UPDATE consumer_checkpoints SET last_seq = $2, updated_at = $3 \
+                     WHERE consumer = $1 AND lease_owner = $4 AND last_seq <= $5",
+                )
+                .bind(self.name())
+                .bind(last)
+                .bind(db::now_ms())
+                .bind(&self.config.instance_id)
+                .bind(known)
+                .execute(&mut *tx)
+                .await?;
+                if moved.rows_affected() == 1 {
+                    claimed = Some(events);
                 }
             }
         }
-        let mut tx = self.db.begin().await.map_err(db_error)?;
-        if self.db.backend() == db::Backend::Postgres {
-            // What a batch writes is derived from the log and moves with its
-            // checkpoint: a crash that loses the commit loses both, and the
-            // batch is applied again (effects outside the database carry the
-            // event's seq as idempotency key). So no waiting for the disk.
-            sqlx::query("SET LOCAL synchronous_commit = off")
-                .execute(&mut *tx)
+        let checkpoint_moved = claimed.is_some();
+        let events = match claimed {
+            Some(events) => events,
+            None => {
+                // Locks the checkpoint row (PostgreSQL) for the whole batch: a
+                // lease taken over meanwhile waits for this commit, so two
+                // instances never apply the same event even when a lease
+                // expires mid-batch.
+                let row: Option<(i64, Option<String>)> = sqlx::query_as(&format!(
+                    "SELECT last_seq, lease_owner FROM consumer_checkpoints WHERE consumer = $1{}",
+                    self.db.for_update()
+                ))
+                .bind(self.name())
+                .fetch_optional(&mut *tx)
                 .await?;
-        }
-        // Locks the checkpoint row (PostgreSQL) for the whole batch: a lease
-        // taken over meanwhile waits for this commit, so two instances never
-        // apply the same event even when a lease expires mid-batch.
-        let row: Option<(i64, Option<String>)> = sqlx::query_as(&format!(
-            "SELECT last_seq, lease_owner FROM consumer_checkpoints WHERE consumer = $1{}",
-            self.db.for_update()
-        ))
-        .bind(self.name())
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some((last_seq, owner)) = row else {
-            return Err(ConsumerError::Handler(format!(
-                "consumer {} is not registered",
-                self.name()
-            )));
+                let Some((last_seq, owner)) = row else {
+                    return Err(ConsumerError::Handler(format!(
+                        "consumer {} is not registered",
+                        self.name()
+                    )));
+                };
+                if owner.as_deref() != Some(self.config.instance_id.as_str()) {
+                    self.renew_after.store(0, Ordering::Relaxed);
+                    self.control.leading.store(false, Ordering::Relaxed);
+                    self.forget_known();
+                    return Ok(StepOutcome::NotLeader);
+                }
+                let events = read_after_in(&mut tx, last_seq, self.config.batch_size).await?;
+                if events.is_empty() {
+                    drop(tx);
+                    self.set_known(last_seq);
+                    return Ok(StepOutcome::Applied(0));
+                }
+                events
+            }
         };
-        if owner.as_deref() != Some(self.config.instance_id.as_str()) {
-            self.renew_after.store(0, Ordering::Relaxed);
-            self.control.leading.store(false, Ordering::Relaxed);
-            self.forget_known();
-            return Ok(StepOutcome::NotLeader);
-        }
-        let events = read_after_in(&mut tx, last_seq, self.config.batch_size).await?;
         let Some(last) = events.last().map(|e| e.seq) else {
-            drop(tx);
-            self.set_known(last_seq);
             return Ok(StepOutcome::Applied(0));
         };
         for event in &events {
@@ -497,27 +544,21 @@ impl ConsumerRunner {
             .instrument(span)
             .await?;
         }
-        sqlx::query("UPDATE consumer_checkpoints SET last_seq = $2, updated_at = $3 WHERE consumer = $1")
-            .bind(self.name())
-            .bind(last)
-            .bind(db::now_ms())
-            .execute(&mut *tx)
-            .await?;
-        // A head past the batch: it appended events of its own (or, on
-        // PostgreSQL, someone else committed meanwhile: a wake too many).
-        let head: i64 = sqlx::query_scalar("SELECT last_seq FROM event_sequence")
-            .fetch_one(&mut *tx)
-            .await?;
+        if !checkpoint_moved {
+            sqlx::query("UPDATE consumer_checkpoints SET last_seq = $2, updated_at = $3 WHERE consumer = $1")
+                .bind(self.name())
+                .bind(last)
+                .bind(db::now_ms())
+                .execute(&mut *tx)
+                .await?;
+        }
+        // Events the batch appended (consequences) wake the other
+        // consumers through the log head once this commits.
         tx.commit().await?;
         self.unsaved_since.store(0, Ordering::Relaxed);
         self.set_known(last);
         if let Some(committed) = &self.committed {
             committed.notify_waiters();
-        }
-        if head > last {
-            for other in &self.appended {
-                other.notify_one();
-            }
         }
         Ok(StepOutcome::Applied(events.len()))
     }
@@ -529,12 +570,19 @@ impl ConsumerRunner {
         if let Err(e) = self.register().await {
             tracing::error!(consumer = self.name(), error = %e, "cannot register consumer");
         }
+        let mut head = self.db.log_head();
         let mut failures: u32 = 0;
+        // Whether the next step must ask the database (after a poll, a
+        // nudge or a batch) or may trust the log head (woken by a commit).
+        let mut look = true;
         while !*shutdown.borrow() {
-            let pause = match self.step().await {
+            let pause = match self.step_with(look).await {
                 Ok(StepOutcome::Applied(n)) if n > 0 => {
                     failures = 0;
                     self.control.succeeded();
+                    // More may wait: after a full batch the log says how
+                    // much; otherwise the log head does.
+                    look = i64::try_from(n).unwrap_or(i64::MAX) >= self.config.batch_size;
                     continue;
                 }
                 Ok(outcome) => {
@@ -556,9 +604,19 @@ impl ConsumerRunner {
                     Duration::from_millis(backoff)
                 }
             };
+            // A failing batch waits out its back-off whatever commits meanwhile.
+            let backing_off = failures > 0;
+            look = true;
             tokio::select! {
                 _ = tokio::time::sleep(pause) => {}
                 _ = self.wake.notified() => {}
+                changed = head.changed(), if !backing_off => {
+                    look = changed.is_err();
+                    // Let the other tasks this commit woke run first: under
+                    // load more commits land meanwhile, and one batch takes
+                    // them all (fewer transactions; measured in BENCHMARKS.md).
+                    tokio::task::yield_now().await;
+                }
                 changed = shutdown.changed() => {
                     // The sender is gone: nobody can ask us to stop any more,
                     // and `changed` would return at once for ever.

@@ -385,3 +385,84 @@ async fn events_a_consumer_does_not_want_move_its_checkpoint_without_a_batch_and
     r.release_lease().await.expect("release");
     assert_eq!(checkpoint(&t.db).await, 9);
 }
+
+#[tokio::test]
+async fn a_commit_announces_the_last_event_it_appended_and_a_rollback_announces_nothing() {
+    let t = testkit::fresh_db().await;
+    let head_of = |db: &Db| *db.log_head().borrow();
+    assert_eq!(head_of(&t.db), 0);
+    let mut tx = t.db.begin().await.expect("begin");
+    append(&mut tx, &[event(1), event(2)]).await.expect("append");
+    assert_eq!(head_of(&t.db), 0, "nothing is announced before the commit");
+    tx.commit().await.expect("commit");
+    assert_eq!(head_of(&t.db), 2);
+
+    let mut tx = t.db.begin().await.expect("begin");
+    append(&mut tx, &[event(3)]).await.expect("append");
+    tx.rollback().await.expect("rollback");
+    assert_eq!(head_of(&t.db), 2, "a rolled-back append is never announced");
+
+    // A transaction without events leaves the head alone; it never moves back.
+    t.db.begin().await.expect("begin").commit().await.expect("commit");
+    t.db.saw_log_head(1);
+    assert_eq!(head_of(&t.db), 2);
+}
+
+#[tokio::test]
+async fn the_tail_serves_what_it_read_reads_what_it_lacks_and_never_skips_an_event() {
+    let t = testkit::fresh_db().await;
+    append_committed(&t.db, 5).await;
+    let tail = eventlog::Tail::new(t.db.clone(), 4);
+    let seqs = |events: Vec<RecordedEvent>| events.iter().map(|e| e.seq).collect::<Vec<_>>();
+    assert_eq!(seqs(tail.read_after(0, 100).await.expect("read")), vec![1, 2, 3, 4, 5]);
+    // From memory (the window keeps the newest 4), cut to the limit.
+    assert_eq!(seqs(tail.read_after(2, 2).await.expect("read")), vec![3, 4]);
+    // Before the window: read from the log.
+    assert_eq!(seqs(tail.read_after(0, 2).await.expect("read")), vec![1, 2]);
+
+    // Another process appends: this one does not know of it until it looks.
+    let other = Db::connect(&t.url, &db::DbOptions::default()).await.expect("second pool");
+    append_committed(&other, 2).await;
+    assert!(tail.read_after(5, 100).await.expect("read").is_empty());
+    assert_eq!(seqs(tail.read_fresh(5, 100).await.expect("read")), vec![6, 7]);
+    assert_eq!(*t.db.log_head().borrow(), 7, "a read of the log moves the head hint");
+
+    // This process appends: memory holds up to 7, the rest comes from the log.
+    append_committed(&t.db, 2).await;
+    assert_eq!(seqs(tail.read_after(5, 100).await.expect("read")), vec![6, 7, 8, 9]);
+    assert_eq!(tail.last_of_order(1, 5).await.expect("last"), 9, "event 9 is about order 1");
+    assert_eq!(tail.last_of_order(4, 5).await.expect("last"), 5, "nothing newer of order 4");
+}
+
+#[tokio::test]
+async fn a_commit_wakes_an_idle_consumer_long_before_its_next_poll() {
+    let t = testkit::fresh_db().await;
+    create_applied_table(&t.db).await;
+    let consumer = Arc::new(Recorder {
+        instance: "a".into(),
+        fail_once_at: Mutex::new(None),
+    });
+    let mut config = RunnerConfig::new("a");
+    config.poll_interval_ms = 60_000;
+    let runner = ConsumerRunner::new(t.db.clone(), consumer, config, Arc::new(Notify::new()));
+    let (stop, stopped) = watch::channel(false);
+    let task = tokio::spawn(runner.run(stopped));
+    append_committed(&t.db, 1).await;
+    let started = Instant::now();
+    // The first look happens at start; after it, only a wake can bring the next event.
+    while applied_seqs(&t.db).await.len() < 1 {
+        assert!(started.elapsed() < Duration::from_secs(10), "never applied the first event");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    append_committed(&t.db, 3).await;
+    let woken = Instant::now();
+    while applied_seqs(&t.db).await.len() < 4 {
+        assert!(
+            woken.elapsed() < Duration::from_secs(30),
+            "the commits did not wake the consumer (it polls only every 60 s)"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    stop.send(true).expect("stop");
+    task.await.expect("runner");
+}

@@ -23,9 +23,55 @@ pub const CONSUMER: &str = "notifications";
 pub const TABLES: &[&str] = &["notifications", "notification_orders"];
 
 /// Writes `notifications` (and its memory of the orders) from the log.
-pub struct Notifications;
+///
+/// It also keeps the facts that never change after `OrderPlaced` (who,
+/// which store, pickup or delivery) in memory, so addressing a notice
+/// rarely asks the database; the rider, which changes, is read from the
+/// table when it matters.
+#[derive(Default)]
+pub struct Notifications {
+    placed: std::sync::Mutex<std::collections::HashMap<OrderId, Facts>>,
+}
+
+/// The most orders whose facts [`Notifications`] keeps in memory.
+const REMEMBERED_ORDERS: usize = 20_000;
+
+impl Notifications {
+    /// The facts of `order`: from memory, or from `notification_orders`
+    /// (then remembered). `fresh` reads the table (for the rider).
+    async fn facts(&self, tx: &mut Tx, order: OrderId, fresh: bool) -> Result<Option<Facts>, ConsumerError> {
+        if !fresh {
+            if let Some(known) = self.placed.lock().ok().and_then(|m| m.get(&order).cloned()) {
+                return Ok(Some(known));
+            }
+        }
+        let found = facts(tx, order).await?;
+        if let Some(found) = &found {
+            self.remember(order, found.clone());
+        }
+        Ok(found)
+    }
+
+    fn remember(&self, order: OrderId, facts: Facts) {
+        if let Ok(mut placed) = self.placed.lock() {
+            if placed.len() >= REMEMBERED_ORDERS {
+                placed.clear();
+            }
+            // The rider is read from the table whenever it is needed.
+            placed.insert(
+                order,
+                Facts {
+                    rider: None,
+                    legacy_rider: false,
+                    ..facts
+                },
+            );
+        }
+    }
+}
 
 /// What the context remembers of an order.
+#[derive(Clone)]
 struct Facts {
     customer: UserId,
     owner: UserId,
@@ -99,6 +145,22 @@ impl Consumer for Notifications {
         CONSUMER
     }
 
+    /// The events somebody is told of (the ones [`Consumer::apply`] words).
+    fn wants(&self, record: &RecordedEvent) -> bool {
+        match record.event() {
+            Ok(Event::Order(e)) => !matches!(
+                e,
+                OrderEvent::OrderAcknowledged { .. } | OrderEvent::PaymentFailed { .. }
+            ),
+            Ok(Event::Delivery(e)) => matches!(
+                e,
+                DeliveryEvent::DeliveryJobClaimed { .. } | DeliveryEvent::DeliveryJobCancelled { .. }
+            ),
+            Ok(Event::Payment(_) | Event::Review(_)) | Err(_) => true,
+            Ok(Event::Session(_)) => false,
+        }
+    }
+
     async fn apply(&self, tx: &mut Tx, record: &RecordedEvent) -> Result<(), ConsumerError> {
         let event = record.event()?;
         let Some(order) = event.order_id() else {
@@ -119,6 +181,19 @@ impl Consumer for Notifications {
             .bind(placed.store_kind.as_str())
             .execute(&mut **tx)
             .await?;
+            self.remember(
+                order,
+                Facts {
+                    customer: placed.customer,
+                    owner: placed.owner,
+                    store: placed.store_name.clone(),
+                    store_address: placed.store_address.clone(),
+                    pickup: placed.fulfilment == Fulfilment::Pickup,
+                    kind: placed.store_kind,
+                    rider: None,
+                    legacy_rider: false,
+                },
+            );
             let store = placed.store_name.clone();
             notify(tx, record, order, placed.customer, Notice::OrderPlaced { store }).await?;
             let notice = Notice::NewOrder {
@@ -129,8 +204,10 @@ impl Consumer for Notifications {
             notify(tx, record, order, placed.owner, notice).await?;
             return Ok(());
         }
-        // Every later event is about an order placed before it.
-        let Some(facts) = facts(tx, order).await? else {
+        // Every later event is about an order placed before it. A
+        // cancellation may have to tell the rider the order recorded.
+        let cancelled = matches!(event, Event::Order(OrderEvent::OrderCancelled { .. }));
+        let Some(facts) = self.facts(tx, order, cancelled).await? else {
             return Ok(()); // e.g. PaymentFailed: never placed, nobody to tell
         };
         let store = facts.store.clone();

@@ -178,7 +178,7 @@ impl World {
             Arc::new(delivery::DeliveryJobs::new(self.db.clone())),
             Arc::new(ordering::follow::OrderFollowsDelivery::new(self.db.clone())),
             Arc::new(views::OrderProjection),
-            Arc::new(notification::Notifications),
+            Arc::new(notification::Notifications::default()),
             Arc::new(PaymentSettlement::new(self.gateway.clone())),
         ];
         loop {
@@ -971,7 +971,7 @@ async fn rebuilding_the_projections_from_the_log_gives_the_same_rows() {
     views::rebuild(
         &w.db,
         "rebuild-test",
-        Arc::new(notification::Notifications),
+        Arc::new(notification::Notifications::default()),
         notification::TABLES,
     )
     .await

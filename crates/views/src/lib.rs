@@ -75,6 +75,17 @@ impl Consumer for OrderProjection {
         CONSUMER
     }
 
+    /// Every order, payment and review event, and the job's claim (its
+    /// rider); the job's other events change nothing here (the order's
+    /// own events follow them).
+    fn wants(&self, record: &RecordedEvent) -> bool {
+        match record.event() {
+            Ok(Event::Order(_) | Event::Payment(_) | Event::Review(_)) | Err(_) => true,
+            Ok(Event::Delivery(e)) => matches!(e, DeliveryEvent::DeliveryJobClaimed { .. }),
+            Ok(Event::Session(_)) => false,
+        }
+    }
+
     async fn apply(&self, tx: &mut Tx, record: &RecordedEvent) -> Result<(), ConsumerError> {
         let event = record.event()?;
         let Some(order) = event.order_id() else {
