@@ -187,6 +187,9 @@ impl From<ordering::OrderingError> for AppError {
                 "prep_minutes",
                 OrderError::InvalidPrepMinutes.to_string(),
             )]),
+            OrderingError::Refused(OrderError::Amount(m)) => {
+                AppError::Invalid(vec![domain::FieldError::new("amount", capitalise(&m))])
+            }
             OrderingError::Refused(e) => AppError::Conflict(capitalise(&e.to_string())),
             OrderingError::PaymentDeclined(m) => AppError::PaymentDeclined(m),
             OrderingError::PaymentUnavailable(m) => AppError::Busy(m),

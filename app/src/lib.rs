@@ -129,6 +129,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("signup") view=account::SignupPage/>
                     <Route path=StaticSegment("owner") view=owner::OwnerHome ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("owner"), StaticSegment("stores"), ParamSegment("id")) view=owner::OwnerStorePage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("owner"), StaticSegment("stores"), ParamSegment("id"), StaticSegment("payroll")) view=owner::payroll::PayrollStatementPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("rider") view=rider::RiderPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("checkout") view=customer::checkout::CheckoutPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("orders") view=customer::orders::OrdersPage ssr=SsrMode::Async/>

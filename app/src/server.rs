@@ -172,6 +172,27 @@ pub fn number(raw: &str, field: &str, label: &str) -> Result<i64, AppError> {
     })
 }
 
+/// Parses an optional amount of won from a form field (a repair's estimate
+/// or final amount): `None` when empty; a field error when it is not a
+/// whole number from 0 to [`domain::limits::MAX_REPAIR_WON`] (the state
+/// machine says whether the store may send one, and refuses 0).
+pub fn amount(raw: Option<&str>, field: &str, label: &str) -> Result<Option<domain::Money>, AppError> {
+    let Some(raw) = raw.map(str::trim).filter(|r| !r.is_empty()) else {
+        return Ok(None);
+    };
+    let invalid = |message: String| respond(AppError::Invalid(vec![domain::FieldError::new(field, message)]));
+    let won = number(raw, field, label)?;
+    if !(0..=domain::limits::MAX_REPAIR_WON).contains(&won) {
+        return Err(invalid(format!(
+            "{label} must be between 1 and {} won",
+            domain::limits::MAX_REPAIR_WON
+        )));
+    }
+    domain::Money::from_won(won)
+        .map(Some)
+        .map_err(|e| invalid(e.to_string()))
+}
+
 /// Runs `command` on the order with id `order` for the user allowed to do
 /// `action`, then waits for the read models ([`settle`]). Runs inside an
 /// `order` span carrying `order_id`, so the command's log lines join the

@@ -111,6 +111,43 @@ pub async fn seed_if_empty(db: &Db) -> anyhow::Result<bool> {
     Ok(true)
 }
 
+/// The demo canteen's staff cards (seed 003): each employee number bound
+/// to one demo customer's account.
+pub const CANTEEN_STAFF: &[(&str, &str)] = &[
+    ("SK-1001", "minjun@demo.delivery"),
+    ("SK-1002", "seoyeon@demo.delivery"),
+];
+
+/// The demo canteen's owner, whose store the staff cards belong to.
+const CANTEEN_OWNER: &str = "owner.canteen@demo.delivery";
+
+/// Puts the demo customers on the demo canteen's roster when it has none
+/// yet (also on a database seeded by a build before payroll deduction).
+/// Returns whether it enrolled anyone.
+pub async fn seed_roster_if_empty(db: &Db) -> anyhow::Result<bool> {
+    let Some((owner, _)) = accounts::find_by_email(db, CANTEEN_OWNER).await? else {
+        return Ok(false);
+    };
+    let Some(canteen) = catalog::stores_of_owner(db, owner.id)
+        .await?
+        .into_iter()
+        .find(|s| s.kind == domain::StoreKind::Canteen)
+    else {
+        return Ok(false);
+    };
+    if payment::payroll::roster_size(db, canteen.id).await? > 0 {
+        return Ok(false);
+    }
+    let mut tx = db.begin().await?;
+    for (number, email) in CANTEEN_STAFF {
+        if let Some((user, _)) = accounts::find_by_email(db, email).await? {
+            payment::payroll::enrol(&mut tx, canteen.id, number, user.id, &user.display_name).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
 /// The demo accounts as a table for the startup banner.
 pub fn accounts_banner() -> String {
     let mut lines = vec![format!("Demo accounts (password for all: {DEMO_PASSWORD}):")];
@@ -127,5 +164,10 @@ pub fn accounts_banner() -> String {
             s.owner_email, "Store owner", s.store.name
         ));
     }
+    let cards: Vec<String> = CANTEEN_STAFF
+        .iter()
+        .map(|(number, email)| format!("{number} ({email})"))
+        .collect();
+    lines.push(format!("Canteen staff cards (payroll deduction): {}", cards.join(", ")));
     lines.join("\n")
 }

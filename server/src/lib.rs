@@ -94,6 +94,13 @@ pub async fn start(settings: &Settings) -> anyhow::Result<RunningServer> {
     if settings.demo && demo::seed_if_empty(&db).await.context("cannot seed the demo data")? {
         tracing::info!("seeded the demo stores and accounts into the empty database");
     }
+    if settings.demo
+        && demo::seed_roster_if_empty(&db)
+            .await
+            .context("cannot seed the demo roster")?
+    {
+        tracing::info!("put the demo customers on the demo canteen's roster");
+    }
 
     let listener = tokio::net::TcpListener::bind(settings.addr())
         .await

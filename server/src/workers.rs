@@ -10,8 +10,8 @@ use tokio::task::JoinHandle;
 
 /// Starts this replica's event consumers, one per context that hears the
 /// log: the order views and the notifications (the read models behind every
-/// screen), payment settlement, the delivery jobs, and the order following
-/// its delivery job. Each holds a lease, so with several replicas each runs
+/// screen), payment settlement, the canteen's payroll deductions, the
+/// delivery jobs, and the order following its delivery job. Each holds a lease, so with several replicas each runs
 /// on one.
 ///
 /// `projected` is notified whenever a read model commits a batch (the live
@@ -34,6 +34,7 @@ pub fn start_consumers(
         (Arc::new(views::OrderProjection), Some(projected.clone())),
         (Arc::new(notification::Notifications::default()), Some(projected)),
         (Arc::new(payment::settlement::PaymentSettlement::new(payments)), None),
+        (Arc::new(payment::payroll::PayrollDeductions), None),
         (Arc::new(delivery::DeliveryJobs::new(db.clone())), None),
         (Arc::new(ordering::follow::OrderFollowsDelivery::new(db.clone())), None),
     ];

@@ -188,9 +188,13 @@ async fn a_wrong_password_and_an_unknown_email_look_the_same() {
     assert_eq!(wrong_password.body, serde_json::json!("BadCredentials"));
     // Both pay for an argon2 verification (the unknown email against a dummy
     // hash): neither answer comes back in a fraction of the other's time.
+    // Without the dummy verification an unknown email answers in a
+    // millisecond or two against tens for a known one; the factor of five
+    // leaves room for a wrong password's extra writes (the login throttle)
+    // on a busy machine, where a factor of three failed now and then.
     let mut known = Vec::new();
     let mut unknown = Vec::new();
-    for i in 0..3 {
+    for i in 0..5 {
         let started = Instant::now();
         app.try_login(RIDER, &format!("nope-{i}-long")).await;
         known.push(started.elapsed());
@@ -202,7 +206,7 @@ async fn a_wrong_password_and_an_unknown_email_look_the_same() {
     known.sort();
     unknown.sort();
     assert!(
-        unknown[1] * 3 >= known[1],
+        unknown[2] * 5 >= known[2],
         "unknown email answered suspiciously fast: {unknown:?} vs {known:?}"
     );
 }
@@ -683,6 +687,26 @@ fn matrix() -> Vec<Row> {
             "review_order",
             |f| vec![("id", f.order.to_string()), ("stars", "5".into())],
             the_reviewer,
+        ),
+        (
+            "decline_final_amount",
+            |f| vec![("id", f.order.to_string()), ("amount", "150000".into())],
+            the_customer_acts,
+        ),
+        (
+            "approve_final_amount",
+            |f| vec![("id", f.order.to_string()), ("amount", "150000".into())],
+            the_customer_acts,
+        ),
+        (
+            "payroll_statement",
+            |f| vec![("store", f.store.to_string())],
+            // The fixture's store is a restaurant: no canteen for anyone.
+            |c| match c {
+                Caller::Anonymous => 401,
+                Caller::Customer | Caller::Rider => 403,
+                Caller::Owner | Caller::OtherOwner => 404,
+            },
         ),
         ("cancel_order", order_id, the_customer_acts),
         ("operations", none, operators_only),

@@ -323,13 +323,25 @@ fn server_functions(f: &Fixture) -> Vec<Row> {
                 ("delivery_type", "motorbike".into()),
                 ("address", "서울 강남구 역삼로 5".into()),
                 ("note", "문 앞에 놓아 주세요".into()),
+                ("payment_method", "card".into()),
                 ("card_number", "4242 4242 4242 4242".into()),
+                ("employee_number", "SK-1001".into()),
                 ("idempotency_key", "hostile-key".into()),
             ],
         ),
         ("my_orders", Who::Customer, vec![]),
         ("order", Who::Customer, vec![("id", o())]),
         ("cancel_order", Who::Customer, vec![("id", o())]),
+        (
+            "approve_final_amount",
+            Who::Customer,
+            vec![("id", o()), ("amount", "150000".into())],
+        ),
+        (
+            "decline_final_amount",
+            Who::Customer,
+            vec![("id", o()), ("amount", "150000".into())],
+        ),
         (
             "review_order",
             Who::Customer,
@@ -343,14 +355,23 @@ fn server_functions(f: &Fixture) -> Vec<Row> {
         (
             "accept_order",
             Who::Owner,
-            vec![("order", o()), ("prep_minutes", "15".into())],
+            vec![("order", o()), ("prep_minutes", "15".into()), ("estimate", "".into())],
         ),
         (
             "reject_order",
             Who::Owner,
             vec![("order", o()), ("reason", "other".into()), ("text", "재료 소진".into())],
         ),
-        ("mark_ready", Who::Owner, vec![("order", o())]),
+        (
+            "mark_ready",
+            Who::Owner,
+            vec![("order", o()), ("final_amount", "".into())],
+        ),
+        (
+            "payroll_statement",
+            Who::Owner,
+            vec![("store", s()), ("month", "2026-12".into())],
+        ),
         ("mark_collected", Who::Owner, vec![("order", o())]),
         ("acknowledge_orders", Who::Owner, vec![("store", s())]),
         (

@@ -22,6 +22,9 @@ pub struct CheckoutData {
     pub cart: Cart,
     /// A fresh idempotency key for this form (F3: a resubmit is the same checkout).
     pub key: String,
+    /// Whether the store deducts from its employees' pay (a canteen, seed
+    /// 003), with the customer's employee number there when they have one.
+    pub payroll: Option<Option<String>>,
 }
 
 /// The cart at `store` with a fresh checkout key (`/checkout?store=…`).
@@ -37,9 +40,22 @@ pub async fn get_checkout(
     let cart = ordering::cart::load(&state.db, caller.id, store)
         .await
         .map_err(AppError::from)?;
+    let kind = catalog::store(&state.db, store)
+        .await
+        .map_err(AppError::from)?
+        .map(|s| s.kind);
+    let payroll = match kind {
+        Some(kind) if domain::PaymentMethod::Payroll.offered_by(kind) => Some(
+            payment::payroll::number_of(&state.db, store, caller.id)
+                .await
+                .map_err(AppError::from)?,
+        ),
+        _ => None,
+    };
     Ok(CheckoutData {
         cart,
         key: ordering::checkout::new_key(),
+        payroll,
     })
 }
 
@@ -61,8 +77,12 @@ pub async fn place_order(
     address: Option<String>,
     /// A note to the store.
     note: Option<String>,
-    /// The card number.
-    card_number: String,
+    /// `card` (the default) or `payroll` (canteens).
+    payment_method: Option<String>,
+    /// The card number, for a card.
+    card_number: Option<String>,
+    /// The employee number on the staff card, for a payroll deduction.
+    employee_number: Option<String>,
     /// The form's idempotency key.
     idempotency_key: String,
 ) -> Result<(), AppError> {
@@ -73,7 +93,9 @@ pub async fn place_order(
         delivery_type,
         address: address.unwrap_or_default(),
         note: note.unwrap_or_default(),
-        card_number,
+        payment_method: payment_method.unwrap_or_default(),
+        card_number: card_number.unwrap_or_default(),
+        employee_number: employee_number.unwrap_or_default(),
         idempotency_key,
     };
     let request = domain::shop::CheckoutRequest::parse(&form)
@@ -110,6 +132,9 @@ pub fn CheckoutPage() -> impl IntoView {
 #[component]
 fn CheckoutForm(page: CheckoutData, place: ServerAction<PlaceOrder>) -> impl IntoView {
     let cart = page.cart;
+    let payroll = page.payroll.clone();
+    // A canteen's employees pay with their staff card by default (seed 003).
+    let method = RwSignal::new(if payroll.is_some() { "payroll" } else { "card" }.to_string());
     let default_mode = if cart.offers_delivery { "delivery" } else { "pickup" };
     let mode = RwSignal::new(default_mode.to_string());
     let vehicle = RwSignal::new(DeliveryType::Motorbike);
@@ -210,12 +235,32 @@ fn CheckoutForm(page: CheckoutData, place: ServerAction<PlaceOrder>) -> impl Int
                 <label for="note">"Note to the store (optional)"</label>
                 <textarea id="note" name="note" maxlength=domain::limits::NOTE_CHARS rows="2" placeholder="e.g. no onions, please"></textarea>
                 {field("note")}
-                <label for="card">"Card number"</label>
-                <input id="card" name="card_number" inputmode="numeric" autocomplete="cc-number" required
-                    placeholder="4242 4242 4242 4242"/>
-                <p class="hint">"Sandbox: 4242 4242 4242 4242 is approved, 4000 0000 0000 0002 is declined. "
-                    "Your card is only charged when the order is delivered or collected."</p>
-                {field("card_number")}
+                {payroll.clone().map(|number| view! {
+                    <fieldset class="roles" data-testid="payment-method">
+                        <legend>"How do you pay?"</legend>
+                        <label><input type="radio" name="payment_method" value="payroll" checked=true
+                            on:change=move |_| method.set("payroll".into())/>" Payroll deduction (staff card)"</label>
+                        <label><input type="radio" name="payment_method" value="card"
+                            on:change=move |_| method.set("card".into())/>" Card"</label>
+                    </fieldset>
+                    {field("payment_method")}
+                    <div class="role-fields" class:hidden=move || method.get() != "payroll">
+                        <label for="employee-number">"Employee number"</label>
+                        <input id="employee-number" name="employee_number" autocomplete="off" autocapitalize="characters"
+                            maxlength=domain::limits::EMPLOYEE_NUMBER_CHARS value=number.unwrap_or_default()
+                            placeholder="e.g. SK-1001"/>
+                        <p class="hint">"The number on your staff card. Nothing is deducted from your pay until you collect your meal."</p>
+                        {field("employee_number")}
+                    </div>
+                })}
+                <div class="role-fields" class:hidden=move || method.get() != "card">
+                    <label for="card">"Card number"</label>
+                    <input id="card" name="card_number" inputmode="numeric" autocomplete="cc-number"
+                        required=move || method.get() == "card" placeholder="4242 4242 4242 4242"/>
+                    <p class="hint">"Sandbox: 4242 4242 4242 4242 is approved, 4000 0000 0000 0002 is declined. "
+                        "Your card is only charged when the order is delivered or collected."</p>
+                    {field("card_number")}
+                </div>
                 <dl class="totals">
                     <dt>"Subtotal"</dt><dd>{subtotal.to_string()}</dd>
                     <dt>"Delivery fee"</dt><dd data-testid="fee">{move || fee().to_string()}</dd>
@@ -233,7 +278,13 @@ fn CheckoutForm(page: CheckoutData, place: ServerAction<PlaceOrder>) -> impl Int
                     </p>
                 })}
                 <button type="submit" class="wide" disabled=move || place.pending().get() || waiting.get() data-testid="place-order">
-                    {move || if place.pending().get() || waiting.get() { "Paying…".to_string() } else { format!("Pay {}", total()) }}
+                    {move || if place.pending().get() || waiting.get() {
+                        "Paying…".to_string()
+                    } else if method.get() == "payroll" {
+                        format!("Order — {} from your pay", total())
+                    } else {
+                        format!("Pay {}", total())
+                    }}
                 </button>
             </ActionForm>
         </section>

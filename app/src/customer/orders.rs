@@ -47,6 +47,53 @@ pub async fn cancel_order(
     crate::server::order_command(accounts::authz::Action::UseOrders, &id, domain::OrderCommand::Cancel).await
 }
 
+/// Approves a repair's final amount above what the card holds (seed 001):
+/// the card's hold is raised to it first, then the repair counts as done.
+///
+/// Errors: 401; 404; 422 for an amount that is not a whole number of won;
+/// 409 when nothing (or another amount) waits for approval; 402 when the
+/// card does not cover it; 503 when the payment service is busy.
+#[server(endpoint = "approve_final_amount")]
+pub async fn approve_final_amount(
+    /// The order id.
+    id: String,
+    /// The amount the customer saw, in won.
+    amount: String,
+) -> Result<(), AppError> {
+    use tracing::Instrument;
+    let (caller, state) = crate::server::caller(accounts::authz::Action::UseOrders).await?;
+    let order: domain::OrderId = crate::server::id(&id, "order")?;
+    let amount = crate::server::amount(Some(&amount), "amount", "The amount")?.unwrap_or(domain::Money::ZERO);
+    let span = tracing::info_span!("order", order_id = order.get(), user_id = caller.id.get());
+    async move {
+        let seq = ordering::repair::approve(&state.db, state.payments.as_ref(), order, amount, &caller).await?;
+        crate::server::settle(&state, order, seq).await;
+        Ok(())
+    }
+    .instrument(span)
+    .await
+}
+
+/// Declines a repair's final amount above what the card holds; the shop is
+/// told to finish at most at what is held (seed 001).
+///
+/// Errors: 401; 404; 422; 409 when nothing (or another amount) waits.
+#[server(endpoint = "decline_final_amount")]
+pub async fn decline_final_amount(
+    /// The order id.
+    id: String,
+    /// The amount the customer saw, in won.
+    amount: String,
+) -> Result<(), AppError> {
+    let amount = crate::server::amount(Some(&amount), "amount", "The amount")?.unwrap_or(domain::Money::ZERO);
+    crate::server::order_command(
+        accounts::authz::Action::UseOrders,
+        &id,
+        domain::OrderCommand::DeclineFinalAmount { amount },
+    )
+    .await
+}
+
 /// Reviews a completed order (F11): 1–5 stars, a comment of at most 1000 characters.
 ///
 /// Errors: 401/403; 404; 422 for bad stars or comment; 409 before completion
@@ -143,9 +190,22 @@ pub fn OrderPage() -> impl IntoView {
     let id = move || params.read().get("id").unwrap_or_default();
     let cancel = ServerAction::<CancelOrder>::new();
     let review = ServerAction::<ReviewOrder>::new();
+    let answer = FinalAmountActions {
+        approve: ServerAction::<ApproveFinalAmount>::new(),
+        decline: ServerAction::<DeclineFinalAmount>::new(),
+    };
     let live = crate::live::use_live();
     let order = Resource::new(
-        move || (id(), cancel.version().get(), review.version().get(), live.tick.get()),
+        move || {
+            (
+                id(),
+                cancel.version().get(),
+                review.version().get(),
+                answer.approve.version().get(),
+                answer.decline.version().get(),
+                live.tick.get(),
+            )
+        },
         |(id, ..)| get_order(id),
     );
     view! {
@@ -153,7 +213,7 @@ pub fn OrderPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match order.await {
-                    Ok(order) => view! { <OrderDetail order cancel review/> }.into_any(),
+                    Ok(order) => view! { <OrderDetail order cancel review answer/> }.into_any(),
                     Err(error) => crate::ui::refused(error, &format!("/orders/{}", crate::nav::encode_component(&id()))),
                 }
             })}
@@ -161,11 +221,58 @@ pub fn OrderPage() -> impl IntoView {
     }
 }
 
+/// The customer's answers to a repair's higher final amount.
+#[derive(Clone, Copy)]
+struct FinalAmountActions {
+    approve: ServerAction<ApproveFinalAmount>,
+    decline: ServerAction<DeclineFinalAmount>,
+}
+
+/// What a repair's customer is asked when the final amount is above the
+/// hold (seed 001): approve it (the card's hold is raised) or not.
+fn final_amount_question(order: &OrderView, answer: FinalAmountActions) -> Option<impl IntoView> {
+    let amount = order.proposed_amount?;
+    let held = order.held.unwrap_or(order.placed.total);
+    let (id, id2) = (order.id.to_string(), order.id.to_string());
+    let won = amount.won().to_string();
+    let won2 = won.clone();
+    let error = move || {
+        answer
+            .approve
+            .value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| answer.decline.value().get().and_then(Result::err))
+    };
+    Some(view! {
+        <section class="form-card approval" data-testid="final-amount-question">
+            <h2>"The shop asks for a higher final amount"</h2>
+            <p>{format!(
+                "The repair is done at {amount}, more than the {held} held on your card. Approve {amount}? Only the final amount is charged, once the car is back."
+            )}</p>
+            <div class="actions">
+                <ActionForm action=answer.approve>
+                    <input type="hidden" name="id" value=id/>
+                    <input type="hidden" name="amount" value=won/>
+                    <button type="submit" data-testid="approve-final">{format!("Approve {amount}")}</button>
+                </ActionForm>
+                <ActionForm action=answer.decline>
+                    <input type="hidden" name="id" value=id2/>
+                    <input type="hidden" name="amount" value=won2/>
+                    <button type="submit" class="secondary" data-testid="decline-final">"Decline"</button>
+                </ActionForm>
+            </div>
+            {move || form_error(error())}
+        </section>
+    })
+}
+
 #[component]
 fn OrderDetail(
     order: OrderView,
     cancel: ServerAction<CancelOrder>,
     review: ServerAction<ReviewOrder>,
+    answer: FinalAmountActions,
 ) -> impl IntoView {
     let status = order.status;
     let reached = |step: OrderStatus| {
@@ -179,7 +286,12 @@ fn OrderDetail(
             None => status.label_for(kind).into(),
         },
         OrderStatus::Ready if order.placed.fulfilment == Fulfilment::Pickup => {
-            format!("Your order is ready! Collect it at {}", order.placed.store_address)
+            let what = match kind {
+                domain::StoreKind::RepairShop => "Your car is repaired",
+                domain::StoreKind::Canteen => "Your meal is ready",
+                _ => "Your order is ready",
+            };
+            format!("{what}! Collect it at {}", order.placed.store_address)
         }
         OrderStatus::Rejected | OrderStatus::Cancelled => {
             let why = order.ended_words(domain::Role::Customer).unwrap_or_default();
@@ -187,7 +299,10 @@ fn OrderDetail(
         }
         other => other.label_for(kind).to_string(),
     };
-    let can_cancel = matches!(status, OrderStatus::Placed | OrderStatus::Accepted);
+    // A repair can be cancelled only before it starts (seed 001).
+    let repair = kind == domain::StoreKind::RepairShop;
+    let can_cancel = status == OrderStatus::Placed || (status == OrderStatus::Accepted && !repair);
+    let repair_started = repair && status == OrderStatus::Accepted;
     let too_late = matches!(status, OrderStatus::Ready | OrderStatus::PickedUp);
     let id = order.id.to_string();
     let cancel_error = move || cancel.value().get().and_then(Result::err);
@@ -220,7 +335,10 @@ fn OrderDetail(
                     <dt>"Delivery fee"</dt><dd>{placed.fee.to_string()}</dd>
                 })}
                 <dt>"Total"</dt><dd><strong>{placed.total.to_string()}</strong></dd>
+                {order.estimate.map(|won| view! { <dt>"Shop's estimate"</dt><dd data-testid="estimate">{won.to_string()}</dd> })}
+                {order.final_amount.map(|won| view! { <dt>"Final amount"</dt><dd data-testid="final-amount"><strong>{won.to_string()}</strong></dd> })}
             </dl>
+            {final_amount_question(&order, answer)}
             {order.payment_words(domain::Role::Customer).map(|words| view! {
                 <p class="payment" data-testid="payment" data-payment=order.payment.map(|p| p.as_str())>"💳 " {words}</p>
             })}
@@ -242,6 +360,9 @@ fn OrderDetail(
             })}
             {too_late.then(|| view! {
                 <p class="hint">"The store has finished preparing this order, so it can no longer be cancelled."</p>
+            })}
+            {repair_started.then(|| view! {
+                <p class="hint">"The repair has started, so it can no longer be cancelled. Call the shop if something is wrong."</p>
             })}
             {move || form_error(cancel_error())}
             {match (status.is_completed(), order.review.clone()) {

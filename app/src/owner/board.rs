@@ -9,23 +9,28 @@ use domain::shop::OrderView;
 use domain::{Fulfilment, OrderStatus};
 use leptos::prelude::*;
 
-/// Accepts an order and starts cooking (F5).
+/// Accepts an order and starts cooking (F5); a repair shop accepts with
+/// its estimate (seed 001).
 ///
 /// Errors: 401/403; 404 for another store's order; 422 for prep minutes
-/// outside 1..=180; 409 when it is no longer waiting.
+/// outside 1..=180, or an estimate that is missing (repair shops), not a
+/// whole number of won or out of range; 409 when it is no longer waiting.
 #[server(endpoint = "accept_order")]
 pub async fn accept_order(
     /// The order id.
     order: String,
     /// Estimated minutes until ready.
     prep_minutes: String,
+    /// A repair shop's estimate, in won.
+    estimate: Option<String>,
 ) -> Result<(), AppError> {
     let minutes = crate::server::number(&prep_minutes, "prep_minutes", "Preparation time")?;
     let prep_minutes = u16::try_from(minutes).unwrap_or(0);
+    let estimate = crate::server::amount(estimate.as_deref(), "estimate", "The estimate")?;
     crate::server::order_command(
         accounts::authz::Action::ViewOwnerHome,
         &order,
-        domain::OrderCommand::Accept { prep_minutes },
+        domain::OrderCommand::Accept { prep_minutes, estimate },
     )
     .await
 }
@@ -53,18 +58,24 @@ pub async fn reject_order(
     .await
 }
 
-/// Marks an order ready (F6, F12).
+/// Marks an order ready (F6, F12); a repair shop finishes with the final
+/// amount, which above the customer's hold waits for their approval (seed 001).
 ///
-/// Errors: 401/403; 404; 409 unless it is being prepared.
+/// Errors: 401/403; 404; 422 for a final amount that is missing (repair
+/// shops), not a whole number of won or out of range; 409 unless it is
+/// being prepared.
 #[server(endpoint = "mark_ready")]
 pub async fn mark_ready(
     /// The order id.
     order: String,
+    /// A repair's final amount, in won.
+    final_amount: Option<String>,
 ) -> Result<(), AppError> {
+    let final_amount = crate::server::amount(final_amount.as_deref(), "final_amount", "The final amount")?;
     crate::server::order_command(
         accounts::authz::Action::ViewOwnerHome,
         &order,
-        domain::OrderCommand::MarkReady,
+        domain::OrderCommand::MarkReady { final_amount },
     )
     .await
 }
@@ -141,7 +152,7 @@ pub fn Column(
             // Keyed on what the card shows, so a change elsewhere leaves it be.
             <For
                 each=orders
-                key=|(_, o)| (o.id, o.status, o.rider, o.ready_by_ms, o.payment)
+                key=|(_, o)| (o.id, o.status, o.rider, o.ready_by_ms, o.payment, o.proposed_amount, o.held)
                 children=move |(prep, o)| view! { <OrderCard order=o default_prep=prep accept reject ready collected/> }
             />
         </section>
@@ -165,14 +176,21 @@ fn OrderCard(
         Fulfilment::Pickup => "🏃 Pickup".into(),
     };
     let id = id.clone();
+    let repair = placed.store_kind == domain::StoreKind::RepairShop;
+    let max_won = domain::limits::MAX_REPAIR_WON.to_string();
     let actions = match order.status {
         OrderStatus::Placed => {
             let id1 = id.clone();
             let id2 = id.clone();
+            let max_won = max_won.clone();
             view! {
                 <ActionForm action=accept attr:class="accept">
                     <input type="hidden" name="order" value=id1/>
                     <label>"Ready in " <input type="number" name="prep_minutes" min="1" max="180" value=default_prep.to_string() class="minutes"/> " min"</label>
+                    {repair.then(|| view! {
+                        <label>"Estimate " <input type="number" name="estimate" min="1" max=max_won step="1" required
+                            value=placed.total.won().to_string() class="won" data-testid="estimate"/> " won"</label>
+                    })}
                     <button type="submit" data-testid="accept">"Accept"</button>
                 </ActionForm>
                 <ActionForm action=reject attr:class="reject">
@@ -189,13 +207,20 @@ fn OrderCard(
             }
             .into_any()
         }
-        OrderStatus::Accepted => view! {
-            <ActionForm action=ready>
-                <input type="hidden" name="order" value=id.clone()/>
-                <button type="submit" class="wide" data-testid="mark-ready">{placed.store_kind.words().mark_ready}</button>
-            </ActionForm>
+        OrderStatus::Accepted => {
+            let suggested = order.proposed_amount.or(order.estimate).unwrap_or(placed.total);
+            view! {
+                <ActionForm action=ready>
+                    <input type="hidden" name="order" value=id.clone()/>
+                    {repair.then(|| view! {
+                        <label>"Final amount " <input type="number" name="final_amount" min="1" max=max_won.clone() step="1" required
+                            value=suggested.won().to_string() class="won" data-testid="final-amount"/> " won"</label>
+                    })}
+                    <button type="submit" class="wide" data-testid="mark-ready">{placed.store_kind.words().mark_ready}</button>
+                </ActionForm>
+            }
+            .into_any()
         }
-        .into_any(),
         OrderStatus::Ready if placed.fulfilment == Fulfilment::Pickup => view! {
             <ActionForm action=collected>
                 <input type="hidden" name="order" value=id.clone()/>
@@ -223,6 +248,13 @@ fn OrderCard(
                 <p class="payment" data-testid="payment" data-payment=order.payment.map(|p| p.as_str())>"💳 " {words}</p>
             })}
             {order.ready_by_ms.filter(|_| order.status == OrderStatus::Accepted).map(|ms| view! { <p class="hint">"Ready by " {kst_time(ms)}</p> })}
+            {order.estimate.map(|won| view! { <p class="hint" data-testid="estimate-shown">"Estimate " {won.to_string()}</p> })}
+            {order.final_amount.map(|won| view! { <p class="hint" data-testid="final-shown">"Final amount " {won.to_string()}</p> })}
+            {order.proposed_amount.map(|won| view! {
+                <p class="notice" data-testid="awaiting-approval">
+                    {format!("Waiting for the customer to approve {won} (the card holds {})", order.held.unwrap_or(placed.total))}
+                </p>
+            })}
             {order.ended_words(domain::Role::Owner).map(|r| view! { <p class="hint" data-testid="ended">{r}</p> })}
             {actions}
         </article>

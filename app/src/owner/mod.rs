@@ -1,10 +1,12 @@
 //! The store owner's screens (issue 4): `/owner`, their stores, and
 //! `/owner/stores/{id}`, the dashboard: the order board ([`board`]), the
-//! menu editor ([`menu`]) and the new-order alarm ([`alarm`]).
+//! menu editor ([`menu`]) and the new-order alarm ([`alarm`]); a canteen's
+//! monthly payroll statement ([`payroll`]).
 
 pub mod alarm;
 pub mod board;
 pub mod menu;
+pub mod payroll;
 
 use crate::error::AppError;
 use crate::ui::{form_error, refused};
@@ -229,6 +231,7 @@ pub fn OwnerStorePage() -> impl IntoView {
                     Ok(d) => {
                         let store = d.menu.store;
                         let sid = store.id.to_string();
+                        let payroll_href = format!("/owner/stores/{sid}/payroll");
                         let ringing = d.orders.iter().any(|o| o.status == OrderStatus::Placed && !o.acknowledged);
                         let cancellations: Vec<String> = d
                             .orders
@@ -268,6 +271,9 @@ pub fn OwnerStorePage() -> impl IntoView {
                                     <label class="check"><input type="checkbox" name="pickup" checked=store.offers_pickup/>" pickup at the store"</label>
                                     <button type="submit" class="secondary">"Save"</button>
                                 </ActionForm>
+                                {domain::PaymentMethod::Payroll.offered_by(store.kind).then(|| view! {
+                                    <a class="button secondary" href=payroll_href data-testid="payroll-link">"Payroll statement"</a>
+                                })}
                             </section>
                             {move || form_error(error())}
                         }.into_any()

@@ -153,6 +153,7 @@ impl Consumer for DeliveryJobs {
                 OrderEvent::OrderPlaced { .. }
                     | OrderEvent::OrderAccepted { .. }
                     | OrderEvent::OrderReady { .. }
+                    | OrderEvent::FinalAmountApproved { .. }
                     | OrderEvent::OrderRejected { .. }
                     | OrderEvent::OrderCancelled { .. }
             )) | Err(_)
@@ -196,7 +197,10 @@ impl Consumer for DeliveryJobs {
                     .await?;
                 follow(tx, &self.db, order, JobCommand::Open, at).await?;
             }
-            OrderEvent::OrderReady { .. } => follow(tx, &self.db, order, JobCommand::FoodReady, at).await?,
+            // Ready: cooked, or a repair whose higher price the customer approved.
+            OrderEvent::OrderReady { .. } | OrderEvent::FinalAmountApproved { .. } => {
+                follow(tx, &self.db, order, JobCommand::FoodReady, at).await?
+            }
             OrderEvent::OrderRejected { .. } | OrderEvent::OrderCancelled { .. } => {
                 follow(tx, &self.db, order, JobCommand::Cancel, at).await?
             }

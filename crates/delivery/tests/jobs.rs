@@ -61,6 +61,7 @@ fn placed(fulfilment: Fulfilment) -> PlacedOrder {
         subtotal: line.line_total(),
         fee,
         total: Money::from_won(line.line_total().won() + fee.won()).unwrap(),
+        payment_method: domain::PaymentMethod::Card,
     }
 }
 
@@ -114,6 +115,7 @@ impl Desk {
         self.hear(OrderEvent::OrderAccepted {
             order_id: order,
             prep_minutes: 15,
+            estimate: None,
         })
         .await;
         order
@@ -170,6 +172,7 @@ async fn a_job_waits_until_the_store_accepts_then_opens_to_its_vehicle_type_only
     desk.hear(OrderEvent::OrderAccepted {
         order_id: order,
         prep_minutes: 15,
+        estimate: None,
     })
     .await;
     let job = delivery::job(&desk.db, order).await.unwrap().unwrap();
@@ -197,6 +200,7 @@ async fn a_pickup_order_has_no_delivery_job() {
     desk.hear(OrderEvent::OrderAccepted {
         order_id: order,
         prep_minutes: 10,
+        estimate: None,
     })
     .await;
     assert!(delivery::job(&desk.db, order).await.unwrap().is_none());
@@ -277,7 +281,11 @@ async fn a_rider_has_one_job_on_the_go_even_when_claiming_several_at_once() {
         .expect("a job")
         .order;
     let other = *jobs.iter().find(|o| **o != mine).unwrap();
-    desk.hear(OrderEvent::OrderReady { order_id: mine }).await;
+    desk.hear(OrderEvent::OrderReady {
+        order_id: mine,
+        final_amount: None,
+    })
+    .await;
     delivery::pick_up(&desk.db, mine, MOTO).await.unwrap();
     delivery::deliver(&desk.db, mine, MOTO).await.unwrap();
     assert!(delivery::current_job(&desk.db, MOTO.id).await.unwrap().is_none());
@@ -294,7 +302,11 @@ async fn pick_up_waits_for_the_food_and_only_the_claimer_moves_the_job() {
         delivery::pick_up(&desk.db, order, MOTO).await,
         Err(DeliveryError::Refused(JobError::NotReadyYet))
     ));
-    desk.hear(OrderEvent::OrderReady { order_id: order }).await;
+    desk.hear(OrderEvent::OrderReady {
+        order_id: order,
+        final_amount: None,
+    })
+    .await;
     assert!(is_not_found(&delivery::pick_up(&desk.db, order, MOTO_2).await));
     assert!(matches!(
         delivery::deliver(&desk.db, order, MOTO).await,

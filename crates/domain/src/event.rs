@@ -39,6 +39,9 @@ pub enum PaymentEvent {
     PaymentAuthorized {
         /// The order.
         order_id: OrderId,
+        /// Card or payroll deduction (a card's, in logs written before).
+        #[serde(default = "crate::kinds::card")]
+        method: crate::PaymentMethod,
         /// The amount held, in won.
         amount: Money,
     },
@@ -46,6 +49,9 @@ pub enum PaymentEvent {
     PaymentCaptured {
         /// The order.
         order_id: OrderId,
+        /// Card or payroll deduction (a card's, in logs written before).
+        #[serde(default = "crate::kinds::card")]
+        method: crate::PaymentMethod,
         /// The amount charged, in won.
         amount: Money,
     },
@@ -54,6 +60,9 @@ pub enum PaymentEvent {
     PaymentReleased {
         /// The order.
         order_id: OrderId,
+        /// Card or payroll deduction (a card's, in logs written before).
+        #[serde(default = "crate::kinds::card")]
+        method: crate::PaymentMethod,
         /// The amount released, in won.
         amount: Money,
     },
@@ -66,6 +75,24 @@ impl PaymentEvent {
             PaymentEvent::PaymentAuthorized { order_id, .. }
             | PaymentEvent::PaymentCaptured { order_id, .. }
             | PaymentEvent::PaymentReleased { order_id, .. } => *order_id,
+        }
+    }
+
+    /// The amount it is about, in won.
+    pub fn amount(&self) -> Money {
+        match self {
+            PaymentEvent::PaymentAuthorized { amount, .. }
+            | PaymentEvent::PaymentCaptured { amount, .. }
+            | PaymentEvent::PaymentReleased { amount, .. } => *amount,
+        }
+    }
+
+    /// How the order is paid.
+    pub fn method(&self) -> crate::PaymentMethod {
+        match self {
+            PaymentEvent::PaymentAuthorized { method, .. }
+            | PaymentEvent::PaymentCaptured { method, .. }
+            | PaymentEvent::PaymentReleased { method, .. } => *method,
         }
     }
 
@@ -274,9 +301,38 @@ mod tests {
             OrderEvent::OrderAccepted {
                 order_id: order,
                 prep_minutes: 25,
+                estimate: None,
             }
             .into(),
         );
+        let estimate = Money::from_won(150_000).expect("won");
+        for event in [
+            OrderEvent::OrderAccepted {
+                order_id: order,
+                prep_minutes: 90,
+                estimate: Some(estimate),
+            },
+            OrderEvent::OrderReady {
+                order_id: order,
+                final_amount: Some(estimate),
+            },
+            OrderEvent::FinalAmountProposed {
+                order_id: order,
+                amount: estimate,
+                authorized: Money::ZERO,
+            },
+            OrderEvent::FinalAmountApproved {
+                order_id: order,
+                amount: estimate,
+            },
+            OrderEvent::FinalAmountDeclined {
+                order_id: order,
+                amount: estimate,
+                authorized: Money::ZERO,
+            },
+        ] {
+            round_trip(event.into());
+        }
         round_trip(
             OrderEvent::OrderRejected {
                 order_id: order,
@@ -289,6 +345,7 @@ mod tests {
             PaymentEvent::PaymentAuthorized {
                 order_id: order,
                 amount,
+                method: crate::PaymentMethod::Payroll,
             }
             .into(),
         );
@@ -296,6 +353,7 @@ mod tests {
             PaymentEvent::PaymentCaptured {
                 order_id: order,
                 amount,
+                method: crate::PaymentMethod::Payroll,
             }
             .into(),
         );
@@ -303,6 +361,7 @@ mod tests {
             PaymentEvent::PaymentReleased {
                 order_id: order,
                 amount,
+                method: crate::PaymentMethod::Payroll,
             }
             .into(),
         );

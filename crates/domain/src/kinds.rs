@@ -178,6 +178,33 @@ pub(crate) fn restaurant() -> StoreKind {
 }
 
 named_enum!(
+    /// How an order is paid (issue 11).
+    PaymentMethod, "payment method", {
+        /// A card: held at checkout, charged once the work is done (F3, F13).
+        Card => "card", "Card",
+        /// Deducted from the employee's pay once the meal is collected — a
+        /// company canteen's way (seed 003: "급여 차감은 주문이 완료 상태이어야 한다").
+        Payroll => "payroll", "Payroll deduction",
+    }
+);
+
+impl PaymentMethod {
+    /// Whether a store of `kind` takes this method: every store takes
+    /// cards; only a canteen deducts from its employees' pay.
+    pub fn offered_by(self, kind: StoreKind) -> bool {
+        match self {
+            PaymentMethod::Card => true,
+            PaymentMethod::Payroll => kind == StoreKind::Canteen,
+        }
+    }
+}
+
+/// Orders and payments recorded before the method rode on them were paid by card.
+pub(crate) fn card() -> PaymentMethod {
+    PaymentMethod::Card
+}
+
+named_enum!(
     /// Whether a store takes orders now.
     StoreStatus, "store status", {
         /// Taking orders.

@@ -39,3 +39,7 @@ pub const REJECT_REASON_CHARS: usize = 200;
 pub const REVIEW_COMMENT_CHARS: usize = 1000;
 /// A search box entry (longer ones are cut, never refused).
 pub const SEARCH_CHARS: usize = 50;
+/// The most a repair's estimate or final amount may be, in won (seed 001).
+pub const MAX_REPAIR_WON: i64 = 50_000_000;
+/// An employee number on a canteen's staff card (seed 003).
+pub const EMPLOYEE_NUMBER_CHARS: usize = 20;

@@ -6,7 +6,7 @@
 //! change (and, later, the reader's language) without rewriting history.
 
 use crate::order::RejectReason;
-use crate::{Fulfilment, Money, OrderId, StoreKind};
+use crate::{Fulfilment, Money, OrderId, PaymentMethod, StoreKind};
 use serde::{Deserialize, Serialize};
 
 /// What happened, for whom, with what to say about it.
@@ -37,6 +37,9 @@ pub enum Notice {
         /// notices written before.
         #[serde(default = "crate::kinds::restaurant")]
         kind: StoreKind,
+        /// A repair shop's estimate, in won (seed 001).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        estimate: Option<Money>,
     },
     /// To the customer: the store declined; the payment was released.
     OrderRejected {
@@ -55,9 +58,41 @@ pub enum Notice {
         /// notices written before.
         #[serde(default = "crate::kinds::restaurant")]
         kind: StoreKind,
+        /// A repair's final amount, in won (seed 001).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        final_amount: Option<Money>,
     },
     /// To the customer of a delivery order: ready, waiting for the rider.
-    ReadyForRider,
+    ReadyForRider {
+        /// A repair's final amount, in won (seed 001).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        final_amount: Option<Money>,
+    },
+    /// To the customer: the repair is done at a price above what their card
+    /// holds; approve it or not on the order's page (seed 001).
+    FinalAmountProposed {
+        /// The store's name.
+        store: String,
+        /// The final amount asked for, in won.
+        amount: Money,
+        /// What the card holds, in won.
+        authorized: Money,
+    },
+    /// To the owner: the customer approved the higher final amount; the
+    /// repair counts as done.
+    FinalAmountApproved {
+        /// The amount, in won.
+        amount: Money,
+    },
+    /// To the owner: the customer declined the higher final amount; finish
+    /// at most at what is held.
+    FinalAmountDeclined {
+        /// The amount declined, in won.
+        amount: Money,
+        /// What the card holds, in won.
+        authorized: Money,
+    },
+
     /// To the customer: cancelled (the release of the payment follows as
     /// [`Notice::PaymentReleased`]).
     OrderCancelled,
@@ -76,16 +111,25 @@ pub enum Notice {
     PaymentApproved {
         /// The amount held, in won.
         amount: Money,
+        /// Card or payroll deduction (a card's, in notices written before).
+        #[serde(default = "crate::kinds::card")]
+        method: PaymentMethod,
     },
     /// To the customer: the held amount was charged (the order is done).
     PaymentCaptured {
         /// The amount charged, in won.
         amount: Money,
+        /// Card or payroll deduction (a card's, in notices written before).
+        #[serde(default = "crate::kinds::card")]
+        method: PaymentMethod,
     },
     /// To the customer: the hold was released; nothing was charged.
     PaymentReleased {
         /// The amount released, in won.
         amount: Money,
+        /// Card or payroll deduction (a card's, in notices written before).
+        #[serde(default = "crate::kinds::card")]
+        method: PaymentMethod,
     },
     /// To the rider: the job was cancelled; no need to go to the store.
     JobCancelled {
@@ -120,6 +164,11 @@ pub enum Notice {
     },
 }
 
+/// ", final amount ₩…" for a repair that has one.
+fn final_words(amount: Option<Money>) -> String {
+    amount.map(|a| format!(", final amount {a}")).unwrap_or_default()
+}
+
 impl Notice {
     /// The notice in English, about order `order`.
     pub fn english(&self, order: OrderId) -> String {
@@ -138,10 +187,20 @@ impl Notice {
                 };
                 format!("New order #{order}: {units} item(s), {total}, {how}.")
             }
+            // Only repair shops give estimates (seed 001).
+            Notice::OrderAccepted {
+                store,
+                prep_minutes,
+                estimate: Some(estimate),
+                ..
+            } => format!(
+                "{store} accepted repair #{order} with an estimate of {estimate}: done in about {prep_minutes} min."
+            ),
             Notice::OrderAccepted {
                 store,
                 prep_minutes,
                 kind,
+                estimate: None,
             } => match kind {
                 StoreKind::FlowerShop => format!(
                     "{store} accepted order #{order} and is arranging it: ready in about {prep_minutes} min."
@@ -155,14 +214,42 @@ impl Notice {
                 "{store} could not take order #{order}: {}.",
                 reason.message()
             ),
-            Notice::ReadyForPickup { store, address, kind } => match kind {
+            Notice::ReadyForPickup {
+                store,
+                address,
+                kind,
+                final_amount,
+            } => match kind {
                 StoreKind::Canteen => format!("Your meal (order #{order}) is ready! Collect it at {store}, {address}."),
-                StoreKind::RepairShop => {
-                    format!("Your car is repaired (order #{order})! Collect it at {store}, {address}.")
-                }
+                StoreKind::RepairShop => format!(
+                    "Your car is repaired (order #{order}){}! Collect it at {store}, {address}.",
+                    final_words(*final_amount)
+                ),
                 _ => format!("Your order #{order} is ready! Collect it at {store}, {address}."),
             },
-            Notice::ReadyForRider => format!("Order #{order} is ready and waiting for the rider."),
+            Notice::ReadyForRider {
+                final_amount: Some(amount),
+            } => format!(
+                "Your car is repaired (order #{order}){}; a driver brings it back.",
+                final_words(Some(*amount))
+            ),
+            Notice::ReadyForRider { final_amount: None } => {
+                format!("Order #{order} is ready and waiting for the rider.")
+            }
+            Notice::FinalAmountProposed {
+                store,
+                amount,
+                authorized,
+            } => format!(
+                "{store} finished repair #{order} at {amount}, more than the {authorized} held on your card. Approve it or not on the order's page."
+            ),
+            Notice::FinalAmountApproved { amount } => {
+                format!("The customer approved the final amount {amount} for repair #{order}; it counts as done.")
+            }
+            Notice::FinalAmountDeclined { amount, authorized } => format!(
+                "The customer did not approve {amount} for repair #{order}. Finish it at {authorized} or less."
+            ),
+
             Notice::OrderCancelled => format!("Order #{order} is cancelled."),
             Notice::CancelledByCustomer => format!("Order #{order} was cancelled by the customer."),
             Notice::StoreOrderCancelled { by } => {
@@ -174,11 +261,27 @@ impl Notice {
                     "Order #{order} was cancelled by {who}. Stop preparing it: the customer's payment was released."
                 )
             }
-            Notice::PaymentApproved { amount } => format!(
+            Notice::PaymentApproved {
+                amount,
+                method: PaymentMethod::Payroll,
+            } => format!(
+                "Payroll deduction approved: {amount} for order #{order} will be deducted from your pay once you collect it."
+            ),
+            Notice::PaymentApproved { amount, .. } => format!(
                 "Payment approved: {amount} for order #{order} is held on your card. It is charged only when the order is done."
             ),
-            Notice::PaymentCaptured { amount } => format!("Payment complete: {amount} for order #{order} was charged to your card."),
-            Notice::PaymentReleased { amount } => {
+            Notice::PaymentCaptured {
+                amount,
+                method: PaymentMethod::Payroll,
+            } => format!("{amount} for order #{order} was deducted from your pay."),
+            Notice::PaymentCaptured { amount, .. } => {
+                format!("Payment complete: {amount} for order #{order} was charged to your card.")
+            }
+            Notice::PaymentReleased {
+                method: PaymentMethod::Payroll,
+                ..
+            } => format!("Order #{order} is off your payroll: nothing is deducted from your pay."),
+            Notice::PaymentReleased { amount, .. } => {
                 format!("Payment released: the {amount} held for order #{order} went back to your card. You were not charged.")
             }
             Notice::JobCancelled { store } => {
@@ -215,8 +318,25 @@ mod tests {
             store: "카센터".into(),
             prep_minutes: 90,
             kind: StoreKind::RepairShop,
+            estimate: None,
         };
         assert!(repair.english(order).contains("repairing your car"));
+        let quoted = Notice::OrderAccepted {
+            store: "카센터".into(),
+            prep_minutes: 90,
+            kind: StoreKind::RepairShop,
+            estimate: Money::from_won(120_000).ok(),
+        };
+        assert!(
+            quoted.english(order).contains("estimate of ₩120,000"),
+            "{}",
+            quoted.english(order)
+        );
+        let old: Notice = serde_json::from_str(r#"{"notice":"payment_captured","amount":5000}"#).expect("old notice");
+        assert!(
+            old.english(order).contains("charged to your card"),
+            "written before payroll: a card"
+        );
         let flowers = Notice::PickedUp {
             kind: StoreKind::FlowerShop,
         };

@@ -19,7 +19,7 @@
 
 use crate::shop::PlacedOrder;
 use crate::text::{clean_text, TextError};
-use crate::{DeliveryType, Fulfilment, OrderId, Role, StoreId, UserId};
+use crate::{DeliveryType, Fulfilment, Money, OrderId, Role, StoreId, StoreKind, UserId};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -209,6 +209,11 @@ pub enum OrderCommand {
     Accept {
         /// Estimated minutes until ready, within [`PREP_MINUTES`].
         prep_minutes: u16,
+        /// A repair shop's estimate of the price, in won (seed 001: the
+        /// request is accepted with an estimate); required there, and
+        /// `None` for every other kind of store.
+        #[serde(default)]
+        estimate: Option<Money>,
     },
     /// The store declines (owner, F5).
     Reject {
@@ -216,7 +221,28 @@ pub enum OrderCommand {
         reason: RejectReason,
     },
     /// Cooking is finished (owner, F6).
-    MarkReady,
+    MarkReady {
+        /// A repair shop's final amount, in won (seed 001: a repair's price
+        /// is known when it is done); required there, `None` elsewhere. At
+        /// most the amount held on the customer's card, or the customer is
+        /// asked to approve it ([`OrderEvent::FinalAmountProposed`]).
+        #[serde(default)]
+        final_amount: Option<Money>,
+    },
+    /// The customer agrees to a repair's final amount above what they
+    /// authorized (seed 001); the payment context holds the higher amount
+    /// before this is recorded.
+    ApproveFinalAmount {
+        /// The amount the customer saw and approves, in won: it must be the
+        /// one proposed (the shop may have changed it meanwhile).
+        amount: Money,
+    },
+    /// The customer does not agree to a proposed final amount; the shop
+    /// must finish at most at the amount held.
+    DeclineFinalAmount {
+        /// The amount the customer saw and declines, in won.
+        amount: Money,
+    },
     /// The customer cancels while the store has not finished cooking (F7).
     Cancel,
     /// The customer collected a pickup order at the store (F12).
@@ -244,7 +270,9 @@ impl OrderCommand {
             OrderCommand::Acknowledge => "acknowledge",
             OrderCommand::Accept { .. } => "accept",
             OrderCommand::Reject { .. } => "reject",
-            OrderCommand::MarkReady => "mark ready",
+            OrderCommand::MarkReady { .. } => "mark ready",
+            OrderCommand::ApproveFinalAmount { .. } => "approve the final amount of",
+            OrderCommand::DeclineFinalAmount { .. } => "decline the final amount of",
             OrderCommand::Cancel => "cancel",
             OrderCommand::Collect => "mark collected",
             OrderCommand::RecordPickUp { .. } => "pick up",
@@ -318,6 +346,17 @@ pub enum OrderError {
     /// Prep minutes outside [`PREP_MINUTES`].
     #[error("the preparation time must be between 1 and 180 minutes")]
     InvalidPrepMinutes,
+    /// Cancel once a repair has started (seed 001: only before the repair starts).
+    #[error("the repair has already started, so it can no longer be cancelled; call the shop")]
+    RepairStarted,
+    /// A repair shop accepted without an estimate, or finished without the
+    /// final amount (or another store sent one).
+    #[error("{0}")]
+    Amount(String),
+    /// Approving or declining a final amount that is not (or no longer) the
+    /// one the shop asks for.
+    #[error("the shop has changed the amount it asks for; look at the order again")]
+    AmountChanged,
     /// A reason text that is empty, too long or malformed.
     #[error(transparent)]
     InvalidText(#[from] TextError),
@@ -355,6 +394,9 @@ pub enum OrderEvent {
         order_id: OrderId,
         /// Estimated minutes until ready.
         prep_minutes: u16,
+        /// A repair shop's estimate, in won (seed 001).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        estimate: Option<Money>,
     },
     /// The store declined.
     OrderRejected {
@@ -367,6 +409,37 @@ pub enum OrderEvent {
     OrderReady {
         /// The order.
         order_id: OrderId,
+        /// A repair's final amount, in won: what will be charged (seed 001).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        final_amount: Option<Money>,
+    },
+    /// The repair is done, at a final amount above what the customer's card
+    /// holds: the customer is asked to approve it (seed 001). The status
+    /// stays repairing until they do.
+    FinalAmountProposed {
+        /// The order.
+        order_id: OrderId,
+        /// The final amount asked for, in won.
+        amount: Money,
+        /// What the card holds now, in won.
+        authorized: Money,
+    },
+    /// The customer approved the proposed final amount, and their card now
+    /// holds it: the repair is done (status ready).
+    FinalAmountApproved {
+        /// The order.
+        order_id: OrderId,
+        /// The final amount, in won.
+        amount: Money,
+    },
+    /// The customer declined the proposed final amount; the shop is told.
+    FinalAmountDeclined {
+        /// The order.
+        order_id: OrderId,
+        /// The amount declined, in won.
+        amount: Money,
+        /// What the card still holds, in won: the most the shop may finish at.
+        authorized: Money,
     },
     /// Cancelled (payment voided, stock restored, delivery told: F7, F8).
     OrderCancelled {
@@ -414,7 +487,10 @@ impl OrderEvent {
             | OrderEvent::OrderAcknowledged { order_id, .. }
             | OrderEvent::OrderAccepted { order_id, .. }
             | OrderEvent::OrderRejected { order_id, .. }
-            | OrderEvent::OrderReady { order_id }
+            | OrderEvent::OrderReady { order_id, .. }
+            | OrderEvent::FinalAmountProposed { order_id, .. }
+            | OrderEvent::FinalAmountApproved { order_id, .. }
+            | OrderEvent::FinalAmountDeclined { order_id, .. }
             | OrderEvent::OrderCancelled { order_id, .. }
             | OrderEvent::RiderAssigned { order_id, .. }
             | OrderEvent::OrderPickedUp { order_id, .. }
@@ -432,6 +508,9 @@ impl OrderEvent {
             OrderEvent::OrderAccepted { .. } => "OrderAccepted",
             OrderEvent::OrderRejected { .. } => "OrderRejected",
             OrderEvent::OrderReady { .. } => "OrderReady",
+            OrderEvent::FinalAmountProposed { .. } => "FinalAmountProposed",
+            OrderEvent::FinalAmountApproved { .. } => "FinalAmountApproved",
+            OrderEvent::FinalAmountDeclined { .. } => "FinalAmountDeclined",
             OrderEvent::OrderCancelled { .. } => "OrderCancelled",
             OrderEvent::RiderAssigned { .. } => "RiderAssigned",
             OrderEvent::OrderPickedUp { .. } => "OrderPickedUp",
@@ -449,12 +528,15 @@ impl OrderEvent {
             OrderEvent::OrderPlaced { .. } => OrderStatus::Placed,
             OrderEvent::OrderAccepted { .. } => OrderStatus::Accepted,
             OrderEvent::OrderRejected { .. } => OrderStatus::Rejected,
-            OrderEvent::OrderReady { .. } => OrderStatus::Ready,
+            OrderEvent::OrderReady { .. } | OrderEvent::FinalAmountApproved { .. } => OrderStatus::Ready,
             OrderEvent::OrderCancelled { .. } => OrderStatus::Cancelled,
             OrderEvent::OrderPickedUp { .. } => OrderStatus::PickedUp,
             OrderEvent::OrderDelivered { .. } => OrderStatus::Delivered,
             OrderEvent::OrderCollected { .. } => OrderStatus::Collected,
-            OrderEvent::OrderAcknowledged { .. } | OrderEvent::RiderAssigned { .. } => return None,
+            OrderEvent::OrderAcknowledged { .. }
+            | OrderEvent::RiderAssigned { .. }
+            | OrderEvent::FinalAmountProposed { .. }
+            | OrderEvent::FinalAmountDeclined { .. } => return None,
         })
     }
 }
@@ -472,17 +554,30 @@ pub struct Order {
     pub fulfilment: Fulfilment,
     /// Where it is in its life.
     pub status: OrderStatus,
+    /// The store's kind: a repair shop accepts with an estimate, finishes
+    /// with a final amount and cannot be cancelled once repairing (seed 001).
+    pub kind: StoreKind,
+    /// What the customer's payment holds, in won: the total at checkout, or
+    /// a higher final amount the customer approved.
+    pub authorized: Money,
+    /// A final amount above [`Order::authorized`] waiting for the
+    /// customer's approval, in won.
+    pub proposed: Option<Money>,
 }
 
 impl Order {
-    /// A new order at checkout, waiting for the payment gateway (F3).
-    pub fn new_pending(id: OrderId, customer: UserId, store: StoreId, fulfilment: Fulfilment) -> Order {
+    /// A new order at checkout, waiting for the payment gateway (F3): the
+    /// order as priced, whose total the payment will hold.
+    pub fn new_pending(id: OrderId, placed: &PlacedOrder) -> Order {
         Order {
             id,
-            customer,
-            store,
-            fulfilment,
+            customer: placed.customer,
+            store: placed.store,
+            fulfilment: placed.fulfilment,
             status: OrderStatus::PaymentPending,
+            kind: placed.store_kind,
+            authorized: placed.total,
+            proposed: None,
         }
     }
 
@@ -524,13 +619,15 @@ impl Order {
                 };
                 Ok(OrderEvent::OrderAcknowledged { order_id, by })
             }
-            (C::Accept { prep_minutes }, S::Placed) => {
+            (C::Accept { prep_minutes, estimate }, S::Placed) => {
                 if !PREP_MINUTES.contains(prep_minutes) {
                     return Err(OrderError::InvalidPrepMinutes);
                 }
+                let estimate = self.repair_amount(*estimate, "an estimate")?;
                 Ok(OrderEvent::OrderAccepted {
                     order_id,
                     prep_minutes: *prep_minutes,
+                    estimate,
                 })
             }
             (C::Reject { reason }, S::Placed) => {
@@ -542,7 +639,32 @@ impl Order {
                 };
                 Ok(OrderEvent::OrderRejected { order_id, reason })
             }
-            (C::MarkReady, S::Accepted) => Ok(OrderEvent::OrderReady { order_id }),
+            (C::MarkReady { final_amount }, S::Accepted) => {
+                match self.repair_amount(*final_amount, "the final amount")? {
+                    Some(amount) if amount > self.authorized => Ok(OrderEvent::FinalAmountProposed {
+                        order_id,
+                        amount,
+                        authorized: self.authorized,
+                    }),
+                    final_amount => Ok(OrderEvent::OrderReady { order_id, final_amount }),
+                }
+            }
+            (C::ApproveFinalAmount { amount }, S::Accepted) => match self.proposed {
+                Some(proposed) if proposed == *amount => Ok(OrderEvent::FinalAmountApproved {
+                    order_id,
+                    amount: *amount,
+                }),
+                _ => Err(OrderError::AmountChanged),
+            },
+            (C::DeclineFinalAmount { amount }, S::Accepted) => match self.proposed {
+                Some(proposed) if proposed == *amount => Ok(OrderEvent::FinalAmountDeclined {
+                    order_id,
+                    amount: *amount,
+                    authorized: self.authorized,
+                }),
+                _ => Err(OrderError::AmountChanged),
+            },
+            (C::Cancel, S::Accepted) if self.kind == StoreKind::RepairShop => Err(OrderError::RepairStarted),
             (C::Cancel, S::Placed | S::Accepted) => Ok(OrderEvent::OrderCancelled {
                 order_id,
                 by: actor.role().unwrap_or(Role::Admin),
@@ -570,7 +692,7 @@ impl Order {
                 Actor::System => Ok(()),
                 _ => forbidden("only the payment system settles a payment"),
             },
-            C::Acknowledge | C::Accept { .. } | C::Reject { .. } | C::MarkReady | C::Collect => match actor {
+            C::Acknowledge | C::Accept { .. } | C::Reject { .. } | C::MarkReady { .. } | C::Collect => match actor {
                 Actor::StoreOwner { store, .. } if store == self.store => match (command, self.fulfilment) {
                     (C::Collect, Fulfilment::Delivery(_)) => Err(OrderError::NotAPickupOrder),
                     _ => Ok(()),
@@ -581,6 +703,10 @@ impl Order {
                 Actor::Customer(user) if user == self.customer => Ok(()),
                 Actor::Admin(_) => Ok(()),
                 _ => forbidden("only the customer who placed this order can cancel it"),
+            },
+            C::ApproveFinalAmount { .. } | C::DeclineFinalAmount { .. } => match actor {
+                Actor::Customer(user) if user == self.customer => Ok(()),
+                _ => forbidden("only the customer who placed this order can answer for its price"),
             },
             C::RecordPickUp { .. } | C::RecordDelivery { .. } => match (actor, self.fulfilment) {
                 (Actor::System, Fulfilment::Delivery(_)) => Ok(()),
@@ -598,7 +724,34 @@ impl Order {
         if let Some(status) = event.status_after() {
             next.status = status;
         }
+        match event {
+            OrderEvent::FinalAmountProposed { amount, .. } => next.proposed = Some(*amount),
+            OrderEvent::FinalAmountApproved { amount, .. } => {
+                next.proposed = None;
+                next.authorized = *amount;
+            }
+            OrderEvent::FinalAmountDeclined { .. } | OrderEvent::OrderReady { .. } => next.proposed = None,
+            _ => {}
+        }
         next
+    }
+
+    /// A repair shop's amount (an estimate, a final amount): required
+    /// there, between 1 won and [`crate::limits::MAX_REPAIR_WON`]; any other
+    /// store must not send one.
+    fn repair_amount(&self, amount: Option<Money>, what: &str) -> Result<Option<Money>, OrderError> {
+        match (self.kind, amount) {
+            (StoreKind::RepairShop, None) => Err(OrderError::Amount(format!("a repair shop gives {what} in won"))),
+            (StoreKind::RepairShop, Some(won)) if won == Money::ZERO || won.won() > crate::limits::MAX_REPAIR_WON => {
+                Err(OrderError::Amount(format!(
+                    "{what} must be between 1 and {} won",
+                    crate::limits::MAX_REPAIR_WON
+                )))
+            }
+            (StoreKind::RepairShop, some) => Ok(some),
+            (_, None) => Ok(None),
+            (_, Some(_)) => Err(OrderError::Amount(format!("only a repair shop gives {what}"))),
+        }
     }
 }
 

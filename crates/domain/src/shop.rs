@@ -110,6 +110,10 @@ pub struct PlacedOrder {
     pub fee: Money,
     /// Subtotal plus fee, in won: the amount authorized.
     pub total: Money,
+    /// How it is paid: card, or deducted from pay at a canteen (issue 11;
+    /// a card for orders placed before).
+    #[serde(default = "crate::kinds::card")]
+    pub payment_method: crate::PaymentMethod,
 }
 
 /// An order as its customer, its store and its rider see it: the `order_views`
@@ -145,6 +149,23 @@ pub struct OrderView {
     /// An owner has seen it (tapped the alarm, or accepted or rejected it):
     /// the dashboard alarm rings while a placed order is not (issue 5).
     pub acknowledged: bool,
+    /// A repair shop's estimate when it accepted, in won (seed 001).
+    #[serde(default)]
+    pub estimate: Option<Money>,
+    /// A repair's final amount once done, in won: what is charged (seed 001).
+    #[serde(default)]
+    pub final_amount: Option<Money>,
+    /// A final amount above what is held, waiting for the customer's
+    /// approval, in won (seed 001).
+    #[serde(default)]
+    pub proposed_amount: Option<Money>,
+    /// What the payment holds now, in won (the total, or an approved
+    /// higher final amount); `None` for views written before.
+    #[serde(default)]
+    pub held: Option<Money>,
+    /// What was charged (or deducted from pay), in won, once it was.
+    #[serde(default)]
+    pub charged: Option<Money>,
 }
 
 impl OrderView {
@@ -165,28 +186,64 @@ impl OrderView {
 
     /// Where the money stands, in the words of `reader` (a customer, or the
     /// store and the operator): held, charged or released, with the amount
-    /// (issue 11, "nobody sees the money"). `None` when unknown.
+    /// (issue 11, "nobody sees the money"); for a canteen's payroll
+    /// deduction, deducted from pay once collected (seed 003). `None` when
+    /// unknown.
     pub fn payment_words(&self, reader: crate::Role) -> Option<String> {
-        let total = self.placed.total;
-        let done = match self.placed.fulfilment {
-            Fulfilment::Delivery(_) => "delivered",
-            Fulfilment::Pickup => "collected",
+        let held = self.held.unwrap_or(self.placed.total);
+        let done = match (self.placed.store_kind, self.placed.fulfilment) {
+            (crate::StoreKind::RepairShop, Fulfilment::Delivery(_)) => "returned",
+            (_, Fulfilment::Delivery(_)) => "delivered",
+            (_, Fulfilment::Pickup) => "collected",
         };
         let customer = reader == crate::Role::Customer;
-        Some(match (self.payment?, customer) {
+        let state = self.payment?;
+        if self.placed.payment_method == crate::PaymentMethod::Payroll {
+            let charged = self.charged.unwrap_or(held);
+            return Some(match (state, customer) {
+                (crate::PaymentState::Authorized, true) => {
+                    format!("{held} will be deducted from your pay once you collect it — nothing deducted yet")
+                }
+                (crate::PaymentState::Authorized, false) => {
+                    format!("Payroll deduction {held} — deducted once collected")
+                }
+                (crate::PaymentState::Captured, true) => format!("{charged} deducted from your pay"),
+                (crate::PaymentState::Captured, false) => format!("Payroll deduction {charged} recorded"),
+                (crate::PaymentState::Released, true) => "Nothing was deducted from your pay".into(),
+                (crate::PaymentState::Released, false) => {
+                    format!("Payroll deduction {held} cancelled — nothing deducted")
+                }
+            });
+        }
+        let to_charge = match self.final_amount {
+            Some(amount) if amount < held => format!("{amount} of it charged"),
+            _ => "charged".into(),
+        };
+        Some(match (state, customer) {
             (crate::PaymentState::Authorized, true) => {
-                format!("{total} held on your card — charged only once the order is {done}")
+                format!("{held} held on your card — {to_charge} only once the order is {done}")
             }
             (crate::PaymentState::Authorized, false) => {
-                format!("Card payment {total} held — charged once the order is {done}")
+                format!("Card payment {held} held — {to_charge} once the order is {done}")
             }
-            (crate::PaymentState::Captured, true) => format!("{total} charged to your card"),
-            (crate::PaymentState::Captured, false) => format!("Card payment {total} charged"),
+            (crate::PaymentState::Captured, _) => {
+                let charged = self.charged.unwrap_or(held);
+                let rest = if charged < held {
+                    format!(" (of {held} held; the rest was released)")
+                } else {
+                    String::new()
+                };
+                if customer {
+                    format!("{charged} charged to your card{rest}")
+                } else {
+                    format!("Card payment {charged} charged{rest}")
+                }
+            }
             (crate::PaymentState::Released, true) => {
-                format!("The {total} hold was released — you were not charged")
+                format!("The {held} hold was released — you were not charged")
             }
             (crate::PaymentState::Released, false) => {
-                format!("Card payment {total} released — not charged")
+                format!("Card payment {held} released — not charged")
             }
         })
     }
@@ -303,11 +360,60 @@ pub struct CheckoutForm {
     pub address: String,
     /// A note to the store; may be empty.
     pub note: String,
-    /// The card number (16 digits; spaces and dashes allowed).
+    /// `card` (the default when empty) or `payroll` (canteens, seed 003).
+    pub payment_method: String,
+    /// The card number (16 digits; spaces and dashes allowed), for a card.
     pub card_number: String,
+    /// The employee number on the staff card, for a payroll deduction.
+    pub employee_number: String,
     /// Generated when the checkout page was shown: the same key twice means
     /// the same checkout.
     pub idempotency_key: String,
+}
+
+/// How a checkout pays, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Payment {
+    /// A card's 16 digits, Luhn-checked.
+    Card {
+        /// The digits.
+        digits: String,
+    },
+    /// A deduction from pay for the employee with this number (seed 003),
+    /// upper-cased; the canteen's roster decides whether it is the
+    /// customer's.
+    Payroll {
+        /// 1..=[`limits::EMPLOYEE_NUMBER_CHARS`] of `A-Z0-9-`.
+        employee_number: String,
+    },
+}
+
+impl Payment {
+    /// Its method.
+    pub fn method(&self) -> crate::PaymentMethod {
+        match self {
+            Payment::Card { .. } => crate::PaymentMethod::Card,
+            Payment::Payroll { .. } => crate::PaymentMethod::Payroll,
+        }
+    }
+}
+
+/// Why an employee number cannot be used, before the roster is asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("enter the employee number on your staff card, e.g. SK-1001")]
+pub struct EmployeeNumberError;
+
+/// An employee number as printed on a staff card (seed 003: "사원증"):
+/// letters, digits and dashes, upper-cased, spaces around removed.
+pub fn employee_number(input: &str) -> Result<String, EmployeeNumberError> {
+    let number = input.trim().to_ascii_uppercase();
+    if number.is_empty()
+        || number.chars().count() > limits::EMPLOYEE_NUMBER_CHARS
+        || !number.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
+        return Err(EmployeeNumberError);
+    }
+    Ok(number)
 }
 
 /// A checkout, parsed: everything the ordering context needs, each field
@@ -323,8 +429,8 @@ pub struct CheckoutRequest {
     pub address: String,
     /// A note to the store (at most [`limits::NOTE_CHARS`], newlines kept).
     pub note: String,
-    /// The card's 16 digits, Luhn-checked.
-    pub card_digits: String,
+    /// A card, or a deduction from pay.
+    pub payment: Payment,
     /// 1..=[`limits::CHECKOUT_KEY_CHARS`] of `A-Za-z0-9_-`.
     pub idempotency_key: String,
 }
@@ -382,10 +488,26 @@ impl CheckoutRequest {
                 String::new()
             })
         };
-        let card = card_digits(&form.card_number).unwrap_or_else(|e| {
-            errors.push(FieldError::new("card_number", e.to_string()));
-            String::new()
-        });
+        let payment = match form.payment_method.trim() {
+            "" | "card" => card_digits(&form.card_number)
+                .map(|digits| Payment::Card { digits })
+                .map_err(|e| errors.push(FieldError::new("card_number", e.to_string())))
+                .ok(),
+            "payroll" => employee_number(&form.employee_number)
+                .map(|employee_number| Payment::Payroll { employee_number })
+                .map_err(|e| errors.push(FieldError::new("employee_number", e.to_string())))
+                .ok(),
+            other => {
+                errors.push(FieldError::new(
+                    "payment_method",
+                    format!(
+                        "choose card or payroll deduction (got \"{}\")",
+                        other.chars().take(20).collect::<String>()
+                    ),
+                ));
+                None
+            }
+        };
         let key = form.idempotency_key.trim().to_string();
         let key_ok = !key.is_empty()
             && key.len() <= limits::CHECKOUT_KEY_CHARS
@@ -396,13 +518,13 @@ impl CheckoutRequest {
                 "this checkout form is out of date; reload the page",
             ));
         }
-        match fulfilment {
-            Some(fulfilment) if errors.is_empty() => Ok(CheckoutRequest {
+        match (fulfilment, payment) {
+            (Some(fulfilment), Some(payment)) if errors.is_empty() => Ok(CheckoutRequest {
                 store: form.store,
                 fulfilment,
                 address,
                 note,
-                card_digits: card,
+                payment,
                 idempotency_key: key,
             }),
             _ => Err(errors),
@@ -434,6 +556,7 @@ mod tests {
                 subtotal: won(20_000),
                 fee: won(3_000),
                 total: won(23_000),
+                payment_method: crate::PaymentMethod::Card,
             },
             status: OrderStatus::Placed,
             prep_minutes: None,
@@ -446,6 +569,11 @@ mod tests {
             updated_at_ms: 0,
             review: None,
             acknowledged: false,
+            estimate: None,
+            final_amount: None,
+            proposed_amount: None,
+            held: None,
+            charged: None,
         }
     }
 
@@ -472,6 +600,98 @@ mod tests {
         );
         v.payment = None;
         assert_eq!(v.payment_words(Role::Customer), None);
+    }
+
+    #[test]
+    fn a_repair_charges_its_final_amount_and_says_the_rest_was_released() {
+        let won = |w| Money::from_won(w).expect("won");
+        let mut v = view(Fulfilment::Delivery(crate::DeliveryType::Motorbike));
+        v.placed.store_kind = crate::StoreKind::RepairShop;
+        v.held = Some(won(150_000));
+        v.final_amount = Some(won(120_000));
+        let held = v.payment_words(Role::Customer).expect("known");
+        assert!(
+            held.contains("₩150,000 held") && held.contains("₩120,000 of it charged") && held.contains("returned"),
+            "{held}"
+        );
+        v.payment = Some(PaymentState::Captured);
+        v.charged = Some(won(120_000));
+        assert_eq!(
+            v.payment_words(Role::Customer).as_deref(),
+            Some("₩120,000 charged to your card (of ₩150,000 held; the rest was released)")
+        );
+    }
+
+    #[test]
+    fn a_payroll_deduction_reads_as_pay_not_as_a_card() {
+        let mut v = view(Fulfilment::Pickup);
+        v.placed.store_kind = crate::StoreKind::Canteen;
+        v.placed.payment_method = crate::PaymentMethod::Payroll;
+        let pending = v.payment_words(Role::Customer).expect("known");
+        assert!(
+            pending.contains("deducted from your pay once you collect it") && !pending.contains("card"),
+            "{pending}"
+        );
+        v.payment = Some(PaymentState::Captured);
+        assert_eq!(
+            v.payment_words(Role::Customer).as_deref(),
+            Some("₩23,000 deducted from your pay")
+        );
+        v.payment = Some(PaymentState::Released);
+        assert!(v
+            .payment_words(Role::Owner)
+            .expect("known")
+            .contains("nothing deducted"));
+    }
+
+    #[test]
+    fn an_employee_number_is_upper_cased_and_anything_else_refused() {
+        assert_eq!(employee_number(" sk-1001 ").as_deref(), Ok("SK-1001"));
+        for bad in [
+            "",
+            "   ",
+            "SK 1001",
+            "<b>",
+            &"1".repeat(limits::EMPLOYEE_NUMBER_CHARS + 1),
+            "사원1",
+        ] {
+            assert!(employee_number(bad).is_err(), "{bad:?}");
+        }
+        let payroll = CheckoutRequest::parse(&CheckoutForm {
+            payment_method: "payroll".into(),
+            card_number: String::new(),
+            employee_number: "sk-1002".into(),
+            ..form()
+        })
+        .expect("valid");
+        assert_eq!(
+            payroll.payment,
+            Payment::Payroll {
+                employee_number: "SK-1002".into()
+            }
+        );
+        let fields = |form: CheckoutForm| -> Vec<String> {
+            CheckoutRequest::parse(&form)
+                .err()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|f| f.field)
+                .collect()
+        };
+        assert_eq!(
+            fields(CheckoutForm {
+                payment_method: "payroll".into(),
+                ..form()
+            }),
+            ["employee_number"]
+        );
+        assert_eq!(
+            fields(CheckoutForm {
+                payment_method: "bitcoin".into(),
+                ..form()
+            }),
+            ["payment_method"]
+        );
     }
 
     #[test]
@@ -506,7 +726,9 @@ mod tests {
             delivery_type: Some("bicycle".into()),
             address: "  서울 강남구 역삼로 5 ".into(),
             note: "문 앞\r\n에 두세요".into(),
+            payment_method: String::new(),
             card_number: "4242 4242 4242 4242".into(),
+            employee_number: String::new(),
             idempotency_key: "key_1-A".into(),
         }
     }
@@ -517,7 +739,12 @@ mod tests {
         assert_eq!(request.fulfilment, Fulfilment::Delivery(DeliveryType::Bicycle));
         assert_eq!(request.address, "서울 강남구 역삼로 5");
         assert_eq!(request.note, "문 앞\n에 두세요", "newlines kept, normalised");
-        assert_eq!(request.card_digits, "4242424242424242");
+        assert_eq!(
+            request.payment,
+            Payment::Card {
+                digits: "4242424242424242".into()
+            }
+        );
         let pickup = CheckoutRequest::parse(&CheckoutForm {
             fulfilment: "pickup".into(),
             delivery_type: None,

@@ -74,7 +74,12 @@ pub fn may_see_event(event: &Event, parties: &Parties, viewer: &Viewer) -> bool 
         // Never reached the store; the customer saw it at checkout.
         Event::Order(OrderEvent::PaymentFailed { .. }) => return false,
         // The money is the customer's and the store's business, not the rider's.
-        Event::Payment(_) if viewer.role == Role::Rider => return false,
+        Event::Payment(_)
+        | Event::Order(OrderEvent::FinalAmountProposed { .. } | OrderEvent::FinalAmountDeclined { .. })
+            if viewer.role == Role::Rider =>
+        {
+            return false
+        }
         _ => {}
     }
     // What the order's customer and store hear of its delivery job.
@@ -133,7 +138,12 @@ mod tests {
 
     fn order_event(kind: &str) -> Event {
         let payload = match kind {
-            "OrderPlaced" => return Event::Order(OrderEvent::OrderReady { order_id: ORDER }),
+            "OrderPlaced" => {
+                return Event::Order(OrderEvent::OrderReady {
+                    order_id: ORDER,
+                    final_amount: None,
+                })
+            }
             "OrderAccepted" => serde_json::json!({"order_id": 5, "prep_minutes": 10}),
             "OrderDelivered" | "OrderPickedUp" | "RiderAssigned" => serde_json::json!({"order_id": 5, "rider": 3}),
             "ReviewWritten" => {

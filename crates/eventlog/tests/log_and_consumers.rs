@@ -421,7 +421,9 @@ async fn the_tail_serves_what_it_read_reads_what_it_lacks_and_never_skips_an_eve
     assert_eq!(seqs(tail.read_after(0, 2).await.expect("read")), vec![1, 2]);
 
     // Another process appends: this one does not know of it until it looks.
-    let other = Db::connect(&t.url, &db::DbOptions::default()).await.expect("second pool");
+    let other = Db::connect(&t.url, &db::DbOptions::default())
+        .await
+        .expect("second pool");
     append_committed(&other, 2).await;
     assert!(tail.read_after(5, 100).await.expect("read").is_empty());
     assert_eq!(seqs(tail.read_fresh(5, 100).await.expect("read")), vec![6, 7]);
@@ -430,8 +432,16 @@ async fn the_tail_serves_what_it_read_reads_what_it_lacks_and_never_skips_an_eve
     // This process appends: memory holds up to 7, the rest comes from the log.
     append_committed(&t.db, 2).await;
     assert_eq!(seqs(tail.read_after(5, 100).await.expect("read")), vec![6, 7, 8, 9]);
-    assert_eq!(tail.last_of_order(1, 5).await.expect("last"), 9, "event 9 is about order 1");
-    assert_eq!(tail.last_of_order(4, 5).await.expect("last"), 5, "nothing newer of order 4");
+    assert_eq!(
+        tail.last_of_order(1, 5).await.expect("last"),
+        9,
+        "event 9 is about order 1"
+    );
+    assert_eq!(
+        tail.last_of_order(4, 5).await.expect("last"),
+        5,
+        "nothing newer of order 4"
+    );
 }
 
 #[tokio::test]
@@ -450,8 +460,11 @@ async fn a_commit_wakes_an_idle_consumer_long_before_its_next_poll() {
     append_committed(&t.db, 1).await;
     let started = Instant::now();
     // The first look happens at start; after it, only a wake can bring the next event.
-    while applied_seqs(&t.db).await.len() < 1 {
-        assert!(started.elapsed() < Duration::from_secs(10), "never applied the first event");
+    while applied_seqs(&t.db).await.is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "never applied the first event"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     append_committed(&t.db, 3).await;

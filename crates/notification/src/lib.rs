@@ -12,7 +12,7 @@ use db::{Db, Tx};
 use domain::event::{Event, ReviewEvent};
 use domain::notice::Notice;
 use domain::shop::Notification;
-use domain::{DeliveryEvent, Fulfilment, OrderEvent, OrderId, PaymentEvent, Role, StoreKind, UserId};
+use domain::{DeliveryEvent, Fulfilment, Money, OrderEvent, OrderId, PaymentEvent, Role, StoreKind, UserId};
 use eventlog::{Consumer, ConsumerError, RecordedEvent, StorageError};
 use sqlx::Row;
 
@@ -212,18 +212,38 @@ impl Consumer for Notifications {
         };
         let store = facts.store.clone();
         let to_customer = match event {
-            Event::Order(OrderEvent::OrderAccepted { prep_minutes, .. }) => Some(Notice::OrderAccepted {
+            Event::Order(OrderEvent::OrderAccepted {
+                prep_minutes, estimate, ..
+            }) => Some(Notice::OrderAccepted {
                 store,
                 prep_minutes,
                 kind: facts.kind,
+                estimate,
             }),
             Event::Order(OrderEvent::OrderRejected { reason, .. }) => Some(Notice::OrderRejected { store, reason }),
-            Event::Order(OrderEvent::OrderReady { .. }) if facts.pickup => Some(Notice::ReadyForPickup {
-                store,
-                address: facts.store_address.clone(),
-                kind: facts.kind,
-            }),
-            Event::Order(OrderEvent::OrderReady { .. }) => Some(Notice::ReadyForRider),
+            Event::Order(OrderEvent::OrderReady { final_amount, .. }) => Some(ready(&facts, store, final_amount)),
+            Event::Order(OrderEvent::FinalAmountApproved { amount, .. }) => {
+                notify(tx, record, order, facts.owner, Notice::FinalAmountApproved { amount }).await?;
+                Some(ready(&facts, store, Some(amount)))
+            }
+            Event::Order(OrderEvent::FinalAmountProposed { amount, authorized, .. }) => {
+                Some(Notice::FinalAmountProposed {
+                    store,
+                    amount,
+                    authorized,
+                })
+            }
+            Event::Order(OrderEvent::FinalAmountDeclined { amount, authorized, .. }) => {
+                notify(
+                    tx,
+                    record,
+                    order,
+                    facts.owner,
+                    Notice::FinalAmountDeclined { amount, authorized },
+                )
+                .await?;
+                None
+            }
             Event::Order(OrderEvent::OrderCancelled { by, .. }) => {
                 if by != Role::Owner {
                     notify(tx, record, order, facts.owner, Notice::StoreOrderCancelled { by }).await?;
@@ -248,9 +268,15 @@ impl Consumer for Notifications {
             Event::Order(OrderEvent::OrderPickedUp { .. }) => Some(Notice::PickedUp { kind: facts.kind }),
             Event::Order(OrderEvent::OrderDelivered { .. }) => Some(Notice::Delivered { kind: facts.kind }),
             Event::Order(OrderEvent::OrderCollected { .. }) => Some(Notice::Collected),
-            Event::Payment(PaymentEvent::PaymentAuthorized { amount, .. }) => Some(Notice::PaymentApproved { amount }),
-            Event::Payment(PaymentEvent::PaymentCaptured { amount, .. }) => Some(Notice::PaymentCaptured { amount }),
-            Event::Payment(PaymentEvent::PaymentReleased { amount, .. }) => Some(Notice::PaymentReleased { amount }),
+            Event::Payment(PaymentEvent::PaymentAuthorized { amount, method, .. }) => {
+                Some(Notice::PaymentApproved { amount, method })
+            }
+            Event::Payment(PaymentEvent::PaymentCaptured { amount, method, .. }) => {
+                Some(Notice::PaymentCaptured { amount, method })
+            }
+            Event::Payment(PaymentEvent::PaymentReleased { amount, method, .. }) => {
+                Some(Notice::PaymentReleased { amount, method })
+            }
             Event::Review(ReviewEvent::ReviewWritten { review, .. }) => {
                 notify(tx, record, order, facts.owner, Notice::Reviewed { stars: review.stars }).await?;
                 None
@@ -261,6 +287,21 @@ impl Consumer for Notifications {
             notify(tx, record, order, facts.customer, notice).await?;
         }
         Ok(())
+    }
+}
+
+/// What the customer is told when the order is ready: collect it, or the
+/// rider (a repair shop's driver) brings it; a repair's final amount too.
+fn ready(facts: &Facts, store: String, final_amount: Option<Money>) -> Notice {
+    if facts.pickup {
+        Notice::ReadyForPickup {
+            store,
+            address: facts.store_address.clone(),
+            kind: facts.kind,
+            final_amount,
+        }
+    } else {
+        Notice::ReadyForRider { final_amount }
     }
 }
 

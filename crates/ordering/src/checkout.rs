@@ -17,10 +17,10 @@
 
 use crate::{Caller, OrderingError};
 use db::{Db, Tx};
-use domain::shop::{CheckoutRequest, OrderLine, PlacedOrder};
+use domain::shop::{CheckoutRequest, OrderLine, Payment, PlacedOrder};
 use domain::{
-    Actor, Fulfilment, MenuItemId, Money, Order, OrderCommand, OrderId, OrderStatus, Quantity, StoreId, StoreStatus,
-    UserId,
+    Actor, Fulfilment, MenuItemId, Money, Order, OrderCommand, OrderId, OrderStatus, PaymentMethod, Quantity,
+    StoreStatus, UserId,
 };
 use payment::{ledger, AuthorizeRequest, PaymentError, PaymentGateway};
 use sqlx::Row;
@@ -86,8 +86,20 @@ pub async fn checkout(
         return Ok(placed);
     }
     let placed = price_cart(db, customer, valid).await?;
-    if !gateway.accepting() {
-        return Err(OrderingError::PaymentUnavailable(PAYMENT_BUSY.into()));
+    match &valid.payment {
+        // Seed 003: the canteen's roster decides, before anything is stored.
+        Payment::Payroll { employee_number } => {
+            payment::payroll::check(db, valid.store, customer.id, employee_number)
+                .await
+                .map_err(|e| match e {
+                    payment::payroll::PayrollError::Storage(e) => OrderingError::Storage(e),
+                    refused => OrderingError::Rejected(refused.to_string()),
+                })?;
+        }
+        Payment::Card { .. } if !gateway.accepting() => {
+            return Err(OrderingError::PaymentUnavailable(PAYMENT_BUSY.into()));
+        }
+        Payment::Card { .. } => {}
     }
 
     // 2. Payment pending, under the idempotency key.
@@ -105,10 +117,17 @@ pub async fn checkout(
     tracing::Span::current().record("order_id", order.get());
     tracing::info!(total_won = placed.total.won(), "checkout: authorizing");
 
-    // 3. Authorize.
+    // 3. Authorize: the card gateway holds the total; a payroll deduction
+    // needs nobody's answer (nothing is deducted until collected).
+    let card_digits = match &valid.payment {
+        Payment::Card { digits } => digits.clone(),
+        Payment::Payroll { employee_number } => {
+            return finish(db, gateway, order, &placed, &format!("payroll:{employee_number}")).await;
+        }
+    };
     let request = AuthorizeRequest {
         idempotency_key: ledger::idempotency_key(order),
-        card_digits: valid.card_digits.clone(),
+        card_digits,
         amount_won: placed.total.won(),
     };
     let authorization = match gateway.authorize(&request).await {
@@ -126,18 +145,34 @@ pub async fn checkout(
         }
     };
 
-    // 4. Placed, stock reserved, cart emptied, OrderPlaced — or nothing.
-    match confirm(db, order, &placed, &authorization).await {
+    finish(db, gateway, order, &placed, &authorization).await
+}
+
+/// Step 4: placed, stock reserved, cart emptied, OrderPlaced — or nothing
+/// (a card's hold released when stock ran out meanwhile).
+async fn finish(
+    db: &Db,
+    gateway: &dyn PaymentGateway,
+    order: OrderId,
+    placed: &PlacedOrder,
+    authorization: &str,
+) -> Result<Placed, OrderingError> {
+    match confirm(db, order, placed, authorization).await {
         Ok(seq) => {
             tracing::info!(order_id = order.get(), seq, "checkout: order placed");
             Ok(Placed { order, seq: Some(seq) })
         }
         Err(OrderingError::Rejected(problem)) => {
             // Sold out while paying: release the hold, record the failure.
-            if let Err(e) = gateway.void(&authorization).await {
-                tracing::error!(order_id = order.get(), error = %e, "checkout: void after sell-out failed");
-            }
-            let message = format!("{problem} Your card was not charged.");
+            let message = match placed.payment_method {
+                PaymentMethod::Card => {
+                    if let Err(e) = gateway.void(authorization).await {
+                        tracing::error!(order_id = order.get(), error = %e, "checkout: void after sell-out failed");
+                    }
+                    format!("{problem} Your card was not charged.")
+                }
+                PaymentMethod::Payroll => format!("{problem} Nothing will be deducted from your pay."),
+            };
             fail(db, order, &message, false).await?;
             Err(OrderingError::Rejected(message))
         }
@@ -165,6 +200,11 @@ async fn price_cart(db: &Db, customer: &Caller, valid: &CheckoutRequest) -> Resu
                 "{store_name} is closed now. Your cart is kept for when it opens."
             )))
         }
+    }
+    if !valid.payment.method().offered_by(summary.kind) {
+        return Err(OrderingError::Rejected(format!(
+            "{store_name} does not take payroll deduction; pay by card."
+        )));
     }
     match valid.fulfilment {
         Fulfilment::Delivery(_) if !summary.offers_delivery => {
@@ -228,6 +268,7 @@ async fn price_cart(db: &Db, customer: &Caller, valid: &CheckoutRequest) -> Resu
         subtotal,
         fee,
         total,
+        payment_method: valid.payment.method(),
     })
 }
 
@@ -259,13 +300,17 @@ async fn store_pending(
     .bind(now)
     .fetch_one(&mut *tx)
     .await?;
-    ledger::open(
-        &mut tx,
-        OrderId(id),
-        placed.total,
-        valid.card_digits.get(12..).unwrap_or_default(),
-    )
-    .await?;
+    let payer = match &valid.payment {
+        Payment::Card { digits } => ledger::Payer::Card {
+            last4: digits.get(12..).unwrap_or_default(),
+        },
+        Payment::Payroll { employee_number } => ledger::Payer::Payroll {
+            store: placed.store,
+            user: customer,
+            employee_number,
+        },
+    };
+    ledger::open(&mut tx, OrderId(id), placed.total, payer).await?;
     tx.commit().await?;
     Ok(OrderId(id))
 }
@@ -293,7 +338,7 @@ pub(crate) async fn confirm(
             "Sorry, {name} sold out while you were paying."
         )));
     }
-    let pending = Order::new_pending(order, placed.customer, placed.store, placed.fulfilment);
+    let pending = Order::new_pending(order, placed);
     let (next, event) = pending.handle(
         &OrderCommand::ConfirmPayment {
             placed: Box::new(placed.clone()),
@@ -312,7 +357,7 @@ pub(crate) async fn confirm(
     // The whole order rides on the event, so other contexts need nothing else (F9).
     eventlog::append_event(&mut tx, event).await?;
     // Then the payment's own event: held, not charged (issue 11).
-    let seq = ledger::authorized(&mut tx, order, authorization, placed.total).await?;
+    let seq = ledger::authorized(&mut tx, order, authorization, placed.total, placed.payment_method).await?;
     tx.commit().await?;
     Ok(seq)
 }
@@ -324,17 +369,11 @@ pub(crate) async fn confirm(
 /// grants later is released (`payment::reconcile`).
 pub(crate) async fn fail(db: &Db, order: OrderId, message: &str, free_key: bool) -> Result<(), OrderingError> {
     let mut tx = db.begin().await?;
-    let row = sqlx::query("SELECT customer_id, store_id FROM orders WHERE id = $1")
+    let placed: String = sqlx::query_scalar("SELECT placed FROM orders WHERE id = $1")
         .bind(order.get())
         .fetch_one(&mut *tx)
         .await?;
-    // The fulfilment does not matter to a payment failure.
-    let pending = Order::new_pending(
-        order,
-        UserId(row.try_get("customer_id")?),
-        StoreId(row.try_get("store_id")?),
-        Fulfilment::Pickup,
-    );
+    let pending = Order::new_pending(order, &serde_json::from_str(&placed)?);
     let (next, event) = pending.handle(
         &OrderCommand::FailPayment {
             reason: message.chars().take(200).collect(),

@@ -10,6 +10,7 @@
 //!   and compensations (stock back) ride in the same transaction.
 //! - [`follow`]: the order follows its delivery job (picked up, delivered).
 //! - [`reconcile`]: settles orders a crash or a timeout left payment-pending.
+//! - [`repair`]: the customer approves a repair's higher final amount (seed 001).
 //!
 //! It calls the catalog's stock functions and the payment context's port and
 //! records; the other contexts hear its events.
@@ -19,6 +20,7 @@ pub mod checkout;
 pub mod follow;
 pub mod lifecycle;
 pub mod reconcile;
+pub mod repair;
 
 use domain::text::FieldError;
 use domain::visibility::Viewer;

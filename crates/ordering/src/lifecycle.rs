@@ -14,7 +14,7 @@ use db::{Db, Tx};
 use domain::shop::PlacedOrder;
 use domain::visibility::Parties;
 use domain::{
-    Actor, MenuItemId, Order, OrderCommand, OrderError, OrderEvent, OrderId, OrderStatus, Role, StoreId, UserId,
+    Actor, MenuItemId, Money, Order, OrderCommand, OrderError, OrderEvent, OrderId, OrderStatus, Role, StoreId, UserId,
 };
 use sqlx::Row;
 
@@ -28,7 +28,7 @@ pub(crate) struct Locked {
 /// Reads and locks an order inside `tx`; `None` when there is none.
 pub(crate) async fn lock(db: &Db, tx: &mut Tx, id: OrderId) -> Result<Option<Locked>, OrderingError> {
     let row = sqlx::query(&format!(
-        "SELECT customer_id, store_id, status, placed FROM orders WHERE id = $1{}",
+        "SELECT customer_id, store_id, status, placed, authorized_won, proposed_won FROM orders WHERE id = $1{}",
         db.for_update()
     ))
     .bind(id.get())
@@ -37,6 +37,11 @@ pub(crate) async fn lock(db: &Db, tx: &mut Tx, id: OrderId) -> Result<Option<Loc
     let Some(row) = row else { return Ok(None) };
     let placed: PlacedOrder = serde_json::from_str(&row.try_get::<String, _>("placed")?)?;
     let status: OrderStatus = serde_json::from_value(serde_json::Value::String(row.try_get("status")?))?;
+    let won = |column: &str| -> Result<Option<Money>, OrderingError> {
+        Ok(row
+            .try_get::<Option<i64>, _>(column)?
+            .and_then(|won| Money::from_won(won).ok()))
+    };
     Ok(Some(Locked {
         order: Order {
             id,
@@ -44,6 +49,9 @@ pub(crate) async fn lock(db: &Db, tx: &mut Tx, id: OrderId) -> Result<Option<Loc
             store: StoreId(row.try_get("store_id")?),
             fulfilment: placed.fulfilment,
             status,
+            kind: placed.store_kind,
+            authorized: won("authorized_won")?.unwrap_or(placed.total),
+            proposed: won("proposed_won")?,
         },
         owner: placed.owner,
         placed,
@@ -53,7 +61,7 @@ pub(crate) async fn lock(db: &Db, tx: &mut Tx, id: OrderId) -> Result<Option<Loc
 /// Whether `caller` may know this order exists (`domain::visibility`, the
 /// rule the order page and the live feed use too). Everyone else gets "no
 /// such order", so ids cannot be probed.
-fn may_see(locked: &Locked, caller: &Caller) -> bool {
+pub(crate) fn may_see(locked: &Locked, caller: &Caller) -> bool {
     let order = &locked.order;
     let parties = Parties {
         customer: order.customer,
@@ -66,7 +74,7 @@ fn may_see(locked: &Locked, caller: &Caller) -> bool {
 }
 
 /// The domain actor for `caller` on this order.
-fn actor(locked: &Locked, caller: &Caller) -> Actor {
+pub(crate) fn actor(locked: &Locked, caller: &Caller) -> Actor {
     match (caller.role, caller.vehicle) {
         (Role::Customer, _) => Actor::Customer(caller.id),
         (Role::Admin, _) => Actor::Admin(caller.id),
@@ -105,6 +113,10 @@ pub async fn act(db: &Db, id: OrderId, command: &OrderCommand, caller: &Caller) 
     if !may_see(&locked, caller) {
         return Err(no_such_order());
     }
+    if let OrderCommand::ApproveFinalAmount { .. } = command {
+        // The card's hold must be raised first: `crate::repair::approve`.
+        return Err(OrderError::Forbidden("a higher amount is approved through the payment".into()).into());
+    }
     let (next, event) = locked.order.handle(command, actor(&locked, caller))?;
     let seq = apply(&mut tx, &locked, next, event).await?;
     tx.commit().await?;
@@ -118,6 +130,16 @@ pub(crate) async fn apply(tx: &mut Tx, locked: &Locked, next: Order, event: Orde
         sqlx::query("UPDATE orders SET status = $2, updated_at = $3 WHERE id = $1")
             .bind(id.get())
             .bind(next.status.as_str())
+            .bind(db::now_ms())
+            .execute(&mut **tx)
+            .await?;
+    }
+    if (next.authorized, next.proposed) != (locked.order.authorized, locked.order.proposed) {
+        // A repair's final amount asked for, answered or approved (seed 001).
+        sqlx::query("UPDATE orders SET authorized_won = $2, proposed_won = $3, updated_at = $4 WHERE id = $1")
+            .bind(id.get())
+            .bind(next.authorized.won())
+            .bind(next.proposed.map(Money::won))
             .bind(db::now_ms())
             .execute(&mut **tx)
             .await?;

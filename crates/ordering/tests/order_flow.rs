@@ -149,7 +149,9 @@ fn form(store: StoreId, key: &str) -> CheckoutForm {
         delivery_type: Some("motorbike".into()),
         address: "서울 강남구 역삼로 5, 301호".into(),
         note: "문 앞에 놓아주세요".into(),
+        payment_method: String::new(),
         card_number: "4242 4242 4242 4242".into(),
+        employee_number: String::new(),
         idempotency_key: key.into(),
     }
 }
@@ -276,7 +278,10 @@ impl World {
 }
 
 fn accept(minutes: u16) -> OrderCommand {
-    OrderCommand::Accept { prep_minutes: minutes }
+    OrderCommand::Accept {
+        prep_minutes: minutes,
+        estimate: None,
+    }
 }
 
 #[tokio::test]
@@ -340,7 +345,7 @@ async fn a_delivery_order_goes_from_cart_to_doorstep_and_is_captured_and_reviewe
         "pick up only once ready: {early:?}"
     );
 
-    act(&w.db, order, &OrderCommand::MarkReady, &w.owner)
+    act(&w.db, order, &OrderCommand::MarkReady { final_amount: None }, &w.owner)
         .await
         .expect("ready");
     w.ride(order, Ride::PickUp, &w.moto).await.expect("pick up");
@@ -427,9 +432,14 @@ async fn a_pickup_order_is_ready_then_collected_and_captured() {
         matches!(claim, Err(DeliveryError::NotFound)),
         "riders never see pickup orders: {claim:?}"
     );
-    act(&w.db, order, &OrderCommand::MarkReady, &w.other_owner)
-        .await
-        .expect("ready");
+    act(
+        &w.db,
+        order,
+        &OrderCommand::MarkReady { final_amount: None },
+        &w.other_owner,
+    )
+    .await
+    .expect("ready");
     assert!(
         w.notes(&w.customer)
             .await
@@ -529,7 +539,7 @@ async fn cancelling_before_and_after_accept_compensates_and_after_ready_is_refus
     // After ready: refused with the reason, nothing changes.
     let third = w.placed_order("c").await;
     act(&w.db, third, &accept(20), &w.owner).await.expect("accept");
-    act(&w.db, third, &OrderCommand::MarkReady, &w.owner)
+    act(&w.db, third, &OrderCommand::MarkReady { final_amount: None }, &w.owner)
         .await
         .expect("ready");
     let late = act(&w.db, third, &OrderCommand::Cancel, &w.customer).await;
@@ -570,7 +580,7 @@ async fn the_money_is_visible_at_every_step_and_a_cancellation_rings_the_store()
     // Delivered: charged, and told.
     act(&w.db, order, &accept(15), &w.owner).await.expect("accept");
     w.ride(order, Ride::Claim, &w.moto).await.expect("claim");
-    act(&w.db, order, &OrderCommand::MarkReady, &w.owner)
+    act(&w.db, order, &OrderCommand::MarkReady { final_amount: None }, &w.owner)
         .await
         .expect("ready");
     w.ride(order, Ride::PickUp, &w.moto).await.expect("pick up");
@@ -906,9 +916,14 @@ async fn rebuilding_the_projections_from_the_log_gives_the_same_rows() {
     let delivered = w.placed_order("a").await;
     act(&w.db, delivered, &accept(10), &w.owner).await.expect("accept");
     w.ride(delivered, Ride::Claim, &w.moto).await.expect("claim");
-    act(&w.db, delivered, &OrderCommand::MarkReady, &w.owner)
-        .await
-        .expect("ready");
+    act(
+        &w.db,
+        delivered,
+        &OrderCommand::MarkReady { final_amount: None },
+        &w.owner,
+    )
+    .await
+    .expect("ready");
     w.ride(delivered, Ride::PickUp, &w.moto).await.expect("pick up");
     w.ride(delivered, Ride::Deliver, &w.moto).await.expect("deliver");
     w.review(delivered, &w.customer, 5, "최고").await.expect("review");

@@ -46,8 +46,11 @@ impl PaymentGateway for Crashing {
             }
         }
     }
-    async fn capture(&self, id: &str) -> Result<(), PaymentError> {
-        self.inner.capture(id).await
+    async fn capture(&self, id: &str, amount_won: i64) -> Result<(), PaymentError> {
+        self.inner.capture(id, amount_won).await
+    }
+    async fn increase(&self, id: &str, amount_won: i64) -> Result<(), PaymentError> {
+        self.inner.increase(id, amount_won).await
     }
     async fn void(&self, id: &str) -> Result<(), PaymentError> {
         self.inner.void(id).await
@@ -154,7 +157,9 @@ impl World {
             delivery_type: None,
             address: String::new(),
             note: String::new(),
+            payment_method: String::new(),
             card_number: "4242424242424242".into(),
+            employee_number: String::new(),
             idempotency_key: key.into(),
         };
         let _ = tokio::time::timeout(
@@ -258,7 +263,9 @@ async fn a_crash_after_authorize_completes_the_paid_order_and_one_before_fails_i
             delivery_type: None,
             address: String::new(),
             note: String::new(),
+            payment_method: String::new(),
             card_number: "4242424242424242".into(),
+            employee_number: String::new(),
             idempotency_key: "k-unpaid".into(),
         })
         .unwrap(),

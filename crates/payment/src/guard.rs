@@ -188,8 +188,14 @@ impl PaymentGateway for GuardedGateway {
         self.guarded("authorize", self.inner.authorize(request)).await
     }
 
-    async fn capture(&self, authorization_id: &str) -> Result<(), PaymentError> {
-        self.guarded("capture", self.inner.capture(authorization_id)).await
+    async fn capture(&self, authorization_id: &str, amount_won: i64) -> Result<(), PaymentError> {
+        self.guarded("capture", self.inner.capture(authorization_id, amount_won))
+            .await
+    }
+
+    async fn increase(&self, authorization_id: &str, amount_won: i64) -> Result<(), PaymentError> {
+        self.guarded("increase", self.inner.increase(authorization_id, amount_won))
+            .await
     }
 
     async fn void(&self, authorization_id: &str) -> Result<(), PaymentError> {

@@ -11,6 +11,8 @@
 //!   this crate writes it).
 //! - [`settlement`]: the consumer that captures and voids from the order's
 //!   events (F7, F13).
+//! - [`payroll`]: a canteen's payroll deduction (seed 003): the roster, the
+//!   consumer that deducts once collected, the monthly statement.
 //! - [`reconcile`]: releases holds the gateway granted after we gave up on it.
 //!
 //! It hears the order's events and imports nothing of the ordering context;
@@ -18,6 +20,7 @@
 
 pub mod guard;
 pub mod ledger;
+pub mod payroll;
 pub mod reconcile;
 pub mod sandbox;
 pub mod settlement;
@@ -52,8 +55,16 @@ pub struct AuthorizeRequest {
 pub trait PaymentGateway: Send + Sync + std::fmt::Debug + 'static {
     /// Holds the amount; returns the authorization id.
     async fn authorize(&self, request: &AuthorizeRequest) -> Result<String, PaymentError>;
-    /// Settles a held amount (the work is done, F13).
-    async fn capture(&self, authorization_id: &str) -> Result<(), PaymentError>;
+    /// Charges `amount_won` of a held amount (the work is done, F13); the
+    /// rest of the hold is released. A repair's final amount may be less
+    /// than its hold (seed 001); more than the hold is declined.
+    async fn capture(&self, authorization_id: &str, amount_won: i64) -> Result<(), PaymentError>;
+    /// Raises a hold to `amount_won` on the same card (an incremental
+    /// authorization, as card networks allow for repairs and hotels): the
+    /// customer approved a repair's higher final amount (seed 001).
+    /// Idempotent: raising to the amount it already holds is a success.
+    /// Declined when the card does not cover it.
+    async fn increase(&self, authorization_id: &str, amount_won: i64) -> Result<(), PaymentError>;
     /// Releases a held amount (rejected or cancelled, F7).
     async fn void(&self, authorization_id: &str) -> Result<(), PaymentError>;
     /// What the gateway answered for `idempotency_key`, if it ever got the

@@ -17,7 +17,17 @@ pub mod test_cards {
     pub const INSUFFICIENT_FUNDS: &str = "4000000000009995";
     /// Approved after the sandbox's slow delay ([`super::SandboxConfig::slow_ms`]).
     pub const SLOW: &str = "4000000000000259";
+    /// Approved, but with a limit of [`super::LOW_LIMIT_WON`]: a hold raised
+    /// beyond it (a repair's higher final amount) is declined.
+    pub const LOW_LIMIT: &str = "4000000000000101";
 }
+
+/// The limit of [`test_cards::LOW_LIMIT`], in won.
+pub const LOW_LIMIT_WON: i64 = 100_000;
+
+/// Authorizations of the low-limit card carry this prefix, so the sandbox
+/// knows their limit without keeping card numbers.
+const LOW_LIMIT_PREFIX: &str = "auth_low_";
 
 /// How the sandbox behaves; faults can be injected for resilience tests and
 /// demos, at start (`APP_PAYMENT_LATENCY_MS`, `APP_PAYMENT_FAILURE_RATE`) and
@@ -216,6 +226,16 @@ impl SandboxGateway {
         }))
     }
 
+    /// What an authorization holds, in won (declined for an unknown one).
+    async fn held(&self, authorization_id: &str) -> Result<i64, PaymentError> {
+        sqlx::query_scalar("SELECT amount_won FROM sandbox_payments WHERE authorization_id = $1")
+            .bind(authorization_id)
+            .fetch_optional(self.db.pool())
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(|| PaymentError::Declined(format!("unknown authorization {authorization_id}")))
+    }
+
     async fn settle(&self, authorization_id: &str, to: &'static str) -> Result<(), PaymentError> {
         let moved = sqlx::query(
             "UPDATE sandbox_payments SET state = $2, updated_at = $3 WHERE authorization_id = $1 AND state = 'authorized'",
@@ -256,6 +276,14 @@ impl PaymentGateway for SandboxGateway {
             test_cards::DECLINE => (None, "declined", Some("Your card was declined.")),
             test_cards::INSUFFICIENT_FUNDS => (None, "declined", Some("Your card was declined: insufficient funds.")),
             _ if request.amount_won <= 0 => (None, "declined", Some("Nothing to pay.")),
+            test_cards::LOW_LIMIT if request.amount_won > LOW_LIMIT_WON => {
+                (None, "declined", Some("Your card was declined: over its limit."))
+            }
+            test_cards::LOW_LIMIT => (
+                Some(format!("{LOW_LIMIT_PREFIX}{:016x}", rand::random::<u64>())),
+                "authorized",
+                None,
+            ),
             _ => (Some(format!("auth_{:016x}", rand::random::<u64>())), "authorized", None),
         };
         // The first answer for a key wins, even against a concurrent retry.
@@ -277,9 +305,50 @@ impl PaymentGateway for SandboxGateway {
             .unwrap_or_else(|| Err(PaymentError::Unavailable("sandbox ledger lost an answer".into())))
     }
 
-    async fn capture(&self, authorization_id: &str) -> Result<(), PaymentError> {
+    async fn capture(&self, authorization_id: &str, amount_won: i64) -> Result<(), PaymentError> {
         self.delay(false).await?;
-        self.settle(authorization_id, "captured").await
+        let held = self.held(authorization_id).await?;
+        if amount_won > held {
+            return Err(PaymentError::Declined(format!(
+                "cannot capture {amount_won} won of a {held} won hold"
+            )));
+        }
+        self.settle(authorization_id, "captured").await?;
+        // The ledger keeps what was charged; the rest of the hold is released.
+        sqlx::query("UPDATE sandbox_payments SET amount_won = $2 WHERE authorization_id = $1")
+            .bind(authorization_id)
+            .bind(amount_won)
+            .execute(self.db.pool())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn increase(&self, authorization_id: &str, amount_won: i64) -> Result<(), PaymentError> {
+        self.delay(false).await?;
+        if authorization_id.starts_with(LOW_LIMIT_PREFIX) && amount_won > LOW_LIMIT_WON {
+            return Err(PaymentError::Declined(
+                "Your card was declined: the higher amount is over its limit.".into(),
+            ));
+        }
+        let raised = sqlx::query(
+            "UPDATE sandbox_payments SET amount_won = $2, updated_at = $3 \
+             WHERE authorization_id = $1 AND state = 'authorized' AND amount_won <= $2",
+        )
+        .bind(authorization_id)
+        .bind(amount_won)
+        .bind(db::now_ms())
+        .execute(self.db.pool())
+        .await
+        .map_err(unavailable)?;
+        if raised.rows_affected() == 1 {
+            return Ok(());
+        }
+        Err(PaymentError::Declined(match self.hold_state(authorization_id).await {
+            None => format!("unknown authorization {authorization_id}"),
+            Some(state) if state == "authorized" => "a hold is never lowered".to_string(),
+            Some(state) => format!("cannot raise an authorization that is {state}"),
+        }))
     }
 
     async fn void(&self, authorization_id: &str) -> Result<(), PaymentError> {
@@ -352,8 +421,48 @@ pub(crate) mod tests {
         g.void(&id).await.expect("void");
         g.void(&id).await.expect("void again is a no-op");
         assert_eq!(g.hold_state(&id).await.as_deref(), Some("voided"));
-        assert!(matches!(g.capture(&id).await, Err(PaymentError::Declined(_))));
+        assert!(matches!(g.capture(&id, 10_000).await, Err(PaymentError::Declined(_))));
         assert!(matches!(g.void("auth_unknown").await, Err(PaymentError::Declined(_))));
+    }
+
+    #[tokio::test]
+    async fn a_hold_is_raised_on_approval_and_captured_at_most_in_full() {
+        let (_t, g) = sandbox(SandboxConfig::default()).await;
+        let id = g.authorize(&request("k", test_cards::APPROVE)).await.expect("approved");
+        g.increase(&id, 15_000).await.expect("raised");
+        g.increase(&id, 15_000)
+            .await
+            .expect("raising again to the same amount is a no-op");
+        assert!(
+            matches!(g.increase(&id, 12_000).await, Err(PaymentError::Declined(_))),
+            "never lowered"
+        );
+        assert!(matches!(g.capture(&id, 15_001).await, Err(PaymentError::Declined(_))));
+        g.capture(&id, 13_000).await.expect("partial capture");
+        let ledger = g.ledger().await.expect("ledger");
+        assert_eq!(
+            (ledger[0].1.state.as_str(), ledger[0].1.amount_won),
+            ("captured", 13_000)
+        );
+        assert!(
+            matches!(g.increase(&id, 20_000).await, Err(PaymentError::Declined(_))),
+            "captured"
+        );
+
+        let low = AuthorizeRequest {
+            amount_won: LOW_LIMIT_WON,
+            ..request("low", test_cards::LOW_LIMIT)
+        };
+        let low = g.authorize(&low).await.expect("within the limit");
+        assert!(matches!(
+            g.increase(&low, LOW_LIMIT_WON + 1).await,
+            Err(PaymentError::Declined(_))
+        ));
+        let over = AuthorizeRequest {
+            amount_won: LOW_LIMIT_WON + 1,
+            ..request("over", test_cards::LOW_LIMIT)
+        };
+        assert!(matches!(g.authorize(&over).await, Err(PaymentError::Declined(_))));
     }
 
     #[tokio::test]

@@ -12,7 +12,9 @@ use db::{Db, Tx};
 use domain::event::{Event, ReviewEvent};
 use domain::shop::OrderView;
 use domain::visibility::{Parties, Viewer};
-use domain::{DeliveryEvent, DeliveryType, OrderEvent, OrderId, OrderStatus, Role, StoreId, UserId};
+use domain::{
+    DeliveryEvent, DeliveryType, Money, OrderEvent, OrderId, OrderStatus, PaymentEvent, Role, StoreId, UserId,
+};
 use eventlog::{Consumer, ConsumerError, ConsumerRunner, RecordedEvent, RunnerConfig, StepOutcome, StorageError};
 use sqlx::Row;
 use std::collections::HashMap;
@@ -33,35 +35,50 @@ pub struct OrderProjection;
 enum Value {
     Int(i64),
     Text(String),
+    Null,
 }
 
-/// Sets the status (when given) and one more column (when given) of the
-/// event's order view; `updated_at` becomes the event's time.
+impl From<Option<Money>> for Value {
+    fn from(amount: Option<Money>) -> Value {
+        amount.map_or(Value::Null, |a| Value::Int(a.won()))
+    }
+}
+
+/// Sets `columns` (the status among them, when given) of the event's order
+/// view in one statement; `updated_at` becomes the event's time.
 async fn set(
     tx: &mut Tx,
     record: &RecordedEvent,
     order: OrderId,
     status: Option<OrderStatus>,
-    column: Option<(&'static str, Value)>,
+    columns: Vec<(&'static str, Value)>,
 ) -> Result<(), ConsumerError> {
+    let mut columns = columns;
     if let Some(status) = status {
-        sqlx::query("UPDATE order_views SET status = $2, updated_at = $3 WHERE order_id = $1")
-            .bind(order.get())
-            .bind(status.as_str())
-            .bind(record.recorded_at)
-            .execute(&mut **tx)
-            .await?;
+        columns.push(("status", Value::Text(status.as_str().to_string())));
     }
-    if let Some((column, value)) = column {
-        // `column` is one of this module's constants, never input.
-        let sql = format!("UPDATE order_views SET {column} = $2, updated_at = $3 WHERE order_id = $1");
-        let query = sqlx::query(&sql).bind(order.get());
-        let query = match value {
+    if columns.is_empty() {
+        return Ok(());
+    }
+    // The columns are this module's constants, never input.
+    let assignments: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, (column, _))| format!("{column} = ${}", i + 3))
+        .collect();
+    let sql = format!(
+        "UPDATE order_views SET updated_at = $2, {} WHERE order_id = $1",
+        assignments.join(", ")
+    );
+    let mut query = sqlx::query(&sql).bind(order.get()).bind(record.recorded_at);
+    for (_, value) in columns {
+        query = match value {
             Value::Int(v) => query.bind(v),
             Value::Text(v) => query.bind(v),
+            Value::Null => query.bind(None::<i64>),
         };
-        query.bind(record.recorded_at).execute(&mut **tx).await?;
     }
+    query.execute(&mut **tx).await?;
     Ok(())
 }
 
@@ -108,43 +125,68 @@ impl Consumer for OrderProjection {
                 .execute(&mut **tx)
                 .await?;
             }
-            Event::Order(e @ OrderEvent::OrderAccepted { prep_minutes, .. }) => {
+            Event::Order(
+                e @ OrderEvent::OrderAccepted {
+                    prep_minutes, estimate, ..
+                },
+            ) => {
                 let ready_by = record.recorded_at + i64::from(prep_minutes) * 60_000;
-                let minutes = Value::Int(i64::from(prep_minutes));
-                set(tx, record, order, e.status_after(), Some(("prep_minutes", minutes))).await?;
-                set(tx, record, order, None, Some(("ready_by", Value::Int(ready_by)))).await?;
+                let columns = vec![
+                    ("prep_minutes", Value::Int(i64::from(prep_minutes))),
+                    ("ready_by", Value::Int(ready_by)),
+                    ("estimate_won", estimate.into()),
+                ];
+                set(tx, record, order, e.status_after(), columns).await?;
             }
             Event::Order(ref e @ OrderEvent::OrderRejected { ref reason, .. }) => {
-                let reason = Value::Text(reason.message());
-                set(tx, record, order, e.status_after(), Some(("reason", reason))).await?;
+                let columns = vec![("reason", Value::Text(reason.message()))];
+                set(tx, record, order, e.status_after(), columns).await?;
             }
             Event::Order(e @ OrderEvent::OrderCancelled { by, .. }) => {
-                let who = Value::Text(by.as_str().to_string());
-                set(tx, record, order, e.status_after(), Some(("cancelled_by", who))).await?;
                 // Cancelled under the store's hands: its alarm rings until
                 // an owner has seen it (seed 000).
-                let seen = i64::from(by == Role::Owner);
-                set(tx, record, order, None, Some(("acknowledged", Value::Int(seen)))).await?;
+                let columns = vec![
+                    ("cancelled_by", Value::Text(by.as_str().to_string())),
+                    ("acknowledged", Value::Int(i64::from(by == Role::Owner))),
+                ];
+                set(tx, record, order, e.status_after(), columns).await?;
             }
             Event::Order(OrderEvent::OrderAcknowledged { .. }) => {
-                set(tx, record, order, None, Some(("acknowledged", Value::Int(1)))).await?;
+                set(tx, record, order, None, vec![("acknowledged", Value::Int(1))]).await?;
+            }
+            Event::Order(e @ OrderEvent::OrderReady { final_amount, .. }) => {
+                let columns = vec![("final_won", final_amount.into()), ("proposed_won", Value::Null)];
+                set(tx, record, order, e.status_after(), columns).await?;
+            }
+            Event::Order(OrderEvent::FinalAmountProposed { amount, .. }) => {
+                set(tx, record, order, None, vec![("proposed_won", Some(amount).into())]).await?;
+            }
+            Event::Order(e @ OrderEvent::FinalAmountApproved { amount, .. }) => {
+                let columns = vec![("final_won", Some(amount).into()), ("proposed_won", Value::Null)];
+                set(tx, record, order, e.status_after(), columns).await?;
+            }
+            Event::Order(OrderEvent::FinalAmountDeclined { .. }) => {
+                set(tx, record, order, None, vec![("proposed_won", Value::Null)]).await?;
             }
             Event::Order(OrderEvent::RiderAssigned { rider, .. })
             | Event::Delivery(DeliveryEvent::DeliveryJobClaimed { rider, .. }) => {
-                set(tx, record, order, None, Some(("rider_id", Value::Int(rider.get())))).await?;
+                set(tx, record, order, None, vec![("rider_id", Value::Int(rider.get()))]).await?;
             }
             Event::Order(e) => {
                 // Every other order event only moves the status on.
-                if let Some(status) = e.status_after() {
-                    set(tx, record, order, Some(status), None).await?;
-                }
+                set(tx, record, order, e.status_after(), Vec::new()).await?;
             }
             Event::Review(ReviewEvent::ReviewWritten { review, .. }) => {
-                set(tx, record, order, None, Some(("review", Value::Text(json(&review)?)))).await?;
+                set(tx, record, order, None, vec![("review", Value::Text(json(&review)?))]).await?;
             }
             Event::Payment(e) => {
-                let state = Value::Text(e.state_after().as_str().to_string());
-                set(tx, record, order, None, Some(("payment", state))).await?;
+                let mut columns = vec![("payment", Value::Text(e.state_after().as_str().to_string()))];
+                match e {
+                    PaymentEvent::PaymentAuthorized { amount, .. } => columns.push(("held_won", Some(amount).into())),
+                    PaymentEvent::PaymentCaptured { amount, .. } => columns.push(("charged_won", Some(amount).into())),
+                    PaymentEvent::PaymentReleased { .. } => {}
+                }
+                set(tx, record, order, None, columns).await?;
             }
             Event::Delivery(_) | Event::Session(_) => {}
         }
@@ -154,7 +196,7 @@ impl Consumer for OrderProjection {
 
 const VIEW_COLUMNS: &str =
     "order_id, status, rider_id, placed, prep_minutes, ready_by, reason, review, placed_at, updated_at, acknowledged, \
-     payment, cancelled_by";
+     payment, cancelled_by, estimate_won, final_won, proposed_won, held_won, charged_won";
 
 fn decode(row: &sqlx::any::AnyRow) -> Result<OrderView, StorageError> {
     let review: Option<String> = row.try_get("review")?;
@@ -179,7 +221,18 @@ fn decode(row: &sqlx::any::AnyRow) -> Result<OrderView, StorageError> {
         updated_at_ms: row.try_get("updated_at")?,
         review: review.map(|r| serde_json::from_str(&r)).transpose()?,
         acknowledged: db::flag(row, "acknowledged")?,
+        estimate: won(row, "estimate_won")?,
+        final_amount: won(row, "final_won")?,
+        proposed_amount: won(row, "proposed_won")?,
+        held: won(row, "held_won")?,
+        charged: won(row, "charged_won")?,
     })
+}
+
+fn won(row: &sqlx::any::AnyRow, column: &str) -> Result<Option<Money>, StorageError> {
+    Ok(row
+        .try_get::<Option<i64>, _>(column)?
+        .and_then(|won| Money::from_won(won).ok()))
 }
 
 async fn fetch(db: &Db, filter: &str, binds: &[i64]) -> Result<Vec<OrderView>, StorageError> {

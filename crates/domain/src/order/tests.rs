@@ -23,6 +23,21 @@ fn order(fulfilment: Fulfilment, status: OrderStatus) -> Order {
         store: STORE,
         fulfilment,
         status,
+        kind: crate::StoreKind::Restaurant,
+        authorized: won(30_000),
+        proposed: None,
+    }
+}
+
+fn won(amount: i64) -> Money {
+    Money::from_won(amount).unwrap_or(Money::ZERO)
+}
+
+fn repair(status: OrderStatus) -> Order {
+    Order {
+        kind: crate::StoreKind::RepairShop,
+        authorized: won(100_000),
+        ..order(DELIVERY, status)
     }
 }
 
@@ -44,6 +59,7 @@ fn placed() -> Box<PlacedOrder> {
         subtotal: Money::ZERO,
         fee: Money::ZERO,
         total: Money::ZERO,
+        payment_method: crate::PaymentMethod::Card,
     })
 }
 
@@ -62,11 +78,16 @@ fn commands() -> Vec<OrderCommand> {
             reason: "card declined".into(),
         },
         C::Acknowledge,
-        C::Accept { prep_minutes: 20 },
+        C::Accept {
+            prep_minutes: 20,
+            estimate: None,
+        },
         C::Reject {
             reason: RejectReason::TooBusy,
         },
-        C::MarkReady,
+        C::MarkReady { final_amount: None },
+        C::ApproveFinalAmount { amount: won(1_000) },
+        C::DeclineFinalAmount { amount: won(1_000) },
         C::Cancel,
         C::Collect,
         C::RecordPickUp { rider: RIDER },
@@ -80,8 +101,8 @@ fn rightful_actor(command: &OrderCommand) -> Actor {
         C::ConfirmPayment { .. } | C::FailPayment { .. } | C::RecordPickUp { .. } | C::RecordDelivery { .. } => {
             Actor::System
         }
-        C::Acknowledge | C::Accept { .. } | C::Reject { .. } | C::MarkReady | C::Collect => owner(),
-        C::Cancel => Actor::Customer(CUSTOMER),
+        C::Acknowledge | C::Accept { .. } | C::Reject { .. } | C::MarkReady { .. } | C::Collect => owner(),
+        C::Cancel | C::ApproveFinalAmount { .. } | C::DeclineFinalAmount { .. } => Actor::Customer(CUSTOMER),
     }
 }
 
@@ -96,7 +117,7 @@ fn delivery_allowed(status: OrderStatus, command: &OrderCommand) -> Option<Order
         (S::Placed, C::Accept { .. }) => Some(S::Accepted),
         (S::Placed, C::Reject { .. }) => Some(S::Rejected),
         (S::Placed | S::Accepted, C::Cancel) => Some(S::Cancelled),
-        (S::Accepted, C::MarkReady) => Some(S::Ready),
+        (S::Accepted, C::MarkReady { .. }) => Some(S::Ready),
         (S::Ready, C::RecordPickUp { .. }) => Some(S::PickedUp),
         (S::PickedUp, C::RecordDelivery { .. }) => Some(S::Delivered),
         _ => None,
@@ -113,7 +134,7 @@ fn pickup_allowed(status: OrderStatus, command: &OrderCommand) -> Option<OrderSt
         (S::Placed, C::Accept { .. }) => Some(S::Accepted),
         (S::Placed, C::Reject { .. }) => Some(S::Rejected),
         (S::Placed | S::Accepted, C::Cancel) => Some(S::Cancelled),
-        (S::Accepted, C::MarkReady) => Some(S::Ready),
+        (S::Accepted, C::MarkReady { .. }) => Some(S::Ready),
         (S::Ready, C::Collect) => Some(S::Collected),
         _ => None,
     }
@@ -139,7 +160,7 @@ fn every_status_and_command_of_a_delivery_order_matches_the_specification() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 10 * 10);
+    assert_eq!(checked, 10 * 12);
 }
 
 #[test]
@@ -215,8 +236,11 @@ fn the_customer_cannot_act_for_the_store_or_the_rider() {
     let o = order(DELIVERY, S::Placed);
     let as_customer = Actor::Customer(CUSTOMER);
     for command in [
-        C::Accept { prep_minutes: 10 },
-        C::MarkReady,
+        C::Accept {
+            prep_minutes: 10,
+            estimate: None,
+        },
+        C::MarkReady { final_amount: None },
         C::Acknowledge,
         C::RecordPickUp { rider: RIDER },
         C::ConfirmPayment { placed: placed() },
@@ -310,12 +334,17 @@ fn an_acknowledgement_names_the_owner_and_changes_no_status() {
 fn prep_minutes_out_of_range_are_refused() {
     let o = order(DELIVERY, S::Placed);
     for minutes in [0, 181, u16::MAX] {
-        assert_eq!(
-            o.handle(&C::Accept { prep_minutes: minutes }, owner()).err(),
-            Some(OrderError::InvalidPrepMinutes)
-        );
+        let accept = C::Accept {
+            prep_minutes: minutes,
+            estimate: None,
+        };
+        assert_eq!(o.handle(&accept, owner()).err(), Some(OrderError::InvalidPrepMinutes));
     }
-    assert!(o.handle(&C::Accept { prep_minutes: 180 }, owner()).is_ok());
+    let accept = C::Accept {
+        prep_minutes: 180,
+        estimate: None,
+    };
+    assert!(o.handle(&accept, owner()).is_ok());
 }
 
 #[test]
@@ -345,10 +374,11 @@ fn reject_reasons_in_free_text_are_validated() {
 #[test]
 fn error_messages_name_the_action_and_status() {
     let o = order(DELIVERY, S::Cancelled);
-    let err = o
-        .handle(&C::Accept { prep_minutes: 10 }, owner())
-        .err()
-        .map(|e| e.to_string());
+    let accept = C::Accept {
+        prep_minutes: 10,
+        estimate: None,
+    };
+    let err = o.handle(&accept, owner()).err().map(|e| e.to_string());
     assert_eq!(err.as_deref(), Some("cannot accept an order that is cancelled"));
 }
 
@@ -357,6 +387,7 @@ fn events_serialise_with_their_kind_and_order_id() {
     let event = OrderEvent::OrderAccepted {
         order_id: ORDER,
         prep_minutes: 25,
+        estimate: None,
     };
     let json = serde_json::to_value(&event).expect("serialise");
     assert_eq!(
@@ -364,6 +395,159 @@ fn events_serialise_with_their_kind_and_order_id() {
         serde_json::json!({"type": "OrderAccepted", "order_id": 7, "prep_minutes": 25})
     );
     assert_eq!(json["type"], event.kind());
+    // Logs written before estimates and final amounts still read.
+    let old: OrderEvent =
+        serde_json::from_value(serde_json::json!({"type": "OrderReady", "order_id": 7})).expect("old");
+    assert_eq!(
+        old,
+        OrderEvent::OrderReady {
+            order_id: ORDER,
+            final_amount: None
+        }
+    );
+}
+
+// ---- the repair shop (seed 001) --------------------------------------------
+
+#[test]
+fn a_repair_is_accepted_with_an_estimate_and_done_with_its_final_amount() {
+    let accept = |estimate| C::Accept {
+        prep_minutes: 60,
+        estimate,
+    };
+    let placed_repair = repair(S::Placed);
+    assert!(matches!(
+        placed_repair.handle(&accept(None), owner()),
+        Err(OrderError::Amount(_))
+    ));
+    assert!(matches!(
+        placed_repair.handle(&accept(Some(Money::ZERO)), owner()),
+        Err(OrderError::Amount(_))
+    ));
+    assert!(matches!(
+        placed_repair.handle(&accept(Some(won(crate::limits::MAX_REPAIR_WON + 1))), owner()),
+        Err(OrderError::Amount(_))
+    ));
+    let (repairing, event) = placed_repair
+        .handle(&accept(Some(won(90_000))), owner())
+        .expect("accepted");
+    assert_eq!(
+        event,
+        OrderEvent::OrderAccepted {
+            order_id: ORDER,
+            prep_minutes: 60,
+            estimate: Some(won(90_000))
+        }
+    );
+    // Within what the card holds: done at once.
+    assert!(matches!(
+        repairing.handle(&C::MarkReady { final_amount: None }, owner()),
+        Err(OrderError::Amount(_))
+    ));
+    let (done, event) = repairing
+        .handle(
+            &C::MarkReady {
+                final_amount: Some(won(80_000)),
+            },
+            owner(),
+        )
+        .expect("done");
+    assert_eq!(done.status, S::Ready);
+    assert_eq!(
+        event,
+        OrderEvent::OrderReady {
+            order_id: ORDER,
+            final_amount: Some(won(80_000))
+        }
+    );
+    // Other stores give neither.
+    let restaurant = order(DELIVERY, S::Placed);
+    assert!(matches!(
+        restaurant.handle(&accept(Some(won(1_000))), owner()),
+        Err(OrderError::Amount(_))
+    ));
+}
+
+#[test]
+fn a_final_amount_above_the_hold_waits_for_the_customer_who_approves_or_declines() {
+    let repairing = repair(S::Accepted);
+    let higher = C::MarkReady {
+        final_amount: Some(won(130_000)),
+    };
+    let (asking, event) = repairing.handle(&higher, owner()).expect("proposed");
+    assert_eq!(asking.status, S::Accepted, "still repairing until approved");
+    assert_eq!(asking.proposed, Some(won(130_000)));
+    assert_eq!(
+        event,
+        OrderEvent::FinalAmountProposed {
+            order_id: ORDER,
+            amount: won(130_000),
+            authorized: won(100_000)
+        }
+    );
+    let customer = Actor::Customer(CUSTOMER);
+    // Only the customer answers, and only for the amount asked.
+    assert!(matches!(
+        asking.handle(&C::ApproveFinalAmount { amount: won(130_000) }, owner()),
+        Err(OrderError::Forbidden(_))
+    ));
+    assert!(matches!(
+        asking.handle(
+            &C::ApproveFinalAmount { amount: won(130_000) },
+            Actor::Customer(OTHER_CUSTOMER)
+        ),
+        Err(OrderError::Forbidden(_))
+    ));
+    assert_eq!(
+        asking
+            .handle(&C::ApproveFinalAmount { amount: won(120_000) }, customer)
+            .err(),
+        Some(OrderError::AmountChanged)
+    );
+    let (approved, _) = asking
+        .handle(&C::ApproveFinalAmount { amount: won(130_000) }, customer)
+        .expect("approved");
+    assert_eq!(
+        (approved.status, approved.authorized, approved.proposed),
+        (S::Ready, won(130_000), None)
+    );
+
+    let (declined, event) = asking
+        .handle(&C::DeclineFinalAmount { amount: won(130_000) }, customer)
+        .expect("declined");
+    assert_eq!((declined.status, declined.proposed), (S::Accepted, None));
+    assert_eq!(event.status_after(), None);
+    // Nothing is waiting any more: neither answer applies.
+    assert_eq!(
+        declined
+            .handle(&C::ApproveFinalAmount { amount: won(130_000) }, customer)
+            .err(),
+        Some(OrderError::AmountChanged)
+    );
+    // The shop finishes within the hold after all.
+    let (done, _) = declined
+        .handle(
+            &C::MarkReady {
+                final_amount: Some(won(100_000)),
+            },
+            owner(),
+        )
+        .expect("done at the held amount");
+    assert_eq!(done.status, S::Ready);
+}
+
+#[test]
+fn a_repair_can_be_cancelled_only_before_it_starts() {
+    let customer = Actor::Customer(CUSTOMER);
+    assert!(repair(S::Placed).handle(&C::Cancel, customer).is_ok());
+    assert_eq!(
+        repair(S::Accepted).handle(&C::Cancel, customer).err(),
+        Some(OrderError::RepairStarted)
+    );
+    assert!(
+        order(DELIVERY, S::Accepted).handle(&C::Cancel, customer).is_ok(),
+        "a kitchen may still be cancelled while cooking"
+    );
 }
 
 // ---- property tests -------------------------------------------------------
@@ -375,7 +559,8 @@ fn is_edge(from: OrderStatus, to: OrderStatus) -> bool {
         (from, to),
         (S::PaymentPending, S::Placed | S::PaymentFailed)
             | (S::Placed, S::Accepted | S::Rejected | S::Cancelled | S::Placed)
-            | (S::Accepted, S::Ready | S::Cancelled)
+            // A repair's final amount asked for or declined keeps it repairing.
+            | (S::Accepted, S::Ready | S::Cancelled | S::Accepted)
             | (S::Cancelled, S::Cancelled)
             | (S::Ready, S::PickedUp | S::Collected)
             | (S::PickedUp, S::Delivered)
@@ -387,14 +572,21 @@ fn any_command() -> impl Strategy<Value = OrderCommand> {
         Just(C::ConfirmPayment { placed: placed() }),
         Just(C::Acknowledge),
         "[a-z ]{0,10}".prop_map(|reason| C::FailPayment { reason }),
-        (0u16..200).prop_map(|prep_minutes| C::Accept { prep_minutes }),
+        (0u16..200, proptest::option::of(0i64..200_000)).prop_map(|(prep_minutes, estimate)| C::Accept {
+            prep_minutes,
+            estimate: estimate.map(won)
+        }),
         Just(C::Reject {
             reason: RejectReason::SoldOut
         }),
         ".{0,3}".prop_map(|t| C::Reject {
             reason: RejectReason::Other(t)
         }),
-        Just(C::MarkReady),
+        proptest::option::of(0i64..200_000).prop_map(|amount| C::MarkReady {
+            final_amount: amount.map(won)
+        }),
+        (0i64..200_000).prop_map(|amount| C::ApproveFinalAmount { amount: won(amount) }),
+        (0i64..200_000).prop_map(|amount| C::DeclineFinalAmount { amount: won(amount) }),
         Just(C::Cancel),
         prop_oneof![Just(RIDER), Just(OTHER_RIDER)].prop_map(|rider| C::RecordPickUp { rider }),
         prop_oneof![Just(RIDER), Just(OTHER_RIDER)].prop_map(|rider| C::RecordDelivery { rider }),
@@ -434,9 +626,16 @@ proptest! {
     #[test]
     fn no_sequence_of_commands_reaches_an_invalid_state(
         fulfilment in any_fulfilment(),
+        repair_shop in any::<bool>(),
         steps in proptest::collection::vec((any_command(), any_actor()), 0..40),
     ) {
-        let start = Order::new_pending(ORDER, CUSTOMER, STORE, fulfilment);
+        let mut placed = placed();
+        placed.fulfilment = fulfilment;
+        placed.total = won(100_000);
+        if repair_shop {
+            placed.store_kind = crate::StoreKind::RepairShop;
+        }
+        let start = Order::new_pending(ORDER, &placed);
         let mut current = start.clone();
         let mut history = Vec::new();
         for (command, actor) in steps {
@@ -449,14 +648,17 @@ proptest! {
                     prop_assert_eq!(event.order_id(), ORDER);
                     prop_assert_eq!(&before.evolve(&event), &next);
                     // Identity never changes.
-                    prop_assert_eq!((next.id, next.customer, next.store, next.fulfilment),
-                                    (before.id, before.customer, before.store, before.fulfilment));
+                    prop_assert_eq!((next.id, next.customer, next.store, next.fulfilment, next.kind),
+                                    (before.id, before.customer, before.store, before.fulfilment, before.kind));
+                    // The held amount only grows, by the customer's approval.
+                    prop_assert!(next.authorized >= before.authorized);
                     history.push(event);
                     current = next;
                 }
                 Err(_) => prop_assert_eq!(&current, &before),
             }
             // Invariants of every reachable state.
+            prop_assert!(current.proposed.is_none() || current.status == S::Accepted);
             match current.status {
                 S::PickedUp | S::Delivered => prop_assert!(current.fulfilment.delivery_type().is_some()),
                 S::Collected => prop_assert_eq!(current.fulfilment, Fulfilment::Pickup),
