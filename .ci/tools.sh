@@ -33,3 +33,15 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGE
   CARGO_RESOLVER_INCOMPATIBLE_RUST_VERSIONS=fallback \
     cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
+
+# wasm-opt, which `cargo leptos build --release` runs on the hydrate bundle
+# (cargo-leptos downloads nothing here): binaryen from the npm registry,
+# its Node.js build, linked next to cargo's tools.
+BINARYEN_VERSION=132.0.0
+if [ "$(wasm-opt --version 2>/dev/null | awk '{print $3}')" != "${BINARYEN_VERSION%%.*}" ]; then
+  say "installing wasm-opt (npm binaryen $BINARYEN_VERSION) for release builds"
+  prefix="$HOME/.local/share/baedal-tools/binaryen-$BINARYEN_VERSION"
+  npm install --silent --no-audit --no-fund --prefix "$prefix" "binaryen@$BINARYEN_VERSION"
+  mkdir -p "$HOME/.cargo/bin"
+  ln -sf "$prefix/node_modules/.bin/wasm-opt" "$HOME/.cargo/bin/wasm-opt"
+fi
