@@ -6,6 +6,7 @@
 #![allow(clippy::too_many_arguments)]
 
 use crate::error::AppError;
+use crate::i18n::*;
 use domain::{DeliveryType, Role, StoreKind};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -23,6 +24,8 @@ pub struct AccountSummary {
     pub role: Role,
     /// A rider's vehicle.
     pub vehicle: Option<DeliveryType>,
+    /// The language the user chose (`ko`, `en`), if they did.
+    pub language: Option<String>,
 }
 
 #[cfg(feature = "ssr")]
@@ -33,6 +36,7 @@ impl From<&accounts::User> for AccountSummary {
             email: user.email.clone(),
             role: user.role,
             vehicle: user.vehicle,
+            language: user.language.clone(),
         }
     }
 }
@@ -106,6 +110,10 @@ pub async fn login(
                 crate::server::session_ended(&state, &session, previous).await;
             }
             tracing::info!(user_id = user.user.id.get(), "logged in");
+            // The language the account chose, on this device too (issue 12).
+            if let Some(locale) = user.user.language.as_deref().and_then(crate::lang::parse) {
+                crate::lang::set_cookie(locale);
+            }
             let target = next
                 .as_deref()
                 .and_then(crate::nav::local_path)
@@ -192,6 +200,11 @@ pub async fn signup(
         .map_err(|e| respond(internal(e)))?
         .ok_or_else(|| respond(internal("a new account vanished")))?;
     auth.login(&session_user).await.map_err(|e| respond(internal(e)))?;
+    // The language the account was made in is the account's (issue 12).
+    let language = crate::lang::code(crate::lang::of_request());
+    accounts::set_language(&state.db, user.id, language)
+        .await
+        .map_err(|e| respond(internal(e)))?;
     tracing::info!(user_id = user.id.get(), role = user.role.as_str(), "signed up");
     crate::nav::redirect(home_of(user.role));
     Ok(())
@@ -225,8 +238,9 @@ pub(crate) fn account_actions() -> AccountActions {
 
 /// Shows the message of a failed form submission.
 fn form_error(error: Option<AppError>) -> impl IntoView {
+    let i18n = use_i18n();
     error.filter(|e| !matches!(e, AppError::Invalid(_))).map(|e| {
-        view! { <p class="form-error" role="alert">{e.to_string()}</p> }
+        view! { <p class="form-error" role="alert">{move || e.message(i18n.get_locale())}</p> }
     })
 }
 
@@ -237,20 +251,21 @@ pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
     let error = move || action.value().get().and_then(Result::err);
+    let i18n = use_i18n();
     view! {
-        <Title text="Log in"/>
+        <Title text=move || t_string!(i18n, account.log_in).to_string()/>
         <section class="form-card">
-            <h1>"Log in"</h1>
+            <h1>{t!(i18n, account.log_in)}</h1>
             <ActionForm action=action>
                 <input type="hidden" name="next" prop:value=next/>
-                <label for="login-email">"Email"</label>
+                <label for="login-email">{t!(i18n, account.email)}</label>
                 <input id="login-email" type="email" name="email" autocomplete="username" required/>
-                <label for="login-password">"Password"</label>
+                <label for="login-password">{t!(i18n, account.password)}</label>
                 <input id="login-password" type="password" name="password" autocomplete="current-password" required/>
                 {move || form_error(error())}
-                <button type="submit" class="wide">"Log in"</button>
+                <button type="submit" class="wide">{t!(i18n, account.log_in)}</button>
             </ActionForm>
-            <p class="form-foot">"New here? " <a href="/signup">"Create an account"</a></p>
+            <p class="form-foot">{t!(i18n, account.new_here)} " " <a href="/signup">{t!(i18n, account.create_account)}</a></p>
         </section>
     }
 }
@@ -261,58 +276,54 @@ pub fn SignupPage() -> impl IntoView {
     let action = account_actions().signup;
     let role = RwSignal::new("customer".to_string());
     let error = move || action.value().get().and_then(Result::err);
-    let field = move |name: &'static str| {
-        move || {
-            error()
-                .and_then(|e| e.field(name))
-                .map(|m| view! { <p class="field-error" data-field=name>{m}</p> })
-        }
-    };
+    let field = move |name: &'static str| move || crate::ui::field_problem(name, error().and_then(|e| e.field(name)));
+    let i18n = use_i18n();
+    let locale = move || i18n.get_locale();
     view! {
-        <Title text="Sign up"/>
+        <Title text=move || t_string!(i18n, account.sign_up).to_string()/>
         <section class="form-card">
-            <h1>"Create an account"</h1>
+            <h1>{t!(i18n, account.create_account)}</h1>
             <ActionForm action=action>
                 <fieldset class="roles">
-                    <legend>"I want to"</legend>
-                    <label><input type="radio" name="role" value="customer" checked on:change=move |_| role.set("customer".into())/>" Order"</label>
-                    <label><input type="radio" name="role" value="owner" on:change=move |_| role.set("owner".into())/>" Run a store"</label>
-                    <label><input type="radio" name="role" value="rider" on:change=move |_| role.set("rider".into())/>" Deliver"</label>
+                    <legend>{t!(i18n, account.i_want_to)}</legend>
+                    <label><input type="radio" name="role" value="customer" checked on:change=move |_| role.set("customer".into())/>" " {t!(i18n, account.want_order)}</label>
+                    <label><input type="radio" name="role" value="owner" on:change=move |_| role.set("owner".into())/>" " {t!(i18n, account.want_store)}</label>
+                    <label><input type="radio" name="role" value="rider" on:change=move |_| role.set("rider".into())/>" " {t!(i18n, account.want_deliver)}</label>
                 </fieldset>
                 {field("role")}
-                <label for="signup-name">"Name"</label>
+                <label for="signup-name">{t!(i18n, account.name)}</label>
                 <input id="signup-name" name="display_name" maxlength=domain::limits::DISPLAY_NAME_CHARS autocomplete="name" required/>
                 {field("display_name")}
-                <label for="signup-email">"Email"</label>
+                <label for="signup-email">{t!(i18n, account.email)}</label>
                 <input id="signup-email" type="email" name="email" autocomplete="username" required/>
                 {field("email")}
-                <label for="signup-password">{format!("Password ({} to {} characters)", domain::limits::PASSWORD_MIN_CHARS, domain::limits::PASSWORD_MAX_CHARS)}</label>
+                <label for="signup-password">{t!(i18n, account.password_rule, min = domain::limits::PASSWORD_MIN_CHARS, max = domain::limits::PASSWORD_MAX_CHARS)}</label>
                 <input id="signup-password" type="password" name="password" autocomplete="new-password" minlength=domain::limits::PASSWORD_MIN_CHARS maxlength=domain::limits::PASSWORD_MAX_CHARS required/>
                 {field("password")}
                 <div class="role-fields" class:hidden=move || role.get() != "rider">
-                    <label for="signup-vehicle">"I deliver by"</label>
+                    <label for="signup-vehicle">{t!(i18n, account.i_deliver_by)}</label>
                     <select id="signup-vehicle" name="vehicle">
-                        {DeliveryType::ALL.iter().map(|v| view! { <option value=v.as_str()>{v.label()}</option> }).collect_view()}
+                        {DeliveryType::ALL.iter().map(|v| view! { <option value=v.as_str()>{move || crate::words::vehicle(locale(), *v)}</option> }).collect_view()}
                     </select>
                     {field("vehicle")}
                 </div>
                 <div class="role-fields" class:hidden=move || role.get() != "owner">
-                    <label for="signup-store-name">"Store name"</label>
+                    <label for="signup-store-name">{t!(i18n, account.store_name)}</label>
                     <input id="signup-store-name" name="store_name" maxlength=domain::limits::STORE_NAME_CHARS/>
                     {field("store_name")}
-                    <label for="signup-store-kind">"Kind of store"</label>
+                    <label for="signup-store-kind">{t!(i18n, account.store_kind)}</label>
                     <select id="signup-store-kind" name="store_kind">
-                        {StoreKind::ALL.iter().map(|k| view! { <option value=k.as_str()>{k.label()}</option> }).collect_view()}
+                        {StoreKind::ALL.iter().map(|k| view! { <option value=k.as_str()>{move || crate::words::kind(locale(), *k)}</option> }).collect_view()}
                     </select>
                     {field("store_kind")}
-                    <label for="signup-store-address">"Store address"</label>
+                    <label for="signup-store-address">{t!(i18n, account.store_address)}</label>
                     <input id="signup-store-address" name="store_address" maxlength=domain::limits::STORE_ADDRESS_CHARS/>
                     {field("store_address")}
                 </div>
                 {move || form_error(error())}
-                <button type="submit" class="wide">"Create account"</button>
+                <button type="submit" class="wide">{t!(i18n, account.create_account_button)}</button>
             </ActionForm>
-            <p class="form-foot">"Already have an account? " <a href="/login">"Log in"</a></p>
+            <p class="form-foot">{t!(i18n, account.have_account)} " " <a href="/login">{t!(i18n, account.log_in)}</a></p>
         </section>
     }
 }

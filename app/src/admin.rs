@@ -4,6 +4,7 @@
 //! fault can be shown in a demo or injected by a test (requirement N2).
 
 use crate::error::AppError;
+use crate::i18n::*;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
@@ -34,6 +35,8 @@ pub struct OrderLine {
     pub id: domain::OrderId,
     /// Its store's name.
     pub store: String,
+    /// Its store's kind, for the status in that business's words.
+    pub kind: domain::StoreKind,
     /// Where it is.
     pub status: domain::OrderStatus,
     /// The amount authorized, in won.
@@ -115,6 +118,7 @@ pub async fn get_operations() -> Result<Operations, AppError> {
         .map(|o| OrderLine {
             id: o.id,
             store: o.placed.store_name,
+            kind: o.placed.store_kind,
             status: o.status,
             total: o.placed.total,
             payment: o.payment,
@@ -151,6 +155,7 @@ pub async fn set_payment_faults(
     failure_rate: String,
 ) -> Result<(), AppError> {
     use crate::error::respond;
+    use domain::problem::Problem;
     use domain::FieldError;
     let (caller, state) = crate::server::caller(accounts::authz::Action::Operate).await?;
     let mut errors = Vec::new();
@@ -158,7 +163,10 @@ pub async fn set_payment_faults(
     if latency.is_none() {
         errors.push(FieldError::new(
             "latency_ms",
-            "latency must be a whole number of milliseconds from 0 to 60000",
+            Problem::OutOfRange {
+                min: 0,
+                max: MAX_LATENCY_MS as i64,
+            },
         ));
     }
     let rate = failure_rate.trim();
@@ -168,10 +176,7 @@ pub async fn set_payment_faults(
     }
     .filter(|r| (0.0..=1.0).contains(r));
     if rate.is_none() {
-        errors.push(FieldError::new(
-            "failure_rate",
-            "the failure rate must be between 0 and 1 (or 0% and 100%)",
-        ));
+        errors.push(FieldError::new("failure_rate", Problem::OutOfRange { min: 0, max: 1 }));
     }
     let (Some(latency), Some(rate)) = (latency, rate) else {
         return Err(respond(AppError::Invalid(errors)));
@@ -179,7 +184,7 @@ pub async fn set_payment_faults(
     let sandbox = state
         .sandbox
         .as_ref()
-        .ok_or_else(|| respond(AppError::Conflict("This server uses a real payment gateway.".into())))?;
+        .ok_or_else(|| respond(AppError::Conflict(domain::problem::Problem::RealGateway)))?;
     sandbox.set_faults(latency, rate);
     tracing::warn!(
         by = caller.id.get(),
@@ -208,14 +213,16 @@ pub async fn set_consumer_mode(
     let mode = eventlog::ConsumerMode::parse(mode.trim()).ok_or_else(|| {
         respond(AppError::Invalid(vec![domain::FieldError::new(
             "mode",
-            "the mode must be running, stopped or failing",
+            domain::problem::Problem::Choose {
+                what: domain::problem::Choice::ConsumerMode,
+            },
         )]))
     })?;
     let control = state
         .consumer_controls
         .iter()
         .find(|c| c.name() == consumer.trim())
-        .ok_or_else(|| respond(AppError::NotFound("There is no such consumer.".into())))?;
+        .ok_or_else(|| respond(AppError::no_such(domain::problem::Thing::Consumer)))?;
     tracing::warn!(
         by = caller.id.get(),
         consumer = control.name(),
@@ -236,58 +243,91 @@ pub fn AdminPage() -> impl IntoView {
         |_| get_operations(),
     );
     let error = move || set.value().get().and_then(Result::err);
+    let i18n = use_i18n();
+    let mode_word = move |mode: &str| match mode {
+        "running" => t_string!(i18n, admin.mode_running),
+        "stopped" => t_string!(i18n, admin.mode_stopped),
+        "failing" => t_string!(i18n, admin.mode_failing),
+        _ => "—",
+    };
+    let consumer_word = move |name: &str| match name {
+        "order_views" => t_string!(i18n, admin.consumer_order_views),
+        "notifications" => t_string!(i18n, admin.consumer_notifications),
+        "payment_settlement" => t_string!(i18n, admin.consumer_payment_settlement),
+        "payroll_deductions" => t_string!(i18n, admin.consumer_payroll_deductions),
+        "delivery_jobs" => t_string!(i18n, admin.consumer_delivery_jobs),
+        "order_delivery" => t_string!(i18n, admin.consumer_order_delivery),
+        _ => "—",
+    };
     view! {
-        <Title text="Operations"/>
-        <section class="hero"><h1>"Operations"</h1></section>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Title text=move || t_string!(i18n, admin.title).to_string()/>
+        <section class="hero"><h1>{t!(i18n, admin.title)}</h1></section>
+        <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(ops) => view! {
                         <section class="panel" data-testid="breaker">
-                            <h2>"Payment circuit breaker"</h2>
+                            <h2>{t!(i18n, admin.breaker)}</h2>
                             <p>
-                                <span class=format!("badge breaker-{}", ops.breaker) data-testid="breaker-state">{ops.breaker.replace('_', "-")}</span>
-                                {format!(" · opened {} times · {} payments refused while open", ops.breaker_opened, ops.breaker_rejected)}
+                                <span class=format!("badge breaker-{}", ops.breaker) data-testid="breaker-state" data-breaker=ops.breaker.clone()>{
+                                    let breaker = ops.breaker.clone();
+                                    move || match breaker.as_str() {
+                                        "closed" => t_string!(i18n, admin.breaker_closed),
+                                        "open" => t_string!(i18n, admin.breaker_open),
+                                        _ => t_string!(i18n, admin.breaker_half_open),
+                                    }
+                                }</span>
+                                {t!(i18n, admin.breaker_counts, opened = ops.breaker_opened, rejected = ops.breaker_rejected)}
                             </p>
                         </section>
                         {ops.sandbox.map(|s| view! {
                             <section class="panel" data-testid="sandbox">
-                                <h2>"Sandbox gateway faults"</h2>
-                                <p class="hint">{format!("{} calls so far", s.calls)}</p>
+                                <h2>{t!(i18n, admin.sandbox)}</h2>
+                                <p class="hint">{t!(i18n, admin.calls, n = s.calls)}</p>
                                 <ActionForm action=set attr:class="stack">
-                                    <label>"Extra latency (ms) " <input name="latency_ms" inputmode="numeric" value=s.latency_ms.to_string()/></label>
-                                    <label>"Failure rate (0–1) " <input name="failure_rate" inputmode="decimal" value=s.failure_rate.to_string()/></label>
-                                    <button type="submit">"Apply"</button>
+                                    <label>{t!(i18n, admin.latency)} <input name="latency_ms" inputmode="numeric" value=s.latency_ms.to_string()/></label>
+                                    <label>{t!(i18n, admin.failure_rate)} <input name="failure_rate" inputmode="decimal" value=s.failure_rate.to_string()/></label>
+                                    <button type="submit">{t!(i18n, admin.apply)}</button>
                                 </ActionForm>
                             </section>
                         })}
                         <section class="panel" data-testid="orders">
-                            <h2>"Latest orders"</h2>
-                            {ops.orders.is_empty().then(|| view! { <p class="empty">"No orders yet."</p> })}
+                            <h2>{t!(i18n, admin.latest_orders)}</h2>
+                            {ops.orders.is_empty().then(|| view! { <p class="empty">{t!(i18n, admin.no_orders)}</p> })}
                             <ul class="admin-orders">
                                 {ops.orders.into_iter().map(|o| view! {
                                     <li data-order-id=o.id.to_string() data-payment=o.payment.map(|p| p.as_str())>
                                         <strong>{format!("#{}", o.id)}</strong>
-                                        {format!(" {} · {} · {} · ", o.store, o.status.label(), o.total)}
+                                        {move || {
+                                            let locale = i18n.get_locale();
+                                            format!(" {} · {} · {} · ", o.store, crate::words::status(locale, o.status, o.kind), crate::lang::won(locale, o.total))
+                                        }}
                                         <span class=format!("badge payment-{}", o.payment.map(|p| p.as_str()).unwrap_or("unknown"))>
-                                            {o.payment.map(|p| p.label()).unwrap_or("—")}
+                                            {move || o.payment.map(|p| crate::words::payment_state(i18n.get_locale(), p)).unwrap_or("—")}
                                         </span>
                                     </li>
                                 }).collect_view()}
                             </ul>
                         </section>
                         <section class="panel" data-testid="consumers">
-                            <h2>"Event consumers"</h2>
-                            <p class="hint">{format!("The log is at event {}.", ops.head)}</p>
+                            <h2>{t!(i18n, admin.consumers)}</h2>
+                            <p class="hint">{t!(i18n, admin.log_head, head = ops.head)}</p>
                             <ul class="consumers">
                                 {ops.consumers.into_iter().map(|c| {
                                     let name = c.name.clone();
                                     let current = c.mode.clone();
                                     view! {
                                         <li data-consumer=c.name.clone()>
-                                            <strong>{c.name.clone()}</strong>
-                                            " " <span class=format!("badge mode-{}", c.mode)>{c.mode.clone()}</span>
-                                            {format!(" · at {} · {} behind · {} failed batches", c.checkpoint, c.lag, c.failed_batches)}
+                                            <strong>{
+                                                let name = c.name.clone();
+                                                move || consumer_word(&name)
+                                            }</strong>
+                                            " " <code>{c.name.clone()}</code>
+                                            " " <span class=format!("badge mode-{}", c.mode) data-mode=c.mode.clone()>{
+                                                let mode = c.mode.clone();
+                                                move || mode_word(&mode)
+                                            }</span>
+                                            {t!(i18n, admin.consumer_facts, checkpoint = c.checkpoint, lag = c.lag, failed = c.failed_batches)}
                                             {c.last_error.map(|e| view! { <p class="form-error">{e}</p> })}
                                             <div class="status-buttons">
                                                 {["running", "stopped", "failing"].into_iter().map(|mode| {
@@ -297,7 +337,7 @@ pub fn AdminPage() -> impl IntoView {
                                                         <ActionForm action=switch attr:class="inline">
                                                             <input type="hidden" name="consumer" value=name/>
                                                             <input type="hidden" name="mode" value=mode/>
-                                                            <button type="submit" class="secondary" disabled=here>{mode}</button>
+                                                            <button type="submit" class="secondary" disabled=here>{move || mode_word(mode)}</button>
                                                         </ActionForm>
                                                     }
                                                 }).collect_view()}

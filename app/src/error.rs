@@ -1,58 +1,63 @@
 //! The user-facing error: a short message the browser may show and a status.
 //! The cause is logged on the server and never sent (STYLE.md, two error levels).
 
+use crate::i18n::*;
+use domain::problem::{Problem, Thing};
 use leptos::prelude::*;
-use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use leptos::server_fn::Bytes;
+use leptos::server_fn::{ContentType, Decodes, Encodes, Format, FormatType};
 use serde::{Deserialize, Serialize};
 
-/// An error a server function returns and a page shows.
+/// An error a server function returns and a page shows. What went wrong
+/// travels as data ([`Problem`]); the page puts it in the reader's language
+/// ([`AppError::message`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum AppError {
     /// The thing asked for does not exist (or is not the user's to see): 404.
-    #[error("{0}")]
-    NotFound(String),
+    #[error("not found: {0:?}")]
+    NotFound(Problem),
     /// The request itself is wrong (a bad filter, a malformed id): 400.
-    #[error("{0}")]
-    BadRequest(String),
+    #[error("bad request: {0:?}")]
+    BadRequest(Problem),
     /// Nobody is logged in: 401. Pages redirect to `/login`.
-    #[error("Please log in to continue.")]
+    #[error("not logged in")]
     Unauthorized,
     /// Wrong email or wrong password (the same message for both): 401.
-    #[error("Wrong email or password.")]
+    #[error("wrong email or password")]
     BadCredentials,
     /// Logged in, but not allowed: 403.
-    #[error("{0}")]
-    Forbidden(String),
+    #[error("forbidden: {0:?}")]
+    Forbidden(Problem),
     /// The request breaks a rule right now (sold out, store closed, too late
     /// to cancel, job already taken): 409. Nothing changed.
-    #[error("{0}")]
-    Conflict(String),
-    /// The card was declined: 402. Nothing was charged; the cart is kept.
-    #[error("{0}")]
-    PaymentDeclined(String),
+    #[error("conflict: {0:?}")]
+    Conflict(Problem),
+    /// The payment did not go through: 402. Nothing was charged; the cart is kept.
+    #[error("payment declined: {0:?}")]
+    PaymentDeclined(Problem),
     /// A service we depend on is busy or down; try again shortly: 503.
-    #[error("{0}")]
-    Busy(String),
+    #[error("busy: {0:?}")]
+    Busy(Problem),
     /// The request's body is larger than the server reads: 413.
-    #[error("This request is too large.")]
+    #[error("too large")]
     TooLarge,
-    /// Form fields to correct, each with its message: 422.
-    #[error("Please correct the highlighted fields.")]
+    /// Form fields to correct, each with its problem: 422.
+    #[error("invalid fields: {0:?}")]
     Invalid(Vec<domain::FieldError>),
     /// Too many attempts; try again after this many seconds: 429.
-    #[error("Too many attempts. Try again in {}.", wait_text(*retry_after_secs))]
+    #[error("too many attempts; retry after {retry_after_secs} s")]
     TooManyRequests {
         /// Seconds until the next attempt may succeed.
         retry_after_secs: u64,
     },
     /// A fault on our side; details are in the server log: 500.
-    #[error("Something went wrong on our side. Please try again in a moment.")]
+    #[error("internal error")]
     Internal,
     /// Only in the browser: the request did not get through (network down,
     /// server restarting) or its answer could not be read. The server never
     /// sends it; the cause stays in the browser's console.
-    #[error("We could not reach the server. Check your connection and try again.")]
+    #[error("unreachable")]
     Unreachable,
 }
 
@@ -74,34 +79,105 @@ impl AppError {
             AppError::Unreachable => http::StatusCode::SERVICE_UNAVAILABLE,
         }
     }
+
+    /// "There is no such `what`": 404.
+    pub fn no_such(what: Thing) -> AppError {
+        AppError::NotFound(Problem::NotFound { what })
+    }
+
+    /// What to tell the reader, in `locale`.
+    pub fn message(&self, locale: Locale) -> String {
+        crate::problems::app_error(locale, self)
+    }
 }
 
 impl AppError {
-    /// The message for one form field, if the error names it.
-    pub fn field(&self, name: &str) -> Option<String> {
+    /// The problem with one form field, if the error names it.
+    pub fn field(&self, name: &str) -> Option<Problem> {
         match self {
-            AppError::Invalid(fields) => fields.iter().find(|f| f.field == name).map(|f| f.message.clone()),
+            AppError::Invalid(fields) => fields.iter().find(|f| f.field == name).map(|f| f.problem.clone()),
             _ => None,
         }
     }
 }
 
-/// "42 seconds", "1 minute", "15 minutes".
-fn wait_text(seconds: u64) -> String {
-    match seconds {
-        0..=1 => "a second".into(),
-        2..=59 => format!("{seconds} seconds"),
-        60..=119 => "a minute".into(),
-        _ => format!("{} minutes", seconds.div_ceil(60)),
+/// What a request that could not be read is told (issue 15, item 2): no
+/// parser's words, which name our framework and echo the input.
+pub const UNREADABLE_REQUEST: Problem = Problem::Unreadable;
+
+/// How an [`AppError`] travels in a response body: JSON of the shape
+/// `{"error": <the error as data>, "message": "<what to tell a person>"}`.
+/// Pages read `error` and say it in their reader's language; any other
+/// client gets `message` in the language of the request (its language
+/// cookie, else `Accept-Language`, else Korean).
+pub struct ErrorEncoding;
+
+#[derive(Serialize)]
+struct WireOut<'a> {
+    error: &'a AppError,
+    message: String,
+}
+
+#[derive(Deserialize)]
+struct WireIn {
+    error: AppError,
+}
+
+impl AppError {
+    /// This error as a response body ([`ErrorEncoding`]'s shape), its
+    /// message in `locale`.
+    pub fn to_json(&self, locale: Locale) -> String {
+        serde_json::to_string(&WireOut {
+            error: self,
+            message: self.message(locale),
+        })
+        .unwrap_or_default()
+    }
+
+    /// Reads an error back from a response body in [`ErrorEncoding`]'s shape.
+    ///
+    /// Errors: the body is not `{"error": <AppError>, …}`.
+    pub fn from_json(bytes: &[u8]) -> Result<AppError, serde_json::Error> {
+        serde_json::from_slice::<WireIn>(bytes).map(|wire| wire.error)
     }
 }
 
-/// What a request that could not be read is told (issue 15, item 2): no
-/// parser's words, which name our framework and echo the input.
-pub const UNREADABLE_REQUEST: &str = "The request could not be read. Reload the page and try again.";
+impl ContentType for ErrorEncoding {
+    const CONTENT_TYPE: &'static str = "application/json";
+}
+
+impl FormatType for ErrorEncoding {
+    const FORMAT_TYPE: Format = Format::Text;
+}
+
+impl Encodes<AppError> for ErrorEncoding {
+    type Error = serde_json::Error;
+
+    fn encode(error: &AppError) -> Result<Bytes, Self::Error> {
+        // Inside a request's reactive owner the language is the request's;
+        // outside one there is nothing to read it from.
+        #[cfg(feature = "ssr")]
+        let locale = if Owner::current().is_some() {
+            crate::lang::of_request()
+        } else {
+            Locale::default()
+        };
+        #[cfg(not(feature = "ssr"))]
+        let locale = Locale::default();
+        Ok(Bytes::from(error.to_json(locale)))
+    }
+}
+
+impl Decodes<AppError> for ErrorEncoding {
+    type Error = serde_json::Error;
+
+    fn decode(bytes: Bytes) -> Result<AppError, Self::Error> {
+        AppError::from_json(&bytes)
+    }
+}
 
 impl FromServerFnError for AppError {
-    type Encoder = JsonEncoding;
+    type Encoder = ErrorEncoding;
 
     /// On the server: arguments that do not decode (invalid UTF-8, a missing
     /// or malformed field, JSON where a form is expected) are the client's
@@ -114,7 +190,7 @@ impl FromServerFnError for AppError {
             match value {
                 ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) | ServerFnErrorErr::Deserialization(_) => {
                     tracing::debug!(cause = %value, "refused a request that does not decode");
-                    AppError::BadRequest(UNREADABLE_REQUEST.into())
+                    AppError::BadRequest(UNREADABLE_REQUEST)
                 }
                 other => internal(other),
             }
@@ -164,8 +240,10 @@ impl From<accounts::authz::AuthzError> for AppError {
         use accounts::authz::{AuthzError, Denied};
         respond(match error {
             AuthzError::Denied(Denied::NotLoggedIn) => AppError::Unauthorized,
-            AuthzError::Denied(d @ Denied::WrongRole { .. }) => AppError::Forbidden(capitalise(&d.to_string())),
-            AuthzError::Denied(Denied::NotYours) => AppError::NotFound("There is no such page.".into()),
+            AuthzError::Denied(Denied::WrongRole { needed, actual }) => {
+                AppError::Forbidden(Problem::WrongRole { needed, actual })
+            }
+            AuthzError::Denied(Denied::NotYours) => AppError::no_such(Thing::Page),
             AuthzError::Db(e) => internal(e),
         })
     }
@@ -179,20 +257,19 @@ impl From<ordering::OrderingError> for AppError {
         use ordering::OrderingError;
         respond(match error {
             OrderingError::Invalid(fields) => AppError::Invalid(fields),
-            OrderingError::Rejected(m) => AppError::Conflict(m),
-            OrderingError::NotFound(m) => AppError::NotFound(m),
-            OrderingError::Refused(OrderError::Forbidden(m)) => AppError::Forbidden(capitalise(&m)),
-            OrderingError::Refused(OrderError::InvalidText(e)) => AppError::BadRequest(e.to_string()),
-            OrderingError::Refused(OrderError::InvalidPrepMinutes) => AppError::Invalid(vec![domain::FieldError::new(
-                "prep_minutes",
-                OrderError::InvalidPrepMinutes.to_string(),
-            )]),
-            OrderingError::Refused(OrderError::Amount(m)) => {
-                AppError::Invalid(vec![domain::FieldError::new("amount", capitalise(&m))])
+            OrderingError::Rejected(problem) => AppError::Conflict(problem),
+            OrderingError::NotFound(what) => AppError::no_such(what),
+            OrderingError::Refused(e @ OrderError::Forbidden(_)) => AppError::Forbidden(e.into()),
+            OrderingError::Refused(OrderError::InvalidText(e)) => AppError::BadRequest(e.into()),
+            OrderingError::Refused(OrderError::InvalidPrepMinutes) => {
+                AppError::Invalid(vec![domain::FieldError::new("prep_minutes", Problem::PrepMinutes)])
             }
-            OrderingError::Refused(e) => AppError::Conflict(capitalise(&e.to_string())),
-            OrderingError::PaymentDeclined(m) => AppError::PaymentDeclined(m),
-            OrderingError::PaymentUnavailable(m) => AppError::Busy(m),
+            OrderingError::Refused(e @ OrderError::Amount(_)) => {
+                AppError::Invalid(vec![domain::FieldError::new("amount", Problem::Order(e))])
+            }
+            OrderingError::Refused(e) => AppError::Conflict(e.into()),
+            OrderingError::PaymentDeclined(problem) => AppError::PaymentDeclined(problem),
+            OrderingError::PaymentUnavailable => AppError::Busy(Problem::PaymentBusy),
             OrderingError::Storage(e) => internal(e),
         })
     }
@@ -204,9 +281,9 @@ impl From<delivery::DeliveryError> for AppError {
     fn from(error: delivery::DeliveryError) -> Self {
         use delivery::DeliveryError;
         respond(match error {
-            DeliveryError::NotFound => AppError::NotFound("There is no such order.".into()),
-            e @ DeliveryError::Busy => AppError::Conflict(e.to_string()),
-            DeliveryError::Refused(e) => AppError::Conflict(capitalise(&e.to_string())),
+            DeliveryError::NotFound => AppError::no_such(Thing::Job),
+            DeliveryError::Busy => AppError::Conflict(Problem::FinishCurrentJob),
+            DeliveryError::Refused(e) => AppError::Conflict(e.into()),
             DeliveryError::Storage(e) => internal(e),
         })
     }
@@ -219,8 +296,8 @@ impl From<review::ReviewError> for AppError {
         use review::ReviewError;
         respond(match error {
             ReviewError::Invalid(fields) => AppError::Invalid(fields),
-            e @ ReviewError::NotFound => AppError::NotFound(e.to_string()),
-            ReviewError::Rejected(m) => AppError::Conflict(m),
+            ReviewError::NotFound => AppError::no_such(Thing::Order),
+            ReviewError::Rejected(problem) => AppError::Conflict(problem),
             ReviewError::Storage(e) => internal(e),
         })
     }
@@ -242,16 +319,6 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
-/// The text with its first letter in upper case.
-#[cfg(feature = "ssr")]
-pub fn capitalise(text: &str) -> String {
-    let mut chars = text.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
-}
-
 /// Sets the page's status from an error while rendering on the server.
 fn set_status(_error: &AppError) {
     #[cfg(feature = "ssr")]
@@ -265,17 +332,21 @@ fn set_status(_error: &AppError) {
 pub fn NotFound(
     /// What was not found; a generic sentence when absent.
     #[prop(optional, into)]
-    message: Option<String>,
+    problem: Option<Problem>,
 ) -> impl IntoView {
-    set_status(&AppError::NotFound(String::new()));
-    let message = message.unwrap_or_else(|| "We could not find the page you were looking for.".into());
+    set_status(&AppError::no_such(Thing::Page));
+    let i18n = use_i18n();
+    let message = move || match &problem {
+        Some(p) => crate::problems::problem(i18n.get_locale(), p),
+        None => t_string!(i18n, error_page.not_found_text).to_string(),
+    };
     view! {
-        <leptos_meta::Title text="Not found"/>
+        <leptos_meta::Title text=move || t_string!(i18n, error_page.not_found_title).to_string()/>
         <section class="error-page" data-testid="not-found">
             <p class="error-code">"404"</p>
-            <h1>"Page not found"</h1>
+            <h1>{t!(i18n, error_page.not_found_title)}</h1>
             <p>{message}</p>
-            <a class="button" href="/">"Back to all stores"</a>
+            <a class="button" href="/">{t!(i18n, error_page.back)}</a>
         </section>
     }
 }
@@ -287,17 +358,19 @@ pub fn ErrorPage(
     error: AppError,
 ) -> impl IntoView {
     set_status(&error);
-    if let AppError::NotFound(message) = error {
-        return view! { <NotFound message/> }.into_any();
+    if let AppError::NotFound(problem) = error {
+        return view! { <NotFound problem/> }.into_any();
     }
+    let i18n = use_i18n();
     let status = error.status();
+    let server_side = status.is_server_error();
     view! {
-        <leptos_meta::Title text="Error"/>
+        <leptos_meta::Title text=move || t_string!(i18n, error_page.title).to_string()/>
         <section class="error-page" role="alert" data-testid="error-page">
             <p class="error-code">{status.as_u16()}</p>
-            <h1>{if status.is_server_error() { "Something went wrong" } else { "That did not work" }}</h1>
-            <p>{error.to_string()}</p>
-            <a class="button" href="/">"Back to all stores"</a>
+            <h1>{move || if server_side { t_string!(i18n, error_page.went_wrong) } else { t_string!(i18n, error_page.did_not_work) }}</h1>
+            <p>{move || error.message(i18n.get_locale())}</p>
+            <a class="button" href="/">{t!(i18n, error_page.back)}</a>
         </section>
     }
     .into_any()

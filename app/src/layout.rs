@@ -2,21 +2,24 @@
 //! It sits above the contexts' modules: it shows the account and the
 //! notification bell side by side.
 
+use crate::i18n::*;
 use domain::Role;
 use leptos::prelude::*;
 
 /// The top bar: the brand, linking home.
 #[component]
 pub fn Header() -> impl IntoView {
+    let i18n = use_i18n();
     view! {
         <header class="topbar">
             <a class="brand" href="/">
                 <span class="brand-mark" aria-hidden="true">"배"</span>
                 <span class="brand-name">"배달 Baedal"</span>
             </a>
-            <nav class="topnav" aria-label="Main">
-                <a href="/">"Stores"</a>
+            <nav class="topnav" aria-label=move || t_string!(i18n, nav.main)>
+                <a href="/">{t!(i18n, nav.stores)}</a>
                 <AccountMenu/>
+                <crate::lang::Switch/>
             </nav>
         </header>
     }
@@ -25,9 +28,10 @@ pub fn Header() -> impl IntoView {
 /// The bottom line of every page.
 #[component]
 pub fn Footer() -> impl IntoView {
+    let i18n = use_i18n();
     view! {
         <footer class="footer">
-            <p>"Baedal — an open-source delivery platform. Prices include VAT."</p>
+            <p>{t!(i18n, footer.text)}</p>
         </footer>
     }
 }
@@ -56,13 +60,27 @@ pub fn AccountMenu() -> impl IntoView {
     );
     // Created here, outside the Suspense that shows it (leptos#4866).
     let unread = crate::customer::notifications::unread_resource();
+    let i18n = use_i18n();
+    // The language the account chose follows its user to every device
+    // (issue 12): after a login, the page switches to it.
+    Effect::new(move |_| {
+        let chosen = user
+            .get()
+            .and_then(Result::ok)
+            .flatten()
+            .and_then(|u| u.language)
+            .and_then(|code| crate::lang::parse(&code));
+        if let Some(locale) = chosen.filter(|l| *l != i18n.get_locale_untracked()) {
+            i18n.set_locale(locale);
+        }
+    });
     view! {
         <div class="account" data-testid="account-menu">
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     user.await.ok().flatten().map(|user| view! {
-                        {(user.role == Role::Customer).then(|| view! { <a href="/orders">"Orders"</a> })}
-                        {(user.role == Role::Admin).then(|| view! { <a href="/admin">"Operations"</a> })}
+                        {(user.role == Role::Customer).then(|| view! { <a href="/orders">{t!(i18n, nav.orders)}</a> })}
+                        {(user.role == Role::Admin).then(|| view! { <a href="/admin">{t!(i18n, nav.operations)}</a> })}
                         <crate::live::LiveIndicator/>
                     })
                 })}
@@ -74,15 +92,15 @@ pub fn AccountMenu() -> impl IntoView {
                         Ok(Some(user)) => view! {
                             <a class="account-name" href=crate::account::home_of(user.role)>
                                 {user.display_name.clone()}
-                                <span class="account-role">{user.role.label()}</span>
+                                <span class="account-role">{move || crate::words::role(i18n.get_locale(), user.role)}</span>
                             </a>
                             <ActionForm action=actions.logout attr:class="inline">
-                                <button type="submit" class="link-button">"Log out"</button>
+                                <button type="submit" class="link-button">{t!(i18n, nav.log_out)}</button>
                             </ActionForm>
                         }.into_any(),
                         _ => view! {
-                            <a href="/login">"Log in"</a>
-                            <a class="pill" href="/signup">"Sign up"</a>
+                            <a href="/login">{t!(i18n, nav.log_in)}</a>
+                            <a class="pill" href="/signup">{t!(i18n, nav.sign_up)}</a>
                         }.into_any(),
                     }
                 })}

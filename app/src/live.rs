@@ -64,6 +64,7 @@ pub fn backoff_ms(attempt: u32, random: f64) -> f64 {
 #[component]
 pub fn LiveIndicator() -> impl IntoView {
     let live = use_live();
+    let i18n = crate::i18n::use_i18n();
     Effect::new(move |_| {
         // Not during hydration: an event (or the hello) arriving while the
         // page's Suspense boundaries are still hydrating would make them
@@ -84,12 +85,12 @@ pub fn LiveIndicator() -> impl IntoView {
                 LiveState::Live => "live",
                 LiveState::Reconnecting => "reconnecting",
             }
-            title="Order updates"
+            title=move || leptos_i18n::t_string!(i18n, live.title)
         >
             {move || match live.state.get() {
                 LiveState::Off => "",
-                LiveState::Live => "● Live",
-                LiveState::Reconnecting => "○ Reconnecting…",
+                LiveState::Live => leptos_i18n::t_string!(i18n, live.live),
+                LiveState::Reconnecting => leptos_i18n::t_string!(i18n, live.reconnecting),
             }}
         </span>
     }

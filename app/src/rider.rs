@@ -4,7 +4,8 @@
 
 use crate::account::AccountSummary;
 use crate::error::AppError;
-use crate::ui::{form_error, kst_time};
+use crate::i18n::*;
+use crate::ui::{form_error, time, won};
 use domain::delivery::{JobStatus, JobView};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -38,6 +39,7 @@ pub async fn get_rider_board() -> Result<RiderBoard, AppError> {
             email: String::new(),
             role: caller.role,
             vehicle: caller.vehicle,
+            language: None,
         },
         current,
         open,
@@ -52,7 +54,7 @@ async fn job_step(
 ) -> Result<(), AppError> {
     use tracing::Instrument;
     let (rider, caller, state) = crate::server::rider().await?;
-    let order: domain::OrderId = crate::server::id(order, "order")?;
+    let order: domain::OrderId = crate::server::id(order, domain::problem::Thing::Order)?;
     let span = tracing::info_span!("order", order_id = order.get(), user_id = caller.id.get());
     async move {
         let seq = step(&state.db, order, rider).await?;
@@ -130,23 +132,26 @@ pub fn RiderPage() -> impl IntoView {
             .or_else(|| picked.value().get().and_then(Result::err))
             .or_else(|| delivered.value().get().and_then(Result::err))
     };
+    let i18n = use_i18n();
     view! {
-        <Title text="Rider"/>
-        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Title text=move || t_string!(i18n, rider.title).to_string()/>
+        <Transition fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
             {move || Suspend::new(async move {
                 match board.await {
                     Ok(board) => {
-                        let vehicle = board.rider.vehicle.map(|v| v.label().to_lowercase()).unwrap_or_default();
+                        let rider_vehicle = board.rider.vehicle;
+                        // Mid-sentence: "You deliver by bicycle." (Hangul has no case.)
+                        let vehicle = move || rider_vehicle.map(|v| crate::words::vehicle(i18n.get_locale(), v).to_lowercase()).unwrap_or_default();
                         let has_job = board.current.is_some();
                         view! {
                             <section class="rider" data-testid="rider-home">
-                                <h1>{format!("Hello, {}", board.rider.display_name)}</h1>
-                                <p class="hint">{format!("You deliver by {vehicle}.")}</p>
+                                <h1>{t!(i18n, rider.hello, name = board.rider.display_name.clone())}</h1>
+                                <p class="hint">{t!(i18n, rider.you_deliver_by, vehicle = vehicle)}</p>
                                 {move || form_error(error())}
                                 {board.current.map(|job| view! { <CurrentJob job picked delivered/> })}
-                                <h2>"Open jobs"</h2>
+                                <h2>{t!(i18n, rider.open_jobs)}</h2>
                                 {if board.open.is_empty() {
-                                    view! { <p class="empty" data-testid="no-jobs">{format!("No open {vehicle} jobs right now. Pull to refresh in a moment.")}</p> }.into_any()
+                                    view! { <p class="empty" data-testid="no-jobs">{t!(i18n, rider.no_jobs, vehicle = vehicle)}</p> }.into_any()
                                 } else {
                                     view! {
                                         <ul class="jobs" data-testid="open-jobs">
@@ -156,7 +161,7 @@ pub fn RiderPage() -> impl IntoView {
                                                     {(!has_job).then(|| view! {
                                                         <ActionForm action=claim>
                                                             <input type="hidden" name="order" value=job.order.to_string()/>
-                                                            <button type="submit" class="big" data-testid="claim">"Take this job"</button>
+                                                            <button type="submit" class="big" data-testid="claim">{t!(i18n, rider.take_job)}</button>
                                                         </ActionForm>
                                                     })}
                                                 </li>
@@ -164,7 +169,7 @@ pub fn RiderPage() -> impl IntoView {
                                         </ul>
                                     }.into_any()
                                 }}
-                                <a class="button secondary wide" href="/rider">"Refresh"</a>
+                                <a class="button secondary wide" href="/rider">{t!(i18n, rider.refresh)}</a>
                             </section>
                         }.into_any()
                     }
@@ -177,12 +182,20 @@ pub fn RiderPage() -> impl IntoView {
 
 #[component]
 fn JobFacts(job: JobView) -> impl IntoView {
+    let i18n = use_i18n();
+    let ready_now = job.food_ready;
     view! {
         <dl class="job-facts">
-            <dt>"Pick up"</dt><dd>{job.store_name.clone()} <br/> {job.store_address.clone()}</dd>
-            <dt>"Drop off"</dt><dd>{job.drop_off.clone()}</dd>
-            <dt>"Fee"</dt><dd class="price">{job.fee.to_string()}</dd>
-            {job.ready_by_ms.map(|ms| view! { <dt>"Ready"</dt><dd>{if job.food_ready { "now".to_string() } else { format!("about {}", kst_time(ms)) }}</dd> })}
+            <dt>{t!(i18n, rider.pick_up)}</dt><dd>{job.store_name.clone()} <br/> {job.store_address.clone()}</dd>
+            <dt>{t!(i18n, rider.drop_off)}</dt><dd>{job.drop_off.clone()}</dd>
+            <dt>{t!(i18n, rider.fee)}</dt><dd class="price">{won(job.fee)}</dd>
+            {job.ready_by_ms.map(|ms| {
+                let at = time(ms);
+                view! {
+                    <dt>{t!(i18n, rider.ready)}</dt>
+                    <dd>{move || if ready_now { t_string!(i18n, rider.ready_now).to_string() } else { t_string!(i18n, rider.ready_about, time = at()).to_string() }}</dd>
+                }
+            })}
         </dl>
     }
 }
@@ -196,32 +209,28 @@ fn CurrentJob(job: JobView, picked: ServerAction<PickUp>, delivered: ServerActio
         (_, true) => "ready",
         _ => "accepted",
     };
-    let words = job.store_kind.words();
+    let i18n = use_i18n();
+    let kind = job.store_kind;
     let action = match (job.status, job.food_ready) {
         (JobStatus::Claimed, true) => view! {
             <ActionForm action=picked>
                 <input type="hidden" name="order" value=id.clone()/>
-                <button type="submit" class="big" data-testid="picked-up">{format!("I have the {}", words.goods)}</button>
+                <button type="submit" class="big" data-testid="picked-up">{move || crate::words::picked_up_button(i18n.get_locale(), kind)}</button>
             </ActionForm>
         }
         .into_any(),
         (JobStatus::PickedUp, _) => view! {
             <ActionForm action=delivered>
                 <input type="hidden" name="order" value=id.clone()/>
-                <button type="submit" class="big" data-testid="delivered">{if job.store_kind == domain::StoreKind::RepairShop { "Car returned" } else { "Delivered" }}</button>
+                <button type="submit" class="big" data-testid="delivered">{move || crate::words::delivered_button(i18n.get_locale(), kind)}</button>
             </ActionForm>
         }
         .into_any(),
-        _ => view! { <p class="notice">{format!(
-            "The store is still on it ({}). Head over; you can pick up the {} once it is ready.",
-            words.preparing_step.to_lowercase(),
-            words.goods
-        )}</p> }
-            .into_any(),
+        _ => view! { <p class="notice">{move || crate::words::still_on_it(i18n.get_locale(), kind)}</p> }.into_any(),
     };
     view! {
         <section class="current-job" data-testid="current-job" data-status=status>
-            <h2>{format!("Your job · order #{}", job.order)}</h2>
+            <h2>{t!(i18n, rider.your_job, order = job.order.get())}</h2>
             <JobFacts job/>
             {action}
         </section>

@@ -126,7 +126,10 @@ pub async fn caller(action: Action) -> Result<(Caller, AppState), AppError> {
 ///
 /// Errors: 401; 403 for other roles; 404 for a store that does not exist or
 /// is another owner's (the same answer, `not_found`).
-pub async fn owner_of(store: &str, not_found: &str) -> Result<(Caller, AppState, domain::StoreId), AppError> {
+pub async fn owner_of(
+    store: &str,
+    not_found: domain::problem::Thing,
+) -> Result<(Caller, AppState, domain::StoreId), AppError> {
     let state = crate::state::app_state()?;
     let auth = auth_session().await?;
     let user = auth.user.as_ref().map(|u| &u.user);
@@ -134,7 +137,7 @@ pub async fn owner_of(store: &str, not_found: &str) -> Result<(Caller, AppState,
     let store: domain::StoreId = store
         .trim()
         .parse()
-        .map_err(|_| respond(AppError::NotFound(not_found.into())))?;
+        .map_err(|_| respond(AppError::no_such(not_found)))?;
     authorize(&state.db, Some(user), Action::ManageStore(store)).await?;
     let caller = Caller {
         id: user.id,
@@ -151,46 +154,50 @@ pub async fn owner_of(store: &str, not_found: &str) -> Result<(Caller, AppState,
 pub async fn rider() -> Result<(delivery::Rider, Caller, AppState), AppError> {
     let (caller, state) = self::caller(Action::ViewRiderHome).await?;
     let rider = delivery::Rider::of(&caller.viewer())
-        .ok_or_else(|| respond(AppError::Forbidden("Register a vehicle to deliver.".into())))?;
+        .ok_or_else(|| respond(AppError::Forbidden(domain::problem::Problem::NoVehicle)))?;
     Ok((rider, caller, state))
 }
 
-/// Parses an id from a form or URL; a 404 when it is not a number.
-pub fn id<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T, AppError> {
-    raw.trim()
-        .parse()
-        .map_err(|_| respond(AppError::NotFound(format!("There is no such {what}."))))
+/// Parses an id from a form or URL; "there is no such `what`" (404) when
+/// it is not a number.
+pub fn id<T: std::str::FromStr>(raw: &str, what: domain::problem::Thing) -> Result<T, AppError> {
+    raw.trim().parse().map_err(|_| respond(AppError::no_such(what)))
 }
 
-/// Parses a whole number from a form field; a field error when it is not one.
-pub fn number(raw: &str, field: &str, label: &str) -> Result<i64, AppError> {
+/// Parses a whole number from the form field `field`; a field error when
+/// it is not one.
+pub fn number(raw: &str, field: &str) -> Result<i64, AppError> {
     raw.trim().parse().map_err(|_| {
         respond(AppError::Invalid(vec![domain::FieldError::new(
             field,
-            format!("{label} must be a whole number"),
+            domain::problem::Problem::WholeNumber,
         )]))
     })
 }
 
-/// Parses an optional amount of won from a form field (a repair's estimate
-/// or final amount): `None` when empty; a field error when it is not a
-/// whole number from 0 to [`domain::limits::MAX_REPAIR_WON`] (the state
-/// machine says whether the store may send one, and refuses 0).
-pub fn amount(raw: Option<&str>, field: &str, label: &str) -> Result<Option<domain::Money>, AppError> {
+/// Parses an optional amount of won from the form field `field` (a
+/// repair's estimate or final amount): `None` when empty; a field error
+/// when it is not a whole number from 0 to
+/// [`domain::limits::MAX_REPAIR_WON`] (the state machine says whether the
+/// store may send one, and refuses 0).
+pub fn amount(raw: Option<&str>, field: &str) -> Result<Option<domain::Money>, AppError> {
+    use domain::problem::Problem;
     let Some(raw) = raw.map(str::trim).filter(|r| !r.is_empty()) else {
         return Ok(None);
     };
-    let invalid = |message: String| respond(AppError::Invalid(vec![domain::FieldError::new(field, message)]));
-    let won = number(raw, field, label)?;
+    let out_of_range = || {
+        respond(AppError::Invalid(vec![domain::FieldError::new(
+            field,
+            Problem::AmountRange {
+                max: domain::limits::MAX_REPAIR_WON,
+            },
+        )]))
+    };
+    let won = number(raw, field)?;
     if !(0..=domain::limits::MAX_REPAIR_WON).contains(&won) {
-        return Err(invalid(format!(
-            "{label} must be between 1 and {} won",
-            domain::limits::MAX_REPAIR_WON
-        )));
+        return Err(out_of_range());
     }
-    domain::Money::from_won(won)
-        .map(Some)
-        .map_err(|e| invalid(e.to_string()))
+    domain::Money::from_won(won).map(Some).map_err(|_| out_of_range())
 }
 
 /// Runs `command` on the order with id `order` for the user allowed to do
@@ -200,7 +207,7 @@ pub fn amount(raw: Option<&str>, field: &str, label: &str) -> Result<Option<doma
 pub async fn order_command(action: Action, order: &str, command: domain::OrderCommand) -> Result<(), AppError> {
     use tracing::Instrument;
     let (caller, state) = self::caller(action).await?;
-    let order: domain::OrderId = id(order, "order")?;
+    let order: domain::OrderId = id(order, domain::problem::Thing::Order)?;
     let span = tracing::info_span!("order", order_id = order.get(), user_id = caller.id.get());
     async move {
         let seq = ordering::lifecycle::act(&state.db, order, &command, &caller).await?;

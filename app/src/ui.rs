@@ -1,38 +1,70 @@
-//! Widgets and words every screen shares: times in Korea, status badges,
-//! form errors, and what a role-only page shows when it is refused.
+//! Widgets and words every screen shares: money and times in the reader's
+//! language (Korea time), status badges, form errors, and what a role-only
+//! page shows when it is refused.
 
 use crate::error::{AppError, ErrorPage};
-use domain::OrderStatus;
+use crate::i18n::*;
+use domain::problem::Problem;
+use domain::{Money, OrderStatus};
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 
-/// A time of day in Korea ("14:05") from unix milliseconds; the same on the
-/// server and in the browser, so hydration matches.
-pub fn kst_time(ms: i64) -> String {
-    let secs = (ms / 1000 + 9 * 3600).rem_euclid(86_400);
-    format!("{:02}:{:02}", secs / 3600, (secs % 3600) / 60)
+/// An amount in the reader's language, following a language switch:
+/// 12,000원 or ₩12,000.
+pub fn won(amount: Money) -> impl Fn() -> String + Send + Sync + Clone + 'static {
+    let i18n = use_i18n();
+    move || crate::lang::won(i18n.get_locale(), amount)
+}
+
+/// A time of day in Korea, in the reader's language: 오후 3:47 or 3:47 PM.
+pub fn time(ms: i64) -> impl Fn() -> String + Send + Sync + Clone + 'static {
+    let i18n = use_i18n();
+    move || crate::lang::time(i18n.get_locale(), ms)
+}
+
+/// A date and time in Korea: 11월 21일 (토) 오후 3:47.
+pub fn date_time(ms: i64) -> impl Fn() -> String + Send + Sync + Clone + 'static {
+    let i18n = use_i18n();
+    move || crate::lang::date_time(i18n.get_locale(), ms)
+}
+
+/// A problem in the reader's language.
+pub fn problem_text(problem: Problem) -> impl Fn() -> String + Send + Sync + Clone + 'static {
+    let i18n = use_i18n();
+    move || crate::problems::problem(i18n.get_locale(), &problem)
+}
+
+/// A form field's problem, under the field.
+pub(crate) fn field_problem(name: &'static str, problem: Option<Problem>) -> Option<impl IntoView> {
+    problem.map(|p| view! { <p class="field-error" data-field=name>{problem_text(p)}</p> })
 }
 
 /// What a failed form submission says, above the form.
 pub(crate) fn form_error(error: Option<AppError>) -> Option<impl IntoView> {
+    let i18n = use_i18n();
     error.map(|e| {
-        let text = match &e {
-            AppError::Invalid(fields) => fields.iter().map(|f| f.message.clone()).collect::<Vec<_>>().join(" · "),
-            AppError::Unauthorized => "Please log in as a customer to order.".into(),
-            other => other.to_string(),
+        let text = move || match &e {
+            AppError::Invalid(fields) => fields
+                .iter()
+                .map(|f| crate::problems::problem(i18n.get_locale(), &f.problem))
+                .collect::<Vec<_>>()
+                .join(" · "),
+            AppError::Unauthorized => t_string!(i18n, error.log_in_to_order).to_string(),
+            other => other.message(i18n.get_locale()),
         };
         view! { <p class="form-error" role="alert">{text}</p> }
     })
 }
 
-/// A status as a coloured badge.
+/// A status as a coloured badge, in the words of the store's kind.
 pub fn status_badge(status: OrderStatus, kind: domain::StoreKind) -> impl IntoView {
+    let i18n = use_i18n();
     let class = match status {
         OrderStatus::Delivered | OrderStatus::Collected => "badge open",
         OrderStatus::Rejected | OrderStatus::Cancelled | OrderStatus::PaymentFailed => "badge closed",
         _ => "badge paused",
     };
-    view! { <span class=class data-status=status.as_str()>{status.label_for(kind)}</span> }
+    view! { <span class=class data-status=status.as_str()>{move || crate::words::status(i18n.get_locale(), status, kind)}</span> }
 }
 
 /// What a role-only page shows when the server refused: a redirect to the
@@ -41,16 +73,5 @@ pub(crate) fn refused(error: AppError, here: &str) -> AnyView {
     match error {
         AppError::Unauthorized => view! { <Redirect path=crate::nav::login_then(here)/> }.into_any(),
         error => view! { <ErrorPage error/> }.into_any(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::kst_time;
-
-    #[test]
-    fn times_are_shown_in_korea() {
-        assert_eq!(kst_time(0), "09:00");
-        assert_eq!(kst_time(15 * 3_600_000 + 5 * 60_000), "00:05");
     }
 }

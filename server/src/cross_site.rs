@@ -10,7 +10,7 @@
 use axum::extract::Request;
 use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 /// The middleware: 403 for a state-changing request or a WebSocket
 /// handshake from another site.
@@ -20,13 +20,11 @@ pub async fn reject_cross_site(request: Request, next: Next) -> Response {
         return next.run(request).await;
     }
     tracing::warn!(path = %request.uri().path(), "refused a cross-site request");
-    (
+    crate::edge::refusal(
         StatusCode::FORBIDDEN,
-        axum::Json(app::error::AppError::Forbidden(
-            "This request came from another site and was refused.".into(),
-        )),
+        request.headers(),
+        &app::error::AppError::Forbidden(domain::problem::Problem::CrossSite),
     )
-        .into_response()
 }
 
 /// Whether the request asks to switch protocols (a WebSocket handshake).

@@ -19,6 +19,7 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use domain::problem::Problem;
 use http_body_util::BodyExt;
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -32,14 +33,25 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// How long a request body may take to arrive once its headers have.
 pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A refusal that leaves the body unread, so the connection is closed after it.
-fn refuse_and_close(status: StatusCode, error: &AppError) -> Response {
+/// `error` as a JSON response (`app::error::ErrorEncoding`'s shape), its
+/// message in the language of the request with `headers`.
+pub fn refusal(status: StatusCode, headers: &header::HeaderMap, error: &AppError) -> Response {
+    let body = error.to_json(app::lang::of_headers(headers));
     (
         status,
-        [(header::CONNECTION, HeaderValue::from_static("close"))],
-        axum::Json(error),
+        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        body,
     )
         .into_response()
+}
+
+/// A refusal that leaves the body unread, so the connection is closed after it.
+fn refuse_and_close(status: StatusCode, headers: &header::HeaderMap, error: &AppError) -> Response {
+    let mut response = refusal(status, headers, error);
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 /// Middleware: reads the request body whole (at most [`MAX_BODY_BYTES`],
@@ -57,31 +69,33 @@ pub async fn read_body(request: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        return refuse_and_close(StatusCode::PAYLOAD_TOO_LARGE, &AppError::TooLarge);
+        return refuse_and_close(StatusCode::PAYLOAD_TOO_LARGE, &parts.headers, &AppError::TooLarge);
     }
     let limited = http_body_util::Limited::new(body, MAX_BODY_BYTES);
     match tokio::time::timeout(BODY_READ_TIMEOUT, limited.collect()).await {
         Ok(Ok(collected)) => {
             let bytes = collected.to_bytes();
             if is_form(&parts.headers) && !form_is_utf8(&bytes) {
-                return (
+                return refusal(
                     StatusCode::BAD_REQUEST,
-                    axum::Json(AppError::BadRequest(UNREADABLE_REQUEST.into())),
-                )
-                    .into_response();
+                    &parts.headers,
+                    &AppError::BadRequest(UNREADABLE_REQUEST),
+                );
             }
             next.run(Request::from_parts(parts, Body::from(bytes))).await
         }
         Ok(Err(e)) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
-            refuse_and_close(StatusCode::PAYLOAD_TOO_LARGE, &AppError::TooLarge)
+            refuse_and_close(StatusCode::PAYLOAD_TOO_LARGE, &parts.headers, &AppError::TooLarge)
         }
         Ok(Err(_)) => refuse_and_close(
             StatusCode::BAD_REQUEST,
-            &AppError::BadRequest(UNREADABLE_REQUEST.into()),
+            &parts.headers,
+            &AppError::BadRequest(UNREADABLE_REQUEST),
         ),
         Err(_) => refuse_and_close(
             StatusCode::REQUEST_TIMEOUT,
-            &AppError::BadRequest("The request took too long to arrive. Please try again.".into()),
+            &parts.headers,
+            &AppError::BadRequest(Problem::TooSlow),
         ),
     }
 }
@@ -127,20 +141,21 @@ pub async fn known_server_functions(request: Request, next: Next) -> Response {
         Some(methods) if methods.contains(request.method()) => next.run(request).await,
         Some(methods) => {
             let allow = methods.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
-            (
+            let mut response = refusal(
                 StatusCode::METHOD_NOT_ALLOWED,
-                [(header::ALLOW, allow)],
-                axum::Json(AppError::BadRequest(
-                    "This address does not take that kind of request.".into(),
-                )),
-            )
-                .into_response()
+                request.headers(),
+                &AppError::BadRequest(Problem::WrongMethod),
+            );
+            if let Ok(allow) = HeaderValue::from_str(&allow) {
+                response.headers_mut().insert(header::ALLOW, allow);
+            }
+            response
         }
-        None => (
+        None => refusal(
             StatusCode::NOT_FOUND,
-            axum::Json(AppError::NotFound("There is no such action.".into())),
-        )
-            .into_response(),
+            request.headers(),
+            &AppError::NotFound(Problem::NoSuchAction),
+        ),
     }
 }
 

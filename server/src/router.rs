@@ -22,20 +22,18 @@ use crate::{cross_site, edge, live, metrics};
 pub fn shed_checkout(app: Router, limit: usize) -> Router {
     let limited = tower::ServiceBuilder::new()
         .layer(axum::error_handling::HandleErrorLayer::new(
-            |_: tower::BoxError| async {
+            |headers: axum::http::HeaderMap, _: tower::BoxError| async move {
                 ::metrics::counter!("checkout_shed_total").increment(1);
-                let error = app::error::AppError::Busy(CHECKOUT_BUSY.into());
-                (
+                let mut response = crate::edge::refusal(
                     axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                    [
-                        (
-                            axum::http::header::RETRY_AFTER,
-                            app::error::BUSY_RETRY_AFTER_SECS.to_string(),
-                        ),
-                        (axum::http::header::CONTENT_TYPE, "application/json".to_string()),
-                    ],
-                    serde_json::to_string(&error).unwrap_or_default(),
-                )
+                    &headers,
+                    &app::error::AppError::Busy(domain::problem::Problem::CheckoutBusy),
+                );
+                response.headers_mut().insert(
+                    axum::http::header::RETRY_AFTER,
+                    axum::http::HeaderValue::from(app::error::BUSY_RETRY_AFTER_SECS),
+                );
+                response
             },
         ))
         .load_shed()
@@ -45,9 +43,6 @@ pub fn shed_checkout(app: Router, limit: usize) -> Router {
         .route_service("/api/place_order", limited)
         .fallback_service(app)
 }
-
-/// What a customer sees when checkout sheds load.
-pub const CHECKOUT_BUSY: &str = "Lots of orders right now. We will try again for you in a moment; nothing was charged.";
 
 /// The longest a response may take to start. Page renders are awaited whole
 /// (`SsrMode::Async`); under load, Leptos 0.8 rarely stalls one for good
@@ -67,6 +62,8 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(metrics::ready))
         // Prometheus metrics (N5).
         .route("/metrics", get(metrics::render))
+        // The installable app's name in the reader's language (issue 12).
+        .route("/manifest.webmanifest", get(manifest))
         // Live order events for the logged-in user (issue 5).
         .route("/ws", get(live::websocket))
         .leptos_routes(&state, routes, move || shell(options.clone()))
@@ -95,6 +92,19 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// `/manifest.webmanifest` in the request's language (cookie, else
+/// `Accept-Language`, else Korean); it varies by both.
+async fn manifest(headers: axum::http::HeaderMap) -> impl axum::response::IntoResponse {
+    use axum::http::header;
+    (
+        [
+            (header::CONTENT_TYPE, "application/manifest+json"),
+            (header::VARY, "Accept-Language, Cookie"),
+        ],
+        app::lang::manifest(app::lang::of_headers(&headers)),
+    )
+}
+
 /// Gives a failed server-function call the status of its [`AppError`].
 ///
 /// server_fn answers every error with 500, including arguments that do not
@@ -111,7 +121,7 @@ async fn server_fn_error_status(response: axum::response::Response) -> axum::res
     let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
         return axum::response::Response::from_parts(parts, Body::empty());
     };
-    if let Ok(error) = serde_json::from_slice::<app::error::AppError>(&bytes) {
+    if let Ok(error) = app::error::AppError::from_json(&bytes) {
         parts.status = error.status();
     }
     axum::response::Response::from_parts(parts, Body::from(bytes))

@@ -37,7 +37,7 @@ async fn the_home_page_lists_every_seeded_store_open_ones_first() {
     }
     // The paused pizzeria and the closed café come last.
     assert_eq!(&names[names.len() - 2..], ["청담 화덕피자", "밤편지 카페"]);
-    assert!(html.contains("Paused") && html.contains("Closed"));
+    assert!(html.contains("잠시 중지") && html.contains("영업 종료"));
 }
 
 #[tokio::test]
@@ -49,14 +49,14 @@ async fn the_store_list_filters_by_kind_and_searches_by_name() {
 
     let (_, html) = app.get("/?kind=canteen").await;
     assert_eq!(store_names(&html), ["SK 행복 구내식당"]);
-    assert!(html.contains("Pickup only"));
+    assert!(html.contains("포장만"));
 
     let (_, html) = app.get("/?q=%EC%B9%98%ED%82%A8").await; // 치킨
     assert_eq!(store_names(&html), ["황금올리브 치킨 역삼점"]);
 
     let (_, html) = app.get("/?kind=repair_shop&q=%EC%B9%98%ED%82%A8").await;
     assert!(store_names(&html).is_empty());
-    assert!(html.contains("No stores match your search"));
+    assert!(html.contains("찾는 가게가 없어요"));
 }
 
 #[tokio::test]
@@ -64,14 +64,13 @@ async fn an_unknown_kind_is_a_clear_400_not_a_crash() {
     let app = spawn_app().await;
     let (status, html) = app.get("/?kind=helicopter").await;
     assert_eq!(status, 400);
-    assert!(
-        html.contains("unknown store kind &quot;helicopter&quot;")
-            || html.contains("unknown store kind \"helicopter\""),
-        "{html}"
-    );
-    let (status, body) = app.call("list_stores", &[("kind", "<script>")]).await;
-    assert_eq!(status, 400);
-    assert!(body.to_string().contains("unknown store kind"), "{body}");
+    assert!(html.contains("업종을 골라 주세요"), "{html}");
+    let reply = app
+        .call_as(&testkit::http::client(), "list_stores", &[("kind", "<script>")], &[])
+        .await;
+    assert_eq!(reply.status, 400);
+    assert_eq!(reply.body["BadRequest"]["what"], "kind_filter", "{}", reply.body);
+    assert_eq!(reply.message.as_deref(), Some("업종을 골라 주세요."));
 }
 
 #[tokio::test]
@@ -89,9 +88,9 @@ async fn a_store_page_shows_the_menu_by_category_with_won_prices_and_stock() {
         .filter_map(|s| s.split("</h2>").next())
         .collect();
     assert_eq!(sections, ["꽃다발", "꽃바구니", "화분"]);
-    assert!(html.contains("₩59,000"), "prices are shown in won");
-    assert!(html.contains("Only 2 left"), "low stock is shown");
-    assert!(html.contains("Sold out"), "sold-out items are shown");
+    assert!(html.contains("59,000원"), "prices are shown in won");
+    assert!(html.replace("<!>", "").contains("2개 남음"), "low stock is shown");
+    assert!(html.contains("품절"), "sold-out items are shown");
     assert!(html.contains("<title>플로라 꽃집 · 배달 Baedal</title>"));
 }
 
@@ -102,7 +101,7 @@ async fn a_closed_store_shows_its_menu_with_a_notice() {
     let id = stores[0]["id"].as_i64().expect("café id");
     let (status, html) = app.get(&format!("/stores/{id}")).await;
     assert_eq!(status, 200);
-    assert!(html.contains("This store is closed now"));
+    assert!(html.contains("지금은 영업하지 않아요"));
     assert!(html.contains("아메리카노"));
 }
 
@@ -118,11 +117,11 @@ async fn unknown_stores_and_pages_are_real_404s() {
     ] {
         let (status, html) = app.get(path).await;
         assert_eq!(status, 404, "{path}");
-        assert!(html.contains("Page not found"), "{path} shows the 404 page");
+        assert!(html.contains("페이지를 찾을 수 없어요"), "{path} shows the 404 page");
     }
     let (status, body) = app.call("store_menu", &[("id", "424242")]).await;
     assert_eq!(status, 404);
-    assert_eq!(body["NotFound"], "There is no such store. It may have closed down.");
+    assert_eq!(body["NotFound"]["what"], "store", "{body}");
     let (status, _) = app.call("store_menu", &[]).await;
     assert_eq!(status, 400, "a missing argument is the caller's mistake");
 }
@@ -149,7 +148,7 @@ async fn without_demo_mode_the_database_starts_empty() {
     let app = spawn_app_with(false).await;
     let (status, html) = app.get("/").await;
     assert_eq!(status, 200);
-    assert!(html.contains("No stores match"));
+    assert!(html.contains("찾는 가게가 없어요"));
 }
 
 #[tokio::test]
@@ -180,10 +179,7 @@ async fn a_database_failure_shows_an_error_page_without_leaking_the_cause() {
     app.server.as_ref().expect("running").db.close().await;
     let (status, html) = app.get("/").await;
     assert_eq!(status, 500);
-    assert!(
-        html.contains("Something went wrong"),
-        "an error page, not a blank screen"
-    );
+    assert!(html.contains("문제가 생겼어요"), "an error page, not a blank screen");
     assert!(!html.to_lowercase().contains("pool"), "the cause stays in the log");
     let (status, body) = app.call("list_stores", &[]).await;
     assert_eq!(status, 500);

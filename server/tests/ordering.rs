@@ -221,7 +221,7 @@ async fn an_order_travels_through_the_three_screens_and_the_server_settles_it() 
     // Pages: the customer and the owner see it; another customer gets a 404.
     let (status, _, html) = s.app.page_as(&customer, &location).await;
     assert_eq!(status, 200);
-    assert!(html.contains("Order placed"), "read-your-writes after checkout");
+    assert!(html.contains("주문 접수 대기"), "read-your-writes after checkout");
     assert_eq!(s.app.page_as(&other, &location).await.0, 404);
     let (status, _, html) = s.app.page_as(&owner, &format!("/owner/stores/{}", s.store)).await;
     assert_eq!(status, 200);
@@ -256,15 +256,15 @@ async fn an_order_travels_through_the_three_screens_and_the_server_settles_it() 
         .call_as(&customer, "cancel_order", &[("id", order.as_str())], &[])
         .await;
     assert_eq!(refused.status, 409);
-    assert!(
-        refused.body.to_string().contains("no longer be cancelled"),
-        "{}",
-        refused.body
+    assert!(refused.body.to_string().contains("TooLateToCancel"), "{}", refused.body);
+    assert_eq!(
+        refused.message.as_deref(),
+        Some("가게에서 이미 준비를 마쳐서 취소할 수 없어요.")
     );
     assert_eq!(step("rider", "pick_up").await.status, 200);
     assert_eq!(step("rider", "deliver").await.status, 200);
     let (_, _, html) = s.app.page_as(&customer, &location).await;
-    assert!(html.contains("Delivered"));
+    assert!(html.contains("배달 완료"));
 
     // The server's settlement consumer captures the payment (F13).
     let mut captured = false;
@@ -390,7 +390,7 @@ async fn the_owner_renames_and_removes_items_and_carts_say_so() {
         stranger_view.body
     );
     let (_, _, page) = s.app.page_as(&customer, &format!("/stores/{}", s.store)).await;
-    assert!(page.contains("No longer on the menu, so taken out of your cart: 마늘 간장 치킨."));
+    assert!(page.contains("메뉴에서 빠져 장바구니에서 뺐어요: 마늘 간장 치킨."));
     let add = s.app.call_as(&customer, "cart_add", &[("item", item)], &[]).await;
     assert_eq!(add.status, 404, "{}", add.body);
     let renamed_after = update("다시 살리기").await;
@@ -546,7 +546,12 @@ async fn the_owner_manages_the_menu_and_customers_see_it_at_once() {
         .call_as(&customer, "cart_add", &[("item", s.item.as_str())], &[])
         .await;
     assert_eq!(add.status, 409);
-    assert!(add.body.to_string().contains("sold out"));
+    assert!(add.body.to_string().contains("sold_out"), "{}", add.body);
+    assert!(
+        add.message.as_deref().is_some_and(|m| m.contains("품절")),
+        "{:?}",
+        add.message
+    );
 
     let added = s
         .app

@@ -84,7 +84,7 @@ async fn an_open_payment_breaker_fails_checkout_fast_keeps_the_cart_and_closes_w
     for key in ["down-1", "down-2"] {
         let reply = checkout(&app, &customer, store, key).await;
         assert_eq!(reply.status, 503, "{}", reply.body);
-        assert!(reply.body.to_string().contains("Payment is busy"), "{}", reply.body);
+        assert!(reply.body.to_string().contains("payment_busy"), "{}", reply.body);
         assert!(reply.headers.get("retry-after").is_some(), "says when to retry");
     }
     let ops = operations(&app, &admin).await;
@@ -96,7 +96,7 @@ async fn an_open_payment_breaker_fails_checkout_fast_keeps_the_cart_and_closes_w
     let started = Instant::now();
     let reply = checkout(&app, &customer, store, "while-open").await;
     assert_eq!(reply.status, 503, "{}", reply.body);
-    assert!(reply.body.to_string().contains("Payment is busy"), "{}", reply.body);
+    assert!(reply.body.to_string().contains("payment_busy"), "{}", reply.body);
     assert!(started.elapsed() < Duration::from_secs(2), "fails fast");
     let ops = operations(&app, &admin).await;
     assert_eq!(
@@ -158,7 +158,7 @@ async fn only_admins_set_faults_and_bad_values_change_nothing() {
     assert_eq!(ops["sandbox"]["failure_rate"], 0.1, "{ops}");
     let (status, _, page) = app.page_as(&admin, "/admin").await;
     assert_eq!(status, 200);
-    assert!(page.contains("Payment circuit breaker"), "{page}");
+    assert!(page.contains("결제 서킷 브레이커"), "{page}");
 }
 
 async fn consumer(app: &TestApp, admin: &reqwest::Client, name: &str) -> serde_json::Value {
@@ -359,7 +359,12 @@ async fn checkout_beyond_capacity_is_shed_at_once_while_pages_stay_responsive() 
     assert_eq!(shed.status, 503, "{}", shed.body);
     assert!(started.elapsed() < Duration::from_millis(500), "answered at once");
     assert!(shed.headers.get("retry-after").is_some());
-    assert!(shed.body.to_string().contains("Lots of orders"), "{}", shed.body);
+    assert!(shed.body.to_string().contains("checkout_busy"), "{}", shed.body);
+    assert!(
+        shed.message.as_deref().is_some_and(|m| m.contains("주문이 많아요")),
+        "{:?}",
+        shed.message
+    );
     // Pages and other actions are not limited.
     assert_eq!(app.page_as(&second, "/").await.0, 200);
     assert_eq!(app.page_as(&second, &format!("/stores/{store}")).await.0, 200);

@@ -2,7 +2,8 @@
 //! database across reloads and logins; shown beside the store's menu.
 
 use crate::error::AppError;
-use crate::ui::form_error;
+use crate::i18n::*;
+use crate::ui::{form_error, problem_text, won};
 use domain::shop::Cart;
 use leptos::prelude::*;
 
@@ -26,7 +27,7 @@ pub async fn get_cart(
     else {
         return Ok(None);
     };
-    let store = crate::server::id(&store, "store")?;
+    let store = crate::server::id(&store, domain::problem::Thing::Store)?;
     ordering::cart::load(&state.db, user.id, store)
         .await
         .map(Some)
@@ -45,10 +46,10 @@ pub async fn add_to_cart(
     quantity: Option<String>,
 ) -> Result<Cart, AppError> {
     let (caller, state) = crate::server::caller(accounts::authz::Action::Shop).await?;
-    let item = crate::server::id(&item, "menu item")?;
+    let item = crate::server::id(&item, domain::problem::Thing::MenuItem)?;
     let quantity = match quantity.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         None => 1,
-        Some(q) => crate::server::number(q, "quantity", "Quantity")?,
+        Some(q) => crate::server::number(q, "quantity")?,
     };
     ordering::cart::add(&state.db, caller.id, item, quantity)
         .await
@@ -66,8 +67,8 @@ pub async fn set_cart_quantity(
     quantity: String,
 ) -> Result<Cart, AppError> {
     let (caller, state) = crate::server::caller(accounts::authz::Action::Shop).await?;
-    let item = crate::server::id(&item, "menu item")?;
-    let quantity = crate::server::number(&quantity, "quantity", "Quantity")?;
+    let item = crate::server::id(&item, domain::problem::Thing::MenuItem)?;
+    let quantity = crate::server::number(&quantity, "quantity")?;
     ordering::cart::set_quantity(&state.db, caller.id, item, quantity)
         .await
         .map_err(AppError::from)
@@ -92,19 +93,20 @@ pub fn CartPanel(
             .and_then(Result::err)
             .or_else(|| set.value().get().and_then(Result::err))
     };
+    let i18n = use_i18n();
     view! {
         <aside class="cart" data-testid="cart">
-            <h2>"Your cart"</h2>
+            <h2>{t!(i18n, cart.title)}</h2>
             {move || form_error(error())}
-            <Transition fallback=|| view! { <p class="loading">"Loading cart…"</p> }>
+            <Transition fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
                 {move || Suspend::new(async move {
                     match cart.await {
                         Ok(None) => view! {
-                            <p class="empty"><a href=format!("/login?next=/stores/{store}")>"Log in"</a>" with a customer account to order."</p>
+                            <p class="empty">{t!(i18n, cart.log_in_to_order, <login> = move |children: ChildrenFn| view! { <a href=format!("/login?next=/stores/{store}")>{children()}</a> })}</p>
                         }.into_any(),
                         Ok(Some(cart)) if cart.lines.is_empty() => view! {
                             {removed_notice(&cart.removed)}
-                            <p class="empty">"Your cart is empty. Add something from the menu."</p>
+                            <p class="empty">{t!(i18n, cart.empty)}</p>
                         }.into_any(),
                         Ok(Some(cart)) => {
                             let checkout = format!("/checkout?store={}", cart.store);
@@ -124,26 +126,26 @@ pub fn CartPanel(
                                                 <ActionForm action=set attr:class="qty">
                                                     <input type="hidden" name="item" value=item/>
                                                     <input type="hidden" name="quantity" value=minus/>
-                                                    <button type="submit" class="round" aria-label="One less">"−"</button>
+                                                    <button type="submit" class="round" aria-label=move || t_string!(i18n, cart.one_less)>"−"</button>
                                                 </ActionForm>
                                                 <span class="cart-qty" data-testid="cart-qty">{line.quantity}</span>
                                                 <ActionForm action=set attr:class="qty">
                                                     <input type="hidden" name="item" value=item2/>
                                                     <input type="hidden" name="quantity" value=plus/>
-                                                    <button type="submit" class="round" aria-label="One more">"+"</button>
+                                                    <button type="submit" class="round" aria-label=move || t_string!(i18n, cart.one_more)>"+"</button>
                                                 </ActionForm>
-                                                <span class="price">{line.line_total.to_string()}</span>
-                                                {line.problem.map(|p| view! { <p class="field-error">{p}</p> })}
+                                                <span class="price">{won(line.line_total)}</span>
+                                                {line.problem.map(|p| view! { <p class="field-error">{problem_text(p)}</p> })}
                                             </li>
                                         }
                                     }).collect_view()}
                                 </ul>
-                                <p class="cart-total">"Subtotal " <strong data-testid="cart-subtotal">{cart.subtotal.to_string()}</strong></p>
-                                {blocked.map(|b| view! { <p class="notice">{b}</p> })}
-                                <a class="button wide" href=checkout data-testid="go-checkout">"Go to checkout"</a>
+                                <p class="cart-total">{t!(i18n, cart.subtotal)} " " <strong data-testid="cart-subtotal">{won(cart.subtotal)}</strong></p>
+                                {blocked.map(|b| view! { <p class="notice">{problem_text(b)}</p> })}
+                                <a class="button wide" href=checkout data-testid="go-checkout">{t!(i18n, cart.go_checkout)}</a>
                             }.into_any()
                         }
-                        Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
+                        Err(e) => view! { <p class="form-error">{move || e.message(i18n.get_locale())}</p> }.into_any(),
                     }
                 })}
             </Transition>
@@ -154,11 +156,9 @@ pub fn CartPanel(
 /// Tells the customer which items the store took off its menu since they
 /// were added, and that they left the cart (issue 11); nothing when none.
 pub(crate) fn removed_notice(removed: &[String]) -> Option<impl IntoView> {
+    let i18n = use_i18n();
     (!removed.is_empty()).then(|| {
-        let text = format!(
-            "No longer on the menu, so taken out of your cart: {}.",
-            removed.join(", ")
-        );
-        view! { <p class="notice" role="status" data-testid="cart-removed">{text}</p> }
+        let items = removed.join(", ");
+        view! { <p class="notice" role="status" data-testid="cart-removed">{move || t_string!(i18n, cart.removed, items = items.clone()).to_string()}</p> }
     })
 }

@@ -7,7 +7,8 @@
 #![allow(clippy::too_many_arguments)]
 
 use crate::error::AppError;
-use crate::ui::form_error;
+use crate::i18n::*;
+use crate::ui::{form_error, problem_text, won};
 use domain::shop::Cart;
 use domain::{DeliveryType, Fulfilment, Money};
 use leptos::prelude::*;
@@ -36,7 +37,7 @@ pub async fn get_checkout(
     store: String,
 ) -> Result<CheckoutData, AppError> {
     let (caller, state) = crate::server::caller(accounts::authz::Action::Shop).await?;
-    let store = crate::server::id(&store, "store")?;
+    let store = crate::server::id(&store, domain::problem::Thing::Store)?;
     let cart = ordering::cart::load(&state.db, caller.id, store)
         .await
         .map_err(AppError::from)?;
@@ -88,7 +89,7 @@ pub async fn place_order(
 ) -> Result<(), AppError> {
     let (caller, state) = crate::server::caller(accounts::authz::Action::Shop).await?;
     let form = domain::shop::CheckoutForm {
-        store: crate::server::id(&store, "store")?,
+        store: crate::server::id(&store, domain::problem::Thing::Store)?,
         fulfilment,
         delivery_type,
         address: address.unwrap_or_default(),
@@ -116,9 +117,10 @@ pub fn CheckoutPage() -> impl IntoView {
     let store = move || query.read().get("store").unwrap_or_default();
     let page = Resource::new(store, get_checkout);
     let place = ServerAction::<PlaceOrder>::new();
+    let i18n = use_i18n();
     view! {
-        <Title text="Checkout"/>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Title text=move || t_string!(i18n, checkout.title).to_string()/>
+        <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
             {move || Suspend::new(async move {
                 match page.await {
                     Ok(page) => view! { <CheckoutForm page place/> }.into_any(),
@@ -172,20 +174,15 @@ fn CheckoutForm(page: CheckoutData, place: ServerAction<PlaceOrder>) -> impl Int
             std::time::Duration::from_secs(crate::error::BUSY_RETRY_AFTER_SECS),
         );
     });
-    let field = move |name: &'static str| {
-        move || {
-            error()
-                .and_then(|e| e.field(name))
-                .map(|m| view! { <p class="field-error" data-field=name>{m}</p> })
-        }
-    };
+    let field = move |name: &'static str| move || crate::ui::field_problem(name, error().and_then(|e| e.field(name)));
+    let i18n = use_i18n();
     let back = format!("/stores/{}", cart.store);
     if cart.lines.is_empty() {
         return view! {
             <section class="form-card">
-                <h1>"Checkout"</h1>
-                <p class="empty">"Your cart at " {cart.store_name} " is empty."</p>
-                <a class="button" href=back>"Back to the menu"</a>
+                <h1>{t!(i18n, checkout.title)}</h1>
+                <p class="empty">{t!(i18n, checkout.empty, store = cart.store_name.clone())}</p>
+                <a class="button" href=back>{t!(i18n, checkout.back_to_menu)}</a>
             </section>
         }
         .into_any();
@@ -193,97 +190,100 @@ fn CheckoutForm(page: CheckoutData, place: ServerAction<PlaceOrder>) -> impl Int
     view! {
         <section class="form-card checkout" data-testid="checkout">
             <a class="back" href=back>"← " {cart.store_name.clone()}</a>
-            <h1>"Checkout"</h1>
+            <h1>{t!(i18n, checkout.title)}</h1>
             <ul class="summary">
                 {cart.lines.iter().map(|l| view! {
-                    <li><span>{format!("{} × {}", l.name, l.quantity)}</span><span class="price">{l.line_total.to_string()}</span></li>
+                    <li><span>{format!("{} × {}", l.name, l.quantity)}</span><span class="price">{won(l.line_total)}</span></li>
                 }).collect_view()}
             </ul>
-            {cart.store_problem.clone().map(|p| view! { <p class="notice">{p}</p> })}
+            {cart.store_problem.clone().map(|p| view! { <p class="notice">{problem_text(p)}</p> })}
             {super::cart::removed_notice(&cart.removed)}
             <ActionForm action=place node_ref=form>
                 <input type="hidden" name="store" value=cart.store.to_string()/>
                 <input type="hidden" name="idempotency_key" value=page.key/>
                 <fieldset class="roles">
-                    <legend>"How do you want it?"</legend>
+                    <legend>{t!(i18n, checkout.how)}</legend>
                     {cart.offers_delivery.then(|| view! {
                         <label><input type="radio" name="fulfilment" value="delivery" checked=default_mode == "delivery"
-                            on:change=move |_| mode.set("delivery".into())/>" Delivery"</label>
+                            on:change=move |_| mode.set("delivery".into())/>" " {t!(i18n, checkout.delivery)}</label>
                     })}
                     {cart.offers_pickup.then(|| view! {
                         <label><input type="radio" name="fulfilment" value="pickup" checked=default_mode == "pickup"
-                            on:change=move |_| mode.set("pickup".into())/>" Pickup at the store"</label>
+                            on:change=move |_| mode.set("pickup".into())/>" " {t!(i18n, checkout.pickup)}</label>
                     })}
                 </fieldset>
                 {field("fulfilment")}
                 <div class="role-fields" class:hidden=move || mode.get() != "delivery">
-                    <label for="delivery-type">"Delivered by"</label>
+                    <label for="delivery-type">{t!(i18n, checkout.delivered_by)}</label>
                     <select id="delivery-type" name="delivery_type"
                         on:change=move |ev| if let Ok(t) = event_target_value(&ev).parse() { vehicle.set(t) }>
                         {DeliveryType::ALL.iter().map(|t| view! {
                             <option value=t.as_str() selected=*t == DeliveryType::Motorbike>
-                                {format!("{} (+{})", t.label(), t.fee())}
+                                {move || format!("{} (+{})", crate::words::vehicle(i18n.get_locale(), *t), crate::lang::won(i18n.get_locale(), t.fee()))}
                             </option>
                         }).collect_view()}
                     </select>
                     {field("delivery_type")}
-                    <label for="address">"Delivery address"</label>
+                    <label for="address">{t!(i18n, checkout.address)}</label>
                     <input id="address" name="address" maxlength=domain::limits::DELIVERY_ADDRESS_CHARS autocomplete="street-address"
-                        placeholder="e.g. 서울 강남구 테헤란로 212, 1201호"/>
+                        placeholder=move || t_string!(i18n, checkout.address_placeholder)/>
                     {field("address")}
                 </div>
-                <label for="note">"Note to the store (optional)"</label>
-                <textarea id="note" name="note" maxlength=domain::limits::NOTE_CHARS rows="2" placeholder="e.g. no onions, please"></textarea>
+                <label for="note">{t!(i18n, checkout.note)}</label>
+                <textarea id="note" name="note" maxlength=domain::limits::NOTE_CHARS rows="2" placeholder=move || t_string!(i18n, checkout.note_placeholder)></textarea>
                 {field("note")}
                 {payroll.clone().map(|number| view! {
                     <fieldset class="roles" data-testid="payment-method">
-                        <legend>"How do you pay?"</legend>
+                        <legend>{t!(i18n, checkout.how_pay)}</legend>
                         <label><input type="radio" name="payment_method" value="payroll" checked=true
-                            on:change=move |_| method.set("payroll".into())/>" Payroll deduction (staff card)"</label>
+                            on:change=move |_| method.set("payroll".into())/>" " {t!(i18n, checkout.payroll)}</label>
                         <label><input type="radio" name="payment_method" value="card"
-                            on:change=move |_| method.set("card".into())/>" Card"</label>
+                            on:change=move |_| method.set("card".into())/>" " {t!(i18n, checkout.card)}</label>
                     </fieldset>
                     {field("payment_method")}
                     <div class="role-fields" class:hidden=move || method.get() != "payroll">
-                        <label for="employee-number">"Employee number"</label>
+                        <label for="employee-number">{t!(i18n, checkout.employee_number)}</label>
                         <input id="employee-number" name="employee_number" autocomplete="off" autocapitalize="characters"
                             maxlength=domain::limits::EMPLOYEE_NUMBER_CHARS value=number.unwrap_or_default()
-                            placeholder="e.g. SK-1001"/>
-                        <p class="hint">"The number on your staff card. Nothing is deducted from your pay until you collect your meal."</p>
+                            placeholder=move || t_string!(i18n, checkout.employee_placeholder)/>
+                        <p class="hint">{t!(i18n, checkout.payroll_hint)}</p>
                         {field("employee_number")}
                     </div>
                 })}
                 <div class="role-fields" class:hidden=move || method.get() != "card">
-                    <label for="card">"Card number"</label>
+                    <label for="card">{t!(i18n, checkout.card_number)}</label>
                     <input id="card" name="card_number" inputmode="numeric" autocomplete="cc-number"
                         required=move || method.get() == "card" placeholder="4242 4242 4242 4242"/>
-                    <p class="hint">"Sandbox: 4242 4242 4242 4242 is approved, 4000 0000 0000 0002 is declined. "
-                        "Your card is only charged when the order is delivered or collected."</p>
+                    <p class="hint">{t!(i18n, checkout.card_hint)}</p>
                     {field("card_number")}
                 </div>
                 <dl class="totals">
-                    <dt>"Subtotal"</dt><dd>{subtotal.to_string()}</dd>
-                    <dt>"Delivery fee"</dt><dd data-testid="fee">{move || fee().to_string()}</dd>
-                    <dt>"Total"</dt><dd data-testid="total"><strong>{move || total().to_string()}</strong></dd>
+                    <dt>{t!(i18n, checkout.subtotal)}</dt><dd>{won(subtotal)}</dd>
+                    <dt>{t!(i18n, checkout.fee)}</dt><dd data-testid="fee">{move || crate::lang::won(i18n.get_locale(), fee())}</dd>
+                    <dt>{t!(i18n, checkout.total)}</dt><dd data-testid="total"><strong>{move || crate::lang::won(i18n.get_locale(), total())}</strong></dd>
                 </dl>
                 {move || form_error(error().filter(|e| !matches!(e, AppError::Invalid(_))))}
                 {move || waiting.get().then(|| view! {
                     <p class="notice" role="status" data-testid="retrying">
-                        {format!(
-                            "Trying again in {} seconds (attempt {} of {})…",
-                            crate::error::BUSY_RETRY_AFTER_SECS,
-                            retries.get() + 1,
-                            CHECKOUT_RETRIES + 1
-                        )}
+                        {move || t_string!(
+                            i18n,
+                            checkout.retrying,
+                            seconds = crate::error::BUSY_RETRY_AFTER_SECS,
+                            attempt = retries.get() + 1,
+                            of = CHECKOUT_RETRIES + 1
+                        ).to_string()}
                     </p>
                 })}
                 <button type="submit" class="wide" disabled=move || place.pending().get() || waiting.get() data-testid="place-order">
-                    {move || if place.pending().get() || waiting.get() {
-                        "Paying…".to_string()
-                    } else if method.get() == "payroll" {
-                        format!("Order — {} from your pay", total())
-                    } else {
-                        format!("Pay {}", total())
+                    {move || {
+                        let amount = crate::lang::won(i18n.get_locale(), total());
+                        if place.pending().get() || waiting.get() {
+                            t_string!(i18n, checkout.paying).to_string()
+                        } else if method.get() == "payroll" {
+                            t_string!(i18n, checkout.order_from_pay, amount = amount).to_string()
+                        } else {
+                            t_string!(i18n, checkout.pay, amount = amount).to_string()
+                        }
                     }}
                 </button>
             </ActionForm>

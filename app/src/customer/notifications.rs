@@ -2,7 +2,8 @@
 //! bell with the unread count in the top bar. For every logged-in role.
 
 use crate::error::AppError;
-use crate::ui::kst_time;
+use crate::i18n::*;
+use crate::ui::date_time;
 use domain::shop::Notification;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -40,7 +41,7 @@ pub async fn mark_notifications_read(
     seq: String,
 ) -> Result<(), AppError> {
     let (caller, state) = crate::server::caller(accounts::authz::Action::ViewNotifications).await?;
-    let seq = crate::server::number(&seq, "seq", "The notification number")?;
+    let seq = crate::server::number(&seq, "seq")?;
     notification::mark_read(&state.db, caller.id, seq)
         .await
         .map_err(AppError::from)
@@ -52,26 +53,30 @@ pub fn NotificationsPage() -> impl IntoView {
     let read = ServerAction::<MarkNotificationsRead>::new();
     let live = crate::live::use_live();
     let list = Resource::new(move || (live.tick.get(), read.version().get()), |_| notifications());
+    let i18n = use_i18n();
     view! {
-        <Title text="Notifications"/>
-        <section class="hero"><h1>"Notifications"</h1></section>
-        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Title text=move || t_string!(i18n, notifications.title).to_string()/>
+        <section class="hero"><h1>{t!(i18n, notifications.title)}</h1></section>
+        <Transition fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
             {move || Suspend::new(async move {
                 match list.await {
-                    Ok(list) if list.is_empty() => view! { <p class="empty">"Nothing yet."</p> }.into_any(),
+                    Ok(list) if list.is_empty() => view! { <p class="empty">{t!(i18n, notifications.none)}</p> }.into_any(),
                     Ok(list) => {
                         let newest = list.first().map(|n| n.seq).unwrap_or(0);
                         view! {
                             <ActionForm action=read>
                                 <input type="hidden" name="seq" value=newest.to_string()/>
-                                <button type="submit" class="secondary" data-testid="mark-read">"Mark all as read"</button>
+                                <button type="submit" class="secondary" data-testid="mark-read">{t!(i18n, notifications.mark_read)}</button>
                             </ActionForm>
                             <ul class="notifications" data-testid="notifications">
-                                {list.into_iter().map(|n| view! {
-                                    <li class:unread=n.unread>
-                                        <a href=format!("/orders/{}", n.order)>{n.notice.english(n.order)}</a>
-                                        <span class="time">{kst_time(n.created_at_ms)}</span>
-                                    </li>
+                                {list.into_iter().map(|n| {
+                                    let (notice, order) = (n.notice.clone(), n.order);
+                                    view! {
+                                        <li class:unread=n.unread>
+                                            <a href=format!("/orders/{}", n.order)>{move || crate::notices::text(i18n.get_locale(), &notice, order)}</a>
+                                            <span class="time">{date_time(n.created_at_ms)}</span>
+                                        </li>
+                                    }
                                 }).collect_view()}
                             </ul>
                         }.into_any()
@@ -89,17 +94,18 @@ pub fn NotificationBell(
     /// The unread count, loaded by the account menu around it.
     count: Resource<Result<Option<i64>, AppError>>,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     view! {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 match count.await {
                     Ok(None) | Err(_) => ().into_any(),
                     Ok(Some(n)) if n > 0 => view! {
-                        <a class="bell" href="/notifications" aria-label=format!("{n} unread notifications")>
+                        <a class="bell" href="/notifications" aria-label=move || t_string!(i18n, notifications.unread, n = n).to_string()>
                             "🔔" <span class="count" data-testid="unread">{n}</span>
                         </a>
                     }.into_any(),
-                    _ => view! { <a class="bell" href="/notifications" aria-label="Notifications">"🔔"</a> }.into_any(),
+                    _ => view! { <a class="bell" href="/notifications" aria-label=move || t_string!(i18n, notifications.title)>"🔔"</a> }.into_any(),
                 }
             })}
         </Transition>

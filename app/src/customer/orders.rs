@@ -3,7 +3,8 @@
 //! (F11).
 
 use crate::error::AppError;
-use crate::ui::{form_error, kst_time, status_badge};
+use crate::i18n::*;
+use crate::ui::{date_time, form_error, status_badge, won};
 use domain::shop::OrderView;
 use domain::{Fulfilment, OrderStatus};
 use leptos::prelude::*;
@@ -29,11 +30,11 @@ pub async fn get_order(
     id: String,
 ) -> Result<OrderView, AppError> {
     let (caller, state) = crate::server::caller(accounts::authz::Action::UseOrders).await?;
-    let id = crate::server::id(&id, "order")?;
+    let id = crate::server::id(&id, domain::problem::Thing::Order)?;
     views::order(&state.db, id)
         .await?
         .filter(|view| views::visible_to(view, &caller.viewer()))
-        .ok_or_else(|| crate::error::respond(AppError::NotFound("There is no such order.".into())))
+        .ok_or_else(|| crate::error::respond(AppError::no_such(domain::problem::Thing::Order)))
 }
 
 /// Cancels the customer's order while the store has not finished cooking (F7).
@@ -62,8 +63,8 @@ pub async fn approve_final_amount(
 ) -> Result<(), AppError> {
     use tracing::Instrument;
     let (caller, state) = crate::server::caller(accounts::authz::Action::UseOrders).await?;
-    let order: domain::OrderId = crate::server::id(&id, "order")?;
-    let amount = crate::server::amount(Some(&amount), "amount", "The amount")?.unwrap_or(domain::Money::ZERO);
+    let order: domain::OrderId = crate::server::id(&id, domain::problem::Thing::Order)?;
+    let amount = crate::server::amount(Some(&amount), "amount")?.unwrap_or(domain::Money::ZERO);
     let span = tracing::info_span!("order", order_id = order.get(), user_id = caller.id.get());
     async move {
         let seq = ordering::repair::approve(&state.db, state.payments.as_ref(), order, amount, &caller).await?;
@@ -85,7 +86,7 @@ pub async fn decline_final_amount(
     /// The amount the customer saw, in won.
     amount: String,
 ) -> Result<(), AppError> {
-    let amount = crate::server::amount(Some(&amount), "amount", "The amount")?.unwrap_or(domain::Money::ZERO);
+    let amount = crate::server::amount(Some(&amount), "amount")?.unwrap_or(domain::Money::ZERO);
     crate::server::order_command(
         accounts::authz::Action::UseOrders,
         &id,
@@ -108,8 +109,8 @@ pub async fn review_order(
     comment: Option<String>,
 ) -> Result<(), AppError> {
     let (caller, state) = crate::server::caller(accounts::authz::Action::Shop).await?;
-    let id = crate::server::id(&id, "order")?;
-    let stars = crate::server::number(&stars, "stars", "Stars")?;
+    let id = crate::server::id(&id, domain::problem::Thing::Order)?;
+    let stars = crate::server::number(&stars, "stars")?;
     let reviewer = review::Reviewer {
         id: caller.id,
         name: caller.name.clone(),
@@ -123,15 +124,16 @@ pub async fn review_order(
 #[component]
 pub fn OrdersPage() -> impl IntoView {
     let live = crate::live::use_live();
+    let i18n = use_i18n();
     let orders = Resource::new(move || live.tick.get(), |_| my_orders());
     view! {
-        <Title text="Your orders"/>
-        <section class="hero"><h1>"Your orders"</h1></section>
-        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Title text=move || t_string!(i18n, orders.title).to_string()/>
+        <section class="hero"><h1>{t!(i18n, orders.title)}</h1></section>
+        <Transition fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
             {move || Suspend::new(async move {
                 match orders.await {
                     Ok(list) if list.is_empty() => view! {
-                        <p class="empty">"No orders yet. " <a href="/">"Find something tasty"</a></p>
+                        <p class="empty">{t!(i18n, orders.none)} " " <a href="/">{t!(i18n, orders.find_something)}</a></p>
                     }.into_any(),
                     Ok(list) => view! {
                         <ul class="order-list" data-testid="order-list">
@@ -143,8 +145,8 @@ pub fn OrdersPage() -> impl IntoView {
                                     </div>
                                     <p class="store-meta">
                                         <span>{format!("#{}", o.id)}</span>
-                                        <span>{kst_time(o.placed_at_ms)}</span>
-                                        <span>{o.placed.total.to_string()}</span>
+                                        <span>{date_time(o.placed_at_ms)}</span>
+                                        <span>{won(o.placed.total)}</span>
                                     </p>
                                 </a></li>
                             }).collect_view()}
@@ -159,26 +161,26 @@ pub fn OrdersPage() -> impl IntoView {
 
 /// The steps an order goes through, for the progress bar, in the words of
 /// the store's kind (issue 11).
-fn steps(fulfilment: Fulfilment, kind: domain::StoreKind) -> Vec<(OrderStatus, &'static str)> {
-    let words = kind.words();
+fn steps(locale: Locale, fulfilment: Fulfilment, kind: domain::StoreKind) -> Vec<(OrderStatus, &'static str)> {
+    use crate::words::{preparing_step, status};
     let mut steps = vec![
-        (OrderStatus::Placed, "Placed"),
-        (OrderStatus::Accepted, words.preparing_step),
+        (OrderStatus::Placed, td_string!(locale, orders.step_placed)),
+        (OrderStatus::Accepted, preparing_step(locale, kind)),
         (
             OrderStatus::Ready,
             if kind == domain::StoreKind::RepairShop {
-                words.ready
+                status(locale, OrderStatus::Ready, kind)
             } else {
-                "Ready"
+                td_string!(locale, orders.step_ready)
             },
         ),
     ];
     match fulfilment {
         Fulfilment::Delivery(_) => {
-            steps.push((OrderStatus::PickedUp, words.on_the_way));
-            steps.push((OrderStatus::Delivered, words.delivered));
+            steps.push((OrderStatus::PickedUp, status(locale, OrderStatus::PickedUp, kind)));
+            steps.push((OrderStatus::Delivered, status(locale, OrderStatus::Delivered, kind)));
         }
-        Fulfilment::Pickup => steps.push((OrderStatus::Collected, "Collected")),
+        Fulfilment::Pickup => steps.push((OrderStatus::Collected, status(locale, OrderStatus::Collected, kind))),
     }
     steps
 }
@@ -208,9 +210,10 @@ pub fn OrderPage() -> impl IntoView {
         },
         |(id, ..)| get_order(id),
     );
+    let i18n = use_i18n();
     view! {
-        <Title text="Your order"/>
-        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Title text=move || t_string!(i18n, orders.one_title).to_string()/>
+        <Transition fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
             {move || Suspend::new(async move {
                 match order.await {
                     Ok(order) => view! { <OrderDetail order cancel review answer/> }.into_any(),
@@ -234,6 +237,9 @@ fn final_amount_question(order: &OrderView, answer: FinalAmountActions) -> Optio
     let amount = order.proposed_amount?;
     let held = order.held.unwrap_or(order.placed.total);
     let (id, id2) = (order.id.to_string(), order.id.to_string());
+    let i18n = use_i18n();
+    let (amount_text, held_text) = (won(amount), won(held));
+    let amount_text2 = amount_text.clone();
     let won = amount.won().to_string();
     let won2 = won.clone();
     let error = move || {
@@ -246,20 +252,18 @@ fn final_amount_question(order: &OrderView, answer: FinalAmountActions) -> Optio
     };
     Some(view! {
         <section class="form-card approval" data-testid="final-amount-question">
-            <h2>"The shop asks for a higher final amount"</h2>
-            <p>{format!(
-                "The repair is done at {amount}, more than the {held} held on your card. Approve {amount}? Only the final amount is charged, once the car is back."
-            )}</p>
+            <h2>{t!(i18n, repair.asks_higher)}</h2>
+            <p>{move || t_string!(i18n, repair.asks_higher_text, amount = amount_text(), held = held_text()).to_string()}</p>
             <div class="actions">
                 <ActionForm action=answer.approve>
                     <input type="hidden" name="id" value=id/>
                     <input type="hidden" name="amount" value=won/>
-                    <button type="submit" data-testid="approve-final">{format!("Approve {amount}")}</button>
+                    <button type="submit" data-testid="approve-final">{move || t_string!(i18n, repair.approve, amount = amount_text2()).to_string()}</button>
                 </ActionForm>
                 <ActionForm action=answer.decline>
                     <input type="hidden" name="id" value=id2/>
                     <input type="hidden" name="amount" value=won2/>
-                    <button type="submit" class="secondary" data-testid="decline-final">"Decline"</button>
+                    <button type="submit" class="secondary" data-testid="decline-final">{t!(i18n, repair.decline)}</button>
                 </ActionForm>
             </div>
             {move || form_error(error())}
@@ -275,29 +279,47 @@ fn OrderDetail(
     answer: FinalAmountActions,
 ) -> impl IntoView {
     let status = order.status;
-    let reached = |step: OrderStatus| {
+    let reached = move |step: OrderStatus| {
         let rank = |s: OrderStatus| OrderStatus::ALL.iter().position(|x| *x == s).unwrap_or(0);
         !matches!(status, OrderStatus::Rejected | OrderStatus::Cancelled) && rank(status) >= rank(step)
     };
     let kind = order.placed.store_kind;
-    let headline = match status {
-        OrderStatus::Accepted => match order.ready_by_ms {
-            Some(ms) => format!("{} — ready around {}", status.label_for(kind), kst_time(ms)),
-            None => status.label_for(kind).into(),
-        },
-        OrderStatus::Ready if order.placed.fulfilment == Fulfilment::Pickup => {
-            let what = match kind {
-                domain::StoreKind::RepairShop => "Your car is repaired",
-                domain::StoreKind::Canteen => "Your meal is ready",
-                _ => "Your order is ready",
-            };
-            format!("{what}! Collect it at {}", order.placed.store_address)
+    let i18n = use_i18n();
+    let headline = {
+        let order = order.clone();
+        move || {
+            let locale = i18n.get_locale();
+            let label = crate::words::status(locale, status, kind);
+            match status {
+                OrderStatus::Accepted => match order.ready_by_ms {
+                    Some(ms) => td_string!(
+                        locale,
+                        orders.ready_around,
+                        status = label,
+                        time = crate::lang::time(locale, ms)
+                    )
+                    .to_string(),
+                    None => label.to_string(),
+                },
+                OrderStatus::Ready if order.placed.fulfilment == Fulfilment::Pickup => {
+                    let address = order.placed.store_address.clone();
+                    match kind {
+                        domain::StoreKind::RepairShop => {
+                            td_string!(locale, orders.collect_car, address = address).to_string()
+                        }
+                        domain::StoreKind::Canteen => {
+                            td_string!(locale, orders.collect_meal, address = address).to_string()
+                        }
+                        _ => td_string!(locale, orders.collect_order, address = address).to_string(),
+                    }
+                }
+                OrderStatus::Rejected | OrderStatus::Cancelled => {
+                    let why = crate::words::ended(locale, &order, domain::Role::Customer).unwrap_or_default();
+                    format!("{label} — {why}")
+                }
+                _ => label.to_string(),
+            }
         }
-        OrderStatus::Rejected | OrderStatus::Cancelled => {
-            let why = order.ended_words(domain::Role::Customer).unwrap_or_default();
-            format!("{} — {why}", status.label())
-        }
-        other => other.label_for(kind).to_string(),
     };
     // A repair can be cancelled only before it starts (seed 001).
     let repair = kind == domain::StoreKind::RepairShop;
@@ -308,17 +330,40 @@ fn OrderDetail(
     let cancel_error = move || cancel.value().get().and_then(Result::err);
     let review_error = move || review.value().get().and_then(Result::err);
     let placed = order.placed.clone();
+    let payment = {
+        let order = order.clone();
+        move || crate::words::payment(i18n.get_locale(), &order, domain::Role::Customer)
+    };
+    let how = {
+        let placed = placed.clone();
+        move || {
+            let locale = i18n.get_locale();
+            match placed.fulfilment {
+                Fulfilment::Delivery(t) => td_string!(
+                    locale,
+                    orders.delivery_to,
+                    vehicle = crate::words::vehicle(locale, t),
+                    address = placed.address.clone()
+                )
+                .to_string(),
+                Fulfilment::Pickup => {
+                    td_string!(locale, orders.pickup_at, address = placed.store_address.clone()).to_string()
+                }
+            }
+        }
+    };
+    let has_payment = order.payment.is_some();
     view! {
-        <a class="back" href="/orders">"← Your orders"</a>
+        <a class="back" href="/orders">{t!(i18n, orders.back)}</a>
         <section class="order" data-testid="order" data-status=status.as_str()>
             <div class="store-card-head">
-                <h1>{format!("Order #{} · {}", order.id, placed.store_name)}</h1>
+                <h1>{t!(i18n, orders.heading, id = order.id.get(), store = placed.store_name.clone())}</h1>
                 {status_badge(status, placed.store_kind)}
             </div>
             <p class="headline" data-testid="order-headline">{headline}</p>
             {(!matches!(status, OrderStatus::Rejected | OrderStatus::Cancelled)).then(|| view! {
                 <ol class="progress">
-                    {steps(placed.fulfilment, placed.store_kind).into_iter().map(|(s, label)| view! {
+                    {move || steps(i18n.get_locale(), placed.fulfilment, placed.store_kind).into_iter().map(|(s, label)| view! {
                         <li class:done=reached(s)>{label}</li>
                     }).collect_view()}
                 </ol>
@@ -326,65 +371,60 @@ fn OrderDetail(
             <ul class="summary">
                 {placed.lines.iter().map(|l| view! {
                     <li><span>{format!("{} × {}", l.name, l.quantity)}</span>
-                        <span class="price">{l.line_total().to_string()}</span></li>
+                        <span class="price">{won(l.line_total())}</span></li>
                 }).collect_view()}
             </ul>
             <dl class="totals">
-                <dt>"Subtotal"</dt><dd>{placed.subtotal.to_string()}</dd>
+                <dt>{t!(i18n, checkout.subtotal)}</dt><dd>{won(placed.subtotal)}</dd>
                 {(placed.fulfilment != Fulfilment::Pickup).then(|| view! {
-                    <dt>"Delivery fee"</dt><dd>{placed.fee.to_string()}</dd>
+                    <dt>{move || if kind == domain::StoreKind::RepairShop { t_string!(i18n, orders.return_fee) } else { t_string!(i18n, checkout.fee) }}</dt><dd>{won(placed.fee)}</dd>
                 })}
-                <dt>"Total"</dt><dd><strong>{placed.total.to_string()}</strong></dd>
-                {order.estimate.map(|won| view! { <dt>"Shop's estimate"</dt><dd data-testid="estimate">{won.to_string()}</dd> })}
-                {order.final_amount.map(|won| view! { <dt>"Final amount"</dt><dd data-testid="final-amount"><strong>{won.to_string()}</strong></dd> })}
+                <dt>{t!(i18n, checkout.total)}</dt><dd><strong>{won(placed.total)}</strong></dd>
+                {order.estimate.map(|amount| view! { <dt>{t!(i18n, repair.estimate)}</dt><dd data-testid="estimate">{won(amount)}</dd> })}
+                {order.final_amount.map(|amount| view! { <dt>{t!(i18n, repair.final_amount)}</dt><dd data-testid="final-amount"><strong>{won(amount)}</strong></dd> })}
             </dl>
             {final_amount_question(&order, answer)}
-            {order.payment_words(domain::Role::Customer).map(|words| view! {
-                <p class="payment" data-testid="payment" data-payment=order.payment.map(|p| p.as_str())>"💳 " {words}</p>
+            {has_payment.then(|| view! {
+                <p class="payment" data-testid="payment" data-payment=order.payment.map(|p| p.as_str())>"💳 " {payment}</p>
             })}
-            <p class="store-meta">
-                {match placed.fulfilment {
-                    Fulfilment::Delivery(t) => format!("{} delivery to {}", t.label(), placed.address),
-                    Fulfilment::Pickup => format!("Pickup at {}", placed.store_address),
-                }}
-            </p>
-            {(!placed.note.is_empty()).then(|| view! { <p class="note">"Note: " {placed.note.clone()}</p> })}
+            <p class="store-meta">{how}</p>
+            {(!placed.note.is_empty()).then(|| view! { <p class="note">{t!(i18n, orders.note)} " " {placed.note.clone()}</p> })}
             {can_cancel.then(|| {
                 let id = id.clone();
                 view! {
                     <ActionForm action=cancel>
                         <input type="hidden" name="id" value=id/>
-                        <button type="submit" class="secondary" data-testid="cancel-order">"Cancel order"</button>
+                        <button type="submit" class="secondary" data-testid="cancel-order">{t!(i18n, orders.cancel)}</button>
                     </ActionForm>
                 }
             })}
             {too_late.then(|| view! {
-                <p class="hint">"The store has finished preparing this order, so it can no longer be cancelled."</p>
+                <p class="hint">{t!(i18n, order_error.too_late_to_cancel)}</p>
             })}
             {repair_started.then(|| view! {
-                <p class="hint">"The repair has started, so it can no longer be cancelled. Call the shop if something is wrong."</p>
+                <p class="hint">{t!(i18n, repair.started_hint)}</p>
             })}
             {move || form_error(cancel_error())}
             {match (status.is_completed(), order.review.clone()) {
                 (true, Some(r)) => Some(view! {
-                    <section class="reviews"><h2>"Your review"</h2>
+                    <section class="reviews"><h2>{t!(i18n, review.yours)}</h2>
                         <p class="stars">{"★".repeat(r.stars.into())}</p><p>{r.comment}</p></section>
                 }.into_any()),
                 (true, None) => Some(view! {
                     <section class="form-card review-form" data-testid="review-form">
-                        <h2>"How was it?"</h2>
+                        <h2>{t!(i18n, review.how_was_it)}</h2>
                         <ActionForm action=review>
                             <input type="hidden" name="id" value=id.clone()/>
                             <fieldset class="roles stars-input">
-                                <legend>"Stars"</legend>
+                                <legend>{t!(i18n, review.stars)}</legend>
                                 {(1..=5).rev().map(|n| view! {
                                     <label><input type="radio" name="stars" value=n.to_string() checked=n == 5/>{format!(" {n}★")}</label>
                                 }).collect_view()}
                             </fieldset>
-                            <label for="comment">{format!("Comment (optional, up to {} characters)", domain::limits::REVIEW_COMMENT_CHARS)}</label>
+                            <label for="comment">{t!(i18n, review.comment, max = domain::limits::REVIEW_COMMENT_CHARS)}</label>
                             <textarea id="comment" name="comment" maxlength=domain::limits::REVIEW_COMMENT_CHARS rows="3"></textarea>
                             {move || form_error(review_error())}
-                            <button type="submit" class="wide">"Post review"</button>
+                            <button type="submit" class="wide">{t!(i18n, review.post)}</button>
                         </ActionForm>
                     </section>
                 }.into_any()),

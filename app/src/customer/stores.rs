@@ -2,7 +2,11 @@
 //! its menu, the customer's cart beside it, and its reviews.
 
 use crate::error::{AppError, ErrorPage, NotFound};
+use crate::i18n::*;
+use crate::ui::won;
 use domain::catalog::{MenuItem, Stock, StoreMenu, StoreSummary};
+#[cfg(feature = "ssr")]
+use domain::problem::{Choice, Problem, Thing};
 use domain::shop::StoreReviews;
 use domain::{StoreKind, StoreStatus};
 use leptos::prelude::*;
@@ -24,10 +28,11 @@ pub async fn list_stores(
     use crate::error::{internal, respond};
     let kind = match kind.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
         None => None,
-        Some(k) => Some(
-            k.parse::<StoreKind>()
-                .map_err(|e| respond(AppError::BadRequest(e.to_string())))?,
-        ),
+        Some(k) => Some(k.parse::<StoreKind>().map_err(|_| {
+            respond(AppError::BadRequest(Problem::Choose {
+                what: Choice::KindFilter,
+            }))
+        })?),
     };
     let filter = catalog::StoreFilter {
         kind,
@@ -48,11 +53,7 @@ pub async fn get_store_menu(
     id: String,
 ) -> Result<StoreMenu, AppError> {
     use crate::error::{internal, respond};
-    let not_found = || {
-        respond(AppError::NotFound(
-            "There is no such store. It may have closed down.".into(),
-        ))
-    };
+    let not_found = || respond(AppError::no_such(Thing::Store));
     let id: domain::StoreId = id.trim().parse().map_err(|_| not_found())?;
     let state = crate::state::app_state()?;
     catalog::store_menu(&state.db, id)
@@ -70,17 +71,17 @@ pub async fn get_store_reviews(
     store: String,
 ) -> Result<StoreReviews, AppError> {
     let state = crate::state::app_state()?;
-    let store = crate::server::id(&store, "store")?;
+    let store = crate::server::id(&store, domain::problem::Thing::Store)?;
     Ok(review::of_store(&state.db, store).await?)
 }
 
 /// The label a store kind carries in the filter chips.
-fn kind_chip_label(kind: StoreKind) -> &'static str {
+fn kind_chip_label(locale: Locale, kind: StoreKind) -> &'static str {
     match kind {
-        StoreKind::Restaurant => "🍗 Food",
-        StoreKind::FlowerShop => "💐 Flowers",
-        StoreKind::Canteen => "🍱 Canteen",
-        StoreKind::RepairShop => "🔧 Car repair",
+        StoreKind::Restaurant => td_string!(locale, home.chip_food),
+        StoreKind::FlowerShop => td_string!(locale, home.chip_flowers),
+        StoreKind::Canteen => td_string!(locale, home.chip_canteen),
+        StoreKind::RepairShop => td_string!(locale, home.chip_repair),
     }
 }
 
@@ -107,27 +108,28 @@ pub fn HomePage() -> impl IntoView {
         }
     };
 
+    let i18n = use_i18n();
     view! {
-        <Title text="Stores"/>
+        <Title text=move || t_string!(i18n, home.title).to_string()/>
         <section class="hero">
-            <h1>"What would you like today?"</h1>
-            <p>"Order from restaurants, flower shops, the company canteen and car repair shops near you."</p>
+            <h1>{t!(i18n, home.headline)}</h1>
+            <p>{t!(i18n, home.intro)}</p>
         </section>
         <Form method="GET" action="/" attr:class="search" attr:role="search">
             <input type="hidden" name="kind" prop:value=move || kind().unwrap_or_default()/>
-            <label class="visually-hidden" for="store-search">"Search stores by name"</label>
+            <label class="visually-hidden" for="store-search">{t!(i18n, home.search_label)}</label>
             <input
                 id="store-search"
                 type="search"
                 name="q"
                 maxlength=domain::limits::SEARCH_CHARS
-                placeholder="Search stores, e.g. 치킨"
+                placeholder=move || t_string!(i18n, home.search_placeholder)
                 prop:value=move || search().unwrap_or_default()
             />
-            <button type="submit">"Search"</button>
+            <button type="submit">{t!(i18n, home.search)}</button>
         </Form>
-        <nav class="chips" aria-label="Filter by kind">
-            <a href=move || chip_href(None) class:active=move || kind().is_none()>"All"</a>
+        <nav class="chips" aria-label=move || t_string!(i18n, home.filter_label)>
+            <a href=move || chip_href(None) class:active=move || kind().is_none()>{t!(i18n, home.all)}</a>
             {StoreKind::ALL
                 .iter()
                 .map(|&k| {
@@ -137,20 +139,18 @@ pub fn HomePage() -> impl IntoView {
                             class:active=move || kind().as_deref() == Some(k.as_str())
                             data-kind=k.as_str()
                         >
-                            {kind_chip_label(k)}
+                            {move || kind_chip_label(i18n.get_locale(), k)}
                         </a>
                     }
                 })
                 .collect_view()}
         </nav>
-        <Suspense fallback=|| view! { <p class="loading">"Loading stores…"</p> }>
+        <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
             {move || Suspend::new(async move {
                 match stores.await {
                     Ok(list) if list.is_empty() => view! {
-                        <p class="empty" data-testid="no-stores">
-                            "No stores match your search. Try another name or show all stores."
-                        </p>
-                        <a class="button secondary" href="/">"Show all stores"</a>
+                        <p class="empty" data-testid="no-stores">{t!(i18n, home.no_match)}</p>
+                        <a class="button secondary" href="/">{t!(i18n, home.show_all)}</a>
                     }.into_any(),
                     Ok(list) => view! {
                         <ul class="store-list" data-testid="store-list">
@@ -165,19 +165,20 @@ pub fn HomePage() -> impl IntoView {
 }
 
 fn status_badge(status: StoreStatus) -> impl IntoView {
-    let (class, text) = match status {
-        StoreStatus::Open => ("badge open", "Open"),
-        StoreStatus::Paused => ("badge paused", "Paused"),
-        StoreStatus::Closed => ("badge closed", "Closed"),
+    let i18n = use_i18n();
+    let class = match status {
+        StoreStatus::Open => "badge open",
+        StoreStatus::Paused => "badge paused",
+        StoreStatus::Closed => "badge closed",
     };
-    view! { <span class=class>{text}</span> }
+    view! { <span class=class>{move || crate::words::store_status(i18n.get_locale(), status)}</span> }
 }
 
-fn fulfilment_text(store: &StoreSummary) -> &'static str {
+fn fulfilment_text(locale: Locale, store: &StoreSummary) -> &'static str {
     match (store.offers_delivery, store.offers_pickup) {
-        (true, true) => "Delivery · Pickup",
-        (true, false) => "Delivery only",
-        (false, _) => "Pickup only",
+        (true, true) => td_string!(locale, store.delivery_and_pickup),
+        (true, false) => td_string!(locale, store.delivery_only),
+        (false, _) => td_string!(locale, store.pickup_only),
     }
 }
 
@@ -186,7 +187,15 @@ fn fulfilment_text(store: &StoreSummary) -> &'static str {
 fn StoreCard(store: StoreSummary) -> impl IntoView {
     let href = format!("/stores/{}", store.id);
     let closed = store.status != StoreStatus::Open;
-    let min_order = (store.min_order.won() > 0).then(|| format!("Min. order {}", store.min_order));
+    let i18n = use_i18n();
+    let min_won = won(store.min_order);
+    let min_order =
+        (store.min_order.won() > 0).then_some(move || t_string!(i18n, store.min_order, amount = min_won()).to_string());
+    let (prep, kind) = (store.default_prep_minutes, store.kind);
+    let fulfilment = {
+        let store = store.clone();
+        move || fulfilment_text(i18n.get_locale(), &store)
+    };
     view! {
         <li class="store-card" class:dimmed=closed data-store-id=store.id.get()>
             <a href=href>
@@ -195,13 +204,12 @@ fn StoreCard(store: StoreSummary) -> impl IntoView {
                     {status_badge(store.status)}
                 </div>
                 <p class="store-category">
-                    <span class="kind">{store.kind.label()}</span>
-                    " · "
-                    {store.category.clone()}
+                    <span class="kind">{move || crate::words::kind(i18n.get_locale(), kind)}</span>
+                    {category_suffix(&store.category)}
                 </p>
                 <p class="store-meta">
-                    <span>{fulfilment_text(&store)}</span>
-                    <span>{format!("{}–{} min", store.default_prep_minutes, store.default_prep_minutes + 15)}</span>
+                    <span>{fulfilment}</span>
+                    <span>{t!(i18n, store.prep_range, from = prep, to = prep + 15)}</span>
                     {min_order.map(|m| view! { <span>{m}</span> })}
                 </p>
             </a>
@@ -226,7 +234,7 @@ pub fn StorePage() -> impl IntoView {
     );
     let reviews = Resource::new(id, get_store_reviews);
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading menu…"</p> }>
+        <Suspense fallback=move || view! { <p class="loading">{t!(use_i18n(), common.loading)}</p> }>
             {move || Suspend::new(async move {
                 match menu.await {
                     Ok(menu) => {
@@ -239,7 +247,7 @@ pub fn StorePage() -> impl IntoView {
                             <StoreReviewsBlock reviews/>
                         }.into_any()
                     }
-                    Err(AppError::NotFound(message)) => view! { <NotFound message/> }.into_any(),
+                    Err(AppError::NotFound(problem)) => view! { <NotFound problem/> }.into_any(),
                     Err(error) => view! { <ErrorPage error/> }.into_any(),
                 }
             })}
@@ -257,30 +265,38 @@ pub fn Menu(
     add: Option<ServerAction<crate::customer::cart::AddToCart>>,
 ) -> impl IntoView {
     let store = menu.store;
-    let notice = match store.status {
+    let i18n = use_i18n();
+    let status = store.status;
+    let notice = move || match status {
         StoreStatus::Open => None,
-        StoreStatus::Paused => Some("This store is not taking orders right now. It usually reopens soon."),
-        StoreStatus::Closed => Some("This store is closed now. You can still look at the menu."),
+        StoreStatus::Paused => Some(t_string!(i18n, store.paused_notice)),
+        StoreStatus::Closed => Some(t_string!(i18n, store.closed_notice)),
+    };
+    let (kind, prep) = (store.kind, store.default_prep_minutes);
+    let min_won = won(store.min_order);
+    let fulfilment = {
+        let store = store.clone();
+        move || fulfilment_text(i18n.get_locale(), &store)
     };
     view! {
         <Title text=store.name.clone()/>
-        <a class="back" href="/">"← All stores"</a>
+        <a class="back" href="/">{t!(i18n, store.all_stores)}</a>
         <section class="store-header" data-testid="store-header">
             <div class="store-card-head">
                 <h1>{store.name.clone()}</h1>
                 {status_badge(store.status)}
             </div>
-            <p class="store-category">{store.kind.label()} " · " {store.category.clone()}</p>
+            <p class="store-category">{move || crate::words::kind(i18n.get_locale(), kind)} {category_suffix(&store.category)}</p>
             <p class="store-address">{store.address.clone()}</p>
             <p class="store-meta">
-                <span>{fulfilment_text(&store)}</span>
-                <span>{format!("Ready in about {} min", store.default_prep_minutes)}</span>
-                {(store.min_order.won() > 0).then(|| view! { <span>{format!("Min. order {}", store.min_order)}</span> })}
+                <span>{fulfilment}</span>
+                <span>{t!(i18n, store.ready_in, minutes = prep)}</span>
+                {(store.min_order.won() > 0).then(|| view! { <span>{move || t_string!(i18n, store.min_order, amount = min_won()).to_string()}</span> })}
             </p>
-            {notice.map(|n| view! { <p class="notice" role="status">{n}</p> })}
+            {move || notice().map(|n| view! { <p class="notice" role="status">{n}</p> })}
         </section>
         {if menu.sections.is_empty() {
-            view! { <p class="empty">"This store has not published a menu yet."</p> }.into_any()
+            view! { <p class="empty">{t!(i18n, store.no_menu)}</p> }.into_any()
         } else {
             menu.sections
                 .into_iter()
@@ -303,12 +319,13 @@ pub fn Menu(
 #[component]
 fn MenuRow(item: MenuItem, add: Option<ServerAction<crate::customer::cart::AddToCart>>) -> impl IntoView {
     let available = item.available();
+    let i18n = use_i18n();
     let stock_note = if !available {
-        Some(view! { <span class="badge soldout">"Sold out"</span> }.into_any())
+        Some(view! { <span class="badge soldout">{t!(i18n, store.sold_out)}</span> }.into_any())
     } else {
         item.stock
             .low()
-            .map(|left| view! { <span class="badge low">{format!("Only {left} left")}</span> }.into_any())
+            .map(|left| view! { <span class="badge low">{t!(i18n, store.only_left, left = left)}</span> }.into_any())
     };
     let stock_attr = match item.stock {
         Stock::Unlimited => "unlimited".to_string(),
@@ -321,12 +338,12 @@ fn MenuRow(item: MenuItem, add: Option<ServerAction<crate::customer::cart::AddTo
                 <p>{item.description}</p>
             </div>
             <div class="menu-item-side">
-                <span class="price">{item.price.to_string()}</span>
+                <span class="price">{won(item.price)}</span>
                 {stock_note}
                 {add.filter(|_| available).map(|add| view! {
                     <ActionForm action=add attr:class="inline">
                         <input type="hidden" name="item" value=item.id.to_string()/>
-                        <button type="submit" class="round add" aria-label="Add to cart" data-testid="add">"+"</button>
+                        <button type="submit" class="round add" aria-label=move || t_string!(i18n, store.add_to_cart) data-testid="add">"+"</button>
                     </ActionForm>
                 })}
             </div>
@@ -340,18 +357,21 @@ pub fn StoreReviewsBlock(
     /// The store's reviews, loaded by the page.
     reviews: Resource<Result<StoreReviews, AppError>>,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 reviews.await.ok().map(|r| view! {
                     <section class="reviews" data-testid="reviews">
-                        <h2>"Reviews"</h2>
+                        <h2>{t!(i18n, store.reviews)}</h2>
                         {if r.count == 0 {
-                            view! { <p class="empty">"No reviews yet."</p> }.into_any()
+                            view! { <p class="empty">{t!(i18n, store.no_reviews)}</p> }.into_any()
                         } else {
+                            let average = format!("{}.{}", r.average_tenths / 10, r.average_tenths % 10);
+                            let count = r.count;
                             view! {
                                 <p class="rating" data-testid="rating">
-                                    {format!("★ {}.{} · {} review{}", r.average_tenths / 10, r.average_tenths % 10, r.count, if r.count == 1 { "" } else { "s" })}
+                                    {move || t_string!(i18n, store.rating, average = average.clone(), count = count).to_string()}
                                 </p>
                                 <ul>
                                     {r.recent.into_iter().map(|review| view! {
@@ -369,6 +389,12 @@ pub fn StoreReviewsBlock(
             })}
         </Suspense>
     }
+}
+
+/// " · 치킨" after the store's kind, or nothing for a store without a
+/// category yet (a new store from signup).
+fn category_suffix(category: &str) -> Option<String> {
+    (!category.is_empty()).then(|| format!(" · {category}"))
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! on every tablet of the store.
 
 use crate::error::AppError;
+use crate::i18n::*;
 use leptos::prelude::*;
 
 /// Whether an order rings the store's alarm: a new order nobody has seen
@@ -46,13 +47,14 @@ pub fn Alarm(
     /// A new order waits unseen.
     ringing: bool,
     /// Orders cancelled under the store's hands, unseen: what to tell.
-    cancellations: Vec<String>,
+    cancellations: Vec<domain::shop::OrderView>,
     /// The store's id, as the acknowledge form sends it.
     store: String,
     /// The "seen" action, shared with the page so it refetches.
     acknowledge: ServerAction<AcknowledgeOrders>,
 ) -> impl IntoView {
     let muted = RwSignal::new(false);
+    let i18n = use_i18n();
     // Effects run only in the browser, after hydration.
     Effect::new(move |_| {
         #[cfg(feature = "hydrate")]
@@ -81,19 +83,27 @@ pub fn Alarm(
         <div class="alarm" class:ringing=ringing class:cancelled=cancelled data-testid="alarm" data-alarm=if ringing { "ringing" } else { "quiet" }>
             {cancelled.then(|| view! {
                 <ul class="cancellations" role="alert" data-testid="cancellation-alert">
-                    {cancellations.into_iter().map(|text| view! { <li>{text}</li> }).collect_view()}
+                    {cancellations.into_iter().map(|order| {
+                        let text = move || {
+                            let locale = i18n.get_locale();
+                            let who = crate::words::ended(locale, &order, domain::Role::Owner).unwrap_or_default();
+                            let money = crate::words::payment(locale, &order, domain::Role::Owner).unwrap_or_default();
+                            td_string!(locale, owner.cancelled_alert, order = order.id.get(), who = who, money = money).to_string()
+                        };
+                        view! { <li>{text}</li> }
+                    }).collect_view()}
                 </ul>
             })}
             {ringing.then(|| view! {
                 <ActionForm action=acknowledge attr:class="inline">
                     <input type="hidden" name="store" value=store.clone()/>
                     <button type="submit" class="alarm-button" data-testid="acknowledge">
-                        {if cancelled { "⚠️ Order cancelled! Tap to confirm you have seen it" } else { "🔔 New order! Tap to stop the alarm" }}
+                        {move || if cancelled { t_string!(i18n, owner.alarm_cancelled) } else { t_string!(i18n, owner.alarm_new) }}
                     </button>
                 </ActionForm>
             })}
             <button type="button" class="secondary mute" on:click=toggle data-testid="mute">
-                {move || if muted.get() { "🔇 Sound off" } else { "🔊 Sound on" }}
+                {move || if muted.get() { t_string!(i18n, owner.sound_off) } else { t_string!(i18n, owner.sound_on) }}
             </button>
         </div>
     }

@@ -4,7 +4,8 @@
 
 use super::DashboardResource;
 use crate::error::AppError;
-use crate::ui::{kst_time, status_badge};
+use crate::i18n::*;
+use crate::ui::{status_badge, time, won};
 use domain::shop::OrderView;
 use domain::{Fulfilment, OrderStatus};
 use leptos::prelude::*;
@@ -24,9 +25,9 @@ pub async fn accept_order(
     /// A repair shop's estimate, in won.
     estimate: Option<String>,
 ) -> Result<(), AppError> {
-    let minutes = crate::server::number(&prep_minutes, "prep_minutes", "Preparation time")?;
+    let minutes = crate::server::number(&prep_minutes, "prep_minutes")?;
     let prep_minutes = u16::try_from(minutes).unwrap_or(0);
-    let estimate = crate::server::amount(estimate.as_deref(), "estimate", "The estimate")?;
+    let estimate = crate::server::amount(estimate.as_deref(), "estimate")?;
     crate::server::order_command(
         accounts::authz::Action::ViewOwnerHome,
         &order,
@@ -49,7 +50,7 @@ pub async fn reject_order(
     text: Option<String>,
 ) -> Result<(), AppError> {
     let reason = domain::order::RejectReason::parse(&reason, text.as_deref())
-        .map_err(|e| crate::error::respond(AppError::BadRequest(e.message)))?;
+        .map_err(|e| crate::error::respond(AppError::BadRequest(e.problem)))?;
     crate::server::order_command(
         accounts::authz::Action::ViewOwnerHome,
         &order,
@@ -71,7 +72,7 @@ pub async fn mark_ready(
     /// A repair's final amount, in won.
     final_amount: Option<String>,
 ) -> Result<(), AppError> {
-    let final_amount = crate::server::amount(final_amount.as_deref(), "final_amount", "The final amount")?;
+    let final_amount = crate::server::amount(final_amount.as_deref(), "final_amount")?;
     crate::server::order_command(
         accounts::authz::Action::ViewOwnerHome,
         &order,
@@ -124,6 +125,7 @@ pub fn Column(
     /// The actions its cards offer.
     actions: ColumnActions,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     let orders = move || {
         data.get()
             .and_then(Result::ok)
@@ -147,7 +149,7 @@ pub fn Column(
         <section class="column" data-testid=test>
             <h2>{title} " " <span class="count">{move || orders().len()}</span></h2>
             <Show when=move || orders().is_empty()>
-                <p class="empty">"None"</p>
+                <p class="empty">{t!(i18n, common.none)}</p>
             </Show>
             // Keyed on what the card shows, so a change elsewhere leaves it be.
             <For
@@ -168,15 +170,21 @@ fn OrderCard(
     ready: ServerAction<MarkReady>,
     collected: ServerAction<MarkCollected>,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     let id = order.id.to_string();
     let card_id = id.clone();
     let placed = order.placed.clone();
-    let how = match placed.fulfilment {
-        Fulfilment::Delivery(t) => format!("🛵 {} delivery", t.label()),
-        Fulfilment::Pickup => "🏃 Pickup".into(),
+    let fulfilment = placed.fulfilment;
+    let how = move || match fulfilment {
+        Fulfilment::Delivery(t) => {
+            let locale = i18n.get_locale();
+            td_string!(locale, owner.delivery_by, vehicle = crate::words::vehicle(locale, t)).to_string()
+        }
+        Fulfilment::Pickup => t_string!(i18n, owner.pickup).to_string(),
     };
-    let id = id.clone();
-    let repair = placed.store_kind == domain::StoreKind::RepairShop;
+    let kind = placed.store_kind;
+    let repair = kind == domain::StoreKind::RepairShop;
+    let has_rider = order.rider.is_some();
     let max_won = domain::limits::MAX_REPAIR_WON.to_string();
     let actions = match order.status {
         OrderStatus::Placed => {
@@ -186,23 +194,23 @@ fn OrderCard(
             view! {
                 <ActionForm action=accept attr:class="accept">
                     <input type="hidden" name="order" value=id1/>
-                    <label>"Ready in " <input type="number" name="prep_minutes" min="1" max="180" value=default_prep.to_string() class="minutes"/> " min"</label>
+                    <label>{t!(i18n, owner.ready_in)} <input type="number" name="prep_minutes" min="1" max="180" value=default_prep.to_string() class="minutes"/> {t!(i18n, owner.minutes)}</label>
                     {repair.then(|| view! {
-                        <label>"Estimate " <input type="number" name="estimate" min="1" max=max_won step="1" required
-                            value=placed.total.won().to_string() class="won" data-testid="estimate"/> " won"</label>
+                        <label>{t!(i18n, owner.estimate)} <input type="number" name="estimate" min="1" max=max_won step="1" required
+                            value=placed.total.won().to_string() class="won" data-testid="estimate"/> {t!(i18n, owner.won)}</label>
                     })}
-                    <button type="submit" data-testid="accept">"Accept"</button>
+                    <button type="submit" data-testid="accept">{t!(i18n, owner.accept)}</button>
                 </ActionForm>
                 <ActionForm action=reject attr:class="reject">
                     <input type="hidden" name="order" value=id2/>
                     <select name="reason">
-                        <option value="sold_out">"Sold out"</option>
-                        <option value="too_busy">"Too busy"</option>
-                        <option value="closing_soon">"Closing soon"</option>
-                        <option value="other">"Other…"</option>
+                        <option value="sold_out">{t!(i18n, owner.reason_sold_out)}</option>
+                        <option value="too_busy">{t!(i18n, owner.reason_too_busy)}</option>
+                        <option value="closing_soon">{t!(i18n, owner.reason_closing_soon)}</option>
+                        <option value="other">{t!(i18n, owner.reason_other)}</option>
                     </select>
-                    <input name="text" maxlength=domain::limits::REJECT_REASON_CHARS placeholder="Reason (for Other)"/>
-                    <button type="submit" class="secondary" data-testid="reject">"Reject"</button>
+                    <input name="text" maxlength=domain::limits::REJECT_REASON_CHARS placeholder=move || t_string!(i18n, owner.reason_placeholder)/>
+                    <button type="submit" class="secondary" data-testid="reject">{t!(i18n, owner.reject)}</button>
                 </ActionForm>
             }
             .into_any()
@@ -213,10 +221,10 @@ fn OrderCard(
                 <ActionForm action=ready>
                     <input type="hidden" name="order" value=id.clone()/>
                     {repair.then(|| view! {
-                        <label>"Final amount " <input type="number" name="final_amount" min="1" max=max_won.clone() step="1" required
-                            value=suggested.won().to_string() class="won" data-testid="final-amount"/> " won"</label>
+                        <label>{t!(i18n, owner.final_amount)} <input type="number" name="final_amount" min="1" max=max_won.clone() step="1" required
+                            value=suggested.won().to_string() class="won" data-testid="final-amount"/> {t!(i18n, owner.won)}</label>
                     })}
-                    <button type="submit" class="wide" data-testid="mark-ready">{placed.store_kind.words().mark_ready}</button>
+                    <button type="submit" class="wide" data-testid="mark-ready">{move || crate::words::mark_ready(i18n.get_locale(), kind)}</button>
                 </ActionForm>
             }
             .into_any()
@@ -224,18 +232,18 @@ fn OrderCard(
         OrderStatus::Ready if placed.fulfilment == Fulfilment::Pickup => view! {
             <ActionForm action=collected>
                 <input type="hidden" name="order" value=id.clone()/>
-                <button type="submit" class="wide" data-testid="mark-collected">"Customer collected it"</button>
+                <button type="submit" class="wide" data-testid="mark-collected">{t!(i18n, owner.collected)}</button>
             </ActionForm>
         }
         .into_any(),
-        OrderStatus::Ready => view! { <p class="hint">{if order.rider.is_some() { "Rider on the way" } else { "Waiting for a rider" }}</p> }.into_any(),
+        OrderStatus::Ready => view! { <p class="hint">{move || if has_rider { t_string!(i18n, owner.rider_on_the_way) } else { t_string!(i18n, owner.waiting_rider) }}</p> }.into_any(),
         _ => ().into_any(),
     };
     view! {
         <article class="order-card" data-order-id=card_id data-status=order.status.as_str()>
             <header>
                 <strong>{format!("#{}", order.id)}</strong>
-                <span class="time">{kst_time(order.placed_at_ms)}</span>
+                <span class="time">{time(order.placed_at_ms)}</span>
                 {status_badge(order.status, placed.store_kind)}
             </header>
             <p class="how">{how} " · " {placed.customer_name.clone()}</p>
@@ -243,19 +251,34 @@ fn OrderCard(
                 {placed.lines.iter().map(|l| view! { <li><span>{format!("{} × {}", l.name, l.quantity)}</span></li> }).collect_view()}
             </ul>
             {(!placed.note.is_empty()).then(|| view! { <p class="note">"📝 " {placed.note.clone()}</p> })}
-            <p class="cart-total">{placed.total.to_string()}</p>
-            {order.payment_words(domain::Role::Owner).map(|words| view! {
-                <p class="payment" data-testid="payment" data-payment=order.payment.map(|p| p.as_str())>"💳 " {words}</p>
+            <p class="cart-total">{won(placed.total)}</p>
+            {order.payment.is_some().then(|| {
+                let payment = order.payment.map(|p| p.as_str());
+                let order = order.clone();
+                view! {
+                    <p class="payment" data-testid="payment" data-payment=payment>
+                        "💳 " {move || crate::words::payment(i18n.get_locale(), &order, domain::Role::Owner).unwrap_or_default()}
+                    </p>
+                }
             })}
-            {order.ready_by_ms.filter(|_| order.status == OrderStatus::Accepted).map(|ms| view! { <p class="hint">"Ready by " {kst_time(ms)}</p> })}
-            {order.estimate.map(|won| view! { <p class="hint" data-testid="estimate-shown">"Estimate " {won.to_string()}</p> })}
-            {order.final_amount.map(|won| view! { <p class="hint" data-testid="final-shown">"Final amount " {won.to_string()}</p> })}
-            {order.proposed_amount.map(|won| view! {
-                <p class="notice" data-testid="awaiting-approval">
-                    {format!("Waiting for the customer to approve {won} (the card holds {})", order.held.unwrap_or(placed.total))}
-                </p>
+            {order.ready_by_ms.filter(|_| order.status == OrderStatus::Accepted).map(|ms| view! { <p class="hint">{t!(i18n, owner.ready_by)} {time(ms)}</p> })}
+            {order.estimate.map(|amount| view! { <p class="hint" data-testid="estimate-shown">{move || t_string!(i18n, owner.estimate_shown, amount = crate::lang::won(i18n.get_locale(), amount)).to_string()}</p> })}
+            {order.final_amount.map(|amount| view! { <p class="hint" data-testid="final-shown">{move || t_string!(i18n, owner.final_shown, amount = crate::lang::won(i18n.get_locale(), amount)).to_string()}</p> })}
+            {order.proposed_amount.map(|amount| {
+                let held = order.held.unwrap_or(placed.total);
+                view! {
+                    <p class="notice" data-testid="awaiting-approval">
+                        {move || {
+                            let locale = i18n.get_locale();
+                            td_string!(locale, owner.awaiting_approval, amount = crate::lang::won(locale, amount), held = crate::lang::won(locale, held)).to_string()
+                        }}
+                    </p>
+                }
             })}
-            {order.ended_words(domain::Role::Owner).map(|r| view! { <p class="hint" data-testid="ended">{r}</p> })}
+            {matches!(order.status, OrderStatus::Rejected | OrderStatus::Cancelled).then(|| {
+                let order = order.clone();
+                view! { <p class="hint" data-testid="ended">{move || crate::words::ended(i18n.get_locale(), &order, domain::Role::Owner).unwrap_or_default()}</p> }
+            })}
             {actions}
         </article>
     }

@@ -7,6 +7,7 @@
 
 use super::DashboardResource;
 use crate::error::AppError;
+use crate::i18n::*;
 use domain::catalog::{MenuItem, Stock};
 use domain::limits;
 use leptos::prelude::*;
@@ -34,13 +35,13 @@ pub async fn update_item(
 ) -> Result<(), AppError> {
     use crate::error::respond;
     let (_, state, store) = super::owner_of(&store).await?;
-    let item = crate::server::id(&item, "menu item")?;
+    let item = crate::server::id(&item, domain::problem::Thing::MenuItem)?;
     let change = domain::catalog::ItemChange::parse(name.as_deref(), &price, &stock, sold_out.is_some())
         .map_err(|fields| respond(AppError::Invalid(fields)))?;
     if catalog::update_menu_item(&state.db, store, item, &change).await? {
         Ok(())
     } else {
-        Err(respond(AppError::NotFound("There is no such menu item.".into())))
+        Err(respond(AppError::no_such(domain::problem::Thing::MenuItem)))
     }
 }
 
@@ -58,11 +59,11 @@ pub async fn remove_item(
 ) -> Result<(), AppError> {
     use crate::error::respond;
     let (_, state, store) = super::owner_of(&store).await?;
-    let item = crate::server::id(&item, "menu item")?;
+    let item = crate::server::id(&item, domain::problem::Thing::MenuItem)?;
     if catalog::remove_menu_item(&state.db, store, item).await? {
         Ok(())
     } else {
-        Err(respond(AppError::NotFound("There is no such menu item.".into())))
+        Err(respond(AppError::no_such(domain::problem::Thing::MenuItem)))
     }
 }
 
@@ -126,6 +127,7 @@ pub fn MenuEditor(
             })
             .unwrap_or_default()
     };
+    let i18n = use_i18n();
     let add_form = NodeRef::<leptos::html::Form>::new();
     Effect::new(move |_| {
         if let Some(Ok(())) = add.value().get() {
@@ -137,7 +139,7 @@ pub fn MenuEditor(
     let sid = store.clone();
     view! {
         <section class="menu-editor" data-testid="menu-editor">
-            <h2>"Menu"</h2>
+            <h2>{t!(i18n, menu.title)}</h2>
             <ul class="menu-items">
                 <For
                     each=items
@@ -155,13 +157,13 @@ pub fn MenuEditor(
                                     <input type="hidden" name="store" value=sid.clone()/>
                                     <input type="hidden" name="item" value=item.id.to_string()/>
                                     <label class="item-name">
-                                        <span class="visually-hidden">"Name"</span>
+                                        <span class="visually-hidden">{t!(i18n, menu.name)}</span>
                                         <input name="name" value=item.name.clone() maxlength=limits::MENU_ITEM_NAME_CHARS required class="name-input"/>
                                     </label>
-                                    <label>"Price " <input name="price" inputmode="numeric" value=item.price.won().to_string() class="price-input"/></label>
-                                    <label>"Stock " <input name="stock" inputmode="numeric" value=stock placeholder="∞" class="stock-input"/></label>
-                                    <label class="check"><input type="checkbox" name="sold_out" checked=item.sold_out/>" Sold out"</label>
-                                    <button type="submit" class="secondary">"Save"</button>
+                                    <label>{t!(i18n, menu.price)} <input name="price" inputmode="numeric" value=item.price.won().to_string() class="price-input"/></label>
+                                    <label>{t!(i18n, menu.stock)} <input name="stock" inputmode="numeric" value=stock placeholder="∞" class="stock-input"/></label>
+                                    <label class="check"><input type="checkbox" name="sold_out" checked=item.sold_out/>{t!(i18n, menu.sold_out)}</label>
+                                    <button type="submit" class="secondary">{t!(i18n, common.save)}</button>
                                 </ActionForm>
                                 {move || if asking.get() {
                                     let (store, item) = (remove_store.clone(), item_id.clone());
@@ -169,14 +171,14 @@ pub fn MenuEditor(
                                         <ActionForm action=remove attr:class="inline remove-item">
                                             <input type="hidden" name="store" value=store/>
                                             <input type="hidden" name="item" value=item/>
-                                            <span class="hint">"Customers will no longer see it. "</span>
-                                            <button type="submit" class="danger" data-testid="confirm-remove">"Remove from menu"</button>
-                                            <button type="button" class="secondary" on:click=move |_| asking.set(false)>"Keep"</button>
+                                            <span class="hint">{t!(i18n, menu.no_longer_seen)}</span>
+                                            <button type="submit" class="danger" data-testid="confirm-remove">{t!(i18n, menu.remove_confirm)}</button>
+                                            <button type="button" class="secondary" on:click=move |_| asking.set(false)>{t!(i18n, menu.keep)}</button>
                                         </ActionForm>
                                     }.into_any()
                                 } else {
                                     view! {
-                                        <button type="button" class="secondary remove" data-testid="remove-item" on:click=move |_| asking.set(true)>"Remove…"</button>
+                                        <button type="button" class="secondary remove" data-testid="remove-item" on:click=move |_| asking.set(true)>{t!(i18n, menu.remove)}</button>
                                     }.into_any()
                                 }}
                             </li>
@@ -184,15 +186,15 @@ pub fn MenuEditor(
                     }
                 />
             </ul>
-            <h3>"Add an item"</h3>
+            <h3>{t!(i18n, menu.add_title)}</h3>
             <ActionForm action=add node_ref=add_form attr:class="add-item">
                 <input type="hidden" name="store" value=store/>
-                <input name="category" maxlength=limits::MENU_SECTION_CHARS placeholder="Section, e.g. 사이드" required/>
-                <input name="name" maxlength=limits::MENU_ITEM_NAME_CHARS placeholder="Name" required/>
-                <input name="description" maxlength=limits::MENU_ITEM_DESCRIPTION_CHARS placeholder="Description (optional)"/>
-                <input name="price" inputmode="numeric" placeholder="Price in won" required/>
-                <input name="stock" inputmode="numeric" placeholder="Stock (empty: unlimited)"/>
-                <button type="submit">"Add item"</button>
+                <input name="category" maxlength=limits::MENU_SECTION_CHARS placeholder=move || t_string!(i18n, menu.category_placeholder) required/>
+                <input name="name" maxlength=limits::MENU_ITEM_NAME_CHARS placeholder=move || t_string!(i18n, menu.name_placeholder) required/>
+                <input name="description" maxlength=limits::MENU_ITEM_DESCRIPTION_CHARS placeholder=move || t_string!(i18n, menu.description_placeholder)/>
+                <input name="price" inputmode="numeric" placeholder=move || t_string!(i18n, menu.price_placeholder) required/>
+                <input name="stock" inputmode="numeric" placeholder=move || t_string!(i18n, menu.stock_placeholder)/>
+                <button type="submit">{t!(i18n, menu.add)}</button>
             </ActionForm>
         </section>
     }

@@ -9,6 +9,7 @@ pub mod menu;
 pub mod payroll;
 
 use crate::error::AppError;
+use crate::i18n::*;
 use crate::ui::{form_error, refused};
 use alarm::{AcknowledgeOrders, Alarm};
 use board::{AcceptOrder, Column, ColumnActions, MarkCollected, MarkReady, RejectOrder};
@@ -38,31 +39,32 @@ pub async fn owner_store(
     /// The store id as it appears in the URL.
     id: String,
 ) -> Result<domain::catalog::StoreMenu, AppError> {
-    const NO_SUCH_PAGE: &str = "There is no such page.";
-    let (_, state, store) = crate::server::owner_of(&id, NO_SUCH_PAGE).await?;
+    use domain::problem::Thing;
+    let (_, state, store) = crate::server::owner_of(&id, Thing::Page).await?;
     catalog::store_menu(&state.db, store)
         .await?
-        .ok_or_else(|| crate::error::respond(AppError::NotFound(NO_SUCH_PAGE.into())))
+        .ok_or_else(|| crate::error::respond(AppError::no_such(Thing::Page)))
 }
 
 /// `/owner`: the owner's stores.
 #[component]
 pub fn OwnerHome() -> impl IntoView {
     let stores = Resource::new(|| (), |_| owner_stores());
+    let i18n = use_i18n();
     view! {
-        <Title text="Your stores"/>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Title text=move || t_string!(i18n, owner.your_stores).to_string()/>
+        <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
             {move || Suspend::new(async move {
                 match stores.await {
                     Ok(stores) => view! {
-                        <section class="hero"><h1>"Your stores"</h1>
-                            <p>"Choose a store to see its orders and manage its menu."</p></section>
+                        <section class="hero"><h1>{t!(i18n, owner.your_stores)}</h1>
+                            <p>{t!(i18n, owner.choose_store)}</p></section>
                         <ul class="store-list" data-testid="owner-stores">
                             {stores.into_iter().map(|s| view! {
                                 <li class="store-card"><a href=format!("/owner/stores/{}", s.id)>
                                     <div class="store-card-head"><h2>{s.name}</h2>
-                                        <span class=format!("badge {}", s.status.as_str())>{s.status.label()}</span></div>
-                                    <p class="store-category">{s.kind.label()} " · " {s.address}</p>
+                                        <span class=format!("badge {}", s.status.as_str())>{move || crate::words::store_status(i18n.get_locale(), s.status)}</span></div>
+                                    <p class="store-category">{move || crate::words::kind(i18n.get_locale(), s.kind)} " · " {s.address}</p>
                                 </a></li>
                             }).collect_view()}
                         </ul>
@@ -83,13 +85,13 @@ pub struct Dashboard {
     pub orders: Vec<OrderView>,
 }
 
-/// The owner of `store`: a dashboard's server functions answer 404 "There is
-/// no such store." for a store that is not theirs.
+/// The owner of `store`: a dashboard's server functions answer 404 "no such
+/// store" for a store that is not theirs.
 #[cfg(feature = "ssr")]
 pub(crate) async fn owner_of(
     store: &str,
 ) -> Result<(ordering::Caller, crate::state::AppState, domain::StoreId), AppError> {
-    crate::server::owner_of(store, "There is no such store.").await
+    crate::server::owner_of(store, domain::problem::Thing::Store).await
 }
 
 /// One of the owner's stores with its orders and menu.
@@ -103,7 +105,7 @@ pub async fn get_dashboard(
     let (_, state, store) = owner_of(&store).await?;
     let menu = catalog::store_menu(&state.db, store)
         .await?
-        .ok_or_else(|| crate::error::respond(AppError::NotFound("There is no such store.".into())))?;
+        .ok_or_else(|| crate::error::respond(AppError::no_such(domain::problem::Thing::Store)))?;
     let orders = views::of_store(&state.db, store).await?;
     Ok(Dashboard { menu, orders })
 }
@@ -119,10 +121,11 @@ pub async fn set_store_status(
     status: String,
 ) -> Result<(), AppError> {
     let (_, state, store) = owner_of(&store).await?;
-    let status: StoreStatus = status
-        .trim()
-        .parse()
-        .map_err(|e: domain::kinds::UnknownName| crate::error::respond(AppError::BadRequest(e.to_string())))?;
+    let status: StoreStatus = status.trim().parse().map_err(|_: domain::kinds::UnknownName| {
+        crate::error::respond(AppError::BadRequest(domain::problem::Problem::Choose {
+            what: domain::problem::Choice::StoreStatus,
+        }))
+    })?;
     Ok(catalog::set_store_status(&state.db, store, status).await?)
 }
 
@@ -146,7 +149,7 @@ pub async fn set_store_fulfilment(
     if !delivery && !pickup {
         return Err(crate::error::respond(AppError::Invalid(vec![domain::FieldError::new(
             "delivery",
-            "offer delivery, pickup or both: customers need a way to get their order",
+            domain::problem::Problem::OfferSomething,
         )])));
     }
     Ok(catalog::set_fulfilment(&state.db, store, delivery, pickup).await?)
@@ -168,6 +171,7 @@ pub fn OwnerStorePage() -> impl IntoView {
     let remove = ServerAction::<RemoveItem>::new();
     let acknowledge = ServerAction::<AcknowledgeOrders>::new();
     let live = crate::live::use_live();
+    let i18n = use_i18n();
     let data = Resource::new(
         move || {
             (
@@ -215,8 +219,8 @@ pub fn OwnerStorePage() -> impl IntoView {
     let preparing = move || {
         data.get()
             .and_then(Result::ok)
-            .map(|d| d.menu.store.kind.words().preparing_step)
-            .unwrap_or("Cooking")
+            .map(|d| crate::words::preparing_step(i18n.get_locale(), d.menu.store.kind))
+            .unwrap_or_else(|| crate::words::preparing_step(i18n.get_locale(), domain::StoreKind::Restaurant))
     };
     let columns = ColumnActions {
         accept,
@@ -225,7 +229,7 @@ pub fn OwnerStorePage() -> impl IntoView {
         collected,
     };
     view! {
-        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Transition fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(d) => {
@@ -233,24 +237,23 @@ pub fn OwnerStorePage() -> impl IntoView {
                         let sid = store.id.to_string();
                         let payroll_href = format!("/owner/stores/{sid}/payroll");
                         let ringing = d.orders.iter().any(|o| o.status == OrderStatus::Placed && !o.acknowledged);
-                        let cancellations: Vec<String> = d
+                        let cancellations: Vec<OrderView> = d
                             .orders
                             .iter()
                             .filter(|o| o.status == OrderStatus::Cancelled && alarm::rings_for(o))
-                            .map(|o| {
-                                let who = o.ended_words(domain::Role::Owner).unwrap_or_default();
-                                let money = o.payment_words(domain::Role::Owner).unwrap_or_default();
-                                format!("Order #{} — {who}. Stop preparing it. {money}", o.id)
-                            })
+                            .cloned()
                             .collect();
                         view! {
-                            <Title text=format!("{} · dashboard", store.name)/>
+                            <Title text={
+                                let name = store.name.clone();
+                                move || t_string!(i18n, owner.dashboard_title, store = name.clone()).to_string()
+                            }/>
                             <Alarm ringing cancellations store=sid.clone() acknowledge/>
-                            <a class="back" href="/owner">"← Your stores"</a>
+                            <a class="back" href="/owner">{t!(i18n, owner.back_to_stores)}</a>
                             <section class="store-header">
                                 <div class="store-card-head">
                                     <h1>{store.name.clone()}</h1>
-                                    <span class=format!("badge {}", store.status.as_str()) data-testid="store-status">{store.status.label()}</span>
+                                    <span class=format!("badge {}", store.status.as_str()) data-testid="store-status">{move || crate::words::store_status(i18n.get_locale(), store.status)}</span>
                                 </div>
                                 <div class="status-buttons">
                                     {StoreStatus::ALL.iter().map(|s| {
@@ -259,20 +262,20 @@ pub fn OwnerStorePage() -> impl IntoView {
                                             <ActionForm action=status attr:class="inline">
                                                 <input type="hidden" name="store" value=sid/>
                                                 <input type="hidden" name="status" value=s.as_str()/>
-                                                <button type="submit" class="secondary" disabled=*s == store.status>{s.label()}</button>
+                                                <button type="submit" class="secondary" disabled=*s == store.status>{move || crate::words::store_status(i18n.get_locale(), *s)}</button>
                                             </ActionForm>
                                         }
                                     }).collect_view()}
                                 </div>
                                 <ActionForm action=fulfilment attr:class="fulfilment" attr:data-testid="fulfilment">
                                     <input type="hidden" name="store" value=sid.clone()/>
-                                    <span class="hint">"Customers may get their order by "</span>
-                                    <label class="check"><input type="checkbox" name="delivery" checked=store.offers_delivery/>" delivery"</label>
-                                    <label class="check"><input type="checkbox" name="pickup" checked=store.offers_pickup/>" pickup at the store"</label>
-                                    <button type="submit" class="secondary">"Save"</button>
+                                    <span class="hint">{t!(i18n, owner.customers_get_by)}</span>
+                                    <label class="check"><input type="checkbox" name="delivery" checked=store.offers_delivery/>{t!(i18n, owner.offer_delivery)}</label>
+                                    <label class="check"><input type="checkbox" name="pickup" checked=store.offers_pickup/>{t!(i18n, owner.offer_pickup)}</label>
+                                    <button type="submit" class="secondary">{t!(i18n, common.save)}</button>
                                 </ActionForm>
                                 {domain::PaymentMethod::Payroll.offered_by(store.kind).then(|| view! {
-                                    <a class="button secondary" href=payroll_href data-testid="payroll-link">"Payroll statement"</a>
+                                    <a class="button secondary" href=payroll_href data-testid="payroll-link">{t!(i18n, owner.payroll_link)}</a>
                                 })}
                             </section>
                             {move || form_error(error())}
@@ -283,11 +286,11 @@ pub fn OwnerStorePage() -> impl IntoView {
             })}
             <Show when=loaded>
                 <div class="board">
-                    <Column title="New" test="col-new" statuses=&[OrderStatus::Placed] data actions=columns/>
+                    <Column title=Signal::derive(move || td_string!(i18n.get_locale(), owner.col_new)) test="col-new" statuses=&[OrderStatus::Placed] data actions=columns/>
                     <Column title=Signal::derive(preparing) test="col-cooking" statuses=&[OrderStatus::Accepted] data actions=columns/>
-                    <Column title="Ready" test="col-ready" statuses=&[OrderStatus::Ready] data actions=columns/>
+                    <Column title=Signal::derive(move || td_string!(i18n.get_locale(), owner.col_ready)) test="col-ready" statuses=&[OrderStatus::Ready] data actions=columns/>
                 </div>
-                <Column title="Done today" test="col-done" statuses=&[OrderStatus::PickedUp, OrderStatus::Delivered, OrderStatus::Collected, OrderStatus::Rejected, OrderStatus::Cancelled] data actions=columns/>
+                <Column title=Signal::derive(move || td_string!(i18n.get_locale(), owner.col_done)) test="col-done" statuses=&[OrderStatus::PickedUp, OrderStatus::Delivered, OrderStatus::Collected, OrderStatus::Rejected, OrderStatus::Cancelled] data actions=columns/>
                 <MenuEditor store=id() data update add remove/>
             </Show>
         </Transition>

@@ -4,7 +4,8 @@
 //! orders and the sum to deduct, in won, by Korean month.
 
 use crate::error::AppError;
-use crate::ui::refused;
+use crate::i18n::*;
+use crate::ui::{refused, won};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -39,19 +40,19 @@ pub async fn payroll_statement(
     /// `YYYY-MM`, or empty for this month.
     month: Option<String>,
 ) -> Result<PayrollPage, AppError> {
-    const NOT_A_CANTEEN: &str = "There is no such canteen.";
-    let (_, state, store) = crate::server::owner_of(&store, NOT_A_CANTEEN).await?;
+    use domain::problem::{Problem, Thing};
+    let (_, state, store) = crate::server::owner_of(&store, Thing::Canteen).await?;
     let summary = catalog::store(&state.db, store)
         .await?
         .filter(|s| domain::PaymentMethod::Payroll.offered_by(s.kind))
-        .ok_or_else(|| crate::error::respond(AppError::NotFound(NOT_A_CANTEEN.into())))?;
+        .ok_or_else(|| crate::error::respond(AppError::no_such(Thing::Canteen)))?;
     let this_month = domain::kst::month(db::now_ms());
     let month = match month.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
         None => this_month.clone(),
         Some(text) => domain::kst::parse_month(text).ok_or_else(|| {
             crate::error::respond(AppError::Invalid(vec![domain::FieldError::new(
                 "month",
-                "choose a month as YYYY-MM, e.g. 2026-12",
+                Problem::Month,
             )]))
         })?,
     };
@@ -79,9 +80,10 @@ pub fn PayrollStatementPage() -> impl IntoView {
     let id = move || params.read().get("id").unwrap_or_default();
     let month = move || query.read().get("month");
     let page = Resource::new(move || (id(), month()), |(id, month)| payroll_statement(id, month));
+    let i18n = use_i18n();
     view! {
-        <Title text="Payroll statement"/>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Title text=move || t_string!(i18n, payroll.title).to_string()/>
+        <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
             {move || Suspend::new(async move {
                 match page.await {
                     Ok(page) => {
@@ -90,27 +92,27 @@ pub fn PayrollStatementPage() -> impl IntoView {
                         view! {
                             <a class="back" href=format!("/owner/stores/{}", crate::nav::encode_component(&id()))>"← " {page.store_name.clone()}</a>
                             <section class="form-card" data-testid="payroll-statement" data-month=page.month.clone()>
-                                <h1>{format!("Payroll deductions · {}", page.month)}</h1>
-                                <p class="hint">"Collected meals only: nothing is deducted for an order until it is collected."</p>
+                                <h1>{t!(i18n, payroll.heading, month = page.month.clone())}</h1>
+                                <p class="hint">{t!(i18n, payroll.hint)}</p>
                                 <nav class="months">
-                                    {link(&page.previous).map(|href| view! { <a href=href>"← Previous month"</a> })}
-                                    {link(&page.next).map(|href| view! { <a href=href>"Next month →"</a> })}
+                                    {link(&page.previous).map(|href| view! { <a href=href>{t!(i18n, payroll.previous)}</a> })}
+                                    {link(&page.next).map(|href| view! { <a href=href>{t!(i18n, payroll.next)}</a> })}
                                 </nav>
                                 {if page.lines.is_empty() {
-                                    view! { <p class="empty">"No deductions this month."</p> }.into_any()
+                                    view! { <p class="empty">{t!(i18n, payroll.none)}</p> }.into_any()
                                 } else {
                                     view! {
                                         <table class="statement">
-                                            <thead><tr><th>"Employee no."</th><th>"Name"</th><th>"Meals"</th><th>"To deduct"</th></tr></thead>
+                                            <thead><tr><th>{t!(i18n, payroll.employee_number)}</th><th>{t!(i18n, payroll.name)}</th><th>{t!(i18n, payroll.meals)}</th><th>{t!(i18n, payroll.to_deduct)}</th></tr></thead>
                                             <tbody>
                                                 {page.lines.iter().map(|(number, name, orders, total)| view! {
                                                     <tr data-employee=number.clone()>
                                                         <td>{number.clone()}</td><td>{name.clone()}</td>
-                                                        <td>{orders.to_string()}</td><td class="price">{total.to_string()}</td>
+                                                        <td>{orders.to_string()}</td><td class="price">{won(*total)}</td>
                                                     </tr>
                                                 }).collect_view()}
                                             </tbody>
-                                            <tfoot><tr><th colspan="3">"Total"</th><th class="price" data-testid="payroll-total">{page.total.to_string()}</th></tr></tfoot>
+                                            <tfoot><tr><th colspan="3">{t!(i18n, payroll.total)}</th><th class="price" data-testid="payroll-total">{won(page.total)}</th></tr></tfoot>
                                         </table>
                                     }.into_any()
                                 }}

@@ -16,9 +16,9 @@ pub enum Denied {
     #[error("this page is for {needed} accounts; you are logged in as {actual}")]
     WrongRole {
         /// The role the action needs.
-        needed: &'static str,
+        needed: Role,
         /// The caller's role.
-        actual: &'static str,
+        actual: Role,
     },
     /// The resource does not exist or is someone else's: the same answer for
     /// both (404), so ids cannot be probed.
@@ -75,8 +75,8 @@ fn require_role(user: &User, role: Role) -> Result<(), Denied> {
         Ok(())
     } else {
         Err(Denied::WrongRole {
-            needed: role.label(),
-            actual: user.role.label(),
+            needed: role,
+            actual: user.role,
         })
     }
 }

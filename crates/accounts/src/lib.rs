@@ -111,6 +111,8 @@ pub struct User {
     pub role: Role,
     /// The rider's vehicle; `None` for other roles.
     pub vehicle: Option<DeliveryType>,
+    /// The language they chose, `ko` or `en` (issue 12); `None` until then.
+    pub language: Option<String>,
 }
 
 /// A user to create.
@@ -159,7 +161,7 @@ pub async fn create_user(tx: &mut Tx, user: NewUser<'_>) -> Result<UserId, Accou
     Ok(UserId(id))
 }
 
-const USER_COLUMNS: &str = "id, email, display_name, role, vehicle, password_hash";
+const USER_COLUMNS: &str = "id, email, display_name, role, vehicle, password_hash, language";
 
 /// The user with `email` (any case) and their password hash.
 pub async fn find_by_email(db: &Db, email: &str) -> Result<Option<(User, PasswordHash)>, AccountError> {
@@ -194,8 +196,22 @@ fn user_from_row(row: &sqlx::any::AnyRow) -> Result<(User, PasswordHash), Accoun
         display_name: row.try_get("display_name")?,
         role: db::parsed(row, "role")?,
         vehicle,
+        language: row.try_get("language")?,
     };
     Ok((user, PasswordHash(row.try_get("password_hash")?)))
+}
+
+/// Remembers the language `user` chose: `ko` or `en` (issue 12).
+///
+/// Errors: [`AccountError::Db`]; a language other than those two is
+/// refused by the table's check (the caller parses it first).
+pub async fn set_language(db: &Db, user: UserId, language: &str) -> Result<(), AccountError> {
+    sqlx::query("UPDATE users SET language = $2 WHERE id = $1")
+        .bind(user.get())
+        .bind(language)
+        .execute(db.pool())
+        .await?;
+    Ok(())
 }
 
 /// How many accounts exist.

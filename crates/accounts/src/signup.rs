@@ -3,6 +3,7 @@
 use crate::{create_user, hash_password, AccountError, NewUser, User};
 use db::Db;
 use domain::email::Email;
+use domain::problem::{Choice, Problem, TextField};
 use domain::text::{clean_text, FieldError};
 use domain::{DeliveryType, Role, StoreKind, UserId};
 
@@ -65,21 +66,32 @@ pub enum SignupError {
 pub fn validate(form: &SignupForm) -> Result<ValidSignup, Vec<FieldError>> {
     let mut errors = Vec::new();
     let email = Email::parse(&form.email)
-        .map_err(|e| errors.push(FieldError::new("email", e.to_string())))
+        .map_err(|_| errors.push(FieldError::new("email", Problem::Email)))
         .ok();
-    let display_name = clean_text(&form.display_name, "Name", domain::limits::DISPLAY_NAME_CHARS, false)
-        .map_err(|e| errors.push(FieldError::new("display_name", e.to_string())))
-        .ok();
+    let display_name = clean_text(
+        &form.display_name,
+        TextField::Name,
+        domain::limits::DISPLAY_NAME_CHARS,
+        false,
+    )
+    .map_err(|e| errors.push(FieldError::new("display_name", e)))
+    .ok();
     let length = form.password.chars().count();
     if !(crate::PASSWORD_MIN_CHARS..=crate::PASSWORD_MAX_CHARS).contains(&length) {
-        errors.push(FieldError::new("password", AccountError::PasswordLength.to_string()));
+        errors.push(FieldError::new(
+            "password",
+            Problem::PasswordLength {
+                min: crate::PASSWORD_MIN_CHARS,
+                max: crate::PASSWORD_MAX_CHARS,
+            },
+        ));
     }
     let role = match form.role.trim() {
         "customer" => Some(Role::Customer),
         "owner" => Some(Role::Owner),
         "rider" => Some(Role::Rider),
         _ => {
-            errors.push(FieldError::new("role", "choose customer, store owner or rider"));
+            errors.push(FieldError::new("role", Problem::Choose { what: Choice::Role }));
             None
         }
     };
@@ -87,10 +99,7 @@ pub fn validate(form: &SignupForm) -> Result<ValidSignup, Vec<FieldError>> {
         Some(Role::Rider) => match form.vehicle.as_deref().unwrap_or_default().parse::<DeliveryType>() {
             Ok(v) => Some(v),
             Err(_) => {
-                errors.push(FieldError::new(
-                    "vehicle",
-                    "choose how you deliver: walking, bicycle or motorbike",
-                ));
+                errors.push(FieldError::new("vehicle", Problem::Choose { what: Choice::Vehicle }));
                 None
             }
         },
@@ -99,26 +108,33 @@ pub fn validate(form: &SignupForm) -> Result<ValidSignup, Vec<FieldError>> {
     let store = if role == Some(Role::Owner) {
         let name = clean_text(
             form.store_name.as_deref().unwrap_or_default(),
-            "Store name",
+            TextField::StoreName,
             domain::limits::STORE_NAME_CHARS,
             false,
         )
-        .map_err(|e| errors.push(FieldError::new("store_name", e.to_string())))
+        .map_err(|e| errors.push(FieldError::new("store_name", e)))
         .ok();
         let kind = form
             .store_kind
             .as_deref()
             .unwrap_or_default()
             .parse::<StoreKind>()
-            .map_err(|_| errors.push(FieldError::new("store_kind", "choose what kind of store it is")))
+            .map_err(|_| {
+                errors.push(FieldError::new(
+                    "store_kind",
+                    Problem::Choose {
+                        what: Choice::StoreKind,
+                    },
+                ))
+            })
             .ok();
         let address = clean_text(
             form.store_address.as_deref().unwrap_or_default(),
-            "Store address",
+            TextField::StoreAddress,
             domain::limits::STORE_ADDRESS_CHARS,
             false,
         )
-        .map_err(|e| errors.push(FieldError::new("store_address", e.to_string())))
+        .map_err(|e| errors.push(FieldError::new("store_address", e)))
         .ok();
         match (name, kind, address) {
             (Some(name), Some(kind), Some(address)) => Some(FirstStore { name, kind, address }),
@@ -165,7 +181,7 @@ pub async fn sign_up(db: &Db, form: &SignupForm) -> Result<User, SignupError> {
         Err(AccountError::DuplicateEmail) => {
             return Err(SignupError::Invalid(vec![FieldError::new(
                 "email",
-                "an account with this email already exists; log in instead",
+                Problem::EmailTaken,
             )]))
         }
         Err(e) => return Err(e.into()),
@@ -179,7 +195,9 @@ pub async fn sign_up(db: &Db, form: &SignupForm) -> Result<User, SignupError> {
             &catalog::NewStore {
                 name: &store.name,
                 kind: store.kind,
-                category: store.kind.label(),
+                // The owner names a category (치킨, 꽃다발…) on the menu
+                // page; screens show the store's kind until then.
+                category: "",
                 address: &store.address,
                 status: domain::StoreStatus::Closed,
                 default_prep_minutes: 20,
@@ -198,6 +216,7 @@ pub async fn sign_up(db: &Db, form: &SignupForm) -> Result<User, SignupError> {
         display_name: valid.display_name,
         role: valid.role,
         vehicle: valid.vehicle,
+        language: None,
     })
 }
 

@@ -3,6 +3,7 @@
 //! (`crates/catalog`) fills them from its tables.
 
 use crate::limits;
+use crate::problem::{Problem, TextField};
 use crate::text::{clean_text, FieldError};
 use crate::{MenuItemId, Money, StoreId, StoreKind, StoreStatus};
 use serde::{Deserialize, Serialize};
@@ -47,14 +48,7 @@ impl Stock {
         }
         match input.parse::<i64>() {
             Ok(n) if (0..=limits::MAX_STOCK).contains(&n) => Ok(Stock::Limited(u32::try_from(n).unwrap_or(0))),
-            Ok(_) => Err(FieldError::new(
-                "stock",
-                format!("stock must be 0 to {}, or empty for unlimited", limits::MAX_STOCK),
-            )),
-            Err(_) => Err(FieldError::new(
-                "stock",
-                "stock must be a whole number, or empty for unlimited",
-            )),
+            _ => Err(FieldError::new("stock", Problem::StockRange { max: limits::MAX_STOCK })),
         }
     }
 
@@ -76,7 +70,7 @@ pub struct StoreSummary {
     pub name: String,
     /// Restaurant, flower shop, canteen or repair shop.
     pub kind: StoreKind,
-    /// The cuisine or trade shown under the name, e.g. "치킨 · Fried chicken".
+    /// The cuisine or trade shown under the name, e.g. "치킨".
     pub category: String,
     /// Street address.
     pub address: String,
@@ -119,14 +113,17 @@ impl MenuItem {
 
     /// Why `quantity` of this item cannot be ordered now, if so (requirement
     /// F8: ordering more than is in stock is an error).
-    pub fn problem_with(&self, quantity: i64) -> Option<String> {
+    pub fn problem_with(&self, quantity: i64) -> Option<Problem> {
         if !self.available() {
-            return Some(format!("{} is sold out.", self.name));
+            return Some(Problem::SoldOut {
+                item: self.name.clone(),
+            });
         }
         match self.stock {
-            Stock::Limited(left) if i64::from(left) < quantity => {
-                Some(format!("Only {left} of {} left; lower the quantity.", self.name))
-            }
+            Stock::Limited(left) if i64::from(left) < quantity => Some(Problem::OnlyLeft {
+                item: self.name.clone(),
+                left,
+            }),
             _ => None,
         }
     }
@@ -172,14 +169,21 @@ impl StoreMenu {
 /// 0..=[`limits::MAX_PRICE_WON`]. Errors name the field `price`.
 pub fn parse_price(input: &str) -> Result<Money, FieldError> {
     match input.trim().replace(',', "").parse::<i64>() {
-        Ok(won) if (0..=limits::MAX_PRICE_WON).contains(&won) => {
-            Money::from_won(won).map_err(|e| FieldError::new("price", e.to_string()))
-        }
+        Ok(won) if (0..=limits::MAX_PRICE_WON).contains(&won) => Money::from_won(won).map_err(|_| {
+            FieldError::new(
+                "price",
+                Problem::PriceRange {
+                    max: limits::MAX_PRICE_WON,
+                },
+            )
+        }),
         Ok(_) => Err(FieldError::new(
             "price",
-            format!("the price must be 0 to {} won", limits::MAX_PRICE_WON),
+            Problem::PriceRange {
+                max: limits::MAX_PRICE_WON,
+            },
         )),
-        Err(_) => Err(FieldError::new("price", "the price must be a whole number of won")),
+        Err(_) => Err(FieldError::new("price", Problem::WholeNumber)),
     }
 }
 
@@ -210,21 +214,27 @@ impl NewMenuItem {
         stock: &str,
     ) -> Result<NewMenuItem, Vec<FieldError>> {
         let mut errors = Vec::new();
-        let mut text = |value: &str, field: &str, label: &str, max: usize, required: bool| {
+        let mut text = |value: &str, field: &str, label: TextField, max: usize, required: bool| {
             if !required && value.trim().is_empty() {
                 return String::new();
             }
             clean_text(value, label, max, false).unwrap_or_else(|e| {
-                errors.push(FieldError::new(field, e.to_string()));
+                errors.push(FieldError::new(field, e));
                 String::new()
             })
         };
-        let category = text(category, "category", "Section", limits::MENU_SECTION_CHARS, true);
-        let name = text(name, "name", "Name", limits::MENU_ITEM_NAME_CHARS, true);
+        let category = text(
+            category,
+            "category",
+            TextField::Category,
+            limits::MENU_SECTION_CHARS,
+            true,
+        );
+        let name = text(name, "name", TextField::ItemName, limits::MENU_ITEM_NAME_CHARS, true);
         let description = text(
             description,
             "description",
-            "Description",
+            TextField::Description,
             limits::MENU_ITEM_DESCRIPTION_CHARS,
             false,
         );
@@ -265,8 +275,8 @@ impl ItemChange {
     pub fn parse(name: Option<&str>, price: &str, stock: &str, sold_out: bool) -> Result<ItemChange, Vec<FieldError>> {
         let mut errors = Vec::new();
         let name = name.and_then(|n| {
-            clean_text(n, "Name", limits::MENU_ITEM_NAME_CHARS, false)
-                .map_err(|e| errors.push(FieldError::new("name", e.to_string())))
+            clean_text(n, TextField::ItemName, limits::MENU_ITEM_NAME_CHARS, false)
+                .map_err(|e| errors.push(FieldError::new("name", e)))
                 .ok()
         });
         let price = parse_price(price).map_err(|e| errors.push(e)).ok();

@@ -114,17 +114,28 @@ pub enum JobCommand {
 }
 
 impl JobCommand {
-    /// A verb for messages: "cannot {verb} a job that is …".
-    pub fn verb(self) -> &'static str {
+    /// The command's stable name (`claim`, `pick_up`, …): what a refusal
+    /// names, for the screens to put in words.
+    pub fn name(self) -> &'static str {
         match self {
             JobCommand::Open => "open",
-            JobCommand::FoodReady => "mark ready",
+            JobCommand::FoodReady => "food_ready",
             JobCommand::Cancel => "cancel",
-            JobCommand::Claim => "take",
-            JobCommand::PickUp => "pick up",
+            JobCommand::Claim => "claim",
+            JobCommand::PickUp => "pick_up",
             JobCommand::Deliver => "deliver",
         }
     }
+}
+
+/// Who alone may do what another was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobActorKind {
+    /// The platform, following the order.
+    Platform,
+    /// A rider.
+    Rider,
 }
 
 /// Who acts on a job.
@@ -145,10 +156,10 @@ pub enum JobActor {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum JobError {
     /// The command does not apply in the job's status.
-    #[error("cannot {verb} a job that is {status}")]
+    #[error("cannot {command} a job that is {status}")]
     NotAllowed {
-        /// The command's verb.
-        verb: String,
+        /// The command's name ([`JobCommand::name`]).
+        command: String,
         /// The job's status.
         status: JobStatus,
     },
@@ -171,8 +182,8 @@ pub enum JobError {
     #[error("the store is still preparing this order; pick it up once it is ready")]
     NotReadyYet,
     /// Only the platform opens, readies and cancels jobs; only riders take them.
-    #[error("{0}")]
-    Forbidden(String),
+    #[error("only {0:?} may do that")]
+    Forbidden(JobActorKind),
 }
 
 /// What happened to a delivery job. Each carries the order id: one job per
@@ -287,18 +298,16 @@ impl DeliveryJob {
         use JobStatus as S;
         let order_id = self.order;
         let not_allowed = || JobError::NotAllowed {
-            verb: command.verb().into(),
+            command: command.name().into(),
             status: self.status,
         };
         let rider = match (command, actor) {
             (C::Open | C::FoodReady | C::Cancel, JobActor::System) => None,
             (C::Open | C::FoodReady | C::Cancel, JobActor::Rider { .. }) => {
-                return Err(JobError::Forbidden(
-                    "only the platform does that, following the order".into(),
-                ))
+                return Err(JobError::Forbidden(JobActorKind::Platform))
             }
             (C::Claim | C::PickUp | C::Deliver, JobActor::System) => {
-                return Err(JobError::Forbidden("only riders take and deliver jobs".into()))
+                return Err(JobError::Forbidden(JobActorKind::Rider))
             }
             (_, JobActor::Rider { user, vehicle }) => {
                 if vehicle != self.vehicle {

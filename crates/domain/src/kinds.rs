@@ -33,7 +33,8 @@ macro_rules! named_enum {
                 match self { $($name::$variant => $text),+ }
             }
 
-            /// A short English label for screens.
+            /// An English name for logs and the console banner; screens take
+            /// their words, in the reader's language, from the app's `words` module.
             pub fn label(self) -> &'static str {
                 match self { $($name::$variant => $label),+ }
             }
@@ -101,76 +102,6 @@ named_enum!(
         RepairShop => "repair_shop", "Repair shop",
     }
 );
-
-/// The words one kind of business uses for the same order states (issue 11:
-/// "keep one state machine; vary the vocabulary by store kind"): a flower
-/// shop arranges, a repair shop repairs and brings the car back (seeds
-/// 000–004). English for now; the Korean words come with issue 12.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Vocabulary {
-    /// The accepted order's status: "Being prepared", "Being repaired", ….
-    pub preparing: &'static str,
-    /// The same as one word, for a progress step and the owner's column.
-    pub preparing_step: &'static str,
-    /// The ready status: "Ready", "Repaired", ….
-    pub ready: &'static str,
-    /// The owner's button that marks it ready: "Food is ready", "Repair done", ….
-    pub mark_ready: &'static str,
-    /// What a rider carries: "food", "flowers", "meal", "car".
-    pub goods: &'static str,
-    /// The picked-up order's status: "On the way", "Being brought back".
-    pub on_the_way: &'static str,
-    /// The delivered order's status: "Delivered", "Returned".
-    pub delivered: &'static str,
-}
-
-impl StoreKind {
-    /// This kind's words for the order states (issue 11).
-    pub fn words(self) -> &'static Vocabulary {
-        const RESTAURANT: Vocabulary = Vocabulary {
-            preparing: "Being prepared",
-            preparing_step: "Cooking",
-            ready: "Ready",
-            mark_ready: "Food is ready",
-            goods: "food",
-            on_the_way: "On the way",
-            delivered: "Delivered",
-        };
-        const FLOWER_SHOP: Vocabulary = Vocabulary {
-            preparing: "Being arranged",
-            preparing_step: "Arranging",
-            ready: "Ready",
-            mark_ready: "Bouquet is ready",
-            goods: "flowers",
-            on_the_way: "On the way",
-            delivered: "Delivered",
-        };
-        const CANTEEN: Vocabulary = Vocabulary {
-            preparing: "Being cooked",
-            preparing_step: "Cooking",
-            ready: "Ready — collect it",
-            mark_ready: "Meal is ready",
-            goods: "meal",
-            on_the_way: "On the way",
-            delivered: "Delivered",
-        };
-        const REPAIR_SHOP: Vocabulary = Vocabulary {
-            preparing: "Being repaired",
-            preparing_step: "Repairing",
-            ready: "Repaired",
-            mark_ready: "Repair done",
-            goods: "car",
-            on_the_way: "Being brought back",
-            delivered: "Returned",
-        };
-        match self {
-            StoreKind::Restaurant => &RESTAURANT,
-            StoreKind::FlowerShop => &FLOWER_SHOP,
-            StoreKind::Canteen => &CANTEEN,
-            StoreKind::RepairShop => &REPAIR_SHOP,
-        }
-    }
-}
 
 /// Orders placed before the kind rode on `OrderPlaced` read as a restaurant's.
 pub(crate) fn restaurant() -> StoreKind {
@@ -269,9 +200,6 @@ mod tests {
         for r in Role::ALL {
             assert_eq!(r.as_str().parse::<Role>(), Ok(*r));
         }
-        assert_eq!(StoreKind::RepairShop.words().mark_ready, "Repair done");
-        assert_eq!(StoreKind::FlowerShop.words().preparing_step, "Arranging");
-        assert_eq!(StoreKind::Restaurant.words().ready, "Ready");
         for k in StoreKind::ALL {
             assert_eq!(k.as_str().parse::<StoreKind>(), Ok(*k));
         }

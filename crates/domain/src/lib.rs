@@ -26,6 +26,7 @@ pub mod limits;
 pub mod money;
 pub mod notice;
 pub mod order;
+pub mod problem;
 pub mod shop;
 pub mod text;
 pub mod visibility;

@@ -2,11 +2,11 @@
 //! 바뀔 때 마다 카톡으로 알림을 보낸다").
 //!
 //! A notification is stored as what happened — a [`Notice`] with its
-//! parameters — and put into words only when it is shown, so the words can
-//! change (and, later, the reader's language) without rewriting history.
+//! parameters — and put into words only when it is shown, in the reader's
+//! language (issue 12: switching language changes old notifications too).
 
 use crate::order::RejectReason;
-use crate::{Fulfilment, Money, OrderId, PaymentMethod, StoreKind};
+use crate::{Fulfilment, Money, PaymentMethod, StoreKind};
 use serde::{Deserialize, Serialize};
 
 /// What happened, for whom, with what to say about it.
@@ -164,189 +164,13 @@ pub enum Notice {
     },
 }
 
-/// ", final amount ₩…" for a repair that has one.
-fn final_words(amount: Option<Money>) -> String {
-    amount.map(|a| format!(", final amount {a}")).unwrap_or_default()
-}
-
-impl Notice {
-    /// The notice in English, about order `order`.
-    pub fn english(&self, order: OrderId) -> String {
-        match self {
-            Notice::OrderPlaced { store } => {
-                format!("Order #{order} is placed with {store}. Waiting for the store to accept.")
-            }
-            Notice::NewOrder {
-                units,
-                total,
-                fulfilment,
-            } => {
-                let how = match fulfilment {
-                    Fulfilment::Delivery(t) => format!("{} delivery", t.label().to_lowercase()),
-                    Fulfilment::Pickup => "pickup".into(),
-                };
-                format!("New order #{order}: {units} item(s), {total}, {how}.")
-            }
-            // Only repair shops give estimates (seed 001).
-            Notice::OrderAccepted {
-                store,
-                prep_minutes,
-                estimate: Some(estimate),
-                ..
-            } => format!(
-                "{store} accepted repair #{order} with an estimate of {estimate}: done in about {prep_minutes} min."
-            ),
-            Notice::OrderAccepted {
-                store,
-                prep_minutes,
-                kind,
-                estimate: None,
-            } => match kind {
-                StoreKind::FlowerShop => format!(
-                    "{store} accepted order #{order} and is arranging it: ready in about {prep_minutes} min."
-                ),
-                StoreKind::RepairShop => format!(
-                    "{store} accepted order #{order} and is repairing your car: done in about {prep_minutes} min."
-                ),
-                _ => format!("{store} accepted order #{order}: ready in about {prep_minutes} min."),
-            },
-            Notice::OrderRejected { store, reason } => format!(
-                "{store} could not take order #{order}: {}.",
-                reason.message()
-            ),
-            Notice::ReadyForPickup {
-                store,
-                address,
-                kind,
-                final_amount,
-            } => match kind {
-                StoreKind::Canteen => format!("Your meal (order #{order}) is ready! Collect it at {store}, {address}."),
-                StoreKind::RepairShop => format!(
-                    "Your car is repaired (order #{order}){}! Collect it at {store}, {address}.",
-                    final_words(*final_amount)
-                ),
-                _ => format!("Your order #{order} is ready! Collect it at {store}, {address}."),
-            },
-            Notice::ReadyForRider {
-                final_amount: Some(amount),
-            } => format!(
-                "Your car is repaired (order #{order}){}; a driver brings it back.",
-                final_words(Some(*amount))
-            ),
-            Notice::ReadyForRider { final_amount: None } => {
-                format!("Order #{order} is ready and waiting for the rider.")
-            }
-            Notice::FinalAmountProposed {
-                store,
-                amount,
-                authorized,
-            } => format!(
-                "{store} finished repair #{order} at {amount}, more than the {authorized} held on your card. Approve it or not on the order's page."
-            ),
-            Notice::FinalAmountApproved { amount } => {
-                format!("The customer approved the final amount {amount} for repair #{order}; it counts as done.")
-            }
-            Notice::FinalAmountDeclined { amount, authorized } => format!(
-                "The customer did not approve {amount} for repair #{order}. Finish it at {authorized} or less."
-            ),
-
-            Notice::OrderCancelled => format!("Order #{order} is cancelled."),
-            Notice::CancelledByCustomer => format!("Order #{order} was cancelled by the customer."),
-            Notice::StoreOrderCancelled { by } => {
-                let who = match by {
-                    crate::Role::Customer => "the customer",
-                    _ => "the operator",
-                };
-                format!(
-                    "Order #{order} was cancelled by {who}. Stop preparing it: the customer's payment was released."
-                )
-            }
-            Notice::PaymentApproved {
-                amount,
-                method: PaymentMethod::Payroll,
-            } => format!(
-                "Payroll deduction approved: {amount} for order #{order} will be deducted from your pay once you collect it."
-            ),
-            Notice::PaymentApproved { amount, .. } => format!(
-                "Payment approved: {amount} for order #{order} is held on your card. It is charged only when the order is done."
-            ),
-            Notice::PaymentCaptured {
-                amount,
-                method: PaymentMethod::Payroll,
-            } => format!("{amount} for order #{order} was deducted from your pay."),
-            Notice::PaymentCaptured { amount, .. } => {
-                format!("Payment complete: {amount} for order #{order} was charged to your card.")
-            }
-            Notice::PaymentReleased {
-                method: PaymentMethod::Payroll,
-                ..
-            } => format!("Order #{order} is off your payroll: nothing is deducted from your pay."),
-            Notice::PaymentReleased { amount, .. } => {
-                format!("Payment released: the {amount} held for order #{order} went back to your card. You were not charged.")
-            }
-            Notice::JobCancelled { store } => {
-                format!("The delivery job for order #{order} was cancelled. No need to go to {store}.")
-            }
-            Notice::RiderOnTheWay { store } => format!("A rider has taken order #{order} and heads to {store}."),
-            Notice::PickedUp { kind } => match kind {
-                StoreKind::RepairShop => format!("Your car is on its way back to you (order #{order})."),
-                StoreKind::FlowerShop => format!("Your flowers (order #{order}) are on the way."),
-                _ => format!("Order #{order} is on the way."),
-            },
-            Notice::Delivered { kind } => match kind {
-                StoreKind::RepairShop => {
-                    format!("Your car was returned (order #{order}). Tell others how the repair went with a review.")
-                }
-                _ => format!("Order #{order} was delivered. Enjoy! Tell others how it was with a review."),
-            },
-            Notice::Collected => {
-                format!("You collected order #{order}. Enjoy! Tell others how it was with a review.")
-            }
-            Notice::Reviewed { stars } => format!("Order #{order} got a {stars}-star review."),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn each_business_speaks_its_own_words_and_old_notices_still_read() {
-        let order = OrderId(4);
-        let repair = Notice::OrderAccepted {
-            store: "카센터".into(),
-            prep_minutes: 90,
-            kind: StoreKind::RepairShop,
-            estimate: None,
-        };
-        assert!(repair.english(order).contains("repairing your car"));
-        let quoted = Notice::OrderAccepted {
-            store: "카센터".into(),
-            prep_minutes: 90,
-            kind: StoreKind::RepairShop,
-            estimate: Money::from_won(120_000).ok(),
-        };
-        assert!(
-            quoted.english(order).contains("estimate of ₩120,000"),
-            "{}",
-            quoted.english(order)
-        );
-        let old: Notice = serde_json::from_str(r#"{"notice":"payment_captured","amount":5000}"#).expect("old notice");
-        assert!(
-            old.english(order).contains("charged to your card"),
-            "written before payroll: a card"
-        );
-        let flowers = Notice::PickedUp {
-            kind: StoreKind::FlowerShop,
-        };
-        assert_eq!(flowers.english(order), "Your flowers (order #4) are on the way.");
-        let back = Notice::Delivered {
-            kind: StoreKind::RepairShop,
-        };
-        assert!(back.english(order).starts_with("Your car was returned"));
-        // Stored before the kind was: a restaurant's words.
-        let old: Notice = serde_json::from_str(r#"{"notice":"picked_up"}"#).expect("old notice");
+    fn notices_written_before_still_read_with_a_restaurant_s_words_and_a_card() {
+        let old: Notice = serde_json::from_str(r#"{"notice":"picked_up"}"#).unwrap_or(Notice::Collected);
         assert_eq!(
             old,
             Notice::PickedUp {
@@ -354,7 +178,26 @@ mod tests {
             }
         );
         let old: Notice = serde_json::from_str(r#"{"notice":"order_accepted","store":"치킨","prep_minutes":20}"#)
-            .expect("old notice");
-        assert_eq!(old.english(order), "치킨 accepted order #4: ready in about 20 min.");
+            .unwrap_or(Notice::Collected);
+        assert_eq!(
+            old,
+            Notice::OrderAccepted {
+                store: "치킨".into(),
+                prep_minutes: 20,
+                kind: StoreKind::Restaurant,
+                estimate: None
+            }
+        );
+        let old: Notice =
+            serde_json::from_str(r#"{"notice":"payment_captured","amount":5000}"#).unwrap_or(Notice::Collected);
+        assert!(matches!(
+            old,
+            Notice::PaymentCaptured {
+                method: PaymentMethod::Card,
+                ..
+            }
+        ));
+        let old: Notice = serde_json::from_str(r#"{"notice":"ready_for_rider"}"#).unwrap_or(Notice::Collected);
+        assert_eq!(old, Notice::ReadyForRider { final_amount: None });
     }
 }

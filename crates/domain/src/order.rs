@@ -97,35 +97,6 @@ impl OrderStatus {
             OrderStatus::Cancelled => "cancelled",
         }
     }
-
-    /// A short English label in the words of the store's kind (issue 11):
-    /// a repair is "Being repaired", a bouquet "Being arranged".
-    pub fn label_for(self, kind: crate::StoreKind) -> &'static str {
-        let words = kind.words();
-        match self {
-            OrderStatus::Accepted => words.preparing,
-            OrderStatus::Ready => words.ready,
-            OrderStatus::PickedUp => words.on_the_way,
-            OrderStatus::Delivered => words.delivered,
-            other => other.label(),
-        }
-    }
-
-    /// A short English label for customers.
-    pub fn label(self) -> &'static str {
-        match self {
-            OrderStatus::PaymentPending => "Processing payment",
-            OrderStatus::PaymentFailed => "Payment failed",
-            OrderStatus::Placed => "Order placed",
-            OrderStatus::Accepted => "Being prepared",
-            OrderStatus::Ready => "Ready",
-            OrderStatus::PickedUp => "On the way",
-            OrderStatus::Delivered => "Delivered",
-            OrderStatus::Collected => "Collected",
-            OrderStatus::Rejected => "Rejected by the store",
-            OrderStatus::Cancelled => "Cancelled",
-        }
-    }
 }
 
 impl fmt::Display for OrderStatus {
@@ -161,26 +132,15 @@ impl RejectReason {
             "too_busy" => RejectReason::TooBusy,
             "closing_soon" => RejectReason::ClosingSoon,
             "other" => RejectReason::Other(text.unwrap_or_default().to_string()),
-            other => {
+            _ => {
                 return Err(crate::FieldError::new(
                     "reason",
-                    format!(
-                        "Unknown reason \"{}\"; choose sold out, too busy, closing soon or other.",
-                        other.chars().take(30).collect::<String>()
-                    ),
+                    crate::problem::Problem::Choose {
+                        what: crate::problem::Choice::RejectReason,
+                    },
                 ))
             }
         })
-    }
-
-    /// The reason as the customer reads it.
-    pub fn message(&self) -> String {
-        match self {
-            RejectReason::SoldOut => "Some items are sold out".into(),
-            RejectReason::TooBusy => "The store is too busy right now".into(),
-            RejectReason::ClosingSoon => "The store is closing soon".into(),
-            RejectReason::Other(text) => text.clone(),
-        }
     }
 }
 
@@ -262,20 +222,21 @@ pub enum OrderCommand {
 }
 
 impl OrderCommand {
-    /// A verb for messages: "cannot {verb} an order that is …".
-    pub fn verb(&self) -> &'static str {
+    /// The command's stable name (`accept`, `mark_ready`, …): what a
+    /// refusal names, for the screens to put in words.
+    pub fn name(&self) -> &'static str {
         match self {
-            OrderCommand::ConfirmPayment { .. } => "confirm payment for",
-            OrderCommand::FailPayment { .. } => "fail payment for",
+            OrderCommand::ConfirmPayment { .. } => "confirm_payment",
+            OrderCommand::FailPayment { .. } => "fail_payment",
             OrderCommand::Acknowledge => "acknowledge",
             OrderCommand::Accept { .. } => "accept",
             OrderCommand::Reject { .. } => "reject",
-            OrderCommand::MarkReady { .. } => "mark ready",
-            OrderCommand::ApproveFinalAmount { .. } => "approve the final amount of",
-            OrderCommand::DeclineFinalAmount { .. } => "decline the final amount of",
+            OrderCommand::MarkReady { .. } => "mark_ready",
+            OrderCommand::ApproveFinalAmount { .. } => "approve_final_amount",
+            OrderCommand::DeclineFinalAmount { .. } => "decline_final_amount",
             OrderCommand::Cancel => "cancel",
-            OrderCommand::Collect => "mark collected",
-            OrderCommand::RecordPickUp { .. } => "pick up",
+            OrderCommand::Collect => "collect",
+            OrderCommand::RecordPickUp { .. } => "pick_up",
             OrderCommand::RecordDelivery { .. } => "deliver",
         }
     }
@@ -324,10 +285,10 @@ impl Actor {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum OrderError {
     /// The command does not apply in the current status.
-    #[error("cannot {verb} an order that is {status}")]
+    #[error("cannot {command} an order that is {status}")]
     NotAllowed {
-        /// The command's verb.
-        verb: String,
+        /// The command's name ([`OrderCommand::name`]).
+        command: String,
         /// The order's current status.
         status: OrderStatus,
     },
@@ -335,8 +296,8 @@ pub enum OrderError {
     #[error("the store has already finished preparing this order, so it can no longer be cancelled")]
     TooLateToCancel,
     /// The actor may not issue this command on this order.
-    #[error("{0}")]
-    Forbidden(String),
+    #[error("not yours to do: {0:?}")]
+    Forbidden(NotYours),
     /// A delivery-only command on a pickup order.
     #[error("this is a pickup order; there is nothing to deliver")]
     NotADeliveryOrder,
@@ -351,8 +312,8 @@ pub enum OrderError {
     RepairStarted,
     /// A repair shop accepted without an estimate, or finished without the
     /// final amount (or another store sent one).
-    #[error("{0}")]
-    Amount(String),
+    #[error("repair amount: {0:?}")]
+    Amount(AmountRule),
     /// Approving or declining a final amount that is not (or no longer) the
     /// one the shop asks for.
     #[error("the shop has changed the amount it asks for; look at the order again")]
@@ -360,6 +321,38 @@ pub enum OrderError {
     /// A reason text that is empty, too long or malformed.
     #[error(transparent)]
     InvalidText(#[from] TextError),
+}
+
+/// Who may do what an actor was refused (for the message).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotYours {
+    /// Only the payment system settles a payment.
+    OnlyThePayment,
+    /// Only the store that received the order.
+    OnlyTheStore,
+    /// Only the customer who placed it cancels it.
+    OnlyTheCustomerCancels,
+    /// Only the customer answers for a repair's price.
+    OnlyTheCustomerAnswers,
+    /// Riders act on the delivery job; the order follows it.
+    RidersUseTheJob,
+    /// A higher amount is approved through the payment (`ordering::repair`).
+    ApproveThroughPayment,
+}
+
+/// What is wrong with a repair's estimate or final amount (seed 001).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AmountRule {
+    /// A repair shop accepts with an estimate.
+    EstimateRequired,
+    /// A repair shop finishes with the final amount.
+    FinalAmountRequired,
+    /// Outside 1 ..= [`crate::limits::MAX_REPAIR_WON`] won.
+    OutOfRange,
+    /// Only repair shops give estimates and final amounts.
+    OnlyRepairShops,
 }
 
 /// What happened to an order. Every event carries the order id, the
@@ -597,7 +590,7 @@ impl Order {
         let order_id = self.id;
         self.authorize(command, actor)?;
         let not_allowed = || OrderError::NotAllowed {
-            verb: command.verb().into(),
+            command: command.name().into(),
             status: self.status,
         };
 
@@ -607,7 +600,7 @@ impl Order {
                 order: placed.clone(),
             }),
             (C::FailPayment { reason }, S::PaymentPending) => {
-                let reason = clean_text(reason, "Payment failure reason", 200, false)?;
+                let reason = clean_text(reason, crate::problem::TextField::PaymentFailure, 200, false)?;
                 Ok(OrderEvent::PaymentFailed { order_id, reason })
             }
             // A new order, or one cancelled under the store's hands (seed
@@ -623,7 +616,7 @@ impl Order {
                 if !PREP_MINUTES.contains(prep_minutes) {
                     return Err(OrderError::InvalidPrepMinutes);
                 }
-                let estimate = self.repair_amount(*estimate, "an estimate")?;
+                let estimate = self.repair_amount(*estimate, AmountRule::EstimateRequired)?;
                 Ok(OrderEvent::OrderAccepted {
                     order_id,
                     prep_minutes: *prep_minutes,
@@ -632,15 +625,18 @@ impl Order {
             }
             (C::Reject { reason }, S::Placed) => {
                 let reason = match reason {
-                    RejectReason::Other(text) => {
-                        RejectReason::Other(clean_text(text, "Reason", RejectReason::MAX_CHARS, false)?)
-                    }
+                    RejectReason::Other(text) => RejectReason::Other(clean_text(
+                        text,
+                        crate::problem::TextField::Reason,
+                        RejectReason::MAX_CHARS,
+                        false,
+                    )?),
                     other => other.clone(),
                 };
                 Ok(OrderEvent::OrderRejected { order_id, reason })
             }
             (C::MarkReady { final_amount }, S::Accepted) => {
-                match self.repair_amount(*final_amount, "the final amount")? {
+                match self.repair_amount(*final_amount, AmountRule::FinalAmountRequired)? {
                     Some(amount) if amount > self.authorized => Ok(OrderEvent::FinalAmountProposed {
                         order_id,
                         amount,
@@ -686,32 +682,32 @@ impl Order {
     /// Checks that `actor` is someone who may issue `command` on this order at all.
     fn authorize(&self, command: &OrderCommand, actor: Actor) -> Result<(), OrderError> {
         use OrderCommand as C;
-        let forbidden = |why: &str| Err(OrderError::Forbidden(why.into()));
+        let forbidden = |why: NotYours| Err(OrderError::Forbidden(why));
         match command {
             C::ConfirmPayment { .. } | C::FailPayment { .. } => match actor {
                 Actor::System => Ok(()),
-                _ => forbidden("only the payment system settles a payment"),
+                _ => forbidden(NotYours::OnlyThePayment),
             },
             C::Acknowledge | C::Accept { .. } | C::Reject { .. } | C::MarkReady { .. } | C::Collect => match actor {
                 Actor::StoreOwner { store, .. } if store == self.store => match (command, self.fulfilment) {
                     (C::Collect, Fulfilment::Delivery(_)) => Err(OrderError::NotAPickupOrder),
                     _ => Ok(()),
                 },
-                _ => forbidden("only the store that received this order can do that"),
+                _ => forbidden(NotYours::OnlyTheStore),
             },
             C::Cancel => match actor {
                 Actor::Customer(user) if user == self.customer => Ok(()),
                 Actor::Admin(_) => Ok(()),
-                _ => forbidden("only the customer who placed this order can cancel it"),
+                _ => forbidden(NotYours::OnlyTheCustomerCancels),
             },
             C::ApproveFinalAmount { .. } | C::DeclineFinalAmount { .. } => match actor {
                 Actor::Customer(user) if user == self.customer => Ok(()),
-                _ => forbidden("only the customer who placed this order can answer for its price"),
+                _ => forbidden(NotYours::OnlyTheCustomerAnswers),
             },
             C::RecordPickUp { .. } | C::RecordDelivery { .. } => match (actor, self.fulfilment) {
                 (Actor::System, Fulfilment::Delivery(_)) => Ok(()),
                 (Actor::System, Fulfilment::Pickup) => Err(OrderError::NotADeliveryOrder),
-                _ => forbidden("riders act on the delivery job; the order follows it"),
+                _ => forbidden(NotYours::RidersUseTheJob),
             },
         }
     }
@@ -739,18 +735,15 @@ impl Order {
     /// A repair shop's amount (an estimate, a final amount): required
     /// there, between 1 won and [`crate::limits::MAX_REPAIR_WON`]; any other
     /// store must not send one.
-    fn repair_amount(&self, amount: Option<Money>, what: &str) -> Result<Option<Money>, OrderError> {
+    fn repair_amount(&self, amount: Option<Money>, missing: AmountRule) -> Result<Option<Money>, OrderError> {
         match (self.kind, amount) {
-            (StoreKind::RepairShop, None) => Err(OrderError::Amount(format!("a repair shop gives {what} in won"))),
+            (StoreKind::RepairShop, None) => Err(OrderError::Amount(missing)),
             (StoreKind::RepairShop, Some(won)) if won == Money::ZERO || won.won() > crate::limits::MAX_REPAIR_WON => {
-                Err(OrderError::Amount(format!(
-                    "{what} must be between 1 and {} won",
-                    crate::limits::MAX_REPAIR_WON
-                )))
+                Err(OrderError::Amount(AmountRule::OutOfRange))
             }
             (StoreKind::RepairShop, some) => Ok(some),
             (_, None) => Ok(None),
-            (_, Some(_)) => Err(OrderError::Amount(format!("only a repair shop gives {what}"))),
+            (_, Some(_)) => Err(OrderError::Amount(AmountRule::OnlyRepairShops)),
         }
     }
 }

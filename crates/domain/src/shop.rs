@@ -3,6 +3,7 @@
 //! projections; the browser renders them.
 
 use crate::limits;
+use crate::problem::{Choice, Problem, TextField};
 use crate::text::{clean_text, FieldError};
 use crate::{DeliveryType, Fulfilment, MenuItemId, Money, OrderId, OrderStatus, StoreId, UserId};
 use serde::{Deserialize, Serialize};
@@ -21,7 +22,7 @@ pub struct CartLine {
     /// Price times quantity, in won.
     pub line_total: Money,
     /// Why it cannot be ordered now (sold out, not enough left), if so.
-    pub problem: Option<String>,
+    pub problem: Option<Problem>,
 }
 
 /// A customer's cart at one store (one cart per store, kept in the database
@@ -43,7 +44,7 @@ pub struct Cart {
     /// Smallest subtotal for delivery, in won (0: none).
     pub min_order: Money,
     /// Why the store cannot take the order now (paused, closed), if so.
-    pub store_problem: Option<String>,
+    pub store_problem: Option<Problem>,
     /// Items the store took off its menu since they were added: they were
     /// taken out of the cart, and this says so once (issue 11).
     #[serde(default)]
@@ -131,7 +132,7 @@ pub struct OrderView {
     /// When it should be ready (unix milliseconds), once accepted.
     pub ready_by_ms: Option<i64>,
     /// Why the store rejected it.
-    pub reason: Option<String>,
+    pub reason: Option<crate::order::RejectReason>,
     /// Who cancelled it, once cancelled: each reader puts it in their own
     /// words ("you" or "the customer"; seed 000).
     pub cancelled_by: Option<crate::Role>,
@@ -184,85 +185,9 @@ impl OrderView {
         }
     }
 
-    /// Where the money stands, in the words of `reader` (a customer, or the
-    /// store and the operator): held, charged or released, with the amount
-    /// (issue 11, "nobody sees the money"); for a canteen's payroll
-    /// deduction, deducted from pay once collected (seed 003). `None` when
-    /// unknown.
-    pub fn payment_words(&self, reader: crate::Role) -> Option<String> {
-        let held = self.held.unwrap_or(self.placed.total);
-        let done = match (self.placed.store_kind, self.placed.fulfilment) {
-            (crate::StoreKind::RepairShop, Fulfilment::Delivery(_)) => "returned",
-            (_, Fulfilment::Delivery(_)) => "delivered",
-            (_, Fulfilment::Pickup) => "collected",
-        };
-        let customer = reader == crate::Role::Customer;
-        let state = self.payment?;
-        if self.placed.payment_method == crate::PaymentMethod::Payroll {
-            let charged = self.charged.unwrap_or(held);
-            return Some(match (state, customer) {
-                (crate::PaymentState::Authorized, true) => {
-                    format!("{held} will be deducted from your pay once you collect it — nothing deducted yet")
-                }
-                (crate::PaymentState::Authorized, false) => {
-                    format!("Payroll deduction {held} — deducted once collected")
-                }
-                (crate::PaymentState::Captured, true) => format!("{charged} deducted from your pay"),
-                (crate::PaymentState::Captured, false) => format!("Payroll deduction {charged} recorded"),
-                (crate::PaymentState::Released, true) => "Nothing was deducted from your pay".into(),
-                (crate::PaymentState::Released, false) => {
-                    format!("Payroll deduction {held} cancelled — nothing deducted")
-                }
-            });
-        }
-        let to_charge = match self.final_amount {
-            Some(amount) if amount < held => format!("{amount} of it charged"),
-            _ => "charged".into(),
-        };
-        Some(match (state, customer) {
-            (crate::PaymentState::Authorized, true) => {
-                format!("{held} held on your card — {to_charge} only once the order is {done}")
-            }
-            (crate::PaymentState::Authorized, false) => {
-                format!("Card payment {held} held — {to_charge} once the order is {done}")
-            }
-            (crate::PaymentState::Captured, _) => {
-                let charged = self.charged.unwrap_or(held);
-                let rest = if charged < held {
-                    format!(" (of {held} held; the rest was released)")
-                } else {
-                    String::new()
-                };
-                if customer {
-                    format!("{charged} charged to your card{rest}")
-                } else {
-                    format!("Card payment {charged} charged{rest}")
-                }
-            }
-            (crate::PaymentState::Released, true) => {
-                format!("The {held} hold was released — you were not charged")
-            }
-            (crate::PaymentState::Released, false) => {
-                format!("Card payment {held} released — not charged")
-            }
-        })
-    }
-
-    /// Why the order ended without being completed, in `reader`'s words:
-    /// the store's reason for a rejection, or who cancelled ("you" to the
-    /// one who did; seed 000). `None` while it is not rejected or cancelled.
-    pub fn ended_words(&self, reader: crate::Role) -> Option<String> {
-        match self.status {
-            OrderStatus::Rejected => Some(self.reason.clone().unwrap_or_else(|| "Rejected by the store".into())),
-            OrderStatus::Cancelled => Some(match self.cancelled_by {
-                Some(by) if by == reader => "Cancelled by you".into(),
-                Some(crate::Role::Customer) => "Cancelled by the customer".into(),
-                Some(crate::Role::Owner) => "Cancelled by the store".into(),
-                Some(_) => "Cancelled by the operator".into(),
-                None => self.reason.clone().unwrap_or_else(|| "Cancelled".into()),
-            }),
-            _ => None,
-        }
+    /// What the payment holds, in won: the approved amount, else the total.
+    pub fn held_amount(&self) -> Money {
+        self.held.unwrap_or(self.placed.total)
     }
 }
 
@@ -449,31 +374,35 @@ impl CheckoutRequest {
                 .parse::<DeliveryType>()
             {
                 Ok(t) => Some(Fulfilment::Delivery(t)),
-                Err(e) => {
-                    errors.push(FieldError::new("delivery_type", e.to_string()));
+                Err(_) => {
+                    errors.push(FieldError::new(
+                        "delivery_type",
+                        Problem::Choose {
+                            what: Choice::DeliveryType,
+                        },
+                    ));
                     None
                 }
             },
-            other => {
+            _ => {
                 errors.push(FieldError::new(
                     "fulfilment",
-                    format!(
-                        "choose delivery or pickup (got \"{}\")",
-                        other.chars().take(20).collect::<String>()
-                    ),
+                    Problem::Choose {
+                        what: Choice::Fulfilment,
+                    },
                 ));
                 None
             }
         };
         let address = if form.fulfilment.trim() == "delivery" {
-            match clean_text(&form.address, "Address", limits::DELIVERY_ADDRESS_CHARS, false) {
+            match clean_text(&form.address, TextField::Address, limits::DELIVERY_ADDRESS_CHARS, false) {
                 Ok(a) if a.chars().count() >= limits::DELIVERY_ADDRESS_MIN_CHARS => a,
                 Ok(_) => {
-                    errors.push(FieldError::new("address", "enter the full delivery address"));
+                    errors.push(FieldError::new("address", Problem::AddressTooShort));
                     String::new()
                 }
                 Err(e) => {
-                    errors.push(FieldError::new("address", e.to_string()));
+                    errors.push(FieldError::new("address", e));
                     String::new()
                 }
             }
@@ -483,27 +412,26 @@ impl CheckoutRequest {
         let note = if form.note.trim().is_empty() {
             String::new()
         } else {
-            clean_text(&form.note, "Note", limits::NOTE_CHARS, true).unwrap_or_else(|e| {
-                errors.push(FieldError::new("note", e.to_string()));
+            clean_text(&form.note, TextField::Note, limits::NOTE_CHARS, true).unwrap_or_else(|e| {
+                errors.push(FieldError::new("note", e));
                 String::new()
             })
         };
         let payment = match form.payment_method.trim() {
             "" | "card" => card_digits(&form.card_number)
                 .map(|digits| Payment::Card { digits })
-                .map_err(|e| errors.push(FieldError::new("card_number", e.to_string())))
+                .map_err(|_| errors.push(FieldError::new("card_number", Problem::CardNumber)))
                 .ok(),
             "payroll" => employee_number(&form.employee_number)
                 .map(|employee_number| Payment::Payroll { employee_number })
-                .map_err(|e| errors.push(FieldError::new("employee_number", e.to_string())))
+                .map_err(|_| errors.push(FieldError::new("employee_number", Problem::EmployeeNumber)))
                 .ok(),
-            other => {
+            _ => {
                 errors.push(FieldError::new(
                     "payment_method",
-                    format!(
-                        "choose card or payroll deduction (got \"{}\")",
-                        other.chars().take(20).collect::<String>()
-                    ),
+                    Problem::Choose {
+                        what: Choice::PaymentMethod,
+                    },
                 ));
                 None
             }
@@ -513,10 +441,7 @@ impl CheckoutRequest {
             && key.len() <= limits::CHECKOUT_KEY_CHARS
             && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if !key_ok {
-            errors.push(FieldError::new(
-                "idempotency_key",
-                "this checkout form is out of date; reload the page",
-            ));
+            errors.push(FieldError::new("idempotency_key", Problem::StaleForm));
         }
         match (fulfilment, payment) {
             (Some(fulfilment), Some(payment)) if errors.is_empty() => Ok(CheckoutRequest {
@@ -535,114 +460,6 @@ impl CheckoutRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{PaymentState, Role};
-
-    fn view(fulfilment: Fulfilment) -> OrderView {
-        let won = |w| Money::from_won(w).expect("won");
-        OrderView {
-            id: OrderId(12),
-            placed: PlacedOrder {
-                customer: UserId(1),
-                customer_name: "민준".into(),
-                store: StoreId(2),
-                store_name: "꽃집".into(),
-                store_address: "서울".into(),
-                owner: UserId(3),
-                store_kind: crate::StoreKind::FlowerShop,
-                fulfilment,
-                address: "집".into(),
-                note: String::new(),
-                lines: vec![],
-                subtotal: won(20_000),
-                fee: won(3_000),
-                total: won(23_000),
-                payment_method: crate::PaymentMethod::Card,
-            },
-            status: OrderStatus::Placed,
-            prep_minutes: None,
-            ready_by_ms: None,
-            reason: None,
-            cancelled_by: None,
-            payment: Some(PaymentState::Authorized),
-            rider: None,
-            placed_at_ms: 0,
-            updated_at_ms: 0,
-            review: None,
-            acknowledged: false,
-            estimate: None,
-            final_amount: None,
-            proposed_amount: None,
-            held: None,
-            charged: None,
-        }
-    }
-
-    #[test]
-    fn everyone_reads_where_the_money_stands_with_the_amount() {
-        let mut v = view(Fulfilment::Delivery(crate::DeliveryType::Bicycle));
-        let held = v.payment_words(Role::Customer).expect("known");
-        assert!(
-            held.contains("23,000") && held.contains("held") && held.contains("delivered"),
-            "{held}"
-        );
-        v.placed.fulfilment = Fulfilment::Pickup;
-        assert!(v.payment_words(Role::Owner).expect("known").contains("collected"));
-        v.payment = Some(PaymentState::Captured);
-        assert!(v
-            .payment_words(Role::Customer)
-            .expect("known")
-            .contains("charged to your card"));
-        v.payment = Some(PaymentState::Released);
-        let released = v.payment_words(Role::Owner).expect("known");
-        assert!(
-            released.contains("released") && released.contains("not charged"),
-            "{released}"
-        );
-        v.payment = None;
-        assert_eq!(v.payment_words(Role::Customer), None);
-    }
-
-    #[test]
-    fn a_repair_charges_its_final_amount_and_says_the_rest_was_released() {
-        let won = |w| Money::from_won(w).expect("won");
-        let mut v = view(Fulfilment::Delivery(crate::DeliveryType::Motorbike));
-        v.placed.store_kind = crate::StoreKind::RepairShop;
-        v.held = Some(won(150_000));
-        v.final_amount = Some(won(120_000));
-        let held = v.payment_words(Role::Customer).expect("known");
-        assert!(
-            held.contains("₩150,000 held") && held.contains("₩120,000 of it charged") && held.contains("returned"),
-            "{held}"
-        );
-        v.payment = Some(PaymentState::Captured);
-        v.charged = Some(won(120_000));
-        assert_eq!(
-            v.payment_words(Role::Customer).as_deref(),
-            Some("₩120,000 charged to your card (of ₩150,000 held; the rest was released)")
-        );
-    }
-
-    #[test]
-    fn a_payroll_deduction_reads_as_pay_not_as_a_card() {
-        let mut v = view(Fulfilment::Pickup);
-        v.placed.store_kind = crate::StoreKind::Canteen;
-        v.placed.payment_method = crate::PaymentMethod::Payroll;
-        let pending = v.payment_words(Role::Customer).expect("known");
-        assert!(
-            pending.contains("deducted from your pay once you collect it") && !pending.contains("card"),
-            "{pending}"
-        );
-        v.payment = Some(PaymentState::Captured);
-        assert_eq!(
-            v.payment_words(Role::Customer).as_deref(),
-            Some("₩23,000 deducted from your pay")
-        );
-        v.payment = Some(PaymentState::Released);
-        assert!(v
-            .payment_words(Role::Owner)
-            .expect("known")
-            .contains("nothing deducted"));
-    }
 
     #[test]
     fn an_employee_number_is_upper_cased_and_anything_else_refused() {
@@ -692,21 +509,6 @@ mod tests {
             }),
             ["payment_method"]
         );
-    }
-
-    #[test]
-    fn a_cancellation_reads_as_who_did_it_for_each_reader() {
-        let mut v = view(Fulfilment::Pickup);
-        assert_eq!(v.ended_words(Role::Customer), None, "not ended");
-        v.status = OrderStatus::Cancelled;
-        v.cancelled_by = Some(Role::Customer);
-        assert_eq!(v.ended_words(Role::Customer).as_deref(), Some("Cancelled by you"));
-        assert_eq!(v.ended_words(Role::Owner).as_deref(), Some("Cancelled by the customer"));
-        v.cancelled_by = Some(Role::Admin);
-        assert_eq!(v.ended_words(Role::Owner).as_deref(), Some("Cancelled by the operator"));
-        v.status = OrderStatus::Rejected;
-        v.reason = Some("Sold out".into());
-        assert_eq!(v.ended_words(Role::Customer).as_deref(), Some("Sold out"));
     }
 
     #[test]

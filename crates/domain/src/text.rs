@@ -4,49 +4,47 @@
 //! What is refused is what no screen can show well: empty text, text over the
 //! limit, and control characters (other than newlines where allowed).
 
+use crate::problem::{Problem, TextField};
 use serde::{Deserialize, Serialize};
 
 /// Why a piece of text was refused; the message names the field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum TextError {
     /// Empty after trimming white space.
-    #[error("{field} must not be empty")]
+    #[error("{field:?} must not be empty")]
     Empty {
-        /// The field's name as the user sees it.
-        field: String,
+        /// Which field.
+        field: TextField,
     },
     /// Longer than allowed, counted in characters (not bytes).
-    #[error("{field} can be at most {max} characters")]
+    #[error("{field:?} can be at most {max} characters")]
     TooLong {
-        /// The field's name as the user sees it.
-        field: String,
+        /// Which field.
+        field: TextField,
         /// The limit in characters.
         max: usize,
     },
     /// Holds control characters.
-    #[error("{field} contains characters that are not allowed")]
+    #[error("{field:?} contains characters that are not allowed")]
     ControlCharacters {
-        /// The field's name as the user sees it.
-        field: String,
+        /// Which field.
+        field: TextField,
     },
 }
 
 /// Trims `input` and checks it holds 1..=`max_chars` characters with no control
 /// characters; `multiline` allows `\n` (and `\r\n`, normalised to `\n`).
-pub fn clean_text(input: &str, field: &str, max_chars: usize, multiline: bool) -> Result<String, TextError> {
+pub fn clean_text(input: &str, field: TextField, max_chars: usize, multiline: bool) -> Result<String, TextError> {
     let normalised = input.replace("\r\n", "\n");
     let trimmed = normalised.trim();
     if trimmed.is_empty() {
-        return Err(TextError::Empty { field: field.into() });
+        return Err(TextError::Empty { field });
     }
     if trimmed.chars().count() > max_chars {
-        return Err(TextError::TooLong {
-            field: field.into(),
-            max: max_chars,
-        });
+        return Err(TextError::TooLong { field, max: max_chars });
     }
     if trimmed.chars().any(|c| c.is_control() && !(multiline && c == '\n')) {
-        return Err(TextError::ControlCharacters { field: field.into() });
+        return Err(TextError::ControlCharacters { field });
     }
     Ok(trimmed.to_string())
 }
@@ -76,7 +74,7 @@ mod tests {
     #[test]
     fn trims_and_accepts_normal_text() {
         assert_eq!(
-            clean_text("  덜 맵게 해주세요 ", "Note", 200, false),
+            clean_text("  덜 맵게 해주세요 ", TextField::Note, 200, false),
             Ok("덜 맵게 해주세요".into())
         );
     }
@@ -84,25 +82,25 @@ mod tests {
     #[test]
     fn refuses_empty_long_and_control_text() {
         assert_eq!(
-            clean_text("   ", "Note", 10, false),
-            Err(TextError::Empty { field: "Note".into() })
+            clean_text("   ", TextField::Note, 10, false),
+            Err(TextError::Empty { field: TextField::Note })
         );
         assert_eq!(
-            clean_text("가나다라마바사아자차카", "Note", 10, false),
+            clean_text("가나다라마바사아자차카", TextField::Note, 10, false),
             Err(TextError::TooLong {
-                field: "Note".into(),
+                field: TextField::Note,
                 max: 10
             })
         );
         assert_eq!(
-            clean_text("a\u{0}b", "Note", 10, false),
-            Err(TextError::ControlCharacters { field: "Note".into() })
+            clean_text("a\u{0}b", TextField::Note, 10, false),
+            Err(TextError::ControlCharacters { field: TextField::Note })
         );
         assert_eq!(
-            clean_text("a\nb", "Note", 10, false),
-            Err(TextError::ControlCharacters { field: "Note".into() })
+            clean_text("a\nb", TextField::Note, 10, false),
+            Err(TextError::ControlCharacters { field: TextField::Note })
         );
-        assert_eq!(clean_text("a\r\nb", "Note", 10, true), Ok("a\nb".into()));
+        assert_eq!(clean_text("a\r\nb", TextField::Note, 10, true), Ok("a\nb".into()));
     }
 
     #[test]
@@ -119,21 +117,22 @@ mod tests {
     }
 }
 
-/// A problem with one field of a submitted form, shown next to that field.
+/// A problem with one field of a submitted form, shown next to that field
+/// in the reader's language.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldError {
     /// The form field's `name`, e.g. `"email"`.
     pub field: String,
-    /// What is wrong, in a sentence the user can act on.
-    pub message: String,
+    /// What is wrong.
+    pub problem: Problem,
 }
 
 impl FieldError {
-    /// A problem with `field`.
-    pub fn new(field: &str, message: impl Into<String>) -> FieldError {
+    /// `problem` with `field`.
+    pub fn new(field: &str, problem: impl Into<Problem>) -> FieldError {
         FieldError {
             field: field.into(),
-            message: message.into(),
+            problem: problem.into(),
         }
     }
 }

@@ -6,13 +6,14 @@
 use crate::OrderingError;
 use db::Db;
 use domain::catalog::MenuItem;
+use domain::problem::{Problem, Thing};
 use domain::shop::{Cart, CartLine};
 use domain::{MenuItemId, Money, Quantity, StoreId, StoreStatus, UserId};
 
 async fn item(db: &Db, item: MenuItemId) -> Result<(StoreId, MenuItem), OrderingError> {
     catalog::menu_item(db, item)
         .await?
-        .ok_or_else(|| OrderingError::NotFound("That menu item does not exist any more.".into()))
+        .ok_or(OrderingError::NotFound(Thing::MenuItem))
 }
 
 /// The cart's lines at `store`, oldest first: `(item, quantity)`.
@@ -35,7 +36,7 @@ pub(crate) async fn lines(db: &Db, customer: UserId, store: StoreId) -> Result<V
 /// for a quantity outside 1..=99 (also in total), a sold-out item or more than
 /// is in stock.
 pub async fn add(db: &Db, customer: UserId, item_id: MenuItemId, quantity: i64) -> Result<Cart, OrderingError> {
-    let quantity = Quantity::new(quantity).map_err(|e| OrderingError::Rejected(e.to_string()))?;
+    let quantity = Quantity::new(quantity).map_err(|_| quantity_problem())?;
     let (store, item) = item(db, item_id).await?;
     // Read and write in one transaction: two adds at once both count.
     let mut tx = db.begin().await?;
@@ -49,10 +50,7 @@ pub async fn add(db: &Db, customer: UserId, item_id: MenuItemId, quantity: i64) 
     .await?;
     let wanted = current.unwrap_or(0) + i64::from(quantity.get());
     if wanted > i64::from(Quantity::MAX) {
-        return Err(OrderingError::Rejected(format!(
-            "At most {} of one item per order.",
-            Quantity::MAX
-        )));
+        return Err(OrderingError::Rejected(Problem::TooManyOfOne { max: Quantity::MAX }));
     }
     if let Some(problem) = item.problem_with(wanted) {
         return Err(OrderingError::Rejected(problem));
@@ -90,7 +88,7 @@ pub async fn set_quantity(
             .await?;
         return load(db, customer, store).await;
     }
-    let quantity = Quantity::new(quantity).map_err(|e| OrderingError::Rejected(e.to_string()))?;
+    let quantity = Quantity::new(quantity).map_err(|_| quantity_problem())?;
     if let Some(problem) = item.problem_with(i64::from(quantity.get())) {
         return Err(OrderingError::Rejected(problem));
     }
@@ -101,7 +99,7 @@ pub async fn set_quantity(
         .execute(db.pool())
         .await?;
     if changed.rows_affected() == 0 {
-        return Err(OrderingError::NotFound("That item is not in your cart.".into()));
+        return Err(OrderingError::NotFound(Thing::CartItem));
     }
     load(db, customer, store).await
 }
@@ -113,7 +111,7 @@ pub async fn set_quantity(
 pub async fn load(db: &Db, customer: UserId, store: StoreId) -> Result<Cart, OrderingError> {
     let summary = catalog::store(db, store)
         .await?
-        .ok_or_else(|| OrderingError::NotFound("There is no such store.".into()))?;
+        .ok_or(OrderingError::NotFound(Thing::Store))?;
     let wanted = lines(db, customer, store).await?;
     let ids: Vec<MenuItemId> = wanted.iter().map(|(id, _)| *id).collect();
     let items = catalog::menu_items_of(db, store, &ids).await?;
@@ -136,11 +134,11 @@ pub async fn load(db: &Db, customer: UserId, store: StoreId) -> Result<Cart, Ord
     let mut lines = Vec::with_capacity(wanted.len());
     for (id, quantity) in wanted {
         let Some(item) = items.get(&id) else { continue };
-        let q = Quantity::new(quantity).map_err(|e| OrderingError::Rejected(e.to_string()))?;
+        let q = Quantity::new(quantity).map_err(|_| quantity_problem())?;
         let line_total = item
             .price
             .times(q)
-            .map_err(|e| OrderingError::Rejected(e.to_string()))?;
+            .map_err(|_| OrderingError::Rejected(Problem::OrderTooLarge))?;
         lines.push(CartLine {
             item: id,
             name: item.name.clone(),
@@ -151,11 +149,15 @@ pub async fn load(db: &Db, customer: UserId, store: StoreId) -> Result<Cart, Ord
         });
     }
     let subtotal =
-        Money::sum(lines.iter().map(|l| l.line_total)).map_err(|e| OrderingError::Rejected(e.to_string()))?;
+        Money::sum(lines.iter().map(|l| l.line_total)).map_err(|_| OrderingError::Rejected(Problem::OrderTooLarge))?;
     let store_problem = match summary.status {
         StoreStatus::Open => None,
-        StoreStatus::Paused => Some("The store has paused orders for a moment. Try again soon.".to_string()),
-        StoreStatus::Closed => Some("The store is closed now.".to_string()),
+        StoreStatus::Paused => Some(Problem::StorePaused {
+            store: summary.name.clone(),
+        }),
+        StoreStatus::Closed => Some(Problem::StoreClosed {
+            store: summary.name.clone(),
+        }),
     };
     Ok(Cart {
         store,
@@ -168,4 +170,9 @@ pub async fn load(db: &Db, customer: UserId, store: StoreId) -> Result<Cart, Ord
         store_problem,
         removed,
     })
+}
+
+/// A quantity outside 1..=99.
+fn quantity_problem() -> OrderingError {
+    OrderingError::Rejected(Problem::QuantityRange { max: Quantity::MAX })
 }

@@ -17,6 +17,7 @@
 
 use crate::{Caller, OrderingError};
 use db::{Db, Tx};
+use domain::problem::{Problem, Thing};
 use domain::shop::{CheckoutRequest, OrderLine, Payment, PlacedOrder};
 use domain::{
     Actor, Fulfilment, MenuItemId, Money, Order, OrderCommand, OrderId, OrderStatus, PaymentMethod, Quantity,
@@ -25,13 +26,8 @@ use domain::{
 use payment::{ledger, AuthorizeRequest, PaymentError, PaymentGateway};
 use sqlx::Row;
 
-/// What a customer is told when the payment service cannot take a payment
-/// now (requirement N2); the cart is kept.
-pub const PAYMENT_BUSY: &str =
-    "Payment is busy, please try again in a moment. Nothing was charged and your cart is kept.";
-
-/// Said when a checkout's payment was settled by someone else meanwhile.
-const ALREADY_SETTLED: &str = "This checkout was already settled. Look at your orders.";
+/// Why a checkout gave up waiting for the gateway, as its order records it.
+const GATEWAY_SILENT: Problem = Problem::PaymentBusy;
 
 /// A placed order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,14 +50,10 @@ async fn earlier(db: &Db, customer: UserId, key: &str) -> Result<Option<Placed>,
     let order = OrderId(row.try_get("id")?);
     let status: OrderStatus = serde_json::from_value(serde_json::Value::String(row.try_get("status")?))?;
     match status {
-        OrderStatus::PaymentPending => Err(OrderingError::Rejected(
-            "This order is still being paid for. Wait a moment, then look at your orders.".into(),
-        )),
+        OrderStatus::PaymentPending => Err(OrderingError::Rejected(Problem::StillPaying)),
         OrderStatus::PaymentFailed => {
             let failure: Option<String> = row.try_get("failure")?;
-            Err(OrderingError::PaymentDeclined(
-                failure.unwrap_or_else(|| "The payment did not go through.".into()),
-            ))
+            Err(OrderingError::PaymentDeclined(failure_of(failure.as_deref())))
         }
         _ => Ok(Some(Placed { order, seq: None })),
     }
@@ -93,11 +85,16 @@ pub async fn checkout(
                 .await
                 .map_err(|e| match e {
                     payment::payroll::PayrollError::Storage(e) => OrderingError::Storage(e),
-                    refused => OrderingError::Rejected(refused.to_string()),
+                    payment::payroll::PayrollError::UnknownNumber(number) => {
+                        OrderingError::Rejected(Problem::UnknownEmployee { number })
+                    }
+                    payment::payroll::PayrollError::SomeoneElses(number) => {
+                        OrderingError::Rejected(Problem::SomeoneElsesNumber { number })
+                    }
                 })?;
         }
         Payment::Card { .. } if !gateway.accepting() => {
-            return Err(OrderingError::PaymentUnavailable(PAYMENT_BUSY.into()));
+            return Err(OrderingError::PaymentUnavailable);
         }
         Payment::Card { .. } => {}
     }
@@ -132,16 +129,17 @@ pub async fn checkout(
     };
     let authorization = match gateway.authorize(&request).await {
         Ok(id) => id,
-        Err(PaymentError::Declined(message)) => {
-            fail(db, order, &message, false).await?;
-            return Err(OrderingError::PaymentDeclined(message));
+        Err(PaymentError::Declined(reason)) => {
+            let problem = Problem::Declined { reason };
+            fail(db, order, &problem, false).await?;
+            return Err(OrderingError::PaymentDeclined(problem));
         }
         Err(PaymentError::Unavailable(why)) => {
             tracing::warn!(order_id = order.get(), %why, "checkout: payment unavailable");
             // Not the customer's fault: free the checkout's key, so the page's
             // retry (same key) gets a fresh attempt instead of this failure.
-            fail(db, order, PAYMENT_BUSY, true).await?;
-            return Err(OrderingError::PaymentUnavailable(PAYMENT_BUSY.into()));
+            fail(db, order, &GATEWAY_SILENT, true).await?;
+            return Err(OrderingError::PaymentUnavailable);
         }
     };
 
@@ -164,17 +162,13 @@ async fn finish(
         }
         Err(OrderingError::Rejected(problem)) => {
             // Sold out while paying: release the hold, record the failure.
-            let message = match placed.payment_method {
-                PaymentMethod::Card => {
-                    if let Err(e) = gateway.void(authorization).await {
-                        tracing::error!(order_id = order.get(), error = %e, "checkout: void after sell-out failed");
-                    }
-                    format!("{problem} Your card was not charged.")
+            if placed.payment_method == PaymentMethod::Card {
+                if let Err(e) = gateway.void(authorization).await {
+                    tracing::error!(order_id = order.get(), error = %e, "checkout: void after sell-out failed");
                 }
-                PaymentMethod::Payroll => format!("{problem} Nothing will be deducted from your pay."),
-            };
-            fail(db, order, &message, false).await?;
-            Err(OrderingError::Rejected(message))
+            }
+            fail(db, order, &problem, false).await?;
+            Err(OrderingError::Rejected(problem))
         }
         Err(e) => Err(e),
     }
@@ -184,58 +178,41 @@ async fn finish(
 /// (both the catalog's).
 async fn price_cart(db: &Db, customer: &Caller, valid: &CheckoutRequest) -> Result<PlacedOrder, OrderingError> {
     let store = valid.store;
-    let no_store = || OrderingError::NotFound("There is no such store.".into());
+    let no_store = || OrderingError::NotFound(Thing::Store);
     let summary = catalog::store(db, store).await?.ok_or_else(no_store)?;
     let owner = catalog::owner_of(db, store).await?.ok_or_else(no_store)?;
     let store_name = summary.name.clone();
     match summary.status {
         StoreStatus::Open => {}
-        StoreStatus::Paused => {
-            return Err(OrderingError::Rejected(format!(
-                "{store_name} has paused orders for a moment. Your cart is kept; try again soon."
-            )))
-        }
-        StoreStatus::Closed => {
-            return Err(OrderingError::Rejected(format!(
-                "{store_name} is closed now. Your cart is kept for when it opens."
-            )))
-        }
+        StoreStatus::Paused => return Err(OrderingError::Rejected(Problem::StorePaused { store: store_name })),
+        StoreStatus::Closed => return Err(OrderingError::Rejected(Problem::StoreClosed { store: store_name })),
     }
     if !valid.payment.method().offered_by(summary.kind) {
-        return Err(OrderingError::Rejected(format!(
-            "{store_name} does not take payroll deduction; pay by card."
-        )));
+        return Err(OrderingError::Rejected(Problem::NoPayroll { store: store_name }));
     }
     match valid.fulfilment {
         Fulfilment::Delivery(_) if !summary.offers_delivery => {
-            return Err(OrderingError::Rejected(format!(
-                "{store_name} does not deliver; choose pickup."
-            )))
+            return Err(OrderingError::Rejected(Problem::NoDelivery { store: store_name }))
         }
         Fulfilment::Pickup if !summary.offers_pickup => {
-            return Err(OrderingError::Rejected(format!(
-                "{store_name} does not offer pickup; choose delivery."
-            )))
+            return Err(OrderingError::Rejected(Problem::NoPickup { store: store_name }))
         }
         _ => {}
     }
     let wanted = crate::cart::lines(db, customer.id, store).await?;
     if wanted.is_empty() {
-        return Err(OrderingError::Rejected(
-            "Your cart is empty. Add something from the menu first.".into(),
-        ));
+        return Err(OrderingError::Rejected(Problem::CartEmpty));
     }
     let ids: Vec<MenuItemId> = wanted.iter().map(|(id, _)| *id).collect();
     let items = catalog::menu_items_of(db, store, &ids).await?;
     let mut lines = Vec::with_capacity(wanted.len());
     for (id, quantity) in wanted {
-        let item = items
-            .get(&id)
-            .ok_or_else(|| OrderingError::Rejected("An item in your cart is no longer on the menu.".into()))?;
+        let item = items.get(&id).ok_or(OrderingError::Rejected(Problem::ItemGone))?;
         if let Some(problem) = item.problem_with(quantity) {
             return Err(OrderingError::Rejected(problem));
         }
-        let quantity = Quantity::new(quantity).map_err(|e| OrderingError::Rejected(e.to_string()))?;
+        let quantity = Quantity::new(quantity)
+            .map_err(|_| OrderingError::Rejected(Problem::QuantityRange { max: Quantity::MAX }))?;
         lines.push(OrderLine {
             item: id,
             name: item.name.clone(),
@@ -243,13 +220,13 @@ async fn price_cart(db: &Db, customer: &Caller, valid: &CheckoutRequest) -> Resu
             quantity: quantity.get(),
         });
     }
-    let too_big = |_| OrderingError::Rejected("This order is too large to pay for at once.".into());
+    let too_big = |_| OrderingError::Rejected(Problem::OrderTooLarge);
     let subtotal = Money::sum(lines.iter().map(OrderLine::line_total)).map_err(too_big)?;
     if matches!(valid.fulfilment, Fulfilment::Delivery(_)) && subtotal < summary.min_order {
-        return Err(OrderingError::Rejected(format!(
-            "{store_name} delivers orders from {}; add a little more or choose pickup.",
-            summary.min_order
-        )));
+        return Err(OrderingError::Rejected(Problem::BelowMinimum {
+            store: store_name,
+            min: summary.min_order,
+        }));
     }
     let fee = valid.fulfilment.fee();
     let total = subtotal.checked_add(fee).map_err(too_big)?;
@@ -328,15 +305,16 @@ pub(crate) async fn confirm(
     let lines: Vec<(MenuItemId, u8)> = placed.lines.iter().map(|l| (l.item, l.quantity)).collect();
     if let Err(short) = catalog::reserve_stock(&mut tx, &lines).await? {
         tx.rollback().await?;
-        let name = placed
+        let item = placed
             .lines
             .iter()
             .find(|l| l.item == short)
-            .map(|l| l.name.as_str())
-            .unwrap_or("an item");
-        return Err(OrderingError::Rejected(format!(
-            "Sorry, {name} sold out while you were paying."
-        )));
+            .map(|l| l.name.clone())
+            .unwrap_or_default();
+        return Err(OrderingError::Rejected(Problem::SoldOutWhilePaying {
+            item,
+            method: placed.payment_method,
+        }));
     }
     let pending = Order::new_pending(order, placed);
     let (next, event) = pending.handle(
@@ -347,7 +325,7 @@ pub(crate) async fn confirm(
     )?;
     if !settle_pending(&mut tx, order, next.status, None).await? {
         tx.rollback().await?;
-        return Err(OrderingError::Rejected(ALREADY_SETTLED.into()));
+        return Err(OrderingError::Rejected(Problem::AlreadySettled));
     }
     sqlx::query("DELETE FROM cart_lines WHERE customer_id = $1 AND store_id = $2")
         .bind(placed.customer.get())
@@ -362,25 +340,41 @@ pub(crate) async fn confirm(
     Ok(seq)
 }
 
+/// What an order that failed its payment records (`orders.failure`): the
+/// problem as JSON; orders failed by builds before hold words, shown as the
+/// gateway's.
+fn failure_of(failure: Option<&str>) -> Problem {
+    match failure {
+        None => Problem::Declined {
+            reason: domain::problem::Decline::Declined,
+        },
+        Some(text) => serde_json::from_str(text).unwrap_or_else(|_| Problem::Declined {
+            reason: domain::problem::Decline::Other(text.to_string()),
+        }),
+    }
+}
+
 /// Step 4 (declined or failed): `payment_failed` with the reason, and its
 /// event. With `free_key` (the gateway did not answer) the order gives its
 /// idempotency key up (renamed `key:order-id`), so the same checkout may be
 /// tried again, and the payment is marked abandoned: a hold the gateway
 /// grants later is released (`payment::reconcile`).
-pub(crate) async fn fail(db: &Db, order: OrderId, message: &str, free_key: bool) -> Result<(), OrderingError> {
+pub(crate) async fn fail(db: &Db, order: OrderId, problem: &Problem, free_key: bool) -> Result<(), OrderingError> {
     let mut tx = db.begin().await?;
     let placed: String = sqlx::query_scalar("SELECT placed FROM orders WHERE id = $1")
         .bind(order.get())
         .fetch_one(&mut *tx)
         .await?;
     let pending = Order::new_pending(order, &serde_json::from_str(&placed)?);
-    let (next, event) = pending.handle(
-        &OrderCommand::FailPayment {
-            reason: message.chars().take(200).collect(),
-        },
-        Actor::System,
-    )?;
-    if !settle_pending(&mut tx, order, next.status, Some(message)).await? {
+    // The order keeps the problem itself, for a repeated submit to show in
+    // the customer's language; the event names its kind.
+    let failure = serde_json::to_string(problem)?;
+    let kind = serde_json::to_value(problem)?
+        .get("problem")
+        .and_then(|k| k.as_str().map(str::to_string))
+        .unwrap_or_else(|| "payment_failed".into());
+    let (next, event) = pending.handle(&OrderCommand::FailPayment { reason: kind }, Actor::System)?;
+    if !settle_pending(&mut tx, order, next.status, Some(&failure)).await? {
         tx.rollback().await?;
         return Ok(()); // settled meanwhile; nothing to fail
     }

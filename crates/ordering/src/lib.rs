@@ -22,6 +22,7 @@ pub mod lifecycle;
 pub mod reconcile;
 pub mod repair;
 
+use domain::problem::{Problem, Thing};
 use domain::text::FieldError;
 use domain::visibility::Viewer;
 use domain::{DeliveryType, OrderError, Role, UserId};
@@ -60,20 +61,21 @@ pub enum OrderingError {
     Invalid(Vec<FieldError>),
     /// The request breaks a rule of the shop: the store is closed, an item is
     /// sold out, the cart is empty, … (nothing was charged or changed).
-    #[error("{0}")]
-    Rejected(String),
+    #[error("refused: {0:?}")]
+    Rejected(Problem),
     /// No such order, item or store — or it is someone else's.
-    #[error("{0}")]
-    NotFound(String),
+    #[error("no such {0:?}")]
+    NotFound(Thing),
     /// The order's state machine refused the command (F5–F7).
     #[error(transparent)]
     Refused(#[from] OrderError),
-    /// The card was declined; the message comes from the gateway.
-    #[error("{0}")]
-    PaymentDeclined(String),
+    /// The payment did not go through: the card was declined (the
+    /// gateway's reason), or an earlier try of this checkout failed.
+    #[error("payment declined: {0:?}")]
+    PaymentDeclined(Problem),
     /// The payment service failed or was too slow; try again shortly (N2).
-    #[error("{0}")]
-    PaymentUnavailable(String),
+    #[error("the payment service is busy")]
+    PaymentUnavailable,
     /// The database or the event log failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -105,5 +107,5 @@ impl From<serde_json::Error> for OrderingError {
 
 /// The message for an order id nobody may see.
 pub(crate) fn no_such_order() -> OrderingError {
-    OrderingError::NotFound("There is no such order.".into())
+    OrderingError::NotFound(Thing::Order)
 }

@@ -106,7 +106,7 @@ pub(crate) fn actor(locked: &Locked, caller: &Caller) -> Actor {
 pub async fn act(db: &Db, id: OrderId, command: &OrderCommand, caller: &Caller) -> Result<i64, OrderingError> {
     if caller.role == Role::Rider {
         // The same answer for every id, so nothing can be probed.
-        return Err(OrderError::Forbidden("riders act on the delivery job, not the order".into()).into());
+        return Err(OrderError::Forbidden(domain::order::NotYours::RidersUseTheJob).into());
     }
     let mut tx = db.begin().await?;
     let locked = lock(db, &mut tx, id).await?.ok_or_else(no_such_order)?;
@@ -115,7 +115,7 @@ pub async fn act(db: &Db, id: OrderId, command: &OrderCommand, caller: &Caller) 
     }
     if let OrderCommand::ApproveFinalAmount { .. } = command {
         // The card's hold must be raised first: `crate::repair::approve`.
-        return Err(OrderError::Forbidden("a higher amount is approved through the payment".into()).into());
+        return Err(OrderError::Forbidden(domain::order::NotYours::ApproveThroughPayment).into());
     }
     let (next, event) = locked.order.handle(command, actor(&locked, caller))?;
     let seq = apply(&mut tx, &locked, next, event).await?;

@@ -19,9 +19,10 @@
 //! step is conditional on the state it found, so two replicas reconciling at
 //! once, or a reconciler racing a slow checkout, settle each payment once.
 
-use crate::checkout::{confirm, fail, PAYMENT_BUSY};
+use crate::checkout::{confirm, fail};
 use crate::OrderingError;
 use db::Db;
+use domain::problem::Problem;
 use domain::shop::PlacedOrder;
 use domain::OrderId;
 use payment::ledger::idempotency_key;
@@ -77,14 +78,14 @@ pub async fn reconcile(
                         if gateway.void(&authorization).await.is_ok() {
                             done.voided += 1;
                         }
-                        fail(db, order, &format!("{problem} Your card was not charged."), false).await?;
+                        fail(db, order, &problem, false).await?;
                         done.failed += 1;
                     }
                     Err(e) => return Err(e),
                 }
             }
             Ok(Some(Err(PaymentError::Declined(reason)))) => {
-                fail(db, order, &reason, false).await?;
+                fail(db, order, &Problem::Declined { reason }, false).await?;
                 done.failed += 1;
             }
             Ok(Some(Err(PaymentError::Unavailable(_)))) | Err(_) => done.deferred += 1,
@@ -93,7 +94,7 @@ pub async fn reconcile(
                     order_id = id,
                     "reconciler: the gateway never saw this payment; failing it"
                 );
-                fail(db, order, PAYMENT_BUSY, true).await?;
+                fail(db, order, &Problem::PaymentBusy, true).await?;
                 payment::reconcile::mark_reconciled(db, order).await?;
                 done.failed += 1;
             }

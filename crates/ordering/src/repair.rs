@@ -9,6 +9,8 @@
 use crate::lifecycle::{actor, apply, lock, may_see};
 use crate::{no_such_order, Caller, OrderingError};
 use db::Db;
+use domain::order::NotYours;
+use domain::problem::Problem;
 use domain::{Money, OrderCommand, OrderError, OrderId, Role};
 use payment::{ledger, PaymentError, PaymentGateway};
 
@@ -31,7 +33,7 @@ pub async fn approve(
 ) -> Result<i64, OrderingError> {
     if caller.role == Role::Rider {
         // The same answer for every id, as for every order command.
-        return Err(OrderError::Forbidden("riders act on the delivery job, not the order".into()).into());
+        return Err(OrderError::Forbidden(NotYours::RidersUseTheJob).into());
     }
     let command = OrderCommand::ApproveFinalAmount { amount };
     // Decide first, without holding the order while the gateway answers.
@@ -46,13 +48,15 @@ pub async fn approve(
     }
     let authorization = ledger::held_authorization(db, id)
         .await?
-        .ok_or_else(|| OrderingError::Rejected("This order's payment is no longer held.".into()))?;
+        .ok_or(OrderingError::Rejected(Problem::NotHeld))?;
     match gateway.increase(&authorization, amount.won()).await {
         Ok(()) => {}
-        Err(PaymentError::Declined(message)) => return Err(OrderingError::PaymentDeclined(message)),
+        Err(PaymentError::Declined(reason)) => {
+            return Err(OrderingError::PaymentDeclined(Problem::Declined { reason }))
+        }
         Err(PaymentError::Unavailable(why)) => {
             tracing::warn!(order_id = id.get(), %why, "approving a final amount: payment unavailable");
-            return Err(OrderingError::PaymentUnavailable(PAYMENT_BUSY.into()));
+            return Err(OrderingError::PaymentUnavailable);
         }
     }
     // Decided again: the shop may have changed its request meanwhile (the
@@ -67,6 +71,3 @@ pub async fn approve(
     tracing::info!(order_id = id.get(), amount_won = amount.won(), "final amount approved");
     Ok(seq)
 }
-
-/// Said when the gateway cannot raise the hold now (N2).
-const PAYMENT_BUSY: &str = "Payment is busy, please try again in a moment. The shop's request waits for your answer.";

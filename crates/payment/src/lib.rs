@@ -30,9 +30,10 @@ pub use sandbox::{sandbox_database_url, test_cards, SandboxConfig, SandboxGatewa
 /// Why the gateway did not do what was asked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PaymentError {
-    /// The card issuer said no; the message is safe to show the customer.
-    #[error("{0}")]
-    Declined(String),
+    /// The card issuer said no, and why (shown to the customer in their
+    /// language).
+    #[error("declined: {}", .0.code())]
+    Declined(domain::problem::Decline),
     /// The gateway failed or did not answer; try again later.
     #[error("the payment service is not answering: {0}")]
     Unavailable(String),

@@ -2,6 +2,7 @@
 //! cards and injectable latency and failures (issue 6).
 
 use crate::{AuthorizeRequest, PaymentError, PaymentGateway};
+use domain::problem::Decline;
 use serde::{Deserialize, Serialize};
 use std::sync::RwLock;
 use std::time::Duration;
@@ -221,7 +222,7 @@ impl SandboxGateway {
         Ok(row.map(|(id, state, reason)| match (id, state.as_str()) {
             (Some(id), _) if state != "declined" => Ok(id),
             _ => Err(PaymentError::Declined(
-                reason.unwrap_or_else(|| "Your card was declined.".into()),
+                reason.map_or(Decline::Declined, |code| Decline::from_code(&code)),
             )),
         }))
     }
@@ -233,7 +234,7 @@ impl SandboxGateway {
             .fetch_optional(self.db.pool())
             .await
             .map_err(unavailable)?
-            .ok_or_else(|| PaymentError::Declined(format!("unknown authorization {authorization_id}")))
+            .ok_or_else(|| PaymentError::Declined(Decline::Other(format!("unknown authorization {authorization_id}"))))
     }
 
     async fn settle(&self, authorization_id: &str, to: &'static str) -> Result<(), PaymentError> {
@@ -250,13 +251,13 @@ impl SandboxGateway {
             return Ok(());
         }
         match self.hold_state(authorization_id).await {
-            None => Err(PaymentError::Declined(format!(
+            None => Err(PaymentError::Declined(Decline::Other(format!(
                 "unknown authorization {authorization_id}"
-            ))),
+            )))),
             Some(state) if state == to => Ok(()), // a retry: idempotent
-            Some(state) => Err(PaymentError::Declined(format!(
+            Some(state) => Err(PaymentError::Declined(Decline::Other(format!(
                 "cannot set an authorization that is {state} to {to}"
-            ))),
+            )))),
         }
     }
 }
@@ -273,11 +274,11 @@ impl PaymentGateway for SandboxGateway {
         }
         self.delay(request.card_digits == test_cards::SLOW).await?;
         let (id, state, reason) = match request.card_digits.as_str() {
-            test_cards::DECLINE => (None, "declined", Some("Your card was declined.")),
-            test_cards::INSUFFICIENT_FUNDS => (None, "declined", Some("Your card was declined: insufficient funds.")),
-            _ if request.amount_won <= 0 => (None, "declined", Some("Nothing to pay.")),
+            test_cards::DECLINE => (None, "declined", Some(Decline::Declined.code())),
+            test_cards::INSUFFICIENT_FUNDS => (None, "declined", Some(Decline::InsufficientFunds.code())),
+            _ if request.amount_won <= 0 => (None, "declined", Some(Decline::NothingToPay.code())),
             test_cards::LOW_LIMIT if request.amount_won > LOW_LIMIT_WON => {
-                (None, "declined", Some("Your card was declined: over its limit."))
+                (None, "declined", Some(Decline::OverLimit.code()))
             }
             test_cards::LOW_LIMIT => (
                 Some(format!("{LOW_LIMIT_PREFIX}{:016x}", rand::random::<u64>())),
@@ -309,9 +310,9 @@ impl PaymentGateway for SandboxGateway {
         self.delay(false).await?;
         let held = self.held(authorization_id).await?;
         if amount_won > held {
-            return Err(PaymentError::Declined(format!(
+            return Err(PaymentError::Declined(Decline::Other(format!(
                 "cannot capture {amount_won} won of a {held} won hold"
-            )));
+            ))));
         }
         self.settle(authorization_id, "captured").await?;
         // The ledger keeps what was charged; the rest of the hold is released.
@@ -327,9 +328,7 @@ impl PaymentGateway for SandboxGateway {
     async fn increase(&self, authorization_id: &str, amount_won: i64) -> Result<(), PaymentError> {
         self.delay(false).await?;
         if authorization_id.starts_with(LOW_LIMIT_PREFIX) && amount_won > LOW_LIMIT_WON {
-            return Err(PaymentError::Declined(
-                "Your card was declined: the higher amount is over its limit.".into(),
-            ));
+            return Err(PaymentError::Declined(Decline::OverLimit));
         }
         let raised = sqlx::query(
             "UPDATE sandbox_payments SET amount_won = $2, updated_at = $3 \
@@ -344,11 +343,13 @@ impl PaymentGateway for SandboxGateway {
         if raised.rows_affected() == 1 {
             return Ok(());
         }
-        Err(PaymentError::Declined(match self.hold_state(authorization_id).await {
-            None => format!("unknown authorization {authorization_id}"),
-            Some(state) if state == "authorized" => "a hold is never lowered".to_string(),
-            Some(state) => format!("cannot raise an authorization that is {state}"),
-        }))
+        Err(PaymentError::Declined(Decline::Other(
+            match self.hold_state(authorization_id).await {
+                None => format!("unknown authorization {authorization_id}"),
+                Some(state) if state == "authorized" => "a hold is never lowered".to_string(),
+                Some(state) => format!("cannot raise an authorization that is {state}"),
+            },
+        )))
     }
 
     async fn void(&self, authorization_id: &str) -> Result<(), PaymentError> {
@@ -405,7 +406,7 @@ pub(crate) mod tests {
         assert_eq!(g.lookup("never-sent").await, Ok(None));
         assert_eq!(
             g.authorize(&request("k2", test_cards::DECLINE)).await,
-            Err(PaymentError::Declined("Your card was declined.".into()))
+            Err(PaymentError::Declined(Decline::Declined))
         );
         assert!(matches!(
             g.authorize(&request("k3", test_cards::INSUFFICIENT_FUNDS)).await,

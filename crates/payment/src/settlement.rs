@@ -113,7 +113,11 @@ impl Consumer for PaymentSettlement {
             Err(PaymentError::Declined(why)) => {
                 // The gateway will never agree: record it for an operator
                 // rather than block every later settlement behind it.
-                tracing::error!(order_id = event.stream_id, %why, "payment settlement refused by the gateway");
+                tracing::error!(
+                    order_id = event.stream_id,
+                    why = why.code(),
+                    "payment settlement refused by the gateway"
+                );
                 return Ok(());
             }
         }

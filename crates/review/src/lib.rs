@@ -10,6 +10,7 @@
 
 use db::Db;
 use domain::event::ReviewEvent;
+use domain::problem::{Choice, Problem, TextField};
 use domain::shop::{Review, StoreReviews};
 use domain::text::{clean_text, FieldError};
 use domain::{OrderId, StoreId, UserId};
@@ -29,8 +30,8 @@ pub enum ReviewError {
     #[error("There is no such order.")]
     NotFound,
     /// Not completed yet, or reviewed already.
-    #[error("{0}")]
-    Rejected(String),
+    #[error("refused: {0:?}")]
+    Rejected(Problem),
     /// The database failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -67,13 +68,13 @@ pub async fn write(
 ) -> Result<i64, ReviewError> {
     let mut errors = Vec::new();
     if !(1..=5).contains(&stars) {
-        errors.push(FieldError::new("stars", "choose 1 to 5 stars"));
+        errors.push(FieldError::new("stars", Problem::Choose { what: Choice::Stars }));
     }
     let comment = if comment.trim().is_empty() {
         String::new()
     } else {
-        clean_text(comment, "Comment", Review::MAX_COMMENT_CHARS, true).unwrap_or_else(|e| {
-            errors.push(FieldError::new("comment", e.to_string()));
+        clean_text(comment, TextField::Comment, Review::MAX_COMMENT_CHARS, true).unwrap_or_else(|e| {
+            errors.push(FieldError::new("comment", e));
             String::new()
         })
     };
@@ -85,9 +86,7 @@ pub async fn write(
         .filter(|v| v.placed.customer == reviewer.id)
         .ok_or(ReviewError::NotFound)?;
     if !view.status.is_completed() {
-        return Err(ReviewError::Rejected(
-            "You can review an order once it has been delivered or collected.".into(),
-        ));
+        return Err(ReviewError::Rejected(Problem::ReviewTooEarly));
     }
     let now = db::now_ms();
     let mut tx = db.begin().await.map_err(StorageError::from)?;
@@ -105,7 +104,7 @@ pub async fn write(
     .execute(&mut *tx)
     .await?;
     if inserted.rows_affected() == 0 {
-        return Err(ReviewError::Rejected("You have already reviewed this order.".into()));
+        return Err(ReviewError::Rejected(Problem::AlreadyReviewed));
     }
     let review = Review {
         stars: u8::try_from(stars).unwrap_or(5),

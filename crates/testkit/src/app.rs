@@ -37,7 +37,7 @@ pub fn test_settings(database_url: &str, demo: bool) -> Settings {
 /// 503 with an empty body; leptos#4851, rare under heavy parallel tests). A
 /// page GET is then tried once more, as a user would reload; it is said on
 /// stderr so a rise in these shows.
-fn stalled(response: &reqwest::Response) -> bool {
+pub fn stalled(response: &reqwest::Response) -> bool {
     let gave_up = response.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE && response.content_length() == Some(0);
     if gave_up {
         eprintln!(

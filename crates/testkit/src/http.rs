@@ -51,7 +51,10 @@ pub fn session_cookie(headers: &reqwest::header::HeaderMap) -> Option<String> {
 }
 
 /// A server function's answer: status, `Location`, headers, and the body as
-/// JSON (or as a JSON string when it is not JSON).
+/// JSON (or as a JSON string when it is not JSON). A refusal's body,
+/// `{"error": …, "message": …}` on the wire, is split: `body` holds the
+/// error's data (`{"Invalid": [...]}`, `"BadCredentials"`) and `message` the
+/// text shown to the person, in the request's language.
 #[derive(Debug)]
 pub struct Reply {
     /// The HTTP status.
@@ -60,8 +63,10 @@ pub struct Reply {
     pub location: Option<String>,
     /// Every header.
     pub headers: reqwest::header::HeaderMap,
-    /// The body.
+    /// The body; for a refusal, its `error` part.
     pub body: serde_json::Value,
+    /// A refusal's message in the request's language (Korean by default).
+    pub message: Option<String>,
 }
 
 impl Reply {
@@ -94,12 +99,22 @@ pub async fn call(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let text = response.text().await?;
-    let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+    let mut body = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+    let mut message = None;
+    if let Some(refusal) = body.as_object() {
+        if refusal.len() == 2 && refusal.contains_key("error") {
+            if let Some(text) = refusal.get("message").and_then(|m| m.as_str()) {
+                message = Some(text.to_string());
+                body = refusal["error"].clone();
+            }
+        }
+    }
     Ok(Reply {
         status,
         location,
         headers,
         body,
+        message,
     })
 }
 

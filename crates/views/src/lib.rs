@@ -139,7 +139,8 @@ impl Consumer for OrderProjection {
                 set(tx, record, order, e.status_after(), columns).await?;
             }
             Event::Order(ref e @ OrderEvent::OrderRejected { ref reason, .. }) => {
-                let columns = vec![("reason", Value::Text(reason.message()))];
+                // The reason itself (not words): each reader's screen words it.
+                let columns = vec![("reason", Value::Text(json(reason)?))];
                 set(tx, record, order, e.status_after(), columns).await?;
             }
             Event::Order(e @ OrderEvent::OrderCancelled { by, .. }) => {
@@ -209,7 +210,9 @@ fn decode(row: &sqlx::any::AnyRow) -> Result<OrderView, StorageError> {
             .try_get::<Option<i64>, _>("prep_minutes")?
             .and_then(|m| u16::try_from(m).ok()),
         ready_by_ms: row.try_get("ready_by")?,
-        reason: row.try_get("reason")?,
+        reason: row
+            .try_get::<Option<String>, _>("reason")?
+            .map(|text| serde_json::from_str(&text).unwrap_or(domain::order::RejectReason::Other(text))),
         cancelled_by: row
             .try_get::<Option<String>, _>("cancelled_by")?
             .and_then(|r| r.parse().ok()),
