@@ -19,7 +19,7 @@ test("an owner changes a price and adds an item", async ({ browser }, info) => {
 
   const form = owner.locator("form.add-item");
   const added = `김말이 ${Date.now() % 100000}`;
-  await form.getByPlaceholder("Section, e.g. 사이드").fill("튀김");
+  await form.getByPlaceholder("Section, e.g. Sides").fill("튀김");
   await form.getByPlaceholder("Name").fill(added);
   await form.getByPlaceholder("Price in won").fill("2500");
   await form.getByRole("button", { name: "Add item" }).click();
@@ -27,7 +27,7 @@ test("an owner changes a price and adds an item", async ({ browser }, info) => {
   await expect(form.getByPlaceholder("Name")).toHaveValue("");
 
   // Bad input: a clear message, nothing added.
-  await form.getByPlaceholder("Section, e.g. 사이드").fill("튀김");
+  await form.getByPlaceholder("Section, e.g. Sides").fill("튀김");
   await form.getByPlaceholder("Name").fill("공짜 튀김");
   await form.getByPlaceholder("Price in won").fill("-5");
   await form.getByRole("button", { name: "Add item" }).click();

@@ -1,0 +1,182 @@
+import { expect, test, type Browser, type Page } from "@playwright/test";
+import { hydrated, live, PASSWORD } from "./people";
+
+// Issue 12, 한국어 first: the order flow in Korean, each person in a phone-sized
+// browser whose language is Korean, with a 375 px screenshot of every screen
+// (end2end/screenshots/ko-*.png); and a customer who switches to English in
+// the middle of an order sees the page, the notifications and the live
+// updates follow. The English run of the same flow is order.spec.ts.
+
+const phone = { width: 375, height: 740 };
+
+/** A Korean phone browser logged in as `email` through the Korean login form. */
+async function korean(browser: Browser, email: string) {
+  const context = await browser.newContext({ viewport: phone, locale: "ko-KR" });
+  const page = await context.newPage();
+  await page.goto("/login");
+  await hydrated(page);
+  await expect(page.locator("html")).toHaveAttribute("lang", "ko");
+  await page.getByLabel("이메일", { exact: true }).fill(email);
+  await page.getByLabel("비밀번호", { exact: true }).fill(PASSWORD);
+  await page.getByRole("button", { name: "로그인" }).click();
+  await expect(page.getByTestId("account-menu")).not.toContainText("로그인");
+  return page;
+}
+
+/** Fails when the page scrolls sideways or a button's label spills out of
+ * it; saves a full-page screenshot to look at. */
+async function looksRight(page: Page, name: string) {
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  expect(overflow, `${name} scrolls sideways`).toBeLessThanOrEqual(0);
+  const spilled = await page.evaluate(() =>
+    [...document.querySelectorAll("button, .button, .badge")]
+      .filter((el) => (el as HTMLElement).offsetParent !== null && el.scrollWidth > el.clientWidth + 1)
+      .map((el) => el.textContent?.trim()),
+  );
+  expect(spilled, `${name}: labels wider than their buttons`).toEqual([]);
+  await page.screenshot({ path: `screenshots/ko-${name}.png`, fullPage: true });
+}
+
+test("주문부터 배달까지: the whole order flow in Korean at 375 px", async ({ browser }) => {
+  test.setTimeout(120_000);
+  const customer = await korean(browser, "minjun@demo.delivery");
+  const owner = await korean(browser, "owner.chicken@demo.delivery");
+  const rider = await korean(browser, "rider.moto@demo.delivery");
+
+  await customer.goto("/");
+  await hydrated(customer);
+  await expect(customer.getByRole("heading", { level: 1 })).toHaveText("오늘은 무엇을 주문할까요?");
+  await looksRight(customer, "home");
+  await customer.getByRole("link", { name: /황금올리브 치킨 역삼점/ }).click();
+  await hydrated(customer);
+  await expect(customer.locator(".price").first()).toHaveText(/^\d{1,3}(,\d{3})*원$/);
+  await customer.getByTestId("add").first().click();
+  await customer.getByRole("button", { name: "하나 더" }).first().click();
+  await expect(customer.getByTestId("cart-qty").first()).toHaveText("2");
+  await looksRight(customer, "store");
+  await customer.getByTestId("go-checkout").click();
+  await hydrated(customer);
+  await expect(customer.getByTestId("fee")).toHaveText("4,000원");
+  await customer.getByLabel("배달 수단").selectOption("bicycle");
+  await expect(customer.getByTestId("fee")).toHaveText("3,000원");
+  await customer.getByLabel("배달 수단").selectOption("motorbike");
+  await customer.getByLabel("배달 주소").fill("서울 강남구 역삼로 5, 301호");
+  await customer.getByLabel("카드 번호").fill("4242 4242 4242 4242");
+  await looksRight(customer, "checkout");
+  await customer.getByTestId("place-order").click();
+  await expect(customer).toHaveURL(/\/orders\/\d+$/);
+  const orderId = customer.url().split("/").pop()!;
+  await hydrated(customer);
+  await live(customer);
+  await expect(customer.getByTestId("order-headline")).toHaveText("주문 접수 대기");
+
+  // The owner's board, in Korean; accepting moves the customer's page live.
+  await owner.goto("/owner");
+  await owner.getByRole("link", { name: /황금올리브/ }).click();
+  await hydrated(owner);
+  await live(owner);
+  const card = (column: string) => owner.getByTestId(column).locator(`[data-order-id="${orderId}"]`);
+  await expect(card("col-new")).toBeVisible();
+  await looksRight(owner, "dashboard");
+  await card("col-new").getByTestId("accept").click();
+  await expect(card("col-cooking")).toBeVisible();
+  await expect(customer.getByTestId("order-headline")).toHaveText(/^조리 중 — 오전|^조리 중 — 오후/);
+
+  await rider.goto("/rider");
+  await hydrated(rider);
+  const job = rider.locator(`li.job[data-order-id="${orderId}"]`);
+  await expect(job).toBeVisible();
+  await looksRight(rider, "rider-jobs");
+  await job.getByTestId("claim").click();
+  await expect(rider.getByTestId("current-job")).toContainText(`#${orderId}`);
+  await looksRight(rider, "rider-current");
+
+  await card("col-cooking").getByTestId("mark-ready").click();
+  await expect(card("col-ready")).toBeVisible();
+  await expect(customer.getByTestId("order-headline")).toHaveText("조리 완료");
+  await rider.reload();
+  await hydrated(rider);
+  await rider.getByTestId("picked-up").click();
+  await expect(customer.getByTestId("order-headline")).toHaveText("배달 중");
+  await rider.getByTestId("delivered").click();
+  await expect(rider.getByTestId("current-job")).toHaveCount(0);
+  await expect(customer.getByTestId("order-headline")).toHaveText("배달 완료");
+  await looksRight(customer, "order-delivered");
+
+  await customer.goto("/notifications");
+  await expect(customer.getByTestId("notifications")).toContainText(`주문 #${orderId} 배달이 끝났어요`);
+  await looksRight(customer, "notifications");
+  await customer.goto("/orders");
+  await looksRight(customer, "orders");
+
+  // The other screens, looked at in Korean too.
+  const admin = await korean(browser, "admin@demo.delivery");
+  await admin.goto("/admin");
+  await hydrated(admin);
+  await expect(admin.getByRole("heading", { level: 1 })).toHaveText("운영");
+  await looksRight(admin, "admin");
+  const canteen = await korean(browser, "owner.canteen@demo.delivery");
+  await canteen.goto("/owner");
+  await canteen.locator(`main a[href^="/owner/stores/"]`).first().click();
+  await hydrated(canteen);
+  await looksRight(canteen, "canteen-board");
+  const anonymous = await browser.newPage({ viewport: phone, locale: "ko-KR" });
+  await anonymous.goto("/signup");
+  await hydrated(anonymous);
+  await looksRight(anonymous, "signup");
+  await anonymous.goto("/no-such-page");
+  await expect(anonymous.getByRole("heading", { level: 1 })).toHaveText("페이지를 찾을 수 없어요");
+  await looksRight(anonymous, "not-found");
+});
+
+test("switching to English mid-order changes the page, old notifications and live updates", async ({ browser }) => {
+  test.setTimeout(90_000);
+  // A new account, so the demo customers keep no language of their own.
+  const context = await browser.newContext({ viewport: phone, locale: "ko-KR" });
+  const customer = await context.newPage();
+  const email = `switch-${Date.now()}@example.kr`;
+  const signed = await customer.request.post("/api/signup", {
+    form: { email, display_name: "언어 바꾸는 손님", password: PASSWORD, role: "customer" },
+  });
+  expect(signed.status()).toBeLessThan(400);
+  const owner = await korean(browser, "owner.chicken@demo.delivery");
+
+  await customer.goto("/");
+  await customer.getByRole("link", { name: /황금올리브 치킨 역삼점/ }).click();
+  await hydrated(customer);
+  await customer.getByTestId("add").first().click();
+  await customer.getByTestId("go-checkout").click();
+  await hydrated(customer);
+  await customer.getByLabel("배달 주소").fill("서울 강남구 역삼로 5, 301호");
+  await customer.getByLabel("카드 번호").fill("4242 4242 4242 4242");
+  await customer.getByTestId("place-order").click();
+  await expect(customer).toHaveURL(/\/orders\/\d+$/);
+  const orderId = customer.url().split("/").pop()!;
+  await hydrated(customer);
+  await live(customer);
+  await expect(customer.getByTestId("order-headline")).toHaveText("주문 접수 대기");
+
+  // The switch in the top bar: the page changes at once, no reload.
+  await customer.getByTestId("lang-en").click();
+  await expect(customer.locator("html")).toHaveAttribute("lang", "en");
+  await expect(customer.getByTestId("order-headline")).toHaveText("Order placed");
+  // A live update after the switch arrives in English.
+  await owner.goto("/owner");
+  await owner.getByRole("link", { name: /황금올리브/ }).click();
+  await hydrated(owner);
+  await owner.getByTestId("col-new").locator(`[data-order-id="${orderId}"]`).getByTestId("accept").click();
+  await expect(customer.getByTestId("order-headline")).toHaveText(/^Being prepared/);
+  // The choice stays: the next page, rendered on the server, is English,
+  // and the notification written while the page was Korean reads in English.
+  await customer.goto("/notifications");
+  await expect(customer.locator("html")).toHaveAttribute("lang", "en");
+  await expect(customer.getByTestId("notifications")).toContainText(`accepted order #${orderId}`);
+  await expect(customer.getByTestId("notifications")).toContainText(`Order #${orderId} is placed`);
+  await customer.screenshot({ path: "screenshots/en-notifications-after-switch.png", fullPage: true });
+
+  // And back: Korean again, old notifications included.
+  await hydrated(customer);
+  await customer.getByTestId("lang-ko").click();
+  await expect(customer.locator("html")).toHaveAttribute("lang", "ko");
+  await expect(customer.getByTestId("notifications")).toContainText(`주문 #${orderId}을(를) 접수했어요`);
+});
