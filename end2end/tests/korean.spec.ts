@@ -37,6 +37,21 @@ async function looksRight(page: Page, name: string) {
   await page.screenshot({ path: `screenshots/ko-${name}.png`, fullPage: true });
 }
 
+/** On the checkout page: a Korean address and the approved test card, then
+ * pay (after `beforePaying`, if given) and wait on the order's live page, in
+ * Korean. Returns the order id. */
+async function pay(customer: Page, beforePaying?: () => Promise<void>) {
+  await customer.getByLabel("배달 주소").fill("서울 강남구 역삼로 5, 301호");
+  await customer.getByLabel("카드 번호").fill("4242 4242 4242 4242");
+  await beforePaying?.();
+  await customer.getByTestId("place-order").click();
+  await expect(customer).toHaveURL(/\/orders\/\d+$/);
+  await hydrated(customer);
+  await live(customer);
+  await expect(customer.getByTestId("order-headline")).toHaveText("주문 접수 대기");
+  return customer.url().split("/").pop()!;
+}
+
 test("주문부터 배달까지: the whole order flow in Korean at 375 px", async ({ browser }) => {
   test.setTimeout(120_000);
   const customer = await korean(browser, "minjun@demo.delivery");
@@ -60,15 +75,7 @@ test("주문부터 배달까지: the whole order flow in Korean at 375 px", asyn
   await customer.getByLabel("배달 수단").selectOption("bicycle");
   await expect(customer.getByTestId("fee")).toHaveText("3,000원");
   await customer.getByLabel("배달 수단").selectOption("motorbike");
-  await customer.getByLabel("배달 주소").fill("서울 강남구 역삼로 5, 301호");
-  await customer.getByLabel("카드 번호").fill("4242 4242 4242 4242");
-  await looksRight(customer, "checkout");
-  await customer.getByTestId("place-order").click();
-  await expect(customer).toHaveURL(/\/orders\/\d+$/);
-  const orderId = customer.url().split("/").pop()!;
-  await hydrated(customer);
-  await live(customer);
-  await expect(customer.getByTestId("order-headline")).toHaveText("주문 접수 대기");
+  const orderId = await pay(customer, () => looksRight(customer, "checkout"));
 
   // The owner's board, in Korean; accepting moves the customer's page live.
   await owner.goto("/owner");
@@ -147,14 +154,7 @@ test("switching to English mid-order changes the page, old notifications and liv
   await customer.getByTestId("add").first().click();
   await customer.getByTestId("go-checkout").click();
   await hydrated(customer);
-  await customer.getByLabel("배달 주소").fill("서울 강남구 역삼로 5, 301호");
-  await customer.getByLabel("카드 번호").fill("4242 4242 4242 4242");
-  await customer.getByTestId("place-order").click();
-  await expect(customer).toHaveURL(/\/orders\/\d+$/);
-  const orderId = customer.url().split("/").pop()!;
-  await hydrated(customer);
-  await live(customer);
-  await expect(customer.getByTestId("order-headline")).toHaveText("주문 접수 대기");
+  const orderId = await pay(customer);
 
   // The switch in the top bar: the page changes at once, no reload.
   await customer.getByTestId("lang-en").click();
