@@ -68,7 +68,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ws", get(live::websocket))
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(axum::middleware::map_response(server_fn_error_status))
+        .layer(axum::middleware::from_fn(server_fn_error_status))
         // No response waits for ever: a stalled render (see RESPONSE_TIMEOUT) ends in a 503.
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
@@ -105,15 +105,22 @@ async fn manifest(headers: axum::http::HeaderMap) -> impl axum::response::IntoRe
     )
 }
 
-/// Gives a failed server-function call the status of its [`AppError`].
+/// Gives a failed server-function call the status of its [`AppError`],
+/// and its message the request's language.
 ///
 /// server_fn answers every error with 500, including arguments that do not
 /// decode, which never reach the function (whose own errors set their status
-/// through `ResponseOptions`). Only 500 responses are inspected, so the
-/// buffering costs nothing on the happy path.
-async fn server_fn_error_status(response: axum::response::Response) -> axum::response::Response {
+/// through `ResponseOptions`) and are encoded outside the request (so in
+/// Korean, the default). Only 500 responses are inspected, so the buffering
+/// costs nothing on the happy path.
+async fn server_fn_error_status(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
     use axum::body::Body;
     use axum::http::StatusCode;
+    let locale = app::lang::of_headers(request.headers());
+    let response = next.run(request).await;
     if response.status() != StatusCode::INTERNAL_SERVER_ERROR {
         return response;
     }
@@ -121,8 +128,12 @@ async fn server_fn_error_status(response: axum::response::Response) -> axum::res
     let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
         return axum::response::Response::from_parts(parts, Body::empty());
     };
-    if let Ok(error) = app::error::AppError::from_json(&bytes) {
-        parts.status = error.status();
+    match app::error::AppError::from_json(&bytes) {
+        Ok(error) => {
+            parts.status = error.status();
+            parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+            axum::response::Response::from_parts(parts, Body::from(error.to_json(locale)))
+        }
+        Err(_) => axum::response::Response::from_parts(parts, Body::from(bytes)),
     }
-    axum::response::Response::from_parts(parts, Body::from(bytes))
 }

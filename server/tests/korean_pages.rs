@@ -297,3 +297,35 @@ async fn the_app_manifest_speaks_the_readers_language() {
         .starts_with("Order food"));
     assert_eq!(korean["icons"], english["icons"]);
 }
+
+#[tokio::test]
+async fn a_request_refused_before_its_function_runs_is_answered_in_its_language_too() {
+    let app = spawn_app().await;
+    let unreadable = |language: &'static str| {
+        let app = &app;
+        async move {
+            let response = testkit::http::client()
+                .post(format!("{}/api/list_stores", app.base))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("accept-language", language)
+                .body(&b"q=\xff\xfe"[..])
+                .send()
+                .await
+                .expect("request");
+            assert_eq!(response.status().as_u16(), 400);
+            response.json::<serde_json::Value>().await.expect("JSON")
+        }
+    };
+    let english = unreadable("en-US,en").await;
+    let korean = unreadable("ko-KR").await;
+    assert_eq!(english["error"], korean["error"], "the same refusal");
+    let (english, korean) = (
+        english["message"].as_str().unwrap_or(""),
+        korean["message"].as_str().unwrap_or(""),
+    );
+    assert!(!english.is_empty() && english.is_ascii(), "{english}");
+    assert!(
+        english_words(&format!("<p>{korean}</p>")).is_empty() && !korean.is_empty(),
+        "{korean}"
+    );
+}
