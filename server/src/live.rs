@@ -207,8 +207,15 @@ async fn events_between(
 ) -> Result<Vec<HubMessage>, eventlog::StorageError> {
     let mut out = Vec::new();
     let mut from = after;
+    // The read models include `upto`, so the log reaches it: the tail must
+    // read what it lacks rather than trust this process's (possibly late)
+    // idea of the log's head — another replica's commits, a lost notice.
+    db.saw_log_head(upto);
     while from < upto {
-        let batch = tail.read_after(from, 500).await?;
+        let mut batch = tail.read_after(from, 500).await?;
+        if batch.is_empty() {
+            batch = tail.read_fresh(from, 500).await?;
+        }
         let Some(last) = batch.last().map(|e| e.seq) else { break };
         let mut typed = Vec::with_capacity(batch.len());
         for record in batch.into_iter().filter(|e| e.seq <= upto) {
@@ -258,7 +265,8 @@ async fn events_between(
 
 impl Hub {
     /// Starts the hub's tailing task. `committed` is notified after each
-    /// projection batch commits; the hub also polls every 250 ms. `controls`
+    /// projection batch commits here, [`db::Db::checkpoints`] tells of
+    /// other replicas' (PostgreSQL), and the hub also polls every 250 ms. `controls`
     /// are this replica's consumers (their progress spares a query when the
     /// read models run here). Connections silent for `idle_timeout` are closed.
     pub fn start(
@@ -287,6 +295,9 @@ impl Hub {
             let mut at = projected(&db, &controls).await;
             let mut known = KnownParties::default();
             let _ = position_tx.send(at);
+            // Checkpoints as heard from commits here and, on PostgreSQL,
+            // on every replica (`Db::listen`).
+            let mut heard = db.checkpoints();
             while !*shutdown.borrow() {
                 let notified = committed.notified();
                 tokio::pin!(notified);
@@ -305,8 +316,22 @@ impl Hub {
                     }
                     continue;
                 }
+                let ahead = |known: &db::Checkpoints| {
+                    READ_MODELS
+                        .iter()
+                        .all(|name| known.get(*name).is_some_and(|seq| *seq > at))
+                };
                 tokio::select! {
                     _ = &mut notified => {}
+                    _ = async {
+                        if ahead(&heard.borrow_and_update()) {
+                            // Heard ahead of what the database shows (a
+                            // rebuild moved it back): wait for more news.
+                            let _ = heard.changed().await;
+                        } else {
+                            let _ = heard.wait_for(ahead).await;
+                        }
+                    } => {}
                     _ = tokio::time::sleep(Duration::from_millis(250)) => {}
                     changed = shutdown.changed() => {
                         if changed.is_err() {

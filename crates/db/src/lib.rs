@@ -22,25 +22,54 @@ pub struct Tx {
     _turn: Option<tokio::sync::OwnedSemaphorePermit>,
     /// The last event sequence number this transaction appended (0: none).
     appended: i64,
-    log_head: std::sync::Arc<watch::Sender<i64>>,
+    /// The consumer checkpoint this transaction moved, and to where.
+    moved: Option<(&'static str, i64)>,
+    backend: Backend,
+    signals: std::sync::Arc<Signals>,
 }
 
 impl Tx {
     /// Commits, then gives the writer turn to the next in line. When the
     /// transaction appended events ([`Tx::appended_up_to`]), their last
     /// sequence number becomes this process's [`Db::log_head`] once the
-    /// commit has answered, waking everyone who waits on it.
+    /// commit has answered, waking everyone who waits on it; a checkpoint
+    /// it moved ([`Tx::moved_checkpoint`]) likewise reaches
+    /// [`Db::checkpoints`]. On PostgreSQL the same news goes to every other
+    /// replica: a `NOTIFY` on [`NOTICE_CHANNEL`] sent inside the
+    /// transaction, so it is delivered exactly when the commit is.
     ///
     /// Errors: the database refused the commit (nothing was written).
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         let Tx {
-            tx, appended, log_head, ..
+            mut tx,
+            appended,
+            moved,
+            backend,
+            signals,
+            ..
         } = self;
+        if backend == Backend::Postgres && (appended > 0 || moved.is_some()) {
+            let notice = Notice { log: appended, moved }.to_payload();
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(NOTICE_CHANNEL)
+                .bind(notice)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         if appended > 0 {
-            advance(&log_head, appended);
+            advance(&signals.log_head, appended);
+        }
+        if let Some((consumer, seq)) = moved {
+            signals.saw_checkpoint(consumer, seq);
         }
         Ok(())
+    }
+
+    /// Records that this transaction moves consumer `consumer`'s checkpoint
+    /// to `seq`, to announce on commit (the event runner calls it).
+    pub fn moved_checkpoint(&mut self, consumer: &'static str, seq: i64) {
+        self.moved = Some((consumer, seq));
     }
 
     /// Records that this transaction appended events up to sequence number
@@ -130,7 +159,9 @@ pub enum DbError {
 pub struct DbOptions {
     /// Most connections the pool opens.
     pub max_connections: u32,
-    /// How long a caller waits for a free connection, in milliseconds.
+    /// How long a caller waits for a free connection, in milliseconds
+    /// (also how long a request may wait for a database that just went
+    /// away before it is told to try again, issue 14).
     pub acquire_timeout_ms: u64,
 }
 
@@ -138,7 +169,7 @@ impl Default for DbOptions {
     fn default() -> Self {
         DbOptions {
             max_connections: 10,
-            acquire_timeout_ms: 5_000,
+            acquire_timeout_ms: 2_000,
         }
     }
 }
@@ -148,11 +179,73 @@ impl Default for DbOptions {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    url: std::sync::Arc<str>,
     /// SQLite's one writer at a time, queued in this process (see
     /// [`Db::begin`]); `None` on PostgreSQL.
     writer: Option<std::sync::Arc<tokio::sync::Semaphore>>,
+    signals: std::sync::Arc<Signals>,
+}
+
+/// What this process knows has been committed, to wake whoever waits on it.
+#[derive(Debug)]
+struct Signals {
     /// The highest event sequence number known committed ([`Db::log_head`]).
-    log_head: std::sync::Arc<watch::Sender<i64>>,
+    log_head: watch::Sender<i64>,
+    /// Each consumer's checkpoint as last heard ([`Db::checkpoints`]).
+    checkpoints: watch::Sender<Checkpoints>,
+}
+
+impl Signals {
+    fn saw_checkpoint(&self, consumer: &str, seq: i64) {
+        self.checkpoints.send_if_modified(|known| {
+            let at = known.entry(consumer.to_string()).or_insert(0);
+            let moved = seq > *at;
+            if moved {
+                *at = seq;
+            }
+            moved
+        });
+    }
+}
+
+/// Consumer name → the last event sequence number its checkpoint was heard
+/// to reach (see [`Db::checkpoints`]).
+pub type Checkpoints = std::collections::HashMap<String, i64>;
+
+/// The PostgreSQL channel on which every commit that appends events or moves
+/// a checkpoint tells the other replicas (issue 14).
+pub const NOTICE_CHANNEL: &str = "baedal_log";
+
+/// What one commit announces on [`NOTICE_CHANNEL`]: the last event it
+/// appended (0: none) and the checkpoint it moved. Its payload is text,
+/// `"<log seq> [<consumer> <checkpoint seq>]"`, e.g. `"42"` or
+/// `"0 order_views 42"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Notice {
+    log: i64,
+    moved: Option<(&'static str, i64)>,
+}
+
+impl Notice {
+    fn to_payload(&self) -> String {
+        match self.moved {
+            Some((consumer, seq)) => format!("{} {consumer} {seq}", self.log),
+            None => self.log.to_string(),
+        }
+    }
+}
+
+/// Reads a [`Notice`] payload: the log head and, when present, a moved
+/// checkpoint. `None` for text that is not one (ignored: a notice is a hint).
+fn parse_notice(payload: &str) -> Option<(i64, Option<(&str, i64)>)> {
+    let mut parts = payload.split(' ');
+    let log = parts.next()?.parse().ok()?;
+    let moved = match (parts.next(), parts.next()) {
+        (Some(consumer), Some(seq)) => Some((consumer, seq.parse().ok()?)),
+        (None, None) => None,
+        _ => return None,
+    };
+    parts.next().is_none().then_some((log, moved))
 }
 
 /// Moves `head` forward to `seq` (never back), waking its watchers.
@@ -203,9 +296,47 @@ impl Db {
         Ok(Db {
             pool,
             backend,
+            url: url.into(),
             writer,
-            log_head: std::sync::Arc::new(watch::Sender::new(0)),
+            signals: std::sync::Arc::new(Signals {
+                log_head: watch::Sender::new(0),
+                checkpoints: watch::Sender::new(Checkpoints::new()),
+            }),
         })
+    }
+
+    /// On PostgreSQL, listens on [`NOTICE_CHANNEL`] until the returned task
+    /// is aborted: other replicas' commits move this process's
+    /// [`Db::log_head`] and [`Db::checkpoints`] as its own do, so its
+    /// consumers, live hub and waiting requests wake at once instead of at
+    /// their next poll. A notice is a hint (whoever must not miss an event
+    /// re-reads the log from its checkpoint), and a lost listener
+    /// connection is opened again after `retry_ms` milliseconds, while the
+    /// pollers' slow rounds cover the gap. `None` on SQLite, whose one
+    /// process hears its own commits.
+    pub fn listen(&self, retry_ms: u64) -> Option<tokio::task::JoinHandle<()>> {
+        if self.backend != Backend::Postgres {
+            return None;
+        }
+        let url = self.url.clone();
+        let signals = self.signals.clone();
+        Some(tokio::spawn(async move {
+            loop {
+                match listen_once(&url, &signals).await {
+                    Ok(()) => tracing::warn!("the notice listener lost its connection; listening again"),
+                    Err(e) => tracing::warn!(error = %e, retry_ms, "the notice listener cannot listen; retrying"),
+                }
+                tokio::time::sleep(Duration::from_millis(retry_ms)).await;
+            }
+        }))
+    }
+
+    /// Each consumer's checkpoint as this process last heard it: from its
+    /// own commits ([`Tx::moved_checkpoint`]) and, on PostgreSQL, every
+    /// replica's ([`Db::listen`]). A hint that wakes waiters: they confirm
+    /// with the database, where a rebuild may have moved a checkpoint back.
+    pub fn checkpoints(&self) -> watch::Receiver<Checkpoints> {
+        self.signals.checkpoints.subscribe()
     }
 
     /// The highest event sequence number this process knows to be
@@ -216,12 +347,12 @@ impl Db {
     /// have committed more, so whoever must not miss an event still reads
     /// the log. Consumers wake on it instead of polling.
     pub fn log_head(&self) -> watch::Receiver<i64> {
-        self.log_head.subscribe()
+        self.signals.log_head.subscribe()
     }
 
     /// The log is known to reach `seq` (never moves [`Db::log_head`] back).
     pub fn saw_log_head(&self, seq: i64) {
-        advance(&self.log_head, seq);
+        advance(&self.signals.log_head, seq);
     }
 
     /// Applies the migrations of this backend's dialect (`migrations/sqlite` or
@@ -320,7 +451,9 @@ impl Db {
             tx: begin.await??,
             _turn: turn,
             appended: 0,
-            log_head: self.log_head.clone(),
+            moved: None,
+            backend,
+            signals: self.signals.clone(),
         })
     }
 
@@ -343,6 +476,84 @@ impl Db {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// A named lease that one replica at a time holds (issue 14), for
+/// background work that must not run twice at once (the payment
+/// reconciler). Stored in the `leases` table; times are unix milliseconds.
+#[derive(Debug, Clone)]
+pub struct Lease {
+    db: Db,
+    name: &'static str,
+    owner: String,
+    lease_ms: i64,
+}
+
+impl Lease {
+    /// The lease `name` as held by `owner` (this replica's instance id),
+    /// lasting `lease_ms` milliseconds from each [`Lease::hold`].
+    pub fn new(db: Db, name: &'static str, owner: impl Into<String>, lease_ms: i64) -> Lease {
+        Lease {
+            db,
+            name,
+            owner: owner.into(),
+            lease_ms,
+        }
+    }
+
+    /// Takes the lease when nobody holds it or its holder let it expire,
+    /// or renews it when `owner` holds it; `true` when `owner` holds it now.
+    ///
+    /// Errors: the database failed (then nobody should assume the lease).
+    pub async fn hold(&self) -> Result<bool, sqlx::Error> {
+        let now = now_ms();
+        let taken = sqlx::query(
+            "INSERT INTO leases (name, owner, until_ms) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until_ms = excluded.until_ms \
+             WHERE leases.owner = excluded.owner OR leases.until_ms < $4",
+        )
+        .bind(self.name)
+        .bind(&self.owner)
+        .bind(now + self.lease_ms)
+        .bind(now)
+        .execute(&self.db.pool)
+        .await?;
+        Ok(taken.rows_affected() == 1)
+    }
+
+    /// Gives the lease up (when `owner` holds it), so another replica may
+    /// take it at once.
+    ///
+    /// Errors: the database failed (the lease then expires by itself).
+    pub async fn release(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM leases WHERE name = $1 AND owner = $2")
+            .bind(self.name)
+            .bind(&self.owner)
+            .execute(&self.db.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Listens on [`NOTICE_CHANNEL`] until the connection is lost (`Ok`) or
+/// cannot be opened (`Err`), passing each notice on to `signals`.
+async fn listen_once(url: &str, signals: &Signals) -> Result<(), sqlx::Error> {
+    let mut listener = sqlx::postgres::PgListener::connect(url).await?;
+    listener.listen(NOTICE_CHANNEL).await?;
+    tracing::debug!("listening for other replicas' commits");
+    // Whatever was announced while nobody listened is found by the pollers.
+    while let Some(notice) = listener.try_recv().await? {
+        match parse_notice(notice.payload()) {
+            Some((log, moved)) => {
+                advance(&signals.log_head, log);
+                if let Some((consumer, seq)) = moved {
+                    signals.saw_checkpoint(consumer, seq);
+                }
+            }
+            None => tracing::debug!(payload = notice.payload(), "ignoring a notice this build cannot read"),
+        }
+    }
+    Ok(())
 }
 
 /// Makes sure a SQLite URL creates its file (`mode=rwc`) and that the file's
@@ -422,6 +633,27 @@ mod tests {
             err.as_deref(),
             Some("DATABASE_URL must start with sqlite: or postgres:// (got \"mysql:\")")
         );
+    }
+
+    #[test]
+    fn notices_read_back_what_commits_announce() {
+        for notice in [
+            Notice { log: 42, moved: None },
+            Notice {
+                log: 0,
+                moved: Some(("order_views", 41)),
+            },
+            Notice {
+                log: 7,
+                moved: Some(("delivery_jobs", 6)),
+            },
+        ] {
+            let payload = notice.to_payload();
+            assert_eq!(parse_notice(&payload), Some((notice.log, notice.moved)), "{payload}");
+        }
+        for junk in ["", "x", "1 views", "1 views x", "1 a 2 3"] {
+            assert_eq!(parse_notice(junk), None, "{junk:?}");
+        }
     }
 
     #[test]

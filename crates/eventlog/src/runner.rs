@@ -328,6 +328,7 @@ impl ConsumerRunner {
         .bind(&self.config.instance_id)
         .execute(&mut *tx)
         .await?;
+        tx.moved_checkpoint(self.name(), known);
         tx.commit().await?;
         self.unsaved_since.store(0, Ordering::Relaxed);
         Ok(())
@@ -553,7 +554,9 @@ impl ConsumerRunner {
                 .await?;
         }
         // Events the batch appended (consequences) wake the other
-        // consumers through the log head once this commits.
+        // consumers through the log head once this commits, and the moved
+        // checkpoint wakes whoever waits for it, on every replica.
+        tx.moved_checkpoint(self.name(), last);
         tx.commit().await?;
         self.unsaved_since.store(0, Ordering::Relaxed);
         self.set_known(last);

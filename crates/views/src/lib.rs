@@ -323,19 +323,45 @@ pub async fn projected_up_to(db: &Db, consumers: &[&str]) -> Result<i64, Storage
     Ok(eventlog::checkpoint_of_all(db, consumers).await?)
 }
 
+/// How often a wait for the read models asks the database although no
+/// checkpoint notice came, in milliseconds: covers a notice lost with the
+/// listener's connection (issue 14).
+pub const WAIT_POLL_MS: u64 = 250;
+
 /// Waits until the read models in `consumers` include event `seq`
 /// (read-your-writes after a command), at most `timeout_ms` milliseconds;
 /// `false` if they did not.
+///
+/// Woken by the checkpoints' commits, this replica's or, on PostgreSQL,
+/// any replica's ([`db::Db::checkpoints`]): it asks the database once
+/// the notices say the checkpoints are there (a rebuild may have moved one
+/// back), and every [`WAIT_POLL_MS`] in case a notice was lost.
 pub async fn wait_for(db: &Db, consumers: &[&str], seq: i64, timeout_ms: u64) -> bool {
     let deadline = Instant::now() + Duration::from_millis(timeout_ms);
+    let mut heard = db.checkpoints();
+    let reached = |known: &db::Checkpoints| consumers.iter().all(|c| known.get(*c).is_some_and(|at| *at >= seq));
     loop {
-        if projected_up_to(db, consumers).await.unwrap_or(0) >= seq {
-            return true;
+        match projected_up_to(db, consumers).await {
+            Ok(at) if at >= seq => return true,
+            Ok(_) => {}
+            // The database is away: waiting cannot help (the caller answers now).
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the checkpoints; not waiting for the read models");
+                return false;
+            }
         }
-        if Instant::now() >= deadline {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
             return false;
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        let round = left.min(Duration::from_millis(WAIT_POLL_MS));
+        if reached(&heard.borrow_and_update()) {
+            // The notices are ahead of the database (a rebuild moved a
+            // checkpoint back): wait for the next one, or the poll.
+            let _ = tokio::time::timeout(round, heard.changed()).await;
+        } else {
+            let _ = tokio::time::timeout(round, heard.wait_for(reached)).await;
+        }
     }
 }
 
