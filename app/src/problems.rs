@@ -254,6 +254,7 @@ pub fn problem(locale: Locale, problem: &Problem) -> String {
         Problem::Declined { reason } => decline(locale, reason),
         Problem::PaymentBusy => td_string!(locale, problem.payment_busy).into(),
         Problem::CheckoutBusy => td_string!(locale, problem.checkout_busy).into(),
+        Problem::Unavailable => td_string!(locale, problem.unavailable).into(),
         Problem::SoldOutWhilePaying { item, method } => match method {
             PaymentMethod::Card => td_string!(locale, problem.sold_out_while_paying_card, item = item).to_string(),
             PaymentMethod::Payroll => {

@@ -73,14 +73,24 @@ pub async fn auth_session() -> Result<AuthSession, AppError> {
 }
 
 /// The client's address as the throttles count it
-/// (`accounts::throttle::client_key`).
+/// (`accounts::throttle::client_key`): the one the server's edge found
+/// behind its trusted proxies ([`ClientAddr`]), else the peer's.
 pub async fn client() -> String {
     use axum::extract::ConnectInfo;
+    if let Ok(axum::Extension(ClientAddr(ip))) = leptos_axum::extract::<axum::Extension<ClientAddr>>().await {
+        return accounts::throttle::client_key(ip);
+    }
     match leptos_axum::extract::<ConnectInfo<std::net::SocketAddr>>().await {
         Ok(ConnectInfo(peer)) => accounts::throttle::client_key(peer.ip()),
         Err(_) => "unknown".into(),
     }
 }
+
+/// The client's address behind the trusted proxies
+/// (`accounts::throttle::client_ip`), put in each request's extensions by
+/// the server's edge (issue 14).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub std::net::IpAddr);
 
 /// Refuses the attempt when this client tried too often (per-address limit).
 pub fn limit_attempts(state: &AppState, client: &str) -> Result<(), AppError> {

@@ -22,6 +22,9 @@
 //! | `APP_RECONCILE_INTERVAL_MS` | `30000` | how often the payment reconciler settles payments a crash or timeout left behind (also once at start) |
 //! | `APP_WS_IDLE_TIMEOUT_MS` | `45000` | a WebSocket silent this long (no pong either) is closed; pinged 3 times per period |
 //! | `APP_SESSION_IDLE_TIMEOUT_MS` | `1209600000` (14 days) | a session unused this long expires (its live sockets close) |
+//! | `APP_LEASE_MS` | `10000` | how long a replica's hold on a consumer or the reconciler lasts without renewal; another replica takes over this long after the holder died |
+//! | `APP_DRAIN_MS` | `0` | on SIGTERM, how long `/readyz` answers 503 (so a balancer stops sending) before the server stops accepting connections, in milliseconds |
+//! | `APP_TRUSTED_PROXIES` | unset | comma-separated addresses or CIDR blocks of the proxies in front (`10.0.0.0/8,127.0.0.1`); only from them is `X-Forwarded-For` believed, so per-client limits count the real client |
 //! | `APP_METRICS_TOKEN` | unset | serve `/metrics` to `Authorization: Bearer <token>` only (at least 16 characters); unset: `/metrics` is off (404) |
 
 use std::net::{IpAddr, SocketAddr};
@@ -82,6 +85,12 @@ pub struct Settings {
     pub session_idle_timeout_ms: u64,
     /// The bearer token that may read `/metrics`; `None` turns `/metrics` off.
     pub metrics_token: Option<String>,
+    /// How long a lease (consumer, reconciler) lasts without renewal, in milliseconds.
+    pub lease_ms: u64,
+    /// How long `/readyz` answers 503 after SIGTERM before the listener closes, in milliseconds.
+    pub drain_ms: u64,
+    /// The proxies whose `X-Forwarded-For` is believed (issue 14).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// The shortest `APP_METRICS_TOKEN` accepted, in characters.
@@ -179,6 +188,22 @@ impl Settings {
             checkout_concurrency: positive("APP_CHECKOUT_CONCURRENCY", 32)? as usize,
             reconcile_interval_ms: u64::from(positive("APP_RECONCILE_INTERVAL_MS", 30_000)?),
             session_idle_timeout_ms: u64::from(positive("APP_SESSION_IDLE_TIMEOUT_MS", 14 * 24 * 3_600_000)?),
+            lease_ms: u64::from(positive("APP_LEASE_MS", 10_000)?),
+            drain_ms: match get("APP_DRAIN_MS") {
+                None => 0,
+                Some(n) => n
+                    .parse()
+                    .map_err(|_| parse_err("APP_DRAIN_MS", format!("\"{n}\" is not a number of milliseconds")))?,
+            },
+            trusted_proxies: match get("APP_TRUSTED_PROXIES") {
+                None => Vec::new(),
+                Some(list) => accounts::throttle::parse_proxies(&list).map_err(|bad| {
+                    parse_err(
+                        "APP_TRUSTED_PROXIES",
+                        format!("\"{bad}\" is not an IP address or CIDR block"),
+                    )
+                })?,
+            },
             metrics_token: match get("APP_METRICS_TOKEN") {
                 Some(token) if token.chars().count() < MIN_METRICS_TOKEN_CHARS => {
                     return Err(parse_err(
@@ -241,6 +266,9 @@ mod tests {
             ("APP_WS_IDLE_TIMEOUT_MS", "never"),
             ("APP_SESSION_IDLE_TIMEOUT_MS", "0"),
             ("APP_METRICS_TOKEN", "short"),
+            ("APP_LEASE_MS", "0"),
+            ("APP_DRAIN_MS", "a while"),
+            ("APP_TRUSTED_PROXIES", "10.0.0.0/8,proxy.local"),
         ];
         for (variable, value) in cases {
             let err = settings(&[(variable, value)])
@@ -261,8 +289,13 @@ mod tests {
             ("APP_DEMO", "off"),
             ("APP_LOG_FORMAT", "json"),
             ("DATABASE_URL", "postgres://u@h/db"),
+            ("APP_DRAIN_MS", "3000"),
+            ("APP_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1"),
         ])
         .expect("settings");
+        assert_eq!(s.drain_ms, 3000);
+        assert_eq!(s.lease_ms, 10_000);
+        assert_eq!(s.trusted_proxies.len(), 2);
         assert_eq!(s.port, 0);
         assert!(!s.demo);
         assert_eq!(s.log_format, LogFormat::Json);

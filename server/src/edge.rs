@@ -159,6 +159,33 @@ pub async fn known_server_functions(request: Request, next: Next) -> Response {
     }
 }
 
+/// The proxies whose `X-Forwarded-For` the edge believes (`APP_TRUSTED_PROXIES`).
+#[derive(Debug, Clone, Default)]
+pub struct TrustedProxies(pub std::sync::Arc<[ipnet::IpNet]>);
+
+/// Middleware: finds the client's address — the peer's, or behind a
+/// trusted proxy the one `X-Forwarded-For` names
+/// (`accounts::throttle::client_ip`) — and puts it in the request's
+/// extensions as [`app::server::ClientAddr`] for the per-client limits.
+pub async fn client_address(
+    axum::extract::State(trusted): axum::extract::State<TrustedProxies>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    use axum::extract::ConnectInfo;
+    if let Some(ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<std::net::SocketAddr>>().copied() {
+        let forwarded: Vec<&str> = request
+            .headers()
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        let ip = accounts::throttle::client_ip(peer.ip(), &forwarded, &trusted.0);
+        request.extensions_mut().insert(app::server::ClientAddr(ip));
+    }
+    next.run(request).await
+}
+
 /// The policy of every response that is not a page (pages set their own,
 /// with a nonce: `app::page_security_policy`): nothing may load from it,
 /// and nobody may frame it.

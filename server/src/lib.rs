@@ -10,7 +10,9 @@
 //! - [`workers`]: the event consumers of every context and the reconciler.
 //! - [`live`]: the WebSocket hub; [`sessions`]: the session store.
 //! - [`metrics`]: `/metrics` and `/readyz`; [`demo`]: the demo data.
+//! - [`availability`]: quick 503s while the database is away.
 
+pub mod availability;
 pub mod config;
 pub mod cross_site;
 pub mod demo;
@@ -38,8 +40,11 @@ pub struct RunningServer {
     /// The database it uses.
     pub db: Db,
     shutdown: watch::Sender<bool>,
+    draining: metrics::Draining,
     task: JoinHandle<std::io::Result<()>>,
     consumers: Vec<JoinHandle<()>>,
+    /// Tasks that run until aborted (the notice listener, the database probe).
+    background: Vec<JoinHandle<()>>,
 }
 
 impl RunningServer {
@@ -67,12 +72,21 @@ impl RunningServer {
                 consumer.abort();
             }
         }
+        for task in self.background {
+            task.abort();
+        }
         served.context("server failed")
     }
 
     /// A handle that asks the server to shut down gracefully.
     pub fn shutdown_handle(&self) -> watch::Sender<bool> {
         self.shutdown.clone()
+    }
+
+    /// A handle that turns readiness to 503 (`/readyz` says "draining"),
+    /// so a balancer stops sending new requests before the shutdown.
+    pub fn draining_handle(&self) -> metrics::Draining {
+        self.draining.clone()
     }
 }
 
@@ -138,15 +152,25 @@ pub async fn start(settings: &Settings) -> anyhow::Result<RunningServer> {
     let projected = Arc::new(tokio::sync::Notify::new());
     // The newest events, read once for every consumer and the live hub.
     let tail = eventlog::Tail::new(db.clone(), eventlog::TAIL_CAPACITY);
+    // Other replicas' commits wake this one's consumers, hub and waits (PostgreSQL).
+    let mut background: Vec<JoinHandle<()>> = db.listen(1_000).into_iter().collect();
     let (controls, consumer_tasks, mut consumers) = workers::start_consumers(
         &db,
         &tail,
         &settings.instance_id,
+        settings.lease_ms,
         payments.clone(),
         projected.clone(),
         &shutdown_rx,
     );
+    let lease_ms = i64::try_from(settings.lease_ms).unwrap_or(i64::MAX);
     consumers.push(tokio::spawn(workers::reconcile_payments(
+        db::Lease::new(
+            db.clone(),
+            workers::RECONCILER_LEASE,
+            settings.instance_id.clone(),
+            lease_ms.max(i64::try_from(settings.reconcile_interval_ms.saturating_mul(3)).unwrap_or(i64::MAX)),
+        ),
         db.clone(),
         payments.clone(),
         settings.payment_timeout_ms,
@@ -194,8 +218,16 @@ pub async fn start(settings: &Settings) -> anyhow::Result<RunningServer> {
     let auth_layer =
         axum_login::AuthManagerLayerBuilder::new(accounts::auth::Backend::new(db.clone()), session_layer).build();
     metrics::install();
+    let (health, probe) = availability::DbHealth::watch(db.clone(), shutdown_rx.clone());
+    background.push(probe);
+    let draining = metrics::Draining::default();
     let router = router::router(state)
+        .layer(axum::middleware::from_fn_with_state(
+            health,
+            availability::refuse_while_down,
+        ))
         .layer(axum::Extension(hub.clone()))
+        .layer(axum::Extension(draining.clone()))
         .layer(axum::Extension(consumer_tasks))
         .layer(axum::Extension(metrics::MetricsToken(
             settings.metrics_token.as_deref().map(std::sync::Arc::from),
@@ -203,7 +235,12 @@ pub async fn start(settings: &Settings) -> anyhow::Result<RunningServer> {
         .layer(auth_layer);
     let router = router::shed_checkout(router, settings.checkout_concurrency);
     // Outside the load shedder: its 503 comes after the body was read too.
-    let router = edge::security_headers(router.layer(axum::middleware::from_fn(edge::read_body)));
+    let router = edge::security_headers(router.layer(axum::middleware::from_fn(edge::read_body))).layer(
+        axum::middleware::from_fn_with_state(
+            edge::TrustedProxies(settings.trusted_proxies.clone().into()),
+            edge::client_address,
+        ),
+    );
 
     let task = tokio::spawn(async move {
         use axum::serve::ListenerExt;
@@ -220,8 +257,10 @@ pub async fn start(settings: &Settings) -> anyhow::Result<RunningServer> {
         addr,
         db,
         shutdown,
+        draining,
         task,
         consumers,
+        background,
     })
 }
 

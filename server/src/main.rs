@@ -6,6 +6,9 @@ use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    if std::env::args().nth(1).as_deref() == Some("healthcheck") {
+        return healthcheck();
+    }
     let settings = match Settings::from_env() {
         Ok(s) => s,
         Err(e) => {
@@ -37,12 +40,48 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
         );
     }
     let shutdown = running.shutdown_handle();
+    let draining = running.draining_handle();
+    let drain = std::time::Duration::from_millis(settings.drain_ms);
     tokio::spawn(async move {
         shutdown_signal().await;
+        if !drain.is_zero() {
+            // Readiness turns 503 first, so the balancer sends the next
+            // requests elsewhere; this replica still serves meanwhile.
+            tracing::info!(drain_ms = drain.as_millis(), "shutting down: draining (readiness 503)");
+            draining.start();
+            tokio::select! {
+                _ = tokio::time::sleep(drain) => {}
+                _ = shutdown_signal() => {}
+            }
+        }
         tracing::info!("shutting down: finishing in-flight requests");
         let _ = shutdown.send(true);
     });
     running.wait().await
+}
+
+/// `server healthcheck`: exits 0 when the server on `APP_PORT` (default
+/// 3000) of this host answers `/healthz` with 200 within 2 s, else 1 — the
+/// container image's health check, which has no curl.
+fn healthcheck() -> std::process::ExitCode {
+    use std::io::{Read, Write};
+    let port: u16 = std::env::var("APP_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(3000);
+    let timeout = std::time::Duration::from_secs(2);
+    let answered = std::net::TcpStream::connect_timeout(&std::net::SocketAddr::from(([127, 0, 0, 1], port)), timeout)
+        .and_then(|mut stream| {
+            stream.set_read_timeout(Some(timeout))?;
+            stream.write_all(b"GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")?;
+            let mut head = [0u8; 12];
+            stream.read_exact(&mut head)?;
+            Ok(head.starts_with(b"HTTP/1.0 200") || head.starts_with(b"HTTP/1.1 200"))
+        });
+    match answered {
+        Ok(true) => std::process::ExitCode::SUCCESS,
+        _ => std::process::ExitCode::FAILURE,
+    }
 }
 
 /// `server rebuild-projections`: empties the read models (order views,

@@ -167,10 +167,17 @@ pub async fn render(
 }
 
 /// `GET /readyz`: 200 `ready` when the database answers, every migration is
-/// applied and every consumer task of this replica is alive; otherwise 503
-/// with the reasons, one per line (N7).
-pub async fn ready(State(state): State<AppState>, Extension(consumers): Extension<ConsumerTasks>) -> Response {
+/// applied, every consumer task of this replica is alive and it is not
+/// draining for a shutdown; otherwise 503 with the reasons, one per line (N7).
+pub async fn ready(
+    State(state): State<AppState>,
+    Extension(consumers): Extension<ConsumerTasks>,
+    Extension(draining): Extension<Draining>,
+) -> Response {
     let mut problems = Vec::new();
+    if draining.is_draining() {
+        problems.push("draining: this replica is shutting down".to_string());
+    }
     if let Err(problem) = state.db.check_ready().await {
         problems.push(problem);
     }
@@ -196,5 +203,23 @@ impl ConsumerTasks {
             .iter()
             .map(|(name, alive)| (*name, alive.load(std::sync::atomic::Ordering::Relaxed)))
             .collect()
+    }
+}
+
+/// Set once a shutdown has been asked for: `/readyz` answers 503 from then
+/// on, so a balancer stops sending this replica new requests while it
+/// still serves the ones it has (`APP_DRAIN_MS`, issue 14).
+#[derive(Clone, Debug, Default)]
+pub struct Draining(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Draining {
+    /// Turns readiness to 503 for good.
+    pub fn start(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether [`Draining::start`] was called.
+    pub fn is_draining(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
     }
 }

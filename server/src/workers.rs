@@ -20,6 +20,7 @@ pub fn start_consumers(
     db: &Db,
     tail: &Arc<eventlog::Tail>,
     instance: &str,
+    lease_ms: u64,
     payments: Arc<dyn payment::PaymentGateway>,
     projected: Arc<tokio::sync::Notify>,
     shutdown: &watch::Receiver<bool>,
@@ -43,10 +44,17 @@ pub fn start_consumers(
     let mut tasks = Vec::new();
     for (consumer, committed) in consumers {
         let mut config = eventlog::RunnerConfig::new(instance);
-        config.poll_interval_ms = 200;
         // Every commit that appends events wakes the runners (`Db::log_head`),
-        // consequences recorded by another consumer included; the poll
-        // covers what other replicas commit.
+        // consequences recorded by another consumer included, and on
+        // PostgreSQL so does every other replica's (`Db::listen`). The poll
+        // only covers a lost notice (and takes an expired lease over).
+        config.poll_interval_ms = match db.backend() {
+            db::Backend::Sqlite => 200,
+            db::Backend::Postgres => 1_000,
+        };
+        config.lease_ms = i64::try_from(lease_ms).unwrap_or(i64::MAX);
+        // A database that was away is back within seconds: retry soon.
+        config.max_backoff_ms = 2_000;
         let mut runner =
             eventlog::ConsumerRunner::new(db.clone(), consumer, config, Arc::default()).with_tail(tail.clone());
         if let Some(committed) = committed {
@@ -71,12 +79,21 @@ pub fn start_consumers(
     (controls, metrics::ConsumerTasks(Arc::new(flags)), tasks)
 }
 
+/// The lease the payment reconciler runs under.
+pub const RECONCILER_LEASE: &str = "payment_reconciler";
+
 /// Runs the reconcilers at start — a crash may have just left payments
 /// behind — and then every `interval_ms`, over payments older than twice the
 /// gateway timeout plus a second, so no checkout is still waiting on them:
 /// the orders left payment-pending (`ordering::reconcile`) and the holds the
 /// gateway granted after checkout gave up (`payment::reconcile`).
+///
+/// Only the replica holding the [`RECONCILER_LEASE`] (`lease`) runs a
+/// round, so with several replicas one reconciles at a time (issue 14);
+/// the others take over once its lease expires. Gives the lease up on the
+/// way out.
 pub async fn reconcile_payments(
+    lease: db::Lease,
     db: Db,
     payments: Arc<payment::guard::GuardedGateway>,
     timeout_ms: u64,
@@ -90,8 +107,19 @@ pub async fn reconcile_payments(
             _ = every.tick() => {}
             changed = shutdown.changed() => {
                 if changed.is_err() || *shutdown.borrow() {
+                    if let Err(e) = lease.release().await {
+                        tracing::warn!(error = %e, "cannot give the reconciler's lease up; it expires by itself");
+                    }
                     return;
                 }
+                continue;
+            }
+        }
+        match lease.hold().await {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot take the reconciler's lease; next round retries");
                 continue;
             }
         }

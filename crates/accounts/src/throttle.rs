@@ -43,6 +43,56 @@ pub fn client_key(ip: IpAddr) -> String {
     }
 }
 
+/// Parses `APP_TRUSTED_PROXIES`: comma-separated IP addresses or CIDR
+/// blocks (`10.0.0.0/8, 127.0.0.1, fd00::/8`). `Err` gives the first entry
+/// that is neither.
+pub fn parse_proxies(list: &str) -> Result<Vec<ipnet::IpNet>, String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            entry
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| entry.parse::<IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| entry.to_string())
+        })
+        .collect()
+}
+
+/// The client's address behind the proxies in `trusted` (issue 14): the
+/// peer itself unless it is a trusted proxy; then `X-Forwarded-For` read
+/// from the right (each proxy appends the address it heard from), skipping
+/// trusted proxies, up to the first address that is not one. Anything
+/// left of that was written by the client and proves nothing. A header
+/// that does not parse counts as absent, leaving the proxy's address.
+///
+/// `forwarded_for` holds every `X-Forwarded-For` header value in order.
+pub fn client_ip(peer: IpAddr, forwarded_for: &[&str], trusted: &[ipnet::IpNet]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(&canonical(*ip)));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let mut client = peer;
+    for hop in forwarded_for.iter().rev().flat_map(|value| value.rsplit(',')) {
+        let Ok(ip) = hop.trim().parse::<IpAddr>() else {
+            return client;
+        };
+        client = ip;
+        if !is_trusted(&ip) {
+            break;
+        }
+    }
+    client
+}
+
+/// An IPv4-mapped IPv6 address as the IPv4 address it is.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
 /// How long the account is locked after `failures` failures, in milliseconds
 /// (0 for none).
 pub fn lock_ms(failures: i64) -> i64 {
@@ -136,6 +186,41 @@ fn into_sqlx(e: db::DbError) -> sqlx::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let proxies = parse_proxies("10.0.0.0/8, 127.0.0.1").expect("proxies");
+        let ip = |s: &str| s.parse::<IpAddr>().expect("ip");
+        // Straight from the internet: the header is the client's own claim.
+        assert_eq!(client_ip(ip("203.0.113.9"), &["1.2.3.4"], &proxies), ip("203.0.113.9"));
+        // Through the balancer: the address it heard from.
+        assert_eq!(
+            client_ip(ip("127.0.0.1"), &["198.51.100.7"], &proxies),
+            ip("198.51.100.7")
+        );
+        // A forged entry on the left is skipped: the right-most untrusted hop counts.
+        assert_eq!(
+            client_ip(ip("10.1.2.3"), &["6.6.6.6, 198.51.100.7, 10.9.9.9"], &proxies),
+            ip("198.51.100.7")
+        );
+        // Several headers read as one list, in order.
+        assert_eq!(
+            client_ip(ip("10.1.2.3"), &["6.6.6.6", "198.51.100.7"], &proxies),
+            ip("198.51.100.7")
+        );
+        // No header, or junk: the proxy's own address (never a guess).
+        assert_eq!(client_ip(ip("10.1.2.3"), &[], &proxies), ip("10.1.2.3"));
+        assert_eq!(client_ip(ip("10.1.2.3"), &["not an ip"], &proxies), ip("10.1.2.3"));
+        // IPv4-mapped peers match IPv4 blocks.
+        assert_eq!(
+            client_ip(ip("::ffff:127.0.0.1"), &["198.51.100.7"], &proxies),
+            ip("198.51.100.7")
+        );
+        // Nobody trusted: the peer, whatever the header says.
+        assert_eq!(client_ip(ip("127.0.0.1"), &["198.51.100.7"], &[]), ip("127.0.0.1"));
+        assert_eq!(parse_proxies("10.0.0.0/8,proxy.local"), Err("proxy.local".to_string()));
+        assert_eq!(parse_proxies(" ").map(|p| p.len()), Ok(0));
+    }
 
     #[test]
     fn waits_start_after_the_free_failures_and_double_up_to_the_cap() {

@@ -289,6 +289,9 @@ pub enum Problem {
     PaymentBusy,
     /// Too many checkouts at once; the page tries again by itself (N3).
     CheckoutBusy,
+    /// The database is out of reach for a moment (restarting, failing
+    /// over): the request changed nothing; try again shortly (issue 14).
+    Unavailable,
     /// An item sold out while the customer was paying; the hold was released.
     SoldOutWhilePaying {
         /// The item's name.
