@@ -13,10 +13,11 @@ bash .ci/tools.sh
 
 sudo_cmd=""
 [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
-# Chromium, plus Korean and emoji fonts so screenshots show text, not boxes.
-browser_packages="chromium fonts-nanum fonts-noto-color-emoji"
+# Chromium, plus Korean and emoji fonts so screenshots show text, not boxes;
+# HAProxy in front of the replicas of the scale-out tests.
+browser_packages="chromium fonts-nanum fonts-noto-color-emoji haproxy"
 if ! dpkg -s $browser_packages >/dev/null 2>&1; then
-  say "installing Debian's chromium and fonts for the browser tests"
+  say "installing Debian's chromium, fonts and haproxy for the browser and replica tests"
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq $browser_packages
 fi
@@ -29,6 +30,9 @@ say "formatting and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --exclude frontend --all-targets -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+say "deployment artefacts: Kubernetes manifests, Dockerfile, HAProxy configuration"
+bash .ci/deploy-check.sh
 
 say "unit and integration tests on SQLite"
 TEST_DATABASE=sqlite cargo test --workspace --exclude frontend
@@ -44,6 +48,14 @@ if command -v psql >/dev/null; then
   done
 fi
 TEST_DATABASE=postgres cargo test --workspace --exclude frontend --exclude domain
+
+say "three replicas on PostgreSQL behind HAProxy (short forms; RELIABILITY.md has longer runs)"
+# Sockets on every replica see what the others commit; kill -9 of the lease holder.
+TEST_DATABASE=postgres cargo run -q -p loadgen --bin crashtest -- 15 4000 3 3 kill
+# A rolling restart (SIGTERM each replica in turn) under load: no request may fail.
+TEST_DATABASE=postgres cargo run -q -p loadgen --bin crashtest -- 20 2000 3 3 term
+# PostgreSQL itself stopped and started under load: quick 503s, recovery by itself.
+cargo run -q -p loadgen --bin crashtest -- 20 5000 3 2 postgres
 
 say "end-to-end tests in Chromium"
 cargo leptos build

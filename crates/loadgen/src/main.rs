@@ -20,7 +20,9 @@
 //! same number of concurrent clients: the baseline the figures are read against.
 //!
 //! Usage: `cargo run --release -p loadgen -- [virtual users] [seconds] [subscribers]`
-//! (defaults: 8 users, 20 seconds, 0 subscribers).
+//! (defaults: 8 users, 20 seconds, 0 subscribers). With `LOADGEN_TARGET`
+//! (`http://host:port`) it drives that running deployment instead of a
+//! server of its own (the server's memory is then not read).
 
 use anyhow::{anyhow, bail, Context, Result};
 use futures::StreamExt;
@@ -161,6 +163,10 @@ async fn main() -> Result<()> {
     let seconds: u64 = args.next().map(|a| a.parse()).transpose()?.unwrap_or(20);
     let subscribers: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(0);
 
+    // A running deployment (the replicas behind their balancer, deploy/replicas.sh).
+    if let Ok(target) = std::env::var("LOADGEN_TARGET") {
+        return run(target.trim_end_matches('/'), 0, users, seconds, subscribers).await;
+    }
     let launch = Launch {
         database_url: std::env::var("DATABASE_URL").ok(),
         ..Launch::default()
