@@ -177,13 +177,17 @@ async fn a_database_failure_shows_an_error_page_without_leaking_the_cause() {
     let app = spawn_app().await;
     // The app's pool, closed under it: every query now fails.
     app.server.as_ref().expect("running").db.close().await;
+    // Unavailable for a moment (issue 14): 503, in the reader's language.
     let (status, html) = app.get("/").await;
-    assert_eq!(status, 500);
-    assert!(html.contains("문제가 생겼어요"), "an error page, not a blank screen");
+    assert_eq!(status, 503);
+    assert!(
+        html.contains("잠시 서비스를 이용할 수 없어요"),
+        "a page that says to try again, not a blank screen: {html}"
+    );
     assert!(!html.to_lowercase().contains("pool"), "the cause stays in the log");
     let (status, body) = app.call("list_stores", &[]).await;
-    assert_eq!(status, 500);
-    assert_eq!(body, serde_json::json!("Internal"));
+    assert_eq!(status, 503);
+    assert_eq!(body, serde_json::json!({"Busy": {"problem": "unavailable"}}));
     // Liveness does not depend on the database.
     assert_eq!(app.get("/healthz").await.0, 200);
 }
