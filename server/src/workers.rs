@@ -54,6 +54,7 @@ pub fn start_consumers(
         };
         config.lease_ms = i64::try_from(lease_ms).unwrap_or(i64::MAX);
         // A database that was away is back within seconds: retry soon.
+        config.min_backoff_ms = 200;
         config.max_backoff_ms = 2_000;
         let mut runner =
             eventlog::ConsumerRunner::new(db.clone(), consumer, config, Arc::default()).with_tail(tail.clone());

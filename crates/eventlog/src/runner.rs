@@ -70,19 +70,23 @@ pub struct RunnerConfig {
     /// How long a lease lasts without renewal, in milliseconds. Another
     /// instance takes the consumer over this long after the holder died.
     pub lease_ms: i64,
+    /// The first wait before retrying a failing batch, in milliseconds;
+    /// it doubles at every further failure.
+    pub min_backoff_ms: u64,
     /// The longest wait between retries of a failing batch, in milliseconds.
     pub max_backoff_ms: u64,
 }
 
 impl RunnerConfig {
     /// Defaults for `instance_id`: batches of 100, polling every 250 ms,
-    /// 10 s leases, retries backing off to at most 30 s.
+    /// 10 s leases, retries backing off from 250 ms to at most 30 s.
     pub fn new(instance_id: impl Into<String>) -> RunnerConfig {
         RunnerConfig {
             instance_id: instance_id.into(),
             batch_size: 100,
             poll_interval_ms: 250,
             lease_ms: 10_000,
+            min_backoff_ms: 250,
             max_backoff_ms: 30_000,
         }
     }
@@ -600,8 +604,8 @@ impl ConsumerRunner {
                     failures = failures.saturating_add(1);
                     let backoff = self
                         .config
-                        .poll_interval_ms
-                        .saturating_mul(1u64 << failures.min(16))
+                        .min_backoff_ms
+                        .saturating_mul(1u64 << (failures - 1).min(16))
                         .min(self.config.max_backoff_ms);
                     tracing::warn!(consumer = self.name(), error = %e, failures, backoff_ms = backoff, "consumer batch failed; retrying");
                     Duration::from_millis(backoff)

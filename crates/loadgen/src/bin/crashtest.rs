@@ -92,9 +92,27 @@ async fn child() -> Result<()> {
     running.wait().await
 }
 
+/// One stop and start of PostgreSQL, as the clients saw it.
+struct Outage {
+    /// From the stop until PostgreSQL answered again.
+    away: Duration,
+    /// From its return until every replica was ready.
+    recovered_in: Duration,
+    /// Requests sent from the stop until every replica was ready.
+    requests: u64,
+    /// Of those, the ones refused (all 503 with Retry-After, or the run fails).
+    refused: u64,
+    /// The slowest of those, in milliseconds.
+    slowest_ms: u64,
+}
+
 /// What broke, as the clients saw it.
 #[derive(Default)]
 struct Failures {
+    /// Requests sent.
+    requests: AtomicU64,
+    /// The slowest request since the last reset (one outage), in milliseconds.
+    window_slowest_ms: AtomicU64,
     /// Requests that did not get a success or a 409 (each retried).
     failed: AtomicU64,
     /// Of those, the 503s that said when to retry.
@@ -129,6 +147,8 @@ async fn post(c: &reqwest::Client, base: &str, endpoint: &str, form: &[(&str, &s
     let result = c.post(format!("{base}/api/{endpoint}")).form(form).send().await;
     let took = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     failures.slowest_ms.fetch_max(took, Ordering::Relaxed);
+    failures.window_slowest_ms.fetch_max(took, Ordering::Relaxed);
+    failures.requests.fetch_add(1, Ordering::Relaxed);
     match result {
         Ok(r) if r.status().is_success() || r.status().is_redirection() => Outcome::Done(r),
         Ok(r) if r.status().as_u16() == 409 => Outcome::AlreadyDone,
@@ -773,6 +793,8 @@ async fn main() -> Result<()> {
                 tokio::time::sleep(fault_every).await;
                 let stopped = Instant::now();
                 let before = failures.failed.load(Ordering::Relaxed);
+                let requests_before = failures.requests.load(Ordering::Relaxed);
+                failures.window_slowest_ms.store(0, Ordering::Relaxed);
                 pg.ctl("stop")?;
                 faults += 1;
                 tokio::time::sleep(Duration::from_secs(3)).await;
@@ -784,11 +806,13 @@ async fn main() -> Result<()> {
                         bail!("a replica was not ready within 30 s of PostgreSQL's return");
                     }
                 }
-                outages.push((
-                    stopped.elapsed(),
-                    back.elapsed(),
-                    failures.failed.load(Ordering::Relaxed) - before,
-                ));
+                outages.push(Outage {
+                    away: back - stopped,
+                    recovered_in: back.elapsed(),
+                    requests: failures.requests.load(Ordering::Relaxed) - requests_before,
+                    refused: failures.failed.load(Ordering::Relaxed) - before,
+                    slowest_ms: failures.window_slowest_ms.load(Ordering::Relaxed),
+                });
             }
         }
     }
@@ -999,6 +1023,10 @@ async fn main() -> Result<()> {
         latencies.last().copied().unwrap_or(0)
     );
     println!(
+        "requests sent:            {}",
+        failures.requests.load(Ordering::Relaxed)
+    );
+    println!(
         "failed requests:          {failed} ({} of them 503 with Retry-After) {kinds:?}; slowest request {} ms",
         failures.refused_with_retry_after.load(Ordering::Relaxed),
         slowest.as_millis()
@@ -1011,12 +1039,15 @@ async fn main() -> Result<()> {
             slowest.as_millis()
         );
     }
-    for (i, (down_for, recovered_in, failed)) in outages.iter().enumerate() {
+    for (i, outage) in outages.iter().enumerate() {
         println!(
-            "outage {}: PostgreSQL away {:.1} s, every replica ready {:.1} s after its return, {failed} requests refused meanwhile",
+            "outage {}: PostgreSQL away {:.1} s, every replica ready {:.1} s after its return; meanwhile {} requests, {} refused, slowest {} ms",
             i + 1,
-            (down_for.saturating_sub(*recovered_in)).as_secs_f64(),
-            recovered_in.as_secs_f64()
+            outage.away.as_secs_f64(),
+            outage.recovered_in.as_secs_f64(),
+            outage.requests,
+            outage.refused,
+            outage.slowest_ms
         );
     }
     if broken.is_empty() {
