@@ -29,6 +29,9 @@ pub const PROBE_EVERY: Duration = Duration::from_millis(500);
 /// The longest a probe waits for the database before it counts as away.
 pub const PROBE_TIMEOUT: Duration = Duration::from_millis(800);
 
+/// How long after a 500 the database is probed (only on that error path).
+pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(250);
+
 /// A 500 this soon after the database was last found away (milliseconds
 /// before the request started, or during it) is taken for the outage's:
 /// a connection that went down with it, a pool still reconnecting.
@@ -93,6 +96,14 @@ impl DbHealth {
         up
     }
 
+    /// Probes after [`SHUTDOWN_GRACE`]: a database that is shutting down
+    /// ends its connections one by one, so one still answering right after
+    /// another was cut proves nothing.
+    async fn probe_after_a_moment(&self) -> bool {
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+        self.probe().await
+    }
+
     /// Whether a probe found the database away at or after `since_ms` (unix ms).
     fn down_since(&self, since_ms: i64) -> bool {
         self.last_down_ms.load(Ordering::Relaxed) >= since_ms
@@ -154,7 +165,7 @@ pub async fn refuse_while_down(State(health): State<DbHealth>, request: Request,
     let started_ms = db::now_ms();
     let response = next.run(request).await;
     if response.status() == StatusCode::INTERNAL_SERVER_ERROR
-        && (health.down_since(started_ms - RECENTLY_MS) || !health.probe().await)
+        && (health.down_since(started_ms - RECENTLY_MS) || !health.probe_after_a_moment().await)
     {
         return unavailable(&headers);
     }

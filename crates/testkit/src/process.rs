@@ -108,6 +108,9 @@ impl ServerProcess {
             .envs(self.launch.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(if self.launch.capture_stdout {
                 Stdio::piped()
+            } else if std::env::var_os("TESTKIT_SERVER_LOGS").is_some() {
+                // Debugging: the server's log lines on this process's stdout.
+                Stdio::inherit()
             } else {
                 Stdio::null()
             })
