@@ -26,9 +26,8 @@ pub trait Consumer: Send + Sync + 'static {
 
     /// Whether [`apply`](Consumer::apply) would do anything with this event
     /// (by default: yes). A batch of events nobody here wants moves the
-    /// checkpoint without applying anything: on SQLite in memory only,
-    /// written down within about a poll interval; on PostgreSQL, where
-    /// other replicas wait on the stored checkpoint, at once.
+    /// checkpoint in memory only, and the runner writes it down within
+    /// about a poll interval: no transaction for events a consumer ignores.
     /// `apply` must still ignore them, since a batch with one wanted event
     /// hands it all.
     fn wants(&self, _event: &RecordedEvent) -> bool {
@@ -461,12 +460,7 @@ impl ConsumerRunner {
                 let _ = self
                     .unsaved_since
                     .compare_exchange(0, db::now_ms(), Ordering::Relaxed, Ordering::Relaxed);
-                // On PostgreSQL another replica's request may be waiting for
-                // this checkpoint (read-your-writes), and it can only see the
-                // stored one: write it down now (one small statement, and
-                // its notice wakes that waiter). One process on SQLite asks
-                // this runner instead, so there it may wait a poll interval.
-                self.save_known(self.db.backend() == db::Backend::Postgres).await?;
+                self.save_known(false).await?;
                 return Ok(StepOutcome::Applied(events.len()));
             }
             prefetched = Some((known, events));
