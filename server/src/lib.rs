@@ -222,17 +222,19 @@ pub async fn start(settings: &Settings) -> anyhow::Result<RunningServer> {
     background.push(probe);
     let draining = metrics::Draining::default();
     let router = router::router(state)
-        .layer(axum::middleware::from_fn_with_state(
-            health,
-            availability::refuse_while_down,
-        ))
         .layer(axum::Extension(hub.clone()))
         .layer(axum::Extension(draining.clone()))
         .layer(axum::Extension(consumer_tasks))
         .layer(axum::Extension(metrics::MetricsToken(
             settings.metrics_token.as_deref().map(std::sync::Arc::from),
         )))
-        .layer(auth_layer);
+        .layer(auth_layer)
+        // Outside the session and login layers: they load and save the
+        // session in the database and answer its failure with an empty 500.
+        .layer(axum::middleware::from_fn_with_state(
+            health,
+            availability::refuse_while_down,
+        ));
     let router = router::shed_checkout(router, settings.checkout_concurrency);
     // Outside the load shedder: its 503 comes after the body was read too.
     let router = edge::security_headers(router.layer(axum::middleware::from_fn(edge::read_body))).layer(
