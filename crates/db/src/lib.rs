@@ -49,7 +49,12 @@ impl Tx {
             ..
         } = self;
         if backend == Backend::Postgres && (appended > 0 || moved.is_some()) {
-            let notice = Notice { log: appended, moved }.to_payload();
+            let notice = Notice {
+                from: signals.sender,
+                log: appended,
+                moved,
+            }
+            .to_payload();
             sqlx::query("SELECT pg_notify($1, $2)")
                 .bind(NOTICE_CHANNEL)
                 .bind(notice)
@@ -193,6 +198,10 @@ struct Signals {
     log_head: watch::Sender<i64>,
     /// Each consumer's checkpoint as last heard ([`Db::checkpoints`]).
     checkpoints: watch::Sender<Checkpoints>,
+    /// Who this pool is among the replicas: a random number its notices carry.
+    sender: u64,
+    /// When a notice from another replica was last heard (unix ms; 0: never).
+    other_heard_ms: std::sync::atomic::AtomicI64,
 }
 
 impl Signals {
@@ -216,12 +225,17 @@ pub type Checkpoints = std::collections::HashMap<String, i64>;
 /// a checkpoint tells the other replicas (issue 14).
 pub const NOTICE_CHANNEL: &str = "baedal_log";
 
-/// What one commit announces on [`NOTICE_CHANNEL`]: the last event it
-/// appended (0: none) and the checkpoint it moved. Its payload is text,
-/// `"<log seq> [<consumer> <checkpoint seq>]"`, e.g. `"42"` or
-/// `"0 order_views 42"`.
+/// How long after another replica's last notice this one counts as one of
+/// several ([`Db::hears_other_replicas`]), in milliseconds.
+pub const OTHER_REPLICA_HEARD_MS: i64 = 10_000;
+
+/// What one commit announces on [`NOTICE_CHANNEL`]: who sent it, the last
+/// event it appended (0: none) and the checkpoint it moved. Its payload is
+/// text, `"<sender> <log seq> [<consumer> <checkpoint seq>]"`, e.g.
+/// `"981 42"` or `"981 0 order_views 42"`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Notice {
+    from: u64,
     log: i64,
     moved: Option<(&'static str, i64)>,
 }
@@ -229,23 +243,38 @@ struct Notice {
 impl Notice {
     fn to_payload(&self) -> String {
         match self.moved {
-            Some((consumer, seq)) => format!("{} {consumer} {seq}", self.log),
-            None => self.log.to_string(),
+            Some((consumer, seq)) => format!("{} {} {consumer} {seq}", self.from, self.log),
+            None => format!("{} {}", self.from, self.log),
         }
     }
 }
 
-/// Reads a [`Notice`] payload: the log head and, when present, a moved
-/// checkpoint. `None` for text that is not one (ignored: a notice is a hint).
-fn parse_notice(payload: &str) -> Option<(i64, Option<(&str, i64)>)> {
+/// A [`Notice`] as read back: sender, log head and, when present, a moved
+/// checkpoint.
+type HeardNotice<'a> = (u64, i64, Option<(&'a str, i64)>);
+
+/// Reads a [`Notice`] payload. `None` for text that is not one (ignored: a
+/// notice is a hint).
+fn parse_notice(payload: &str) -> Option<HeardNotice<'_>> {
     let mut parts = payload.split(' ');
+    let from = parts.next()?.parse().ok()?;
     let log = parts.next()?.parse().ok()?;
     let moved = match (parts.next(), parts.next()) {
         (Some(consumer), Some(seq)) => Some((consumer, seq.parse().ok()?)),
         (None, None) => None,
         _ => return None,
     };
-    parts.next().is_none().then_some((log, moved))
+    parts.next().is_none().then_some((from, log, moved))
+}
+
+/// A number no other replica's pool is likely to draw (std's per-process
+/// random hash keys, mixed with the process id and the clock).
+fn random_sender() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    hasher.write_i64(now_ms());
+    hasher.finish()
 }
 
 /// Moves `head` forward to `seq` (never back), waking its watchers.
@@ -301,6 +330,8 @@ impl Db {
             signals: std::sync::Arc::new(Signals {
                 log_head: watch::Sender::new(0),
                 checkpoints: watch::Sender::new(Checkpoints::new()),
+                sender: random_sender(),
+                other_heard_ms: std::sync::atomic::AtomicI64::new(0),
             }),
         })
     }
@@ -337,6 +368,16 @@ impl Db {
     /// with the database, where a rebuild may have moved a checkpoint back.
     pub fn checkpoints(&self) -> watch::Receiver<Checkpoints> {
         self.signals.checkpoints.subscribe()
+    }
+
+    /// Whether another replica's notice was heard in the last
+    /// [`OTHER_REPLICA_HEARD_MS`]: others then take commands whose waits
+    /// can only see what is stored, so a consumer writes down a checkpoint
+    /// it moved over unwanted events at once (issue 14). Always false on
+    /// SQLite (one process).
+    pub fn hears_other_replicas(&self) -> bool {
+        let heard = self.signals.other_heard_ms.load(std::sync::atomic::Ordering::Relaxed);
+        heard > 0 && now_ms() - heard <= OTHER_REPLICA_HEARD_MS
     }
 
     /// The highest event sequence number this process knows to be
@@ -544,7 +585,12 @@ async fn listen_once(url: &str, signals: &Signals) -> Result<(), sqlx::Error> {
     // Whatever was announced while nobody listened is found by the pollers.
     while let Some(notice) = listener.try_recv().await? {
         match parse_notice(notice.payload()) {
-            Some((log, moved)) => {
+            Some((from, log, moved)) => {
+                if from != signals.sender {
+                    signals
+                        .other_heard_ms
+                        .store(now_ms(), std::sync::atomic::Ordering::Relaxed);
+                }
                 advance(&signals.log_head, log);
                 if let Some((consumer, seq)) = moved {
                     signals.saw_checkpoint(consumer, seq);
@@ -638,20 +684,30 @@ mod tests {
     #[test]
     fn notices_read_back_what_commits_announce() {
         for notice in [
-            Notice { log: 42, moved: None },
             Notice {
+                from: 1,
+                log: 42,
+                moved: None,
+            },
+            Notice {
+                from: u64::MAX,
                 log: 0,
                 moved: Some(("order_views", 41)),
             },
             Notice {
+                from: 0,
                 log: 7,
                 moved: Some(("delivery_jobs", 6)),
             },
         ] {
             let payload = notice.to_payload();
-            assert_eq!(parse_notice(&payload), Some((notice.log, notice.moved)), "{payload}");
+            assert_eq!(
+                parse_notice(&payload),
+                Some((notice.from, notice.log, notice.moved)),
+                "{payload}"
+            );
         }
-        for junk in ["", "x", "1 views", "1 views x", "1 a 2 3"] {
+        for junk in ["", "x", "1", "1 2 views", "1 2 views x", "1 2 a 3 4", "-1 2"] {
             assert_eq!(parse_notice(junk), None, "{junk:?}");
         }
     }

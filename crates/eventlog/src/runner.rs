@@ -460,7 +460,9 @@ impl ConsumerRunner {
                 let _ = self
                     .unsaved_since
                     .compare_exchange(0, db::now_ms(), Ordering::Relaxed, Ordering::Relaxed);
-                self.save_known(false).await?;
+                // Alone, this process's waiters see the checkpoint in memory;
+                // other replicas' waiters see only the stored one (issue 14).
+                self.save_known(self.db.hears_other_replicas()).await?;
                 return Ok(StepOutcome::Applied(events.len()));
             }
             prefetched = Some((known, events));

@@ -387,6 +387,47 @@ async fn events_a_consumer_does_not_want_move_its_checkpoint_without_a_batch_and
 }
 
 #[tokio::test]
+async fn with_another_replica_heard_a_checkpoint_moved_over_unwanted_events_is_written_down_at_once() {
+    if testkit::backend() != db::Backend::Postgres {
+        return; // one process on SQLite: nobody else to hear
+    }
+    let t = testkit::fresh_db().await;
+    create_applied_table(&t.db).await;
+    let listener = t.db.listen(100).expect("PostgreSQL listens");
+    let mut config = RunnerConfig::new("solo");
+    config.poll_interval_ms = 60_000;
+    let r = ConsumerRunner::new(t.db.clone(), Arc::new(OddOnly), config, Arc::new(Notify::new()));
+    r.register().await.expect("register");
+
+    // Its own commits only: alone, the checkpoint moves in memory.
+    append_streams(&t.db, &[1, 2]).await;
+    assert_eq!(r.step().await.ok(), Some(StepOutcome::Applied(2)));
+    append_streams(&t.db, &[4]).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !t.db.hears_other_replicas(),
+        "its own notices are not another replica's"
+    );
+    assert_eq!(r.step().await.ok(), Some(StepOutcome::Applied(1)));
+    assert_eq!(checkpoint(&t.db).await, 2);
+
+    // Another replica takes commands: their waits read the stored checkpoint.
+    let other = t.second_pool().await;
+    append_streams(&other, &[6, 8]).await;
+    let heard = Instant::now();
+    while !t.db.hears_other_replicas() {
+        assert!(
+            heard.elapsed() < Duration::from_secs(5),
+            "the other replica's notice never came"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(r.step().await.ok(), Some(StepOutcome::Applied(2)));
+    assert_eq!(checkpoint(&t.db).await, 5, "written down at once");
+    listener.abort();
+}
+
+#[tokio::test]
 async fn a_commit_announces_the_last_event_it_appended_and_a_rollback_announces_nothing() {
     let t = testkit::fresh_db().await;
     let head_of = |db: &Db| *db.log_head().borrow();
