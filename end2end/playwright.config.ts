@@ -70,6 +70,7 @@ export default defineConfig({
       APP_DEMO: "true",
       // Every test logs in from 127.0.0.1; the per-IP limit is tested in Rust.
       APP_LOGIN_ATTEMPTS_PER_MINUTE: "1000",
+      APP_CHECKOUTS_PER_MINUTE: "1000",
       RUST_LOG: "warn",
     },
   },

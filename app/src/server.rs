@@ -92,10 +92,25 @@ pub async fn client() -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientAddr(pub std::net::IpAddr);
 
-/// Refuses the attempt when this client tried too often (per-address limit).
+/// Refuses the login or sign-up attempt when this client tried too often
+/// (per-address limit, `APP_LOGIN_ATTEMPTS_PER_MINUTE`).
+///
+/// Errors: 429 with the seconds to wait.
 pub fn limit_attempts(state: &AppState, client: &str) -> Result<(), AppError> {
+    limit(&state.login_limiter, client)
+}
+
+/// Refuses a checkout when this client placed too many lately
+/// (per-address limit, `APP_CHECKOUTS_PER_MINUTE`; issue 14).
+///
+/// Errors: 429 with the seconds to wait.
+pub fn limit_checkouts(state: &AppState, client: &str) -> Result<(), AppError> {
+    limit(&state.checkout_limiter, client)
+}
+
+fn limit(limiter: &crate::state::ClientLimiter, client: &str) -> Result<(), AppError> {
     use governor::clock::{Clock, DefaultClock};
-    state.login_limiter.check_key(&client.to_string()).map_err(|not_until| {
+    limiter.check_key(&client.to_string()).map_err(|not_until| {
         let wait = not_until.wait_time_from(DefaultClock::default().now());
         respond(AppError::TooManyRequests {
             retry_after_secs: wait.as_secs().max(1),

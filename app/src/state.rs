@@ -4,10 +4,12 @@ use axum::extract::FromRef;
 use leptos::prelude::*;
 use std::sync::Arc;
 
-/// Limits login and sign-up attempts per client address (issue 3), keyed by
-/// `accounts::throttle::client_key`; the throttle per account and address
-/// lives in the database (`accounts::throttle`).
-pub type LoginLimiter = governor::DefaultKeyedRateLimiter<String>;
+/// Limits attempts per client address, keyed by
+/// `accounts::throttle::client_key` (the real client behind trusted
+/// proxies, issue 14): login and sign-up (issue 3; the throttle per account
+/// and address lives in the database, `accounts::throttle`), checkouts.
+/// In memory: each replica counts its own share.
+pub type ClientLimiter = governor::DefaultKeyedRateLimiter<String>;
 
 /// The router state. Server functions read it with [`app_state`].
 #[derive(Clone, Debug, FromRef)]
@@ -17,7 +19,11 @@ pub struct AppState {
     /// The database.
     pub db: db::Db,
     /// Attempts per client IP at `/api/login` and `/api/signup`.
-    pub login_limiter: Arc<LoginLimiter>,
+    pub login_limiter: Arc<ClientLimiter>,
+    /// Checkouts that reach the payment per client IP (issue 14): a script
+    /// testing stolen card numbers, or flooding one store, is slowed down.
+    #[from_ref(skip)]
+    pub checkout_limiter: Arc<ClientLimiter>,
     /// The payment gateway behind its timeout and circuit breaker (N2).
     pub payments: Arc<payment::guard::GuardedGateway>,
     /// The sandbox adapter behind it, whose faults an operator may set at

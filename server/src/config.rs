@@ -13,6 +13,7 @@
 //! | `LEPTOS_SITE_ROOT` | `target/site` | where the built CSS, JS and WASM are |
 //! | `APP_COOKIE_SECURE` | `false` | mark the session cookie `Secure` (set it when serving HTTPS) |
 //! | `APP_LOGIN_ATTEMPTS_PER_MINUTE` | `30` | login and sign-up attempts allowed per client IP per minute |
+//! | `APP_CHECKOUTS_PER_MINUTE` | `60` | valid checkouts allowed per client IP per minute (a canteen's staff may share one address) |
 //! | `APP_PAYMENT_LATENCY_MS` | `0` | extra latency of every sandbox gateway call, in milliseconds (fault injection) |
 //! | `APP_PAYMENT_FAILURE_RATE` | `0` | share of sandbox gateway calls that fail, 0.0 to 1.0 (fault injection) |
 //! | `APP_PAYMENT_TIMEOUT_MS` | `5000` | longest wait for one payment gateway call, in milliseconds |
@@ -65,6 +66,8 @@ pub struct Settings {
     pub cookie_secure: bool,
     /// Login and sign-up attempts allowed per client IP per minute.
     pub login_attempts_per_minute: u32,
+    /// Valid checkouts allowed per client IP per minute, per replica (issue 14).
+    pub checkouts_per_minute: u32,
     /// Extra latency of every sandbox gateway call, in milliseconds.
     pub payment_latency_ms: u64,
     /// Share of sandbox gateway calls that fail (0.0..=1.0).
@@ -160,6 +163,7 @@ impl Settings {
             site_root: get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()),
             cookie_secure: flag("APP_COOKIE_SECURE", false)?,
             login_attempts_per_minute: positive("APP_LOGIN_ATTEMPTS_PER_MINUTE", 30)?,
+            checkouts_per_minute: positive("APP_CHECKOUTS_PER_MINUTE", 60)?,
             payment_latency_ms: match get("APP_PAYMENT_LATENCY_MS") {
                 None => 0,
                 Some(n) => n.parse().map_err(|_| {
@@ -260,6 +264,7 @@ mod tests {
             ("APP_DB_MAX_CONNECTIONS", "0"),
             ("APP_COOKIE_SECURE", "sometimes"),
             ("APP_LOGIN_ATTEMPTS_PER_MINUTE", "-5"),
+            ("APP_CHECKOUTS_PER_MINUTE", "0"),
             ("APP_PAYMENT_FAILURE_RATE", "1.5"),
             ("APP_PAYMENT_LATENCY_MS", "soon"),
             ("APP_PAYMENT_TIMEOUT_MS", "0"),

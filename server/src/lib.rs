@@ -126,8 +126,12 @@ pub async fn start(settings: &Settings) -> anyhow::Result<RunningServer> {
         .site_pkg_dir("pkg")
         .site_addr(addr)
         .build();
-    let per_minute = std::num::NonZeroU32::new(settings.login_attempts_per_minute).unwrap_or(std::num::NonZeroU32::MIN);
-    let login_limiter = Arc::new(governor::RateLimiter::keyed(governor::Quota::per_minute(per_minute)));
+    let per_client = |per_minute: u32| {
+        let per_minute = std::num::NonZeroU32::new(per_minute).unwrap_or(std::num::NonZeroU32::MIN);
+        Arc::new(governor::RateLimiter::keyed(governor::Quota::per_minute(per_minute)))
+    };
+    let login_limiter = per_client(settings.login_attempts_per_minute);
+    let checkout_limiter = per_client(settings.checkouts_per_minute);
     let (shutdown, mut shutdown_rx) = watch::channel(false);
     let sandbox = Arc::new(
         payment::SandboxGateway::open(
@@ -181,6 +185,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<RunningServer> {
         leptos_options,
         db: db.clone(),
         login_limiter,
+        checkout_limiter,
         payments,
         sandbox: Some(sandbox),
         consumer_controls: controls.clone(),

@@ -4,7 +4,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use testkit::app::{spawn_app, TestApp};
+use testkit::app::{spawn_app, spawn_app_changed, TestApp};
 use testkit::demo::{CUSTOMER, MOTO_RIDER as RIDER, OTHER_CUSTOMER, OTHER_OWNER, OWNER};
 use testkit::http::client;
 
@@ -609,4 +609,46 @@ async fn the_owner_manages_the_menu_and_customers_see_it_at_once() {
         )
         .await;
     assert_eq!(reply.status, 404);
+}
+
+#[tokio::test]
+async fn checkouts_are_limited_per_client_address_behind_the_trusted_proxies() {
+    let app = spawn_app_changed(|s| {
+        s.checkouts_per_minute = 2;
+        s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await;
+    let (store, item) = app.store_and_item(OWNER).await;
+    let (store, item) = (store.to_string(), item.to_string());
+    let customer = logged_in(&app, CUSTOMER).await;
+    let office = [("x-forwarded-for", "203.0.113.7")];
+    let checkout = |key: &'static str, card: &'static str, from: &'static str| {
+        let (app, customer, store, item) = (&app, &customer, store.clone(), item.clone());
+        async move {
+            let added = app
+                .call_as(customer, "cart_add", &[("item", item.as_str()), ("quantity", "1")], &[])
+                .await;
+            assert_eq!(added.status, 200, "{}", added.body);
+            let form = checkout_form(&store, card, key);
+            app.call_as(customer, "place_order", &form, &[("x-forwarded-for", from)])
+                .await
+        }
+    };
+    for key in ["limit-1", "limit-2"] {
+        let placed = checkout(key, "4242 4242 4242 4242", office[0].1).await;
+        assert!(placed.location.is_some(), "{key}: {} {}", placed.status, placed.body);
+    }
+    // A form with a mistake is refused for the mistake; it is not counted.
+    let mistyped = checkout("limit-typo", "1234", office[0].1).await;
+    assert_eq!(mistyped.status, 422, "{}", mistyped.body);
+    // The third valid one from the same address within the minute waits.
+    let limited = checkout("limit-3", "4242 4242 4242 4242", office[0].1).await;
+    assert_eq!(limited.status, 429, "{}", limited.body);
+    assert!(limited.headers.get("retry-after").is_some());
+    assert!(limited.message.as_deref().is_some_and(|m| m.contains("다시 시도")), "{:?}", limited.message);
+    assert_eq!(order_count(&app).await, 2, "nothing placed past the limit");
+    // Another client behind the same balancer has its own count.
+    let elsewhere = checkout("limit-4", "4242 4242 4242 4242", "198.51.100.20").await;
+    assert!(elsewhere.location.is_some(), "{} {}", elsewhere.status, elsewhere.body);
+    assert_eq!(order_count(&app).await, 3);
 }

@@ -64,6 +64,8 @@ pub async fn get_checkout(
 ///
 /// Errors: 401/403; 422 with field messages; 409 for an empty cart, a closed
 /// or paused store, sold-out items or short stock; 402 for a declined card;
+/// 429 when this client address placed too many checkouts lately (counted
+/// once the form is valid, so a mistyped form costs nothing; issue 14);
 /// 503 when the payment service is busy. In every error case nothing reaches
 /// the store and the cart is kept.
 #[server(endpoint = "place_order")]
@@ -101,6 +103,7 @@ pub async fn place_order(
     };
     let request = domain::shop::CheckoutRequest::parse(&form)
         .map_err(|fields| crate::error::respond(AppError::Invalid(fields)))?;
+    crate::server::limit_checkouts(&state, &crate::server::client().await)?;
     let placed = ordering::checkout::checkout(&state.db, state.payments.as_ref(), &caller, &request).await?;
     if let Some(seq) = placed.seq {
         crate::server::settle(&state, placed.order, seq).await;

@@ -102,6 +102,7 @@ async fn baseline(users: usize, seconds: u64) -> Result<f64> {
 async fn child() -> Result<()> {
     let mut settings = server::config::Settings::from_lookup(|k| std::env::var(k).ok())?;
     settings.login_attempts_per_minute = 1_000_000;
+    settings.checkouts_per_minute = 1_000_000;
     settings.db_max_connections = 20;
     let running = server::start(&settings).await?;
     running.wait().await

@@ -105,6 +105,7 @@ impl ServerProcess {
             .env("DATABASE_URL", &self.database_url)
             .env("LEPTOS_SITE_ROOT", self.site_root.path())
             .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+            .env("APP_CHECKOUTS_PER_MINUTE", "100000")
             .envs(self.launch.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(if self.launch.capture_stdout {
                 Stdio::piped()

@@ -79,6 +79,7 @@ async fn child() -> Result<()> {
         .try_init();
     let mut settings = server::config::Settings::from_lookup(|k| std::env::var(k).ok())?;
     settings.login_attempts_per_minute = 1_000_000;
+    settings.checkouts_per_minute = 1_000_000;
     settings.payment_timeout_ms = 1_000;
     settings.reconcile_interval_ms = 500;
     settings.db_max_connections = 20;
