@@ -16,7 +16,7 @@ RUN apt-get update \
 WORKDIR /src
 COPY . .
 RUN bash .ci/tools.sh \
-    && PATH="$HOME/.cargo/bin:$PATH" cargo leptos build --release
+    && PATH="$HOME/.cargo/bin:$PATH" cargo leptos build --release --precompress
 
 FROM debian:bookworm-slim
 # hadolint ignore=DL3008
@@ -26,7 +26,7 @@ RUN apt-get update \
     && groupadd --system --gid 10001 baedal \
     && useradd --system --uid 10001 --gid baedal --home-dir /app --no-create-home baedal
 WORKDIR /app
-COPY --from=build /src/target/release/server /app/server
+COPY --from=build /src/target/release/server /src/target/release/hash.txt /app/
 COPY --from=build /src/target/site /app/site
 COPY --from=build /src/migrations /app/migrations
 ENV APP_HOST=0.0.0.0 \

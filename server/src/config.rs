@@ -34,6 +34,17 @@ use std::net::{IpAddr, SocketAddr};
 /// `[[workspace.metadata.leptos]] name`).
 pub const OUTPUT_NAME: &str = "delivery";
 
+/// Whether the built bundle's file names carry content hashes: cargo-leptos
+/// (`hash-files = true` in Cargo.toml) then writes `hash.txt` beside the
+/// server binary, where Leptos reads the hashed names from (issue 13). A
+/// binary started without it serves the plain names, uncached.
+pub fn bundle_is_hashed() -> bool {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join("hash.txt")))
+        .is_some_and(|hashes| hashes.is_file())
+}
+
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {

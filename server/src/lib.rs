@@ -124,6 +124,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<RunningServer> {
         .output_name(OUTPUT_NAME)
         .site_root(settings.site_root.as_str())
         .site_pkg_dir("pkg")
+        .hash_files(config::bundle_is_hashed())
         .site_addr(addr)
         .build();
     let per_client = |per_minute: u32| {

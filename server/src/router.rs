@@ -66,6 +66,8 @@ pub fn router(state: AppState) -> Router {
         .route("/manifest.webmanifest", get(manifest))
         // Live order events for the logged-in user (issue 5).
         .route("/ws", get(live::websocket))
+        // The built CSS, JS and WASM (issue 13).
+        .nest_service("/pkg", bundle_files(&options))
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn(server_fn_error_status))
@@ -90,6 +92,120 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
+}
+
+/// A server function posted by a plain HTML form (a browser without its
+/// WASM yet: `Accept: text/html` and `Sec-Fetch-Mode: navigate`, which every
+/// current browser sends with a form submission and scripts do not), and
+/// where that form was: the function's path and the `Referer`'s path and
+/// query on this site (else `/`).
+struct FormPost {
+    function: String,
+    page: String,
+}
+
+fn plain_form_post(request: &axum::extract::Request) -> Option<FormPost> {
+    use axum::http::{header, Method};
+    let headers = request.headers();
+    let html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    let navigating = headers
+        .get("sec-fetch-mode")
+        .is_some_and(|mode| mode.as_bytes() == b"navigate");
+    let path = request.uri().path();
+    if request.method() != Method::POST || !html || !navigating || !path.starts_with("/api/") {
+        return None;
+    }
+    let page = headers
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|referer| referer.parse::<axum::http::Uri>().ok())
+        .and_then(|uri| uri.path_and_query().map(|pq| pq.as_str().to_string()))
+        .and_then(|page| app::nav::local_path(&page).map(str::to_string))
+        .unwrap_or_else(|| "/".into());
+    Some(FormPost {
+        function: path.to_string(),
+        page,
+    })
+}
+
+/// A refused plain form post goes back to its page with the refusal in the
+/// URL (`__path`, `__err`: what `leptos_router` hands to that page's
+/// `ServerAction`), so the page shows the message beside the form, as it
+/// does once hydrated (issue 13). server_fn means to redirect such posts
+/// itself, but the status our errors set replaces its redirect. Success
+/// (a redirect already, or server_fn's own) passes unchanged.
+async fn back_to_the_form(response: axum::response::Response, form: FormPost) -> axum::response::Response {
+    use axum::http::{header, HeaderValue, StatusCode};
+    use base64::Engine as _;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return axum::response::Response::from_parts(parts, axum::body::Body::empty());
+    };
+    if app::error::AppError::from_json(&bytes).is_err() {
+        return axum::response::Response::from_parts(parts, axum::body::Body::from(bytes));
+    }
+    let (path, query) = form.page.split_once('?').unwrap_or((form.page.as_str(), ""));
+    let mut target = form_urlencoded::Serializer::new(String::new());
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        if key != "__path" && key != "__err" {
+            target.append_pair(&key, &value);
+        }
+    }
+    target.append_pair("__path", &form.function);
+    target.append_pair("__err", &base64::engine::general_purpose::URL_SAFE.encode(&bytes));
+    let location = format!("{path}?{}", target.finish());
+    let mut back = axum::response::Response::new(axum::body::Body::empty());
+    *back.status_mut() = StatusCode::SEE_OTHER;
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        back.headers_mut().insert(header::LOCATION, value);
+    }
+    for name in [header::SET_COOKIE, header::RETRY_AFTER] {
+        for value in parts.headers.get_all(&name) {
+            back.headers_mut().append(&name, value.clone());
+        }
+    }
+    back
+}
+
+/// One year, in seconds: how long a browser keeps a hashed bundle file.
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+/// The bundle under `/pkg` (issue 13): brotli or gzip as cargo-leptos
+/// precompressed it (`--precompress`, release builds) when the browser
+/// accepts it, else the plain file. Names that carry a content hash
+/// ([`crate::config::bundle_is_hashed`]) are cached for a year, unchanged
+/// (`immutable`: a new build has new names); plain names are revalidated
+/// on every use (`no-cache`). Errors (404) carry neither.
+fn bundle_files<S: Clone + Send + Sync + 'static>(options: &leptos::config::LeptosOptions) -> Router<S> {
+    use axum::http::{header, HeaderValue, Response};
+    use tower_http::set_header::SetResponseHeaderLayer;
+    let dir = std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir);
+    let cache = HeaderValue::from_static(if options.hash_files { IMMUTABLE } else { "no-cache" });
+    let files = tower_http::services::ServeDir::new(dir)
+        .precompressed_br()
+        .precompressed_gzip();
+    Router::new()
+        .fallback_service(files)
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            move |response: &Response<_>| response.status().is_success().then(|| cache.clone()),
+        ))
+        .layer(SetResponseHeaderLayer::appending(
+            header::VARY,
+            |response: &Response<_>| {
+                response
+                    .status()
+                    .is_success()
+                    .then_some(HeaderValue::from_static("accept-encoding"))
+            },
+        ))
 }
 
 /// `/manifest.webmanifest` in the request's language (cookie, else
@@ -120,7 +236,11 @@ async fn server_fn_error_status(
     use axum::body::Body;
     use axum::http::StatusCode;
     let locale = app::lang::of_headers(request.headers());
+    let back = plain_form_post(&request);
     let response = next.run(request).await;
+    if let Some(back) = back {
+        return back_to_the_form(response, back).await;
+    }
     if response.status() != StatusCode::INTERNAL_SERVER_ERROR {
         return response;
     }
@@ -135,5 +255,73 @@ async fn server_fn_error_status(
             axum::response::Response::from_parts(parts, Body::from(error.to_json(locale)))
         }
         Err(_) => axum::response::Response::from_parts(parts, Body::from(bytes)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use axum::body::Body;
+    use axum::http::{header, Request, StatusCode};
+    use tower::ServiceExt;
+
+    /// The answer to `GET path` from a bundle folder of one wasm file (and
+    /// its brotli and gzip forms), with the folder (removed when dropped).
+    async fn get(hashed: bool, path: &str, accept_encoding: &str) -> (axum::response::Response, tempfile::TempDir) {
+        let site = tempfile::tempdir().unwrap();
+        std::fs::create_dir(site.path().join("pkg")).unwrap();
+        std::fs::write(site.path().join("pkg/delivery.abc.wasm"), b"plain wasm").unwrap();
+        std::fs::write(site.path().join("pkg/delivery.abc.wasm.br"), b"brotli wasm").unwrap();
+        std::fs::write(site.path().join("pkg/delivery.abc.wasm.gz"), b"gzip wasm").unwrap();
+        let options = leptos::config::LeptosOptions::builder()
+            .output_name("delivery")
+            .site_root(site.path().to_str().unwrap())
+            .site_pkg_dir("pkg")
+            .hash_files(hashed)
+            .build();
+        let files: axum::Router = axum::Router::new().nest_service("/pkg", super::bundle_files(&options));
+        let request = Request::get(path)
+            .header(header::ACCEPT_ENCODING, accept_encoding)
+            .body(Body::empty())
+            .unwrap();
+        (files.oneshot(request).await.unwrap(), site)
+    }
+
+    fn header_of(response: &axum::response::Response, name: header::HeaderName) -> Option<&str> {
+        response.headers().get(name).and_then(|v| v.to_str().ok())
+    }
+
+    async fn body(response: axum::response::Response) -> String {
+        let bytes = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn hashed_bundle_files_are_sent_precompressed_and_cached_for_good() {
+        let (brotli, _site) = get(true, "/pkg/delivery.abc.wasm", "gzip, deflate, br").await;
+        assert_eq!(brotli.status(), StatusCode::OK);
+        assert_eq!(header_of(&brotli, header::CONTENT_ENCODING), Some("br"));
+        assert_eq!(header_of(&brotli, header::CONTENT_TYPE), Some("application/wasm"));
+        assert_eq!(header_of(&brotli, header::CACHE_CONTROL), Some(super::IMMUTABLE));
+        assert_eq!(header_of(&brotli, header::VARY), Some("accept-encoding"));
+        assert_eq!(body(brotli).await, "brotli wasm");
+
+        let (gzip, _site) = get(true, "/pkg/delivery.abc.wasm", "gzip").await;
+        assert_eq!(header_of(&gzip, header::CONTENT_ENCODING), Some("gzip"));
+        assert_eq!(body(gzip).await, "gzip wasm");
+
+        let (plain, _site) = get(true, "/pkg/delivery.abc.wasm", "identity").await;
+        assert_eq!(header_of(&plain, header::CONTENT_ENCODING), None);
+        assert_eq!(body(plain).await, "plain wasm");
+    }
+
+    #[tokio::test]
+    async fn plain_names_are_revalidated_and_missing_files_are_not_cached() {
+        let (plain, _site) = get(false, "/pkg/delivery.abc.wasm", "br").await;
+        assert_eq!(header_of(&plain, header::CACHE_CONTROL), Some("no-cache"));
+        let (missing, _site) = get(true, "/pkg/delivery.old.wasm", "br").await;
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+        assert_eq!(header_of(&missing, header::CACHE_CONTROL), None);
+        assert_eq!(header_of(&missing, header::VARY), None);
     }
 }

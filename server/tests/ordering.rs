@@ -645,10 +645,64 @@ async fn checkouts_are_limited_per_client_address_behind_the_trusted_proxies() {
     let limited = checkout("limit-3", "4242 4242 4242 4242", office[0].1).await;
     assert_eq!(limited.status, 429, "{}", limited.body);
     assert!(limited.headers.get("retry-after").is_some());
-    assert!(limited.message.as_deref().is_some_and(|m| m.contains("다시 시도")), "{:?}", limited.message);
+    assert!(
+        limited.message.as_deref().is_some_and(|m| m.contains("다시 시도")),
+        "{:?}",
+        limited.message
+    );
     assert_eq!(order_count(&app).await, 2, "nothing placed past the limit");
     // Another client behind the same balancer has its own count.
     let elsewhere = checkout("limit-4", "4242 4242 4242 4242", "198.51.100.20").await;
     assert!(elsewhere.location.is_some(), "{} {}", elsewhere.status, elsewhere.body);
     assert_eq!(order_count(&app).await, 3);
+}
+
+#[tokio::test]
+async fn a_refused_plain_form_post_goes_back_to_its_page_with_the_refusal_and_a_script_gets_the_status() {
+    use base64::Engine as _;
+    let s = shop().await;
+    let customer = logged_in(&s.app, CUSTOMER).await;
+    let added = s
+        .app
+        .call_as(
+            &customer,
+            "cart_add",
+            &[("item", s.item.as_str()), ("quantity", "1")],
+            &[],
+        )
+        .await;
+    assert_eq!(added.status, 200);
+    let mut form = checkout_form(&s.store, "4242 4242 4242 4242", "plain-form");
+    form.retain(|(name, _)| *name != "address");
+    let page = format!("{}/checkout?store={}&__path=old&__err=old", s.app.base, s.store);
+    let post = |navigate: bool| {
+        let mut request = customer
+            .post(format!("{}/api/place_order", s.app.base))
+            .header("accept", "text/html,application/xhtml+xml")
+            .header("origin", &s.app.base)
+            .header("referer", &page)
+            .form(&form);
+        if navigate {
+            request = request.header("sec-fetch-mode", "navigate");
+        }
+        request.send()
+    };
+    // A browser's form submission (no WASM yet): back to the form's page,
+    // with the refusal for its action to show (and an older one dropped).
+    let back = post(true).await.unwrap();
+    assert_eq!(back.status().as_u16(), 303);
+    let location = back.headers()["location"].to_str().unwrap().to_string();
+    let (path, query) = location.split_once('?').unwrap();
+    assert_eq!(path, "/checkout");
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    assert_eq!(pairs[0], ("store".to_string(), s.store.clone()));
+    assert_eq!(pairs[1], ("__path".to_string(), "/api/place_order".to_string()));
+    assert_eq!(pairs.len(), 3, "{location}");
+    let refusal = base64::engine::general_purpose::URL_SAFE.decode(&pairs[2].1).unwrap();
+    let refusal: serde_json::Value = serde_json::from_slice(&refusal).unwrap();
+    assert_eq!(refusal["error"]["Invalid"][0]["field"], "address", "{refusal}");
+    // A script asking for HTML still gets the status and the message.
+    let refused = post(false).await.unwrap();
+    assert_eq!(refused.status().as_u16(), 422);
+    assert_eq!(order_count(&s.app).await, 0, "nothing placed");
 }
