@@ -182,7 +182,8 @@ const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// accepts it, else the plain file. Names that carry a content hash
 /// ([`crate::config::bundle_is_hashed`]) are cached for a year, unchanged
 /// (`immutable`: a new build has new names); plain names are revalidated
-/// on every use (`no-cache`). Errors (404) carry neither.
+/// on every use (`no-cache`). Errors (404) carry neither; a name the file
+/// system cannot open (too long, say) is a 404 too, never a 500.
 fn bundle_files<S: Clone + Send + Sync + 'static>(options: &leptos::config::LeptosOptions) -> Router<S> {
     use axum::http::{header, HeaderValue, Response};
     use tower_http::set_header::SetResponseHeaderLayer;
@@ -193,6 +194,15 @@ fn bundle_files<S: Clone + Send + Sync + 'static>(options: &leptos::config::Lept
         .precompressed_gzip();
     Router::new()
         .fallback_service(files)
+        .layer(axum::middleware::map_response(
+            |response: axum::response::Response| async move {
+                if response.status().is_server_error() {
+                    tracing::debug!(status = %response.status(), "a bundle file could not be read; answering 404");
+                    return axum::response::IntoResponse::into_response(axum::http::StatusCode::NOT_FOUND);
+                }
+                response
+            },
+        ))
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             move |response: &Response<_>| response.status().is_success().then(|| cache.clone()),
@@ -319,6 +329,8 @@ mod tests {
     async fn plain_names_are_revalidated_and_missing_files_are_not_cached() {
         let (plain, _site) = get(false, "/pkg/delivery.abc.wasm", "br").await;
         assert_eq!(header_of(&plain, header::CACHE_CONTROL), Some("no-cache"));
+        let (unopenable, _site) = get(true, &format!("/pkg/{}.wasm", "x".repeat(2_000)), "br").await;
+        assert_eq!(unopenable.status(), StatusCode::NOT_FOUND, "a name too long to open");
         let (missing, _site) = get(true, "/pkg/delivery.old.wasm", "br").await;
         assert_eq!(missing.status(), StatusCode::NOT_FOUND);
         assert_eq!(header_of(&missing, header::CACHE_CONTROL), None);
