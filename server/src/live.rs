@@ -86,6 +86,23 @@ pub struct HubEvent {
     pub typed: Event,
     /// The order's parties; `None` when the order is unknown (never shown).
     pub parties: Option<Parties>,
+    /// `ServerMessage::Event(event)` as sent, serialised once and shared by
+    /// every connection that may see it (issue 13; cloning it is a
+    /// reference count, not a copy).
+    pub text: Utf8Bytes,
+}
+
+impl HubEvent {
+    /// The event with its parties, and its message text made once.
+    pub fn new(event: LiveEvent, typed: Event, parties: Option<Parties>) -> HubEvent {
+        let text = serde_json::to_string(&ServerMessage::Event(event.clone())).unwrap_or_default();
+        HubEvent {
+            event,
+            typed,
+            parties,
+            text: Utf8Bytes::from(text),
+        }
+    }
 }
 
 /// What the hub hands every connection, in log order.
@@ -246,17 +263,18 @@ async fn events_between(
                 Event::Order(e) => e.status_after(),
                 _ => None,
             };
-            out.push(HubMessage::Order(HubEvent {
-                parties: known.0.get(&order.get()).copied(),
-                event: LiveEvent {
-                    seq: record.seq,
-                    order_id: order.get(),
-                    status,
-                    at_ms: record.recorded_at,
-                    kind: record.kind,
-                },
-                typed: event,
-            }));
+            let live = LiveEvent {
+                seq: record.seq,
+                order_id: order.get(),
+                status,
+                at_ms: record.recorded_at,
+                kind: record.kind,
+            };
+            out.push(HubMessage::Order(HubEvent::new(
+                live,
+                event,
+                known.0.get(&order.get()).copied(),
+            )));
         }
         from = last;
     }
@@ -560,7 +578,7 @@ async fn forward(socket: &mut WebSocket, message: &HubMessage, viewer: &Viewer, 
         }
         HubMessage::SessionEnded { .. } => Forwarded::Skipped,
         HubMessage::Order(e) if e.parties.is_some_and(|p| may_see_event(&e.typed, &p, viewer)) => {
-            if send_json(socket, &ServerMessage::Event(e.event.clone())).await {
+            if send(socket, Message::Text(e.text.clone())).await {
                 Forwarded::Sent
             } else {
                 Forwarded::Closed
