@@ -98,6 +98,73 @@ fn grouped(won: i64) -> String {
     out
 }
 
+/// Korean particles chosen by the word before them: a message written as
+/// `{{ field }}을(를)`, `이(가)`, `은(는)`, `과(와)` or `(으)로` reads
+/// `주소를`, `고객이`, `역삼점으로`, `서울로`, `주문 #13을` once the word is
+/// known — as Korean apps write it, never the bracketed form. A Hangul
+/// syllable decides by its final consonant (ㄹ takes `로`); a digit by how
+/// it is read (`1 일`, `2 이`, …); quotes and brackets after the word are
+/// looked through. After anything else (Latin letters) the bracketed form
+/// stays, which is still correct.
+pub fn particles(text: &str) -> String {
+    /// Pattern, after a final consonant, after a vowel.
+    const PAIRS: [(&str, &str, &str); 5] = [
+        ("을(를)", "을", "를"),
+        ("이(가)", "이", "가"),
+        ("은(는)", "은", "는"),
+        ("과(와)", "과", "와"),
+        ("(으)로", "으로", "로"),
+    ];
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    'scan: while let Some(c) = rest.chars().next() {
+        for (pattern, consonant, vowel) in PAIRS {
+            if let Some(tail) = rest.strip_prefix(pattern) {
+                let word = match ending(&out) {
+                    // `로` also follows a final ㄹ (`서울로`).
+                    Some(Ending::Rieul) if pattern == "(으)로" => vowel,
+                    Some(Ending::Vowel) => vowel,
+                    Some(_) => consonant,
+                    None => pattern,
+                };
+                out.push_str(word);
+                rest = tail;
+                continue 'scan;
+            }
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+/// How the word at the end of `text` ends, for [`particles`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    Vowel,
+    Rieul,
+    Consonant,
+}
+
+fn ending(text: &str) -> Option<Ending> {
+    let last = text
+        .chars()
+        .rev()
+        .find(|c| !matches!(c, '\'' | '"' | ')' | ']' | '’' | '”' | '」' | '』'))?;
+    match last {
+        '가'..='힣' => Some(match (u32::from(last) - 0xAC00) % 28 {
+            0 => Ending::Vowel,
+            8 => Ending::Rieul,
+            _ => Ending::Consonant,
+        }),
+        // 영 일 이 삼 사 오 육 칠 팔 구
+        '2' | '4' | '5' | '9' => Some(Ending::Vowel),
+        '1' | '7' | '8' => Some(Ending::Rieul),
+        '0' | '3' | '6' => Some(Ending::Consonant),
+        _ => None,
+    }
+}
+
 /// An amount as readers of `locale` write it: `12,000원` in Korean,
 /// `₩12,000` in English.
 pub fn won(locale: Locale, amount: Money) -> String {
@@ -255,6 +322,33 @@ pub fn Switch() -> impl IntoView {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn korean_particles_follow_the_word_before_them() {
+        use super::particles;
+        assert_eq!(particles("주소을(를) 입력해 주세요."), "주소를 입력해 주세요.");
+        assert_eq!(
+            particles("가게 이름을(를) 입력해 주세요."),
+            "가게 이름을 입력해 주세요."
+        );
+        assert_eq!(
+            particles("고객이(가) 주문 #12을(를) 취소했어요."),
+            "고객이 주문 #12를 취소했어요."
+        );
+        assert_eq!(particles("주문 #13이(가) 취소되었어요."), "주문 #13이 취소되었어요.");
+        assert_eq!(particles("주문 #10을(를)"), "주문 #10을");
+        assert_eq!(particles("'떡볶이'이(가) 품절되었어요."), "'떡볶이'가 품절되었어요.");
+        assert_eq!(particles("역삼점(으)로 가고 있어요"), "역삼점으로 가고 있어요");
+        assert_eq!(particles("서울(으)로, 라이더(으)로, 7(으)로"), "서울로, 라이더로, 7로");
+        assert_eq!(
+            particles("김밥천국은(는) 사과과(와) 빵과(와)"),
+            "김밥천국은 사과와 빵과"
+        );
+        // After a Latin word, or at the start, the bracketed form stays.
+        assert_eq!(particles("BBQ을(를) 골랐어요"), "BBQ을(를) 골랐어요");
+        assert_eq!(particles("을(를)"), "을(를)");
+        assert_eq!(particles("no particles at all"), "no particles at all");
+    }
+
     use super::*;
 
     fn won_of(amount: i64) -> Money {

@@ -8,8 +8,13 @@ use domain::notice::Notice;
 use domain::{Fulfilment, OrderId, PaymentMethod, Role, StoreKind};
 use leptos_i18n::td_string;
 
-/// `notice` about order `order`, in `locale`.
+/// `notice` about order `order`, in `locale` (Korean particles fitted to
+/// their words, [`crate::lang::particles`]).
 pub fn text(locale: Locale, notice: &Notice, order: OrderId) -> String {
+    crate::lang::particles(&worded(locale, notice, order))
+}
+
+fn worded(locale: Locale, notice: &Notice, order: OrderId) -> String {
     let order = order.get();
     let money = |amount| won(locale, amount);
     let final_words = |amount: Option<domain::Money>| {

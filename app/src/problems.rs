@@ -194,8 +194,13 @@ fn text_error(locale: Locale, error: &TextError) -> String {
     }
 }
 
-/// What is wrong, in `locale`.
+/// What is wrong, in `locale` (Korean particles fitted to their words,
+/// [`crate::lang::particles`]).
 pub fn problem(locale: Locale, problem: &Problem) -> String {
+    crate::lang::particles(&worded(locale, problem))
+}
+
+fn worded(locale: Locale, problem: &Problem) -> String {
     match problem {
         Problem::Text(e) => text_error(locale, e),
         Problem::Choose { what } => choose(locale, *what).into(),

@@ -93,7 +93,7 @@ test("자바스크립트 없이: a refused form says why on the page it came fro
   await customer.getByLabel("카드 번호").fill("4242 4242 4242 4242");
   await customer.getByTestId("place-order").click();
   await expect(customer).toHaveURL(/\/checkout\?store=\d+.*__err=/);
-  await expect(customer.locator('.field-error[data-field="address"]')).toHaveText("주소을(를) 입력해 주세요.");
+  await expect(customer.locator('.field-error[data-field="address"]')).toHaveText("주소를 입력해 주세요.");
   await customer.screenshot({ path: "screenshots/ko-noscript-refused.png", fullPage: true });
   await customer.goto("/orders");
   await expect(orders).toHaveCount(before);

@@ -415,7 +415,7 @@ async fn role_pages_redirect_to_login_when_logged_out_and_refuse_other_roles() {
     for page in ["/owner", "/rider"] {
         let (status, _, html) = app.page_as(&customer, page).await;
         assert_eq!(status, 403, "{page}");
-        assert!(html.contains("지금은 고객(으)로 로그인되어 있어요"), "{page}");
+        assert!(html.contains("지금은 고객으로 로그인되어 있어요"), "{page}");
     }
     let owner = client();
     app.login_as(&owner, OWNER).await;
