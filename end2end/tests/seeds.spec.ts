@@ -65,6 +65,10 @@ async function notifications(page: Page) {
   return page.getByTestId("notifications");
 }
 
+// Each scenario runs several whole orders through three browsers: the 30 s
+// default is too short for them on a busy two-core machine.
+test.describe.configure({ timeout: 90_000 });
+
 test("seed 000 — SK Happy Delivery: order, pay, the store accepts and cooks, delivery, cancel and its compensation", async ({ browser }) => {
   const owner = await personLoggedIn(browser, "owner.chicken@demo.delivery", DESK);
   const rider = await personLoggedIn(browser, "rider.moto@demo.delivery", PHONE);
