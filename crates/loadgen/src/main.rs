@@ -308,7 +308,9 @@ async fn run(base: &str, server_pid: u32, users: usize, seconds: u64, subscriber
     println!(
         "virtual users: {users}, duration: {:.1} s, database: {}",
         elapsed.as_secs_f64(),
-        if std::env::var("DATABASE_URL").is_ok() {
+        if let Ok(target) = std::env::var("LOADGEN_TARGET") {
+            format!("the deployment at {target} (LOADGEN_TARGET)")
+        } else if std::env::var("DATABASE_URL").is_ok() {
             "DATABASE_URL".to_string()
         } else {
             format!("{:?} (TEST_DATABASE)", testkit::backend())
