@@ -117,8 +117,10 @@ fn needs_database(path: &str) -> bool {
 
 /// The 503 a request gets while the database is away, in its language:
 /// the JSON refusal for the app's calls, a small page for a browser
-/// navigating (it reloads itself after `Retry-After`).
-fn unavailable(headers: &header::HeaderMap) -> Response {
+/// navigating. A page it asked for with GET reloads itself after
+/// `Retry-After`; a form it posted does not (reloading would GET the
+/// server function's address), so the reader goes back and sends it again.
+fn unavailable(method: &axum::http::Method, headers: &header::HeaderMap) -> Response {
     let error = AppError::Busy(Problem::Unavailable);
     let locale = app::lang::of_headers(headers);
     let wants_page = headers
@@ -127,10 +129,15 @@ fn unavailable(headers: &header::HeaderMap) -> Response {
         .is_some_and(|accept| accept.contains("text/html"));
     let mut response = if wants_page {
         let message = error.message(locale);
+        let reload = if method == axum::http::Method::GET {
+            format!("<meta http-equiv=\"refresh\" content=\"{BUSY_RETRY_AFTER_SECS}\">")
+        } else {
+            String::new()
+        };
         let page = format!(
             "<!DOCTYPE html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-             <meta http-equiv=\"refresh\" content=\"{BUSY_RETRY_AFTER_SECS}\"><title>배달</title></head>\
+             {reload}<title>배달</title></head>\
              <body><p>{message}</p></body></html>",
             lang = app::lang::code(locale),
         );
@@ -159,21 +166,45 @@ pub async fn refuse_while_down(State(health): State<DbHealth>, request: Request,
         return next.run(request).await;
     }
     if health.down() {
-        return unavailable(request.headers());
+        return unavailable(request.method(), request.headers());
     }
-    let headers = request.headers().clone();
+    let (method, headers) = (request.method().clone(), request.headers().clone());
     let started_ms = db::now_ms();
     let response = next.run(request).await;
     if response.status() == StatusCode::INTERNAL_SERVER_ERROR
         && (health.down_since(started_ms - RECENTLY_MS) || !health.probe_after_a_moment().await)
     {
-        return unavailable(&headers);
+        return unavailable(&method, &headers);
     }
     response
 }
 
 #[cfg(test)]
 mod tests {
+    #[tokio::test]
+    async fn a_browser_page_reloads_itself_but_a_posted_form_is_not_sent_again_by_a_reload() {
+        use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, HeaderValue::from_static("text/html,*/*"));
+        let page = |method: Method| {
+            let headers = headers.clone();
+            async move {
+                let response = super::unavailable(&method, &headers);
+                assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+                assert!(response.headers().contains_key(header::RETRY_AFTER));
+                let body = axum::body::to_bytes(response.into_body(), 64 * 1024)
+                    .await
+                    .unwrap_or_default();
+                String::from_utf8_lossy(&body).into_owned()
+            }
+        };
+        let reloading = page(Method::GET).await;
+        assert!(reloading.contains("http-equiv=\"refresh\""), "{reloading}");
+        let posted = page(Method::POST).await;
+        assert!(posted.contains("<p>"), "{posted}");
+        assert!(!posted.contains("refresh"), "{posted}");
+    }
+
     #[test]
     fn probes_and_static_files_do_not_need_the_database() {
         for path in ["/healthz", "/readyz", "/metrics", "/pkg/delivery.wasm"] {

@@ -161,6 +161,10 @@ async fn back_to_the_form(response: axum::response::Response, form: FormPost) ->
     target.append_pair("__path", &form.function);
     target.append_pair("__err", &base64::engine::general_purpose::URL_SAFE.encode(&bytes));
     let location = format!("{path}?{}", target.finish());
+    if location.len() > MAX_LOCATION_BYTES {
+        // Too long for every proxy's header buffer: the refusal as it was.
+        return axum::response::Response::from_parts(parts, axum::body::Body::from(bytes));
+    }
     let mut back = axum::response::Response::new(axum::body::Body::empty());
     *back.status_mut() = StatusCode::SEE_OTHER;
     if let Ok(value) = HeaderValue::from_str(&location) {
@@ -173,6 +177,10 @@ async fn back_to_the_form(response: axum::response::Response, form: FormPost) ->
     }
     back
 }
+
+/// The longest `Location` [`back_to_the_form`] writes, in bytes (HAProxy's
+/// default buffer holds 16 KiB of headers in all).
+const MAX_LOCATION_BYTES: usize = 8 * 1024;
 
 /// One year, in seconds: how long a browser keeps a hashed bundle file.
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
