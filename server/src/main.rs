@@ -4,6 +4,12 @@
 use server::config::{LogFormat, Settings};
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc instead of glibc's allocator (issue 13): a page render makes
+/// thousands of small allocations, and glibc's `malloc`/`free` took a fifth
+/// of the server's time serving `/stores/1` (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     if std::env::args().nth(1).as_deref() == Some("healthcheck") {
