@@ -24,6 +24,8 @@ pub struct Tx {
     appended: i64,
     /// The consumer checkpoint this transaction moved, and to where.
     moved: Option<(&'static str, i64)>,
+    /// Whether it wrote stores or menu items ([`Tx::changed_catalog`]).
+    changed_catalog: bool,
     backend: Backend,
     signals: std::sync::Arc<Signals>,
 }
@@ -44,6 +46,7 @@ impl Tx {
             mut tx,
             appended,
             moved,
+            changed_catalog,
             backend,
             signals,
             ..
@@ -62,6 +65,9 @@ impl Tx {
                 .await?;
         }
         tx.commit().await?;
+        if changed_catalog {
+            signals.changed_catalog();
+        }
         if appended > 0 {
             advance(&signals.log_head, appended);
         }
@@ -75,6 +81,13 @@ impl Tx {
     /// to `seq`, to announce on commit (the event runner calls it).
     pub fn moved_checkpoint(&mut self, consumer: &'static str, seq: i64) {
         self.moved = Some((consumer, seq));
+    }
+
+    /// Records that this transaction writes stores or menu items (the
+    /// catalog calls it): on commit [`Db::catalog_version`] moves on, so
+    /// this process's cached menus are read again.
+    pub fn changed_catalog(&mut self) {
+        self.changed_catalog = true;
     }
 
     /// Records that this transaction appended events up to sequence number
@@ -202,9 +215,15 @@ struct Signals {
     sender: u64,
     /// When a notice from another replica was last heard (unix ms; 0: never).
     other_heard_ms: std::sync::atomic::AtomicI64,
+    /// How many catalog writes this process has committed ([`Db::catalog_version`]).
+    catalog_version: std::sync::atomic::AtomicU64,
 }
 
 impl Signals {
+    fn changed_catalog(&self) {
+        self.catalog_version.fetch_add(1, std::sync::atomic::Ordering::Release);
+    }
+
     fn saw_checkpoint(&self, consumer: &str, seq: i64) {
         self.checkpoints.send_if_modified(|known| {
             let at = known.entry(consumer.to_string()).or_insert(0);
@@ -302,6 +321,11 @@ impl Db {
         }
         let pool = AnyPoolOptions::new()
             .max_connections(options.max_connections)
+            // A pooled SQLite connection is a file handle in this process
+            // and cannot go stale; asking it first cost every query a round
+            // trip to its worker thread (issue 13). A PostgreSQL connection
+            // may have died with its server, so it is still asked.
+            .test_before_acquire(backend == Backend::Postgres)
             .acquire_timeout(Duration::from_millis(options.acquire_timeout_ms))
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
@@ -332,6 +356,7 @@ impl Db {
                 checkpoints: watch::Sender::new(Checkpoints::new()),
                 sender: random_sender(),
                 other_heard_ms: std::sync::atomic::AtomicI64::new(0),
+                catalog_version: std::sync::atomic::AtomicU64::new(0),
             }),
         })
     }
@@ -394,6 +419,22 @@ impl Db {
     /// The log is known to reach `seq` (never moves [`Db::log_head`] back).
     pub fn saw_log_head(&self, seq: i64) {
         advance(&self.signals.log_head, seq);
+    }
+
+    /// How many transactions and statements that changed stores or menu
+    /// items this process has committed (starts at 0; only ever grows). A
+    /// copy of the catalog read while it was `v` is current as long as it
+    /// is still `v`, for this process's own writes; another replica's
+    /// writes do not move it (see `catalog::MenuCache` for how long a copy
+    /// is trusted then).
+    pub fn catalog_version(&self) -> u64 {
+        self.signals.catalog_version.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Records a committed catalog write made outside a [`Tx`] (a single
+    /// statement on the pool): [`Db::catalog_version`] moves on.
+    pub fn changed_catalog(&self) {
+        self.signals.changed_catalog();
     }
 
     /// Applies the migrations of this backend's dialect (`migrations/sqlite` or
@@ -492,6 +533,7 @@ impl Db {
             tx: begin.await??,
             _turn: turn,
             appended: 0,
+            changed_catalog: false,
             moved: None,
             backend,
             signals: self.signals.clone(),
