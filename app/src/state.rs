@@ -33,6 +33,9 @@ pub struct AppState {
     pub consumer_controls: Vec<Arc<eventlog::ConsumerControl>>,
     /// The newest events of the log, shared with this replica's consumers.
     pub log_tail: Arc<eventlog::Tail>,
+    /// The stores' menus as customers see them, kept between reads (issue 13).
+    #[from_ref(skip)]
+    pub menus: catalog::MenuCache,
 }
 
 /// The app state inside a server function or a server-side render.

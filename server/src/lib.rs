@@ -191,6 +191,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<RunningServer> {
         sandbox: Some(sandbox),
         consumer_controls: controls.clone(),
         log_tail: tail.clone(),
+        menus: catalog::MenuCache::new(),
     };
 
     // Sessions live in the database: a restart or another replica keeps everyone logged in.

@@ -56,9 +56,12 @@ pub async fn get_store_menu(
     let not_found = || respond(AppError::no_such(Thing::Store));
     let id: domain::StoreId = id.trim().parse().map_err(|_| not_found())?;
     let state = crate::state::app_state()?;
-    catalog::store_menu(&state.db, id)
+    state
+        .menus
+        .store_menu(&state.db, id)
         .await
         .map_err(|e| respond(internal(e)))?
+        .map(|menu| StoreMenu::clone(&menu))
         .ok_or_else(not_found)
 }
 

@@ -120,6 +120,78 @@ pub async fn store_menu(db: &Db, id: StoreId) -> Result<Option<StoreMenu>, sqlx:
     Ok(Some(StoreMenu::group(summary, items)))
 }
 
+/// The stores' menus as customers see them, kept in memory between reads
+/// (issue 13: the menu page is the most read page, and the same for
+/// everyone). Clones share one cache.
+///
+/// A copy is served while [`Db::catalog_version`] has not moved since it was
+/// read, so this process's own writes (an owner's edit, stock taken by a
+/// checkout) show on the next read; and for at most [`MenuCache::TRUST_MS`]
+/// milliseconds, for writes made by other replicas, which this process does
+/// not hear of. A stale copy only ever shows: checkout prices and reserves
+/// from the database. Unknown stores are not kept, and at most
+/// [`MenuCache::MAX_STORES`] stores are.
+#[derive(Clone, Debug, Default)]
+pub struct MenuCache {
+    entries: std::sync::Arc<std::sync::Mutex<HashMap<StoreId, CachedMenu>>>,
+}
+
+#[derive(Debug)]
+struct CachedMenu {
+    version: u64,
+    read_at: std::time::Instant,
+    menu: std::sync::Arc<StoreMenu>,
+}
+
+impl MenuCache {
+    /// How long a copy is trusted, in milliseconds, when nothing this
+    /// process committed has changed the catalog.
+    pub const TRUST_MS: u64 = 1_000;
+    /// The most stores whose menus are kept; past it the cache starts over.
+    pub const MAX_STORES: usize = 10_000;
+
+    /// An empty cache.
+    pub fn new() -> MenuCache {
+        MenuCache::default()
+    }
+
+    /// [`store_menu`], from memory when the copy there is current (see the
+    /// type's documentation), else read and kept.
+    ///
+    /// Errors: the database's, as [`store_menu`].
+    pub async fn store_menu(&self, db: &Db, id: StoreId) -> Result<Option<std::sync::Arc<StoreMenu>>, sqlx::Error> {
+        let version = db.catalog_version();
+        if let Some(menu) = self.current(id, version) {
+            return Ok(Some(menu));
+        }
+        let Some(menu) = store_menu(db, id).await?.map(std::sync::Arc::new) else {
+            return Ok(None);
+        };
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= Self::MAX_STORES {
+                entries.clear();
+            }
+            entries.insert(
+                id,
+                CachedMenu {
+                    version,
+                    read_at: std::time::Instant::now(),
+                    menu: menu.clone(),
+                },
+            );
+        }
+        Ok(Some(menu))
+    }
+
+    fn current(&self, id: StoreId, version: u64) -> Option<std::sync::Arc<StoreMenu>> {
+        let entries = self.entries.lock().ok()?;
+        let entry = entries.get(&id)?;
+        let fresh =
+            entry.version == version && entry.read_at.elapsed() < std::time::Duration::from_millis(Self::TRUST_MS);
+        fresh.then(|| entry.menu.clone())
+    }
+}
+
 /// The owner of `store`, or `None` when there is no such store.
 pub async fn owner_of(db: &Db, store: StoreId) -> Result<Option<UserId>, sqlx::Error> {
     Ok(sqlx::query_scalar("SELECT owner_id FROM stores WHERE id = $1")
@@ -203,6 +275,7 @@ pub async fn reserve_stock(tx: &mut Tx, lines: &[(MenuItemId, u8)]) -> Result<Re
         if reserved.rows_affected() == 0 {
             return Ok(Err(*item));
         }
+        tx.changed_catalog();
     }
     Ok(Ok(()))
 }
@@ -210,6 +283,7 @@ pub async fn reserve_stock(tx: &mut Tx, lines: &[(MenuItemId, u8)]) -> Result<Re
 /// Puts units back on the shelf inside `tx` (F8: a rejected or cancelled
 /// order restores its stock). Unlimited items stay unlimited.
 pub async fn restore_stock(tx: &mut Tx, lines: &[(MenuItemId, u8)]) -> Result<(), sqlx::Error> {
+    tx.changed_catalog();
     for (item, quantity) in lines {
         sqlx::query("UPDATE menu_items SET stock = stock + $2 WHERE id = $1 AND stock IS NOT NULL")
             .bind(item.get())
@@ -245,6 +319,7 @@ pub struct NewStore<'a> {
 
 /// Creates a store owned by `owner` inside `tx`.
 pub async fn create_store(tx: &mut Tx, owner: UserId, store: &NewStore<'_>) -> Result<StoreId, sqlx::Error> {
+    tx.changed_catalog();
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO stores (owner_id, name, kind, category, address, status, default_prep_minutes, \
                              offers_delivery, offers_pickup, min_order_won, created_at) \
@@ -273,6 +348,7 @@ pub async fn add_menu_item(
     position: i64,
     item: &NewMenuItem,
 ) -> Result<MenuItemId, sqlx::Error> {
+    tx.changed_catalog();
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO menu_items (store_id, position, category, name, description, price_won, stock, sold_out) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
@@ -312,6 +388,7 @@ pub async fn update_menu_item(
     .bind(change.name.clone())
     .execute(db.pool())
     .await?;
+    db.changed_catalog();
     Ok(result.rows_affected() == 1)
 }
 
@@ -324,6 +401,7 @@ pub async fn remove_menu_item(db: &Db, store: StoreId, item: MenuItemId) -> Resu
         .bind(store.get())
         .execute(db.pool())
         .await?;
+    db.changed_catalog();
     Ok(result.rows_affected() == 1)
 }
 
@@ -349,6 +427,7 @@ pub async fn set_store_status(db: &Db, store: StoreId, status: StoreStatus) -> R
         .bind(status.as_str())
         .execute(db.pool())
         .await?;
+    db.changed_catalog();
     Ok(())
 }
 
@@ -362,6 +441,7 @@ pub async fn set_fulfilment(db: &Db, store: StoreId, delivery: bool, pickup: boo
         .bind(i64::from(pickup))
         .execute(db.pool())
         .await?;
+    db.changed_catalog();
     Ok(())
 }
 

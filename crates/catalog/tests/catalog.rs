@@ -209,3 +209,68 @@ async fn the_database_refuses_negative_stock_and_prices() {
         assert!(written.is_err(), "{what}");
     }
 }
+
+/// Issue 13: the cached menu shows this process's every committed catalog
+/// write on the next read — an owner's edit, stock a checkout took, a
+/// paused store — and a copy read before a write is never served after it.
+#[tokio::test]
+async fn the_menu_cache_shows_every_committed_write_on_the_next_read() {
+    use catalog::{reserve_stock, set_store_status, update_menu_item, MenuCache};
+    use domain::catalog::ItemChange;
+    let t = testkit::fresh_db().await;
+    let store = open_store(&t.db).await;
+    let mut tx = t.db.begin().await.expect("begin");
+    let chicken = add_menu_item(&mut tx, store, 0, &item("치킨", "후라이드", Some(5), false))
+        .await
+        .expect("item");
+    tx.commit().await.expect("commit");
+    let cache = MenuCache::new();
+    let first = cache.store_menu(&t.db, store).await.expect("menu").expect("exists");
+    let again = cache.store_menu(&t.db, store).await.expect("menu").expect("exists");
+    assert!(
+        std::sync::Arc::ptr_eq(&first, &again),
+        "an unchanged menu is served from memory"
+    );
+
+    let change = ItemChange {
+        name: None,
+        price: Money::from_won(15_000).expect("a price"),
+        stock: Stock::Limited(5),
+        sold_out: false,
+    };
+    assert!(update_menu_item(&t.db, store, chicken, &change).await.expect("update"));
+    let edited = cache.store_menu(&t.db, store).await.expect("menu").expect("exists");
+    assert_eq!(edited.sections[0].items[0].price.won(), 15_000, "the owner's new price");
+
+    // Stock taken inside a transaction shows once it commits, not before.
+    let mut tx = t.db.begin().await.expect("begin");
+    assert_eq!(reserve_stock(&mut tx, &[(chicken, 2)]).await.expect("reserve"), Ok(()));
+    tx.commit().await.expect("commit");
+    let bought = cache.store_menu(&t.db, store).await.expect("menu").expect("exists");
+    assert_eq!(bought.sections[0].items[0].stock, Stock::Limited(3));
+
+    // A rolled-back reservation changes nothing, and may cost a re-read only.
+    let mut tx = t.db.begin().await.expect("begin");
+    assert_eq!(reserve_stock(&mut tx, &[(chicken, 1)]).await.expect("reserve"), Ok(()));
+    tx.rollback().await.expect("rollback");
+    let kept = cache.store_menu(&t.db, store).await.expect("menu").expect("exists");
+    assert_eq!(kept.sections[0].items[0].stock, Stock::Limited(3));
+
+    set_store_status(&t.db, store, StoreStatus::Paused)
+        .await
+        .expect("pause");
+    let paused = cache.store_menu(&t.db, store).await.expect("menu").expect("exists");
+    assert_eq!(paused.store.status, StoreStatus::Paused);
+    assert_eq!(cache.store_menu(&t.db, StoreId(999)).await.expect("query"), None);
+
+    // A write this process does not hear of (another replica's) shows
+    // once the copy is older than the trust period.
+    sqlx::query("UPDATE stores SET status = 'open' WHERE id = $1")
+        .bind(store.get())
+        .execute(t.db.pool())
+        .await
+        .expect("another replica's write");
+    tokio::time::sleep(std::time::Duration::from_millis(MenuCache::TRUST_MS + 100)).await;
+    let reopened = cache.store_menu(&t.db, store).await.expect("menu").expect("exists");
+    assert_eq!(reopened.store.status, StoreStatus::Open);
+}
