@@ -253,7 +253,7 @@ pub fn LoginPage() -> impl IntoView {
     let error = move || action.value().get().and_then(Result::err);
     let i18n = use_i18n();
     view! {
-        <Title text=move || t_string!(i18n, account.log_in).to_string()/>
+        <Title text=crate::lang::page_title(move || t_string!(i18n, account.log_in).to_string())/>
         <section class="form-card">
             <h1>{t!(i18n, account.log_in)}</h1>
             <ActionForm action=action>
@@ -280,7 +280,7 @@ pub fn SignupPage() -> impl IntoView {
     let i18n = use_i18n();
     let locale = move || i18n.get_locale();
     view! {
-        <Title text=move || t_string!(i18n, account.sign_up).to_string()/>
+        <Title text=crate::lang::page_title(move || t_string!(i18n, account.sign_up).to_string())/>
         <section class="form-card">
             <h1>{t!(i18n, account.create_account)}</h1>
             <ActionForm action=action>

@@ -260,7 +260,7 @@ pub fn AdminPage() -> impl IntoView {
         _ => "—",
     };
     view! {
-        <Title text=move || t_string!(i18n, admin.title).to_string()/>
+        <Title text=crate::lang::page_title(move || t_string!(i18n, admin.title).to_string())/>
         <section class="hero"><h1>{t!(i18n, admin.title)}</h1></section>
         <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
             {move || Suspend::new(async move {

@@ -98,6 +98,25 @@ fn grouped(won: i64) -> String {
     out
 }
 
+/// A page's `<Title>` in the reader's language.
+///
+/// On the server the text is made once, as the page renders: leptos_meta
+/// reads a reactive title only after the page's reactive owner may have
+/// been disposed, and under parallel load one `GET /` in fifty panicked
+/// there ("Tried to access a reactive value that has already been
+/// disposed", issue 13's read benchmark). In the browser it stays
+/// reactive, so switching the language retitles the tab.
+pub fn page_title(text: impl Fn() -> String + Send + Sync + 'static) -> leptos::text_prop::TextProp {
+    #[cfg(feature = "ssr")]
+    {
+        leptos::text_prop::TextProp::from(text())
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        leptos::text_prop::TextProp::from(text)
+    }
+}
+
 /// Korean particles chosen by the word before them: a message written as
 /// `{{ field }}을(를)`, `이(가)`, `은(는)`, `과(와)` or `(으)로` reads
 /// `주소를`, `고객이`, `역삼점으로`, `서울로`, `주문 #13을` once the word is

@@ -134,7 +134,7 @@ pub fn RiderPage() -> impl IntoView {
     };
     let i18n = use_i18n();
     view! {
-        <Title text=move || t_string!(i18n, rider.title).to_string()/>
+        <Title text=crate::lang::page_title(move || t_string!(i18n, rider.title).to_string())/>
         <Transition fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
             {move || Suspend::new(async move {
                 match board.await {

@@ -122,7 +122,7 @@ pub fn CheckoutPage() -> impl IntoView {
     let place = ServerAction::<PlaceOrder>::new();
     let i18n = use_i18n();
     view! {
-        <Title text=move || t_string!(i18n, checkout.title).to_string()/>
+        <Title text=crate::lang::page_title(move || t_string!(i18n, checkout.title).to_string())/>
         <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
             {move || Suspend::new(async move {
                 match page.await {

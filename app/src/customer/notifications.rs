@@ -55,7 +55,7 @@ pub fn NotificationsPage() -> impl IntoView {
     let list = Resource::new(move || (live.tick.get(), read.version().get()), |_| notifications());
     let i18n = use_i18n();
     view! {
-        <Title text=move || t_string!(i18n, notifications.title).to_string()/>
+        <Title text=crate::lang::page_title(move || t_string!(i18n, notifications.title).to_string())/>
         <section class="hero"><h1>{t!(i18n, notifications.title)}</h1></section>
         <Transition fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
             {move || Suspend::new(async move {

@@ -127,7 +127,7 @@ pub fn OrdersPage() -> impl IntoView {
     let i18n = use_i18n();
     let orders = Resource::new(move || live.tick.get(), |_| my_orders());
     view! {
-        <Title text=move || t_string!(i18n, orders.title).to_string()/>
+        <Title text=crate::lang::page_title(move || t_string!(i18n, orders.title).to_string())/>
         <section class="hero"><h1>{t!(i18n, orders.title)}</h1></section>
         <Transition fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
             {move || Suspend::new(async move {
@@ -212,7 +212,7 @@ pub fn OrderPage() -> impl IntoView {
     );
     let i18n = use_i18n();
     view! {
-        <Title text=move || t_string!(i18n, orders.one_title).to_string()/>
+        <Title text=crate::lang::page_title(move || t_string!(i18n, orders.one_title).to_string())/>
         <Transition fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
             {move || Suspend::new(async move {
                 match order.await {

@@ -113,7 +113,7 @@ pub fn HomePage() -> impl IntoView {
 
     let i18n = use_i18n();
     view! {
-        <Title text=move || t_string!(i18n, home.title).to_string()/>
+        <Title text=crate::lang::page_title(move || t_string!(i18n, home.title).to_string())/>
         <section class="hero">
             <h1>{t!(i18n, home.headline)}</h1>
             <p>{t!(i18n, home.intro)}</p>

@@ -52,7 +52,7 @@ pub fn OwnerHome() -> impl IntoView {
     let stores = Resource::new(|| (), |_| owner_stores());
     let i18n = use_i18n();
     view! {
-        <Title text=move || t_string!(i18n, owner.your_stores).to_string()/>
+        <Title text=crate::lang::page_title(move || t_string!(i18n, owner.your_stores).to_string())/>
         <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
             {move || Suspend::new(async move {
                 match stores.await {
@@ -246,7 +246,7 @@ pub fn OwnerStorePage() -> impl IntoView {
                         view! {
                             <Title text={
                                 let name = store.name.clone();
-                                move || t_string!(i18n, owner.dashboard_title, store = name.clone()).to_string()
+                                crate::lang::page_title(move || t_string!(i18n, owner.dashboard_title, store = name.clone()).to_string())
                             }/>
                             <Alarm ringing cancellations store=sid.clone() acknowledge/>
                             <a class="back" href="/owner">{t!(i18n, owner.back_to_stores)}</a>

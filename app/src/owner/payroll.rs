@@ -82,7 +82,7 @@ pub fn PayrollStatementPage() -> impl IntoView {
     let page = Resource::new(move || (id(), month()), |(id, month)| payroll_statement(id, month));
     let i18n = use_i18n();
     view! {
-        <Title text=move || t_string!(i18n, payroll.title).to_string()/>
+        <Title text=crate::lang::page_title(move || t_string!(i18n, payroll.title).to_string())/>
         <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
             {move || Suspend::new(async move {
                 match page.await {
