@@ -164,6 +164,8 @@ impl MenuCache {
         if let Some(menu) = self.current(id, version) {
             return Ok(Some(menu));
         }
+        // A copy is as old as the read that made it: timed from its start.
+        let read_at = std::time::Instant::now();
         let Some(menu) = store_menu(db, id).await?.map(std::sync::Arc::new) else {
             return Ok(None);
         };
@@ -175,7 +177,7 @@ impl MenuCache {
                 id,
                 CachedMenu {
                     version,
-                    read_at: std::time::Instant::now(),
+                    read_at,
                     menu: menu.clone(),
                 },
             );
