@@ -10,8 +10,12 @@
 //! hide the frames we need to control.
 //!
 //! - One [`Hub`] per replica tails the event log behind the `order_views`
-//!   projection (so a page that refetches on an event sees it) and broadcasts
-//!   each event with the order's parties to the connections.
+//!   projection (so a page that refetches on an event sees it) and hands
+//!   each event to the connections that may see it. Connections are indexed
+//!   by who is looking (issue 13): an event goes to its customer's, its
+//!   store owner's and its rider's channels, to the riders of its vehicle
+//!   type when it changes their job board, and to admins. Nobody else's
+//!   connection wakes for it, so 9,000 idle customers cost an order nothing.
 //! - A connection authenticates with the session cookie (401 without one),
 //!   sends `hello` with the log position, replays what the client missed after
 //!   `after` (filtered, in order), then forwards live events it may see,
@@ -36,11 +40,11 @@ use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use db::Db;
 use domain::event::SessionEvent;
-use domain::visibility::{may_see_event, Parties, Viewer};
-use domain::{DeliveryEvent, Event, OrderEvent, OrderStatus};
+use domain::visibility::{changes_job_board, may_see_event, Parties, Viewer};
+use domain::{DeliveryEvent, DeliveryType, Event, OrderEvent, OrderStatus, Role, UserId};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::{broadcast, watch, Notify};
 use tokio::time::Instant;
@@ -52,8 +56,13 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(45);
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024;
 /// A send that takes longer than this closes the connection.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(5);
-/// Events buffered per replica for the slowest connection before it is cut off.
+/// Events buffered for the slowest connection of a store owner or an admin
+/// (who hear every event of many orders) before it is cut off.
 pub const BROADCAST_CAPACITY: usize = 1024;
+/// The same for a rider (their own jobs and their vehicle type's board).
+pub const RIDER_CAPACITY: usize = 256;
+/// The same for a customer (their own orders: a handful of events each).
+pub const CUSTOMER_CAPACITY: usize = 64;
 /// Close code for a client that fell behind; it should reconnect and resume.
 pub const CLOSE_TOO_SLOW: u16 = 4008;
 /// Close code for a socket whose session ended (logout, expiry, replaced).
@@ -143,11 +152,169 @@ pub enum ServerMessage {
     Event(LiveEvent),
 }
 
+/// The connections of one viewer (a user's tabs and devices), fed by one channel.
+#[derive(Debug)]
+struct Audience {
+    viewer: Viewer,
+    sender: broadcast::Sender<Arc<HubMessage>>,
+}
+
+/// Who is connected to this replica, indexed by what an event can name:
+/// its parties' user ids, the vehicle type of its job board, admins, and
+/// the session a `SessionEnded` ends. [`Audiences::send`] hands a message to
+/// exactly the viewers [`may_see_event`] lets see it, without looking at
+/// anyone else.
+#[derive(Debug, Default)]
+struct Audiences {
+    /// Each connected user's audiences (one per viewer: a rider whose
+    /// vehicle changed has two while an old tab is open).
+    by_user: HashMap<UserId, Vec<Audience>>,
+    /// Connected riders by vehicle type.
+    riders: HashMap<DeliveryType, HashSet<UserId>>,
+    /// Connected admins.
+    admins: HashSet<UserId>,
+    /// The user and open connections of each session key.
+    sessions: HashMap<String, (UserId, usize)>,
+    /// Open connections.
+    sockets: usize,
+}
+
+impl Audiences {
+    /// Adds a connection of `viewer` on the session with `key`; its channel.
+    fn join(&mut self, viewer: Viewer, key: &str) -> broadcast::Receiver<Arc<HubMessage>> {
+        self.sockets += 1;
+        self.sessions.entry(key.to_string()).or_insert((viewer.id, 0)).1 += 1;
+        match viewer.role {
+            Role::Admin => {
+                self.admins.insert(viewer.id);
+            }
+            Role::Rider => {
+                if let Some(vehicle) = viewer.vehicle {
+                    self.riders.entry(vehicle).or_default().insert(viewer.id);
+                }
+            }
+            Role::Customer | Role::Owner => {}
+        }
+        let audiences = self.by_user.entry(viewer.id).or_default();
+        if let Some(audience) = audiences.iter().find(|a| a.viewer == viewer) {
+            return audience.sender.subscribe();
+        }
+        let capacity = match viewer.role {
+            Role::Admin | Role::Owner => BROADCAST_CAPACITY,
+            Role::Rider => RIDER_CAPACITY,
+            Role::Customer => CUSTOMER_CAPACITY,
+        };
+        let (sender, receiver) = broadcast::channel(capacity);
+        audiences.push(Audience { viewer, sender });
+        receiver
+    }
+
+    /// Removes a connection that [`Audiences::join`] added; its receiver is
+    /// still alive, so an audience whose only receiver it is goes.
+    fn leave(&mut self, viewer: &Viewer, key: &str) {
+        self.sockets = self.sockets.saturating_sub(1);
+        if let Some((_, open)) = self.sessions.get_mut(key) {
+            *open = open.saturating_sub(1);
+            if *open == 0 {
+                self.sessions.remove(key);
+            }
+        }
+        let Some(audiences) = self.by_user.get_mut(&viewer.id) else {
+            return;
+        };
+        audiences.retain(|a| a.viewer != *viewer || a.sender.receiver_count() > 1);
+        let vehicles: Vec<DeliveryType> = audiences.iter().filter_map(|a| a.viewer.vehicle).collect();
+        if audiences.is_empty() {
+            self.by_user.remove(&viewer.id);
+            self.admins.remove(&viewer.id);
+        }
+        if let Some(vehicle) = viewer.vehicle.filter(|v| !vehicles.contains(v)) {
+            if let Some(riders) = self.riders.get_mut(&vehicle) {
+                riders.remove(&viewer.id);
+                if riders.is_empty() {
+                    self.riders.remove(&vehicle);
+                }
+            }
+        }
+    }
+
+    /// Hands `message` to the channel of every connected viewer who may see it.
+    fn send(&self, message: &Arc<HubMessage>) {
+        let to = |user: UserId, may_see: &dyn Fn(&Viewer) -> bool| {
+            for audience in self.by_user.get(&user).into_iter().flatten() {
+                if may_see(&audience.viewer) {
+                    let _ = audience.sender.send(message.clone());
+                }
+            }
+        };
+        match &**message {
+            HubMessage::SessionEnded { key, .. } => {
+                if let Some((user, _)) = self.sessions.get(key) {
+                    to(*user, &|_| true);
+                }
+            }
+            HubMessage::Order(e) => {
+                let Some(parties) = e.parties else { return };
+                let may_see = |viewer: &Viewer| may_see_event(&e.typed, &parties, viewer);
+                let named = [Some(parties.customer), Some(parties.owner), parties.rider];
+                let named: Vec<UserId> = named.into_iter().flatten().collect();
+                for (i, user) in named.iter().enumerate() {
+                    if !named[..i].contains(user) {
+                        to(*user, &may_see);
+                    }
+                }
+                let board = parties
+                    .vehicle
+                    .filter(|_| changes_job_board(&e.typed, &parties))
+                    .and_then(|vehicle| self.riders.get(&vehicle));
+                for user in board.into_iter().flatten().chain(&self.admins) {
+                    if !named.contains(user) {
+                        to(*user, &may_see);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One connection's place among the hub's audiences: its channel, and its
+/// departure when dropped.
+struct Subscription {
+    receiver: broadcast::Receiver<Arc<HubMessage>>,
+    audiences: Arc<Mutex<Audiences>>,
+    viewer: Viewer,
+    key: String,
+}
+
+/// The audiences, even if a thread panicked holding them (they stay consistent:
+/// every change is one call).
+fn lock(audiences: &Mutex<Audiences>) -> MutexGuard<'_, Audiences> {
+    audiences.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Subscription {
+    fn new(audiences: &Arc<Mutex<Audiences>>, viewer: Viewer, key: String) -> Subscription {
+        let receiver = lock(audiences).join(viewer, &key);
+        Subscription {
+            receiver,
+            audiences: audiences.clone(),
+            viewer,
+            key,
+        }
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        lock(&self.audiences).leave(&self.viewer, &self.key);
+    }
+}
+
 /// The per-replica fan-out of the event log to WebSocket connections.
 #[derive(Clone, Debug)]
 pub struct Hub {
     db: Db,
-    sender: broadcast::Sender<Arc<HubMessage>>,
+    audiences: Arc<Mutex<Audiences>>,
     sessions: crate::sessions::DbSessionStore,
     position: watch::Receiver<i64>,
     shutdown: watch::Receiver<bool>,
@@ -296,11 +463,11 @@ impl Hub {
         shutdown: watch::Receiver<bool>,
         idle_timeout: Duration,
     ) -> (Hub, tokio::task::JoinHandle<()>) {
-        let (sender, _) = broadcast::channel(BROADCAST_CAPACITY);
+        let audiences = Arc::new(Mutex::new(Audiences::default()));
         let (position_tx, position) = watch::channel(0);
         let hub = Hub {
             db: db.clone(),
-            sender: sender.clone(),
+            audiences: audiences.clone(),
             sessions,
             position,
             shutdown: shutdown.clone(),
@@ -324,9 +491,11 @@ impl Hub {
                 if upto > at {
                     match events_between(&db, &tail, &mut known, at, upto).await {
                         Ok(messages) => {
+                            let audiences = lock(&audiences);
                             for message in messages {
-                                let _ = sender.send(Arc::new(message));
+                                audiences.send(&Arc::new(message));
                             }
+                            drop(audiences);
                             at = upto;
                             let _ = position_tx.send(at);
                         }
@@ -369,7 +538,7 @@ impl Hub {
 
     /// How many connections are subscribed right now.
     pub fn connections(&self) -> usize {
-        self.sender.receiver_count()
+        lock(&self.audiences).sockets
     }
 }
 
@@ -466,11 +635,11 @@ async fn serve(
 ) {
     // Subscribe before reading the backlog: an event is then either in the
     // backlog or in the receiver (or both; `sent` skips the repeat).
-    let mut live = hub.sender.subscribe();
+    let key = accounts::sessions::session_key(&session.to_string());
+    let mut live = Subscription::new(&hub.audiences, viewer, key.clone());
     let mut shutdown = hub.shutdown.clone();
     // Checked after subscribing: a logout that came in between deleted the
     // session before its `SessionEnded` was broadcast.
-    let key = accounts::sessions::session_key(&session.to_string());
     let Some(mut expires) = session_expiry(&hub, &session).await else {
         close(&mut socket, CLOSE_SESSION_ENDED, "session ended").await;
         return;
@@ -504,7 +673,7 @@ async fn serve(
     let mut heard = Instant::now();
     loop {
         tokio::select! {
-            received = live.recv() => match received {
+            received = live.receiver.recv() => match received {
                 Ok(message) => {
                     if message.seq() <= sent {
                         continue;
@@ -585,5 +754,194 @@ async fn forward(socket: &mut WebSocket, message: &HubMessage, viewer: &Viewer, 
             }
         }
         HubMessage::Order(_) => Forwarded::Skipped,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    fn viewer(id: i64, role: Role, vehicle: Option<DeliveryType>) -> Viewer {
+        Viewer {
+            id: UserId(id),
+            role,
+            vehicle,
+        }
+    }
+
+    /// Every kind of viewer, two of most, riders of two vehicle types.
+    fn everyone() -> Vec<Viewer> {
+        vec![
+            viewer(1, Role::Customer, None),
+            viewer(2, Role::Customer, None),
+            viewer(10, Role::Owner, None),
+            viewer(11, Role::Owner, None),
+            viewer(20, Role::Rider, Some(DeliveryType::Motorbike)),
+            viewer(21, Role::Rider, Some(DeliveryType::Motorbike)),
+            viewer(22, Role::Rider, Some(DeliveryType::Bicycle)),
+            viewer(30, Role::Admin, None),
+        ]
+    }
+
+    fn events() -> Vec<Event> {
+        let order = domain::OrderId(5);
+        let kinds = [
+            "OrderAccepted",
+            "OrderReady",
+            "OrderCancelled",
+            "PaymentCaptured",
+            "PaymentFailed",
+            "RiderAssigned",
+        ];
+        let mut events: Vec<Event> = kinds
+            .into_iter()
+            .filter_map(|kind| {
+                let payload = match kind {
+                    "PaymentCaptured" => serde_json::json!({"order_id": 5, "amount": 23000}),
+                    "PaymentFailed" => serde_json::json!({"order_id": 5, "reason": "declined"}),
+                    "OrderAccepted" => serde_json::json!({"order_id": 5, "prep_minutes": 10}),
+                    "OrderCancelled" => serde_json::json!({"order_id": 5, "by": "customer"}),
+                    "RiderAssigned" => serde_json::json!({"order_id": 5, "rider": 21}),
+                    _ => serde_json::json!({"order_id": 5}),
+                };
+                Event::decode(kind, &payload).ok()
+            })
+            .collect();
+        assert_eq!(events.len(), kinds.len(), "the order events decode");
+        events.extend([
+            Event::Delivery(DeliveryEvent::DeliveryJobOpened {
+                order_id: order,
+                vehicle: DeliveryType::Motorbike,
+            }),
+            Event::Delivery(DeliveryEvent::DeliveryJobReady { order_id: order }),
+            Event::Delivery(DeliveryEvent::DeliveryJobClaimed {
+                order_id: order,
+                rider: UserId(20),
+            }),
+            Event::Delivery(DeliveryEvent::DeliveryJobPickedUp {
+                order_id: order,
+                rider: UserId(20),
+            }),
+            Event::Delivery(DeliveryEvent::DeliveryJobCancelled {
+                order_id: order,
+                rider: None,
+            }),
+        ]);
+        events
+    }
+
+    fn parties() -> Vec<Parties> {
+        let mut out = Vec::new();
+        for vehicle in [None, Some(DeliveryType::Motorbike), Some(DeliveryType::Bicycle)] {
+            for rider in [None, Some(UserId(20)), Some(UserId(22))] {
+                out.push(Parties {
+                    customer: UserId(1),
+                    owner: UserId(10),
+                    vehicle,
+                    rider,
+                });
+            }
+        }
+        // An admin who ordered for themself.
+        out.push(Parties {
+            customer: UserId(30),
+            owner: UserId(10),
+            vehicle: None,
+            rider: None,
+        });
+        out
+    }
+
+    fn order_message(seq: i64, typed: Event, parties: Option<Parties>) -> Arc<HubMessage> {
+        let live = LiveEvent {
+            seq,
+            order_id: 5,
+            kind: typed.kind().to_string(),
+            status: None,
+            at_ms: 0,
+        };
+        Arc::new(HubMessage::Order(HubEvent::new(live, typed, parties)))
+    }
+
+    #[test]
+    fn each_event_reaches_exactly_the_connections_that_may_see_it() {
+        let audiences = Arc::new(Mutex::new(Audiences::default()));
+        let mut subscriptions: Vec<Subscription> = everyone()
+            .into_iter()
+            .map(|v| Subscription::new(&audiences, v, format!("session-{}", v.id.get())))
+            .collect();
+        let mut seq = 0;
+        for parties in parties() {
+            for typed in events() {
+                seq += 1;
+                lock(&audiences).send(&order_message(seq, typed.clone(), Some(parties)));
+                for s in &mut subscriptions {
+                    let got = s.receiver.try_recv().ok().map(|m| m.seq());
+                    let expected = may_see_event(&typed, &parties, &s.viewer).then_some(seq);
+                    assert_eq!(got, expected, "{} for {:?} with {parties:?}", typed.kind(), s.viewer);
+                    assert!(s.receiver.try_recv().is_err(), "once only");
+                }
+            }
+        }
+        // An order whose parties are unknown reaches nobody.
+        lock(&audiences).send(&order_message(seq + 1, events().remove(0), None));
+        assert!(subscriptions.iter_mut().all(|s| s.receiver.try_recv().is_err()));
+    }
+
+    #[test]
+    fn tabs_of_one_user_share_a_channel_and_the_index_forgets_who_left() {
+        let audiences = Arc::new(Mutex::new(Audiences::default()));
+        let rider = viewer(20, Role::Rider, Some(DeliveryType::Motorbike));
+        let mut first = Subscription::new(&audiences, rider, "a".into());
+        let mut second = Subscription::new(&audiences, rider, "b".into());
+        let admin = Subscription::new(&audiences, viewer(30, Role::Admin, None), "c".into());
+        assert_eq!(lock(&audiences).sockets, 3);
+        assert_eq!(
+            lock(&audiences).by_user[&UserId(20)].len(),
+            1,
+            "one channel for both tabs"
+        );
+
+        let opened = Event::Delivery(DeliveryEvent::DeliveryJobOpened {
+            order_id: domain::OrderId(5),
+            vehicle: DeliveryType::Motorbike,
+        });
+        let parties = Parties {
+            customer: UserId(1),
+            owner: UserId(10),
+            vehicle: Some(DeliveryType::Motorbike),
+            rider: None,
+        };
+        lock(&audiences).send(&order_message(1, opened.clone(), Some(parties)));
+        assert_eq!(first.receiver.try_recv().unwrap().seq(), 1);
+        assert_eq!(second.receiver.try_recv().unwrap().seq(), 1);
+
+        // The session of the first tab ends: only the sockets of that user hear.
+        let ended = Arc::new(HubMessage::SessionEnded {
+            seq: 2,
+            key: "a".into(),
+        });
+        lock(&audiences).send(&ended);
+        assert_eq!(first.receiver.try_recv().unwrap().seq(), 2);
+        assert_eq!(
+            second.receiver.try_recv().unwrap().seq(),
+            2,
+            "the tab itself checks the key"
+        );
+
+        drop(first);
+        lock(&audiences).send(&order_message(3, opened.clone(), Some(parties)));
+        assert_eq!(
+            second.receiver.try_recv().unwrap().seq(),
+            3,
+            "the other tab still hears"
+        );
+        drop(second);
+        drop(admin);
+        let left = lock(&audiences);
+        assert_eq!(left.sockets, 0);
+        assert!(left.by_user.is_empty() && left.riders.is_empty() && left.admins.is_empty());
+        assert!(left.sessions.is_empty());
     }
 }

@@ -95,20 +95,26 @@ pub fn may_see_event(event: &Event, parties: &Parties, viewer: &Viewer) -> bool 
             if parties.vehicle.is_some() && parties.rider == Some(viewer.id) {
                 return true;
             }
-            fits_vehicle(parties, viewer)
-                && match event {
-                    // Open or close a job on every board of that vehicle type.
-                    Event::Delivery(
-                        DeliveryEvent::DeliveryJobOpened { .. }
-                        | DeliveryEvent::DeliveryJobClaimed { .. }
-                        | DeliveryEvent::DeliveryJobCancelled { .. },
-                    ) => true,
-                    Event::Delivery(DeliveryEvent::DeliveryJobReady { .. }) => parties.rider.is_none(),
-                    // Written before the delivery context: a claim.
-                    Event::Order(OrderEvent::RiderAssigned { .. }) => true,
-                    _ => false,
-                }
+            fits_vehicle(parties, viewer) && changes_job_board(event, parties)
         }
+    }
+}
+
+/// Whether `event` puts a job on, or takes it off, the board of every rider
+/// of the order's vehicle type (opened, ready while open, taken, cancelled):
+/// those riders hear it live even though the job is not theirs. The live
+/// hub asks this to know when to look past the order's own parties.
+pub fn changes_job_board(event: &Event, parties: &Parties) -> bool {
+    match event {
+        Event::Delivery(
+            DeliveryEvent::DeliveryJobOpened { .. }
+            | DeliveryEvent::DeliveryJobClaimed { .. }
+            | DeliveryEvent::DeliveryJobCancelled { .. },
+        ) => true,
+        Event::Delivery(DeliveryEvent::DeliveryJobReady { .. }) => parties.rider.is_none(),
+        // Written before the delivery context: a claim.
+        Event::Order(OrderEvent::RiderAssigned { .. }) => true,
+        _ => false,
     }
 }
 
