@@ -36,6 +36,9 @@ pub struct AppState {
     /// The stores' menus as customers see them, kept between reads (issue 13).
     #[from_ref(skip)]
     pub menus: catalog::MenuCache,
+    /// The stores' ratings and latest reviews, kept between reads (issue 13).
+    #[from_ref(skip)]
+    pub reviews: catalog::StoreCache<domain::shop::StoreReviews>,
 }
 
 /// The app state inside a server function or a server-side render.

@@ -192,6 +192,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<RunningServer> {
         consumer_controls: controls.clone(),
         log_tail: tail.clone(),
         menus: catalog::MenuCache::new(),
+        reviews: catalog::StoreCache::new(),
     };
 
     // Sessions live in the database: a restart or another replica keeps everyone logged in.

@@ -75,7 +75,21 @@ pub async fn get_store_reviews(
 ) -> Result<StoreReviews, AppError> {
     let state = crate::state::app_state()?;
     let store = crate::server::id(&store, domain::problem::Thing::Store)?;
-    Ok(review::of_store(&state.db, store).await?)
+    // Stores without reviews (and ids of no store) are not kept.
+    let read = async {
+        review::of_store(&state.db, store)
+            .await
+            .map(|r| Some(r).filter(|r| r.count > 0))
+    };
+    let reviews = state.reviews.get_or_read(&state.db, store, read).await?;
+    Ok(reviews.map_or(
+        StoreReviews {
+            count: 0,
+            average_tenths: 0,
+            recent: Vec::new(),
+        },
+        |r| StoreReviews::clone(&r),
+    ))
 }
 
 /// The label a store kind carries in the filter chips.

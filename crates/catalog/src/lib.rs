@@ -120,53 +120,78 @@ pub async fn store_menu(db: &Db, id: StoreId) -> Result<Option<StoreMenu>, sqlx:
     Ok(Some(StoreMenu::group(summary, items)))
 }
 
-/// The stores' menus as customers see them, kept in memory between reads
-/// (issue 13: the menu page is the most read page, and the same for
-/// everyone). Clones share one cache.
+/// What a store's page shows that is the same for everyone — its menu, its
+/// reviews — kept in memory between reads (issue 13: the menu page is the
+/// most read page). Clones share one cache.
 ///
 /// A copy is served while [`Db::catalog_version`] has not moved since it was
 /// read, so this process's own writes (an owner's edit, stock taken by a
-/// checkout) show on the next read; and for at most [`MenuCache::TRUST_MS`]
-/// milliseconds, for writes made by other replicas, which this process does
-/// not hear of. A stale copy only ever shows: checkout prices and reserves
-/// from the database. Unknown stores are not kept, and at most
-/// [`MenuCache::MAX_STORES`] stores are.
-#[derive(Clone, Debug, Default)]
-pub struct MenuCache {
-    entries: std::sync::Arc<std::sync::Mutex<HashMap<StoreId, CachedMenu>>>,
+/// checkout, a review) show on the next read; and for at most
+/// [`StoreCache::TRUST_MS`] milliseconds, for writes made by other replicas,
+/// which this process does not hear of. A stale copy only ever shows:
+/// checkout prices and reserves from the database. What a read does not
+/// find is not kept, and at most [`StoreCache::MAX_STORES`] stores are.
+#[derive(Debug)]
+pub struct StoreCache<V> {
+    entries: std::sync::Arc<std::sync::Mutex<HashMap<StoreId, Cached<V>>>>,
+}
+
+impl<V> Clone for StoreCache<V> {
+    fn clone(&self) -> Self {
+        StoreCache {
+            entries: self.entries.clone(),
+        }
+    }
+}
+
+impl<V> Default for StoreCache<V> {
+    fn default() -> Self {
+        StoreCache {
+            entries: Default::default(),
+        }
+    }
 }
 
 #[derive(Debug)]
-struct CachedMenu {
+struct Cached<V> {
     version: u64,
     read_at: std::time::Instant,
-    menu: std::sync::Arc<StoreMenu>,
+    value: std::sync::Arc<V>,
 }
 
-impl MenuCache {
+/// The stores' menus as customers see them ([`StoreCache::store_menu`]).
+pub type MenuCache = StoreCache<StoreMenu>;
+
+impl<V> StoreCache<V> {
     /// How long a copy is trusted, in milliseconds, when nothing this
     /// process committed has changed the catalog.
     pub const TRUST_MS: u64 = 1_000;
-    /// The most stores whose menus are kept; past it the cache starts over.
+    /// The most stores whose copies are kept; past it the cache starts over.
     pub const MAX_STORES: usize = 10_000;
 
     /// An empty cache.
-    pub fn new() -> MenuCache {
-        MenuCache::default()
+    pub fn new() -> StoreCache<V> {
+        StoreCache::default()
     }
 
-    /// [`store_menu`], from memory when the copy there is current (see the
-    /// type's documentation), else read and kept.
+    /// Store `id`'s copy from memory when it is current (see the type's
+    /// documentation), else the answer of `read` (a read of the database
+    /// that has not started yet), kept when it found something.
     ///
-    /// Errors: the database's, as [`store_menu`].
-    pub async fn store_menu(&self, db: &Db, id: StoreId) -> Result<Option<std::sync::Arc<StoreMenu>>, sqlx::Error> {
+    /// Errors: `read`'s.
+    pub async fn get_or_read<E>(
+        &self,
+        db: &Db,
+        id: StoreId,
+        read: impl std::future::Future<Output = Result<Option<V>, E>>,
+    ) -> Result<Option<std::sync::Arc<V>>, E> {
         let version = db.catalog_version();
-        if let Some(menu) = self.current(id, version) {
-            return Ok(Some(menu));
+        if let Some(value) = self.current(id, version) {
+            return Ok(Some(value));
         }
         // A copy is as old as the read that made it: timed from its start.
         let read_at = std::time::Instant::now();
-        let Some(menu) = store_menu(db, id).await?.map(std::sync::Arc::new) else {
+        let Some(value) = read.await?.map(std::sync::Arc::new) else {
             return Ok(None);
         };
         if let Ok(mut entries) = self.entries.lock() {
@@ -175,22 +200,31 @@ impl MenuCache {
             }
             entries.insert(
                 id,
-                CachedMenu {
+                Cached {
                     version,
                     read_at,
-                    menu: menu.clone(),
+                    value: value.clone(),
                 },
             );
         }
-        Ok(Some(menu))
+        Ok(Some(value))
     }
 
-    fn current(&self, id: StoreId, version: u64) -> Option<std::sync::Arc<StoreMenu>> {
+    fn current(&self, id: StoreId, version: u64) -> Option<std::sync::Arc<V>> {
         let entries = self.entries.lock().ok()?;
         let entry = entries.get(&id)?;
         let fresh =
             entry.version == version && entry.read_at.elapsed() < std::time::Duration::from_millis(Self::TRUST_MS);
-        fresh.then(|| entry.menu.clone())
+        fresh.then(|| entry.value.clone())
+    }
+}
+
+impl MenuCache {
+    /// [`store_menu`], from memory when the copy there is current.
+    ///
+    /// Errors: the database's, as [`store_menu`].
+    pub async fn store_menu(&self, db: &Db, id: StoreId) -> Result<Option<std::sync::Arc<StoreMenu>>, sqlx::Error> {
+        self.get_or_read(db, id, store_menu(db, id)).await
     }
 }
 

@@ -83,9 +83,10 @@ impl Tx {
         self.moved = Some((consumer, seq));
     }
 
-    /// Records that this transaction writes stores or menu items (the
-    /// catalog calls it): on commit [`Db::catalog_version`] moves on, so
-    /// this process's cached menus are read again.
+    /// Records that this transaction writes stores, menu items or reviews
+    /// (what a store's page shows; the catalog and the reviews call it): on
+    /// commit [`Db::catalog_version`] moves on, so this process's cached
+    /// menus and reviews are read again.
     pub fn changed_catalog(&mut self) {
         self.changed_catalog = true;
     }
@@ -421,11 +422,11 @@ impl Db {
         advance(&self.signals.log_head, seq);
     }
 
-    /// How many transactions and statements that changed stores or menu
-    /// items this process has committed (starts at 0; only ever grows). A
+    /// How many transactions and statements that changed stores, menu
+    /// items or reviews this process has committed (starts at 0; only ever grows). A
     /// copy of the catalog read while it was `v` is current as long as it
     /// is still `v`, for this process's own writes; another replica's
-    /// writes do not move it (see `catalog::MenuCache` for how long a copy
+    /// writes do not move it (see `catalog::StoreCache` for how long a copy
     /// is trusted then).
     pub fn catalog_version(&self) -> u64 {
         self.signals.catalog_version.load(std::sync::atomic::Ordering::Acquire)

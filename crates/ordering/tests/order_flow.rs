@@ -395,6 +395,22 @@ async fn a_delivery_order_goes_from_cart_to_doorstep_and_is_captured_and_reviewe
         0
     );
 
+    // The store's page reads its reviews through a cache (issue 13).
+    let cache = catalog::StoreCache::<domain::shop::StoreReviews>::new();
+    let read = || async { review::of_store(&w.db, w.store).await.map(Some) };
+    let none_yet = cache
+        .get_or_read(&w.db, w.store, read())
+        .await
+        .expect("reviews")
+        .expect("kept");
+    let still = cache
+        .get_or_read(&w.db, w.store, read())
+        .await
+        .expect("reviews")
+        .expect("kept");
+    assert_eq!(none_yet.count, 0);
+    assert!(std::sync::Arc::ptr_eq(&none_yet, &still), "served from memory");
+
     // Review (F11): once, by the customer, 1–5 stars, comment ≤ 1000 characters.
     let bad = w.review(order, &w.customer, 6, "").await;
     assert!(matches!(bad, Err(ReviewError::Invalid(_))));
@@ -414,6 +430,12 @@ async fn a_delivery_order_goes_from_cart_to_doorstep_and_is_captured_and_reviewe
     ));
     let store_reviews = review::of_store(&w.db, w.store).await.expect("reviews");
     assert_eq!((store_reviews.count, store_reviews.average_tenths), (1, 40));
+    let cached = cache
+        .get_or_read(&w.db, w.store, read())
+        .await
+        .expect("reviews")
+        .expect("kept");
+    assert_eq!(*cached, store_reviews, "the cached copy shows the new review at once");
     assert_eq!(w.view(order).await.review.map(|r| r.comment), Some("Crispy!".into()));
 }
 

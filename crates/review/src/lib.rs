@@ -121,6 +121,9 @@ pub async fn write(
     )
     .await
     .map_err(StorageError::from)?;
+    // The store's page shows its rating and latest reviews from a cache
+    // (`catalog::StoreCache`) that this moves on.
+    tx.changed_catalog();
     tx.commit().await?;
     Ok(seq)
 }
