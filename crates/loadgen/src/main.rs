@@ -10,17 +10,24 @@
 //! step's latency is what a user waits for.
 //!
 //! With `subscribers` > 0 it also holds that many WebSockets open on `/ws`
-//! (logged in as the store's owner, who sees every event of every lifecycle:
-//! the widest fan-out) and reports commit-to-receipt latency, the connections
-//! held, and the server's memory per idle connection (RSS growth of the server
-//! process divided by the connections). The server runs in a child process
-//! (this binary with `LOADGEN_CHILD=1`) so its memory can be read alone.
+//! and reports commit-to-receipt latency, the connections held, and the
+//! server's memory per idle connection (RSS growth of the server process
+//! divided by the connections). Who the subscribers are is the `mix`:
+//! `owners` (the default: all logged in as the store's owner, who sees every
+//! event of every lifecycle, the widest fan-out) or `realistic` (issue 13:
+//! 90 % customers, each following their own orders — the virtual users'
+//! customers among them, the rest with nothing under way — 9 % riders on
+//! motorbikes, bicycles and on foot, the virtual users' riders among them,
+//! and 1 % owner tablets spread over the demo stores' owners; every
+//! customer and rider is an account of its own, signed up first). The
+//! server runs in a child process (this binary with `LOADGEN_CHILD=1`) so
+//! its memory can be read alone.
 //!
 //! In the same run it measures a trivial axum handler (`GET /` → "ok") with the
 //! same number of concurrent clients: the baseline the figures are read against.
 //!
-//! Usage: `cargo run --release -p loadgen -- [virtual users] [seconds] [subscribers]`
-//! (defaults: 8 users, 20 seconds, 0 subscribers). With `LOADGEN_TARGET`
+//! Usage: `cargo run --release -p loadgen -- [virtual users] [seconds] [subscribers] [mix]`
+//! (defaults: 8 users, 20 seconds, 0 subscribers, `owners`). With `LOADGEN_TARGET`
 //! (`http://host:port`) it drives that running deployment instead of a
 //! server of its own (the server's memory is then not read).
 
@@ -29,10 +36,27 @@ use futures::StreamExt;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use testkit::demo::OWNER;
-use testkit::http::{client, demo, sign_up};
+use testkit::demo::{CANTEEN_OWNER, OTHER_OWNER, OWNER};
+use testkit::http::{client, demo, sign_up, sign_up_with};
 use testkit::process::{Launch, ServerProcess};
 use tokio::sync::Mutex;
+
+/// The server's allocator (`server/src/main.rs`), so the child server
+/// measured here allocates as the production binary does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Who the WebSocket subscribers are (the fourth argument; see the crate docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mix {
+    /// Every subscriber is the store's owner and receives every event.
+    Owners,
+    /// Customers, riders and owner tablets as in a city.
+    Realistic,
+}
+
+/// Subscribers' roles, as reported.
+const ROLES: [&str; 3] = ["customer", "rider", "owner"];
 
 /// The lifecycle's steps, in order.
 const STEPS: [&str; 7] = [
@@ -163,10 +187,15 @@ async fn main() -> Result<()> {
     let users: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(8);
     let seconds: u64 = args.next().map(|a| a.parse()).transpose()?.unwrap_or(20);
     let subscribers: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(0);
+    let mix = match args.next().as_deref() {
+        None | Some("owners") => Mix::Owners,
+        Some("realistic") => Mix::Realistic,
+        Some(other) => bail!("mix must be `owners` or `realistic`, not {other:?}"),
+    };
 
     // A running deployment (the replicas behind their balancer, deploy/replicas.sh).
     if let Ok(target) = std::env::var("LOADGEN_TARGET") {
-        return run(target.trim_end_matches('/'), 0, users, seconds, subscribers).await;
+        return run(target.trim_end_matches('/'), 0, users, seconds, subscribers, mix).await;
     }
     let launch = Launch {
         database_url: std::env::var("DATABASE_URL").ok(),
@@ -177,44 +206,135 @@ async fn main() -> Result<()> {
         .await
         .context("start the server process")?;
     let server_pid = server.pid().ok_or_else(|| anyhow!("the server is not running"))?;
-    let result = run(&server.base(), server_pid, users, seconds, subscribers).await;
+    let result = run(&server.base(), server_pid, users, seconds, subscribers, mix).await;
     server.kill();
     result
 }
 
-async fn run(base: &str, server_pid: u32, users: usize, seconds: u64, subscribers: usize) -> Result<()> {
+/// The subscribers' `(role index in ROLES, session cookie)`: `customers`
+/// and `riders` are the virtual users' own, used first.
+async fn subscriber_sessions(
+    base: &str,
+    subscribers: usize,
+    mix: Mix,
+    customers: &[String],
+    riders: &[String],
+) -> Result<Vec<(usize, String)>> {
+    let owners = [OWNER, OTHER_OWNER, CANTEEN_OWNER];
+    let mut owner_cookies = Vec::new();
+    for email in owners {
+        owner_cookies.push(demo(base, email).await.cookie);
+    }
+    if mix == Mix::Owners {
+        return Ok(vec![(2, owner_cookies[0].clone()); subscribers]);
+    }
+    let tablets = (subscribers / 100).max(1);
+    let rider_count = subscribers * 9 / 100;
+    let customer_count = subscribers.saturating_sub(tablets + rider_count);
+    let run_id = std::process::id();
+    // One client without a cookie store signs everyone up: each answer's
+    // cookie is that account's session.
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let started = Instant::now();
+    let wanted: Vec<(usize, usize)> = (customers.len()..customer_count)
+        .map(|i| (0, i))
+        .chain((riders.len()..rider_count).map(|i| (1, i)))
+        .collect();
+    let signed_up: Vec<Result<(usize, String), String>> = futures::stream::iter(wanted)
+        .map(|(role, i)| {
+            let http = http.clone();
+            async move {
+                let email = format!("mix-{}{i}-{run_id}@example.kr", ROLES[role]);
+                let vehicle = ["motorbike", "bicycle", "walking", "motorbike"][i % 4];
+                sign_up_with(&http, base, &email, ROLES[role], vehicle)
+                    .await
+                    .map(|cookie| (role, cookie))
+            }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    let mut sessions: Vec<(usize, String)> = customers
+        .iter()
+        .take(customer_count)
+        .map(|c| (0, c.clone()))
+        .chain(riders.iter().take(rider_count).map(|c| (1, c.clone())))
+        .collect();
+    for s in signed_up {
+        sessions.push(s.map_err(|e| anyhow!(e))?);
+    }
+    sessions.extend((0..tablets).map(|i| (2, owner_cookies[i % owner_cookies.len()].clone())));
+    println!(
+        "signed up {} accounts in {:.1} s",
+        sessions.len() - tablets - customers.len().min(customer_count) - riders.len().min(rider_count),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(sessions)
+}
+
+async fn run(base: &str, server_pid: u32, users: usize, seconds: u64, subscribers: usize, mix: Mix) -> Result<()> {
     let base = base.to_string();
     let (store, item) = store_and_item(&base).await?;
 
+    // The virtual users' customers and riders.
+    let run_id = std::process::id();
+    let mut people = Vec::new();
+    for u in 0..users {
+        let customer = sign_up(&base, &format!("load-c{u}-{run_id}@example.kr"), "customer")
+            .await
+            .map_err(|e| anyhow!(e))?;
+        let rider = sign_up(&base, &format!("load-r{u}-{run_id}@example.kr"), "rider")
+            .await
+            .map_err(|e| anyhow!(e))?;
+        people.push((customer, rider));
+    }
+
     // WebSocket subscribers: connect, let them idle, read the memory.
-    let latencies: Arc<Mutex<Vec<i64>>> = Arc::new(Mutex::new(Vec::new()));
+    type Received = Arc<std::sync::Mutex<Vec<(usize, i64)>>>;
+    let latencies: Received = Arc::new(std::sync::Mutex::new(Vec::new()));
     let mut idle_note = String::new();
     let mut readers = Vec::new();
+    let mut held = [0usize; 3];
     if subscribers > 0 {
-        let cookie = demo(&base, OWNER).await.cookie;
+        let customers: Vec<String> = people.iter().map(|(c, _)| c.cookie.clone()).collect();
+        let riders: Vec<String> = people.iter().map(|(_, r)| r.cookie.clone()).collect();
+        let sessions = subscriber_sessions(&base, subscribers, mix, &customers, &riders).await?;
         tokio::time::sleep(Duration::from_secs(1)).await;
         let before = rss_kib(server_pid).unwrap_or(0);
-        let mut sockets = Vec::with_capacity(subscribers);
-        for _ in 0..subscribers {
-            let socket = testkit::live::connect(&base, Some(&cookie), None)
-                .await
-                .context("subscribe")?;
-            sockets.push(socket);
-        }
+        let sockets: Vec<Result<(usize, testkit::live::Socket)>> = futures::stream::iter(sessions)
+            .map(|(role, cookie)| {
+                let base = base.clone();
+                async move {
+                    testkit::live::connect(&base, Some(&cookie), None)
+                        .await
+                        .map(|socket| (role, socket))
+                        .context("subscribe")
+                }
+            })
+            .buffer_unordered(32)
+            .collect()
+            .await;
         tokio::time::sleep(Duration::from_secs(2)).await;
         let after = rss_kib(server_pid).unwrap_or(0);
         idle_note = format!(
             "idle WebSockets held: {subscribers}; server RSS {before} KiB → {after} KiB ({:.1} KiB per connection)",
             after.saturating_sub(before) as f64 / subscribers as f64
         );
-        for mut socket in sockets {
+        for socket in sockets {
+            let (role, mut socket) = socket?;
+            held[role] += 1;
             let latencies = latencies.clone();
             readers.push(tokio::spawn(async move {
                 while let Some(Ok(message)) = socket.next().await {
                     if let tokio_tungstenite::tungstenite::Message::Text(text) = message {
                         if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {
                             if let Some(at) = v["at_ms"].as_i64() {
-                                latencies.lock().await.push(now_ms() - at);
+                                let latency = now_ms() - at;
+                                if let Ok(mut all) = latencies.lock() {
+                                    all.push((role, latency));
+                                }
                             }
                         }
                     }
@@ -227,18 +347,10 @@ async fn run(base: &str, server_pid: u32, users: usize, seconds: u64, subscriber
 
     let samples: Samples = Arc::new(Mutex::new(BTreeMap::new()));
     let mut tasks = Vec::new();
-    let run_id = std::process::id();
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let start = Instant::now();
-    for u in 0..users {
-        let customer = sign_up(&base, &format!("load-c{u}-{run_id}@example.kr"), "customer")
-            .await
-            .map_err(|e| anyhow!(e))?
-            .http;
-        let rider = sign_up(&base, &format!("load-r{u}-{run_id}@example.kr"), "rider")
-            .await
-            .map_err(|e| anyhow!(e))?
-            .http;
+    for (u, (customer, rider)) in people.into_iter().enumerate() {
+        let (customer, rider) = (customer.http, rider.http);
         let (base, owner, samples) = (base.clone(), owner.clone(), samples.clone());
         tasks.push(tokio::spawn(async move {
             let mut done = 0u64;
@@ -344,20 +456,32 @@ async fn run(base: &str, server_pid: u32, users: usize, seconds: u64, subscriber
         100.0 * http_requests as f64 / elapsed.as_secs_f64() / base_rate.max(1.0)
     );
     if subscribers > 0 {
-        let mut all = latencies.lock().await.clone();
-        all.sort_unstable();
-        let pick = |p: f64| {
-            all.get(((p / 100.0) * (all.len().saturating_sub(1)) as f64).round() as usize)
-                .copied()
-                .unwrap_or(0)
+        let received = latencies.lock().map(|all| all.clone()).unwrap_or_default();
+        let report = |label: &str, held: usize, mut all: Vec<i64>| {
+            all.sort_unstable();
+            let pick = |p: f64| {
+                all.get(((p / 100.0) * (all.len().saturating_sub(1)) as f64).round() as usize)
+                    .copied()
+                    .unwrap_or(0)
+            };
+            println!(
+                "| {label} | {held} | {} | {} | {} | {} |",
+                all.len(),
+                pick(50.0),
+                pick(99.0),
+                all.last().copied().unwrap_or(0)
+            );
         };
-        println!(
-            "WebSocket events received: {} across {subscribers} subscribers; commit-to-receipt p50 {} ms, p99 {} ms, max {} ms",
-            all.len(),
-            pick(50.0),
-            pick(99.0),
-            all.last().copied().unwrap_or(0)
-        );
+        println!("WebSocket events received ({mix:?} mix), commit-to-receipt ms:");
+        println!("| subscribers | sockets | events received | p50 | p99 | max |");
+        println!("|---|---:|---:|---:|---:|---:|");
+        report("all", subscribers, received.iter().map(|(_, l)| *l).collect());
+        for (role, label) in ROLES.iter().enumerate() {
+            if held[role] > 0 {
+                let of_role = received.iter().filter(|(r, _)| *r == role).map(|(_, l)| *l).collect();
+                report(label, held[role], of_role);
+            }
+        }
     }
     Ok(())
 }

@@ -160,6 +160,23 @@ pub async fn demo(base: &str, email: &str) -> Person {
 /// Errors: no answer, a refusal (its status and body), or no session cookie.
 pub async fn sign_up(base: &str, email: &str, role: &str) -> Result<Person, String> {
     let http = client();
+    let cookie = sign_up_with(&http, base, email, role, "motorbike").await?;
+    Ok(Person { http, cookie })
+}
+
+/// Signs up `email` as `role` with the demo password through `http`, a
+/// rider on `vehicle` (`walking`, `bicycle`, `motorbike`; ignored for other
+/// roles); the new session's cookie (a `Cookie` header value). A client
+/// without a cookie store can sign up many accounts this way.
+///
+/// Errors: no answer, a refusal (its status and body), or no session cookie.
+pub async fn sign_up_with(
+    http: &reqwest::Client,
+    base: &str,
+    email: &str,
+    role: &str,
+    vehicle: &str,
+) -> Result<String, String> {
     let mut form = vec![
         ("email", email),
         ("display_name", "테스트 사용자"),
@@ -167,16 +184,15 @@ pub async fn sign_up(base: &str, email: &str, role: &str) -> Result<Person, Stri
         ("role", role),
     ];
     if role == "rider" {
-        form.push(("vehicle", "motorbike"));
+        form.push(("vehicle", vehicle));
     }
-    let reply = call(&http, base, "signup", &form, &[])
+    let reply = call(http, base, "signup", &form, &[])
         .await
         .map_err(|e| format!("sign up {email}: {e}"))?;
     if !reply.ok() {
         return Err(format!("sign up {email}: {} {}", reply.status, reply.body));
     }
-    let cookie = session_cookie(&reply.headers).ok_or_else(|| format!("sign up {email}: no session cookie"))?;
-    Ok(Person { http, cookie })
+    session_cookie(&reply.headers).ok_or_else(|| format!("sign up {email}: no session cookie"))
 }
 
 /// Waits until `GET {base}/readyz` answers 200, polling every 50 ms for at
