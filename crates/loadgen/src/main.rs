@@ -144,6 +144,23 @@ fn rss_kib(pid: u32) -> Option<u64> {
         .ok()
 }
 
+/// The resident memory of process `pid` once it has settled, in KiB: read
+/// every 500 ms until two readings are within 1 % (at most 20 s). The
+/// signups' password hashing (19 MiB per hash) leaves memory that the
+/// allocator hands back a while later.
+async fn settled_rss_kib(pid: u32) -> u64 {
+    let mut last = rss_kib(pid).unwrap_or(0);
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = rss_kib(pid).unwrap_or(0);
+        if now.abs_diff(last) * 100 <= last {
+            return now;
+        }
+        last = now;
+    }
+    last
+}
+
 /// The demo chicken store and an item of unlimited stock on it, over HTTP.
 async fn store_and_item(base: &str) -> Result<(i64, i64)> {
     let c = client();
@@ -301,8 +318,11 @@ async fn run(base: &str, server_pid: u32, users: usize, seconds: u64, subscriber
         let customers: Vec<String> = people.iter().map(|(c, _)| c.cookie.clone()).collect();
         let riders: Vec<String> = people.iter().map(|(_, r)| r.cookie.clone()).collect();
         let sessions = subscriber_sessions(&base, subscribers, mix, &customers, &riders).await?;
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let before = rss_kib(server_pid).unwrap_or(0);
+        // The signups hashed passwords on the server's blocking threads,
+        // whose memory goes back once they have idled out (tokio keeps an
+        // idle one 10 s).
+        tokio::time::sleep(Duration::from_secs(12)).await;
+        let before = settled_rss_kib(server_pid).await;
         let sockets: Vec<Result<(usize, testkit::live::Socket)>> = futures::stream::iter(sessions)
             .map(|(role, cookie)| {
                 let base = base.clone();
@@ -316,8 +336,7 @@ async fn run(base: &str, server_pid: u32, users: usize, seconds: u64, subscriber
             .buffer_unordered(32)
             .collect()
             .await;
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        let after = rss_kib(server_pid).unwrap_or(0);
+        let after = settled_rss_kib(server_pid).await;
         idle_note = format!(
             "idle WebSockets held: {subscribers}; server RSS {before} KiB → {after} KiB ({:.1} KiB per connection)",
             after.saturating_sub(before) as f64 / subscribers as f64
