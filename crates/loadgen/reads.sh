@@ -11,7 +11,8 @@
 # Markdown row per scenario: requests per second, latency p50/p99, and
 # responses that were not 2xx or failed (both must be 0). Builds
 # `target/release/server` when it is missing (not the wasm: the pages are
-# rendered without it).
+# rendered without it). `READS_SERVER=path/to/server` measures another
+# build instead (an earlier commit's, for a before/after in one run).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -26,7 +27,8 @@ if ! command -v wrk >/dev/null; then
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq wrk
 fi
-if [ ! -x target/release/server ]; then
+server_bin=${READS_SERVER:-target/release/server}
+if [ -z "${READS_SERVER:-}" ] && [ ! -x target/release/server ]; then
   echo "==> building the release server" >&2
   cargo build --release -p server
 fi
@@ -39,7 +41,7 @@ cleanup() {
 trap cleanup EXIT
 
 APP_PORT=$port DATABASE_URL="sqlite://$work/reads.db?mode=rwc" APP_DEMO=true \
-  LEPTOS_SITE_ROOT=target/site RUST_LOG=warn target/release/server >"$work/server.log" 2>&1 &
+  LEPTOS_SITE_ROOT=target/site RUST_LOG=warn "$server_bin" >"$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 100); do
   curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break

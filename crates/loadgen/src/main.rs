@@ -11,8 +11,8 @@
 //!
 //! With `subscribers` > 0 it also holds that many WebSockets open on `/ws`
 //! and reports commit-to-receipt latency, the connections held, and the
-//! server's memory per idle connection (RSS growth of the server process
-//! divided by the connections). Who the subscribers are is the `mix`:
+//! server's memory per idle connection (RSS growth of the server process,
+//! restarted after the signups, divided by the connections). Who the subscribers are is the `mix`:
 //! `owners` (the default: all logged in as the store's owner, who sees every
 //! event of every lifecycle, the widest fan-out) or `realistic` (issue 13:
 //! 90 % customers, each following their own orders — the virtual users'
@@ -212,7 +212,7 @@ async fn main() -> Result<()> {
 
     // A running deployment (the replicas behind their balancer, deploy/replicas.sh).
     if let Ok(target) = std::env::var("LOADGEN_TARGET") {
-        return run(target.trim_end_matches('/'), 0, users, seconds, subscribers, mix).await;
+        return run(target.trim_end_matches('/'), None, users, seconds, subscribers, mix).await;
     }
     let launch = Launch {
         database_url: std::env::var("DATABASE_URL").ok(),
@@ -222,8 +222,8 @@ async fn main() -> Result<()> {
     let mut server = ServerProcess::start(std::env::current_exe()?, launch)
         .await
         .context("start the server process")?;
-    let server_pid = server.pid().ok_or_else(|| anyhow!("the server is not running"))?;
-    let result = run(&server.base(), server_pid, users, seconds, subscribers, mix).await;
+    let base = server.base();
+    let result = run(&base, Some(&mut server), users, seconds, subscribers, mix).await;
     server.kill();
     result
 }
@@ -291,7 +291,16 @@ async fn subscriber_sessions(
     Ok(sessions)
 }
 
-async fn run(base: &str, server_pid: u32, users: usize, seconds: u64, subscribers: usize, mix: Mix) -> Result<()> {
+/// The lifecycles (and subscribers) against `base`; `server` is the child
+/// process serving it, if this run started one.
+async fn run(
+    base: &str,
+    mut server: Option<&mut ServerProcess>,
+    users: usize,
+    seconds: u64,
+    subscribers: usize,
+    mix: Mix,
+) -> Result<()> {
     let base = base.to_string();
     let (store, item) = store_and_item(&base).await?;
 
@@ -318,10 +327,18 @@ async fn run(base: &str, server_pid: u32, users: usize, seconds: u64, subscriber
         let customers: Vec<String> = people.iter().map(|(c, _)| c.cookie.clone()).collect();
         let riders: Vec<String> = people.iter().map(|(_, r)| r.cookie.clone()).collect();
         let sessions = subscriber_sessions(&base, subscribers, mix, &customers, &riders).await?;
-        // The signups hashed passwords on the server's blocking threads,
-        // whose memory goes back once they have idled out (tokio keeps an
-        // idle one 10 s).
-        tokio::time::sleep(Duration::from_secs(12)).await;
+        // The signups hashed passwords (19 MiB each) on the server's
+        // blocking threads, and the allocator keeps some of that memory: a
+        // fresh server process on the same database (the sessions are kept
+        // there) gives a clean reading of what the connections cost.
+        let mut server_pid = 0;
+        if let Some(server) = server.as_deref_mut() {
+            server.restart().await.context("restart the server")?;
+            server_pid = server.pid().unwrap_or(0);
+            // Its consumers catch up on the events the signups appended
+            // (a command waits for them) before anything is measured.
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        }
         let before = settled_rss_kib(server_pid).await;
         let sockets: Vec<Result<(usize, testkit::live::Socket)>> = futures::stream::iter(sessions)
             .map(|(role, cookie)| {
@@ -364,6 +381,7 @@ async fn run(base: &str, server_pid: u32, users: usize, seconds: u64, subscriber
 
     let owner = Arc::new(demo(&base, OWNER).await.http);
 
+    eprintln!("running the lifecycles for {seconds} s");
     let samples: Samples = Arc::new(Mutex::new(BTreeMap::new()));
     let mut tasks = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(seconds);
