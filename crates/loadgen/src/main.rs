@@ -295,7 +295,7 @@ async fn subscriber_sessions(
 /// process serving it, if this run started one.
 async fn run(
     base: &str,
-    mut server: Option<&mut ServerProcess>,
+    server: Option<&mut ServerProcess>,
     users: usize,
     seconds: u64,
     subscribers: usize,
@@ -332,7 +332,7 @@ async fn run(
         // fresh server process on the same database (the sessions are kept
         // there) gives a clean reading of what the connections cost.
         let mut server_pid = 0;
-        if let Some(server) = server.as_deref_mut() {
+        if let Some(server) = server {
             server.restart().await.context("restart the server")?;
             server_pid = server.pid().unwrap_or(0);
             // Its consumers catch up on the events the signups appended
