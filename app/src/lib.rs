@@ -145,12 +145,15 @@ fn Frame() -> impl IntoView {
             <layout::Header/>
             <main class="page">
                 // Async: the whole page waits for its data so the status code
-                // (404 for an unknown store) is right on the first byte.
+                // (404 for an unknown store) is right on the first byte, and a
+                // render that stalls (server::router::RESPONSE_TIMEOUT) ends in
+                // a 503 before anything is sent, not in a body that never ends
+                // (seen once on a streamed /login in CI).
                 <Routes fallback=|| view! { <error::NotFound/> }>
                     <Route path=StaticSegment("") view=customer::stores::HomePage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("stores"), ParamSegment("id")) view=customer::stores::StorePage ssr=SsrMode::Async/>
-                    <Route path=StaticSegment("login") view=account::LoginPage/>
-                    <Route path=StaticSegment("signup") view=account::SignupPage/>
+                    <Route path=StaticSegment("login") view=account::LoginPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("signup") view=account::SignupPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("owner") view=owner::OwnerHome ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("owner"), StaticSegment("stores"), ParamSegment("id")) view=owner::OwnerStorePage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("owner"), StaticSegment("stores"), ParamSegment("id"), StaticSegment("payroll")) view=owner::payroll::PayrollStatementPage ssr=SsrMode::Async/>
