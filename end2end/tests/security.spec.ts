@@ -21,6 +21,10 @@ async function violations(page: Page): Promise<string[]> {
 
 test("every screen hydrates and goes live under the security policy", async ({ browser }, info) => {
   test.skip(info.project.name !== "desktop", "the policy is the same at every width");
+  // Sixteen pages and four logins, each hydrating the debug bundle: about
+  // 12 s on an idle two-core machine, and it overran the 30 s default once
+  // in CI on a busy one.
+  test.setTimeout(90_000);
   const screens: [string | null, string[]][] = [
     [null, ["/", "/stores/1", "/login", "/signup", "/no/such/page"]],
     ["minjun@demo.delivery", ["/", "/stores/1", "/stores/8", "/checkout?store=1", "/orders", "/notifications"]],
