@@ -7,7 +7,7 @@ use app::state::AppState;
 use app::{shell, App};
 use axum::routing::get;
 use axum::Router;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
@@ -45,15 +45,29 @@ pub fn shed_checkout(app: Router, limit: usize) -> Router {
 }
 
 /// The longest a response may take to start. Page renders are awaited whole
-/// (`SsrMode::Async`); under load, Leptos 0.8 rarely stalls one for good
-/// (leptos#4851, a lost wake-up in `<Suspense>`; 0.8.23 fixed the main cause,
-/// we still see about one in a few thousand under heavy parallel tests). The
-/// user then gets "try again" instead of an endless spinner.
+/// (`SsrMode::Async`), and none should ever take this long; should one stall
+/// for good (Leptos 0.8 has had such bugs: leptos#4851, a lost wake-up in
+/// `<Suspense>`, fixed in 0.8.23; leptos#4773, see [`route_list`]), the
+/// user gets "try again" instead of an endless spinner.
 pub const RESPONSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// The app's routes as leptos_axum lists them, made once per process.
+///
+/// Making the list runs the whole app once under a process-wide flag that
+/// parks, for good, every resource whose loader is first polled meanwhile —
+/// on any thread, in any server of the process (leptos#4773: leptos_server's
+/// `SuppressResourceLoad`). Made again for each server, it hung a page render
+/// now and then wherever several servers share a process (the test suites,
+/// issue 13's "rare stalled render"); made once, before any server of the
+/// process exists, it cannot.
+pub fn route_list() -> Vec<AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
 
 /// The HTTP routes: probes, the Leptos pages and server functions, static files.
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let options = state.leptos_options.clone();
     Router::new()
         // Liveness: answers while the process lives (N7).

@@ -36,9 +36,11 @@ pub fn test_settings(database_url: &str, demo: bool) -> Settings {
 }
 
 /// Whether the server gave up on a stalled page render (`RESPONSE_TIMEOUT`:
-/// 503 with an empty body; leptos#4851, rare under heavy parallel tests). A
-/// page GET is then tried once more, as a user would reload; it is said on
-/// stderr so a rise in these shows.
+/// 503 with an empty body). Its known cause in this test binary — servers
+/// of one process making their route lists while others rendered — is gone
+/// (`server::router::route_list`, tested in `server/tests/catalog_pages.rs`
+/// with no stall allowed); should another appear, a page GET is tried once
+/// more, as a user would reload, and it is said on stderr.
 pub fn stalled(response: &reqwest::Response) -> bool {
     let gave_up = response.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE && response.content_length() == Some(0);
     if gave_up {
@@ -102,6 +104,15 @@ impl TestApp {
         }
         let status = response.status().as_u16();
         (status, response.text().await.expect("body"))
+    }
+
+    /// GETs the page at `path` (see [`get`](Self::get)) with Leptos' empty
+    /// hydration markers (`<!>`) taken out of its markup: type-erased views
+    /// (`--cfg erase_components`) put one between most neighbouring text
+    /// and elements, so `<h1>꽃집<!></h1>` reads `<h1>꽃집</h1>`.
+    pub async fn page(&self, path: &str) -> (u16, String) {
+        let (status, html) = self.get(path).await;
+        (status, html.replace("<!>", ""))
     }
 
     /// Calls a server function with the app's own client: status and body.
