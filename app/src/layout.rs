@@ -91,7 +91,7 @@ pub fn AccountMenu() -> impl IntoView {
                     match user.await {
                         Ok(Some(user)) => view! {
                             <a class="account-name" href=crate::account::home_of(user.role)>
-                                {user.display_name.clone()}
+                                <span class="account-who">{user.display_name.clone()}</span>
                                 <span class="account-role">{move || crate::words::role(i18n.get_locale(), user.role)}</span>
                             </a>
                             <ActionForm action=actions.logout attr:class="inline">
