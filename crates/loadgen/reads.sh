@@ -2,6 +2,7 @@
 # The read scenarios of issue 13, beside their baseline in the same run:
 #
 #   crates/loadgen/reads.sh [seconds] [connections]   # defaults: 10 s, 100
+#   crates/loadgen/reads.sh 600 100 every-page        # the soak run below
 #
 # Starts the release server on a fresh SQLite file with the demo data, then
 # drives it with wrk (Debian's package, installed when missing) over keep-
@@ -13,6 +14,15 @@
 # `target/release/server` when it is missing (not the wasm: the pages are
 # rendered without it). `READS_SERVER=path/to/server` measures another
 # build instead (an earlier commit's, for a before/after in one run).
+#
+# With `every-page` it runs one scenario instead, for the whole time: every
+# kind of page in turn, each as the person who may see it (anonymous: the
+# store list, filtered and searched, all ten stores, login, sign-up; a
+# customer: checkout, orders, notifications; owners: the dashboard list,
+# a store's dashboard, the canteen's payroll statement; a rider; an admin),
+# logged in as the demo accounts. A render cut off by the server's response
+# timeout is a 503: it shows under "not 2xx" (wrk waits 20 s per request,
+# longer than the server's 15 s, so the server's verdict is what counts).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -71,6 +81,51 @@ run() {
   read -r _ rps p50 p99 status errors <<<"$line"
   printf '| %s | %s | %s / %s | %s | %s |\n' "$name" "$rps" "$p50" "$p99" "$status" "$errors"
 }
+
+if [ "${3:-}" = every-page ]; then
+  # A demo account's session cookie (`name=value`).
+  session_of() {
+    curl -s -o /dev/null -D - --data-urlencode "email=$1" --data-urlencode "password=demo1234" \
+      "http://127.0.0.1:$port/api/login" | awk 'tolower($1) == "set-cookie:" { sub(/;.*/, "", $2); print $2; exit }'
+  }
+  customer=$(session_of minjun@demo.delivery)
+  owner=$(session_of owner.chicken@demo.delivery)
+  canteen=$(session_of owner.canteen@demo.delivery)
+  rider=$(session_of rider.moto@demo.delivery)
+  admin=$(session_of admin@demo.delivery)
+  for who in customer owner canteen rider admin; do
+    [ -n "${!who}" ] || { echo "cannot log in the demo $who" >&2; exit 1; }
+  done
+  {
+    echo 'local pages = {'
+    for path in / "/?kind=restaurant" "/?q=%EC%B9%98%ED%82%A8" /login /signup; do echo "  {\"$path\", \"\"},"; done
+    for id in 1 2 3 4 5 6 7 8 9 10; do echo "  {\"/stores/$id\", \"\"},"; done
+    for path in "/checkout?store=1" /orders /notifications /stores/1; do echo "  {\"$path\", \"$customer\"},"; done
+    for path in /owner /owner/stores/1; do echo "  {\"$path\", \"$owner\"},"; done
+    echo "  {\"/owner/stores/9/payroll\", \"$canteen\"},"
+    echo "  {\"/rider\", \"$rider\"},"
+    echo "  {\"/admin\", \"$admin\"},"
+    echo '}'
+    cat <<'EOF'
+local i = 0
+request = function()
+  i = i % #pages + 1
+  local page = pages[i]
+  local headers = { ["Accept-Language"] = "ko-KR,ko" }
+  if page[2] ~= "" then headers["Cookie"] = page[2] end
+  return wrk.format("GET", page[1], headers)
+end
+EOF
+    cat "$work/report.lua"
+  } >"$work/pages.lua"
+  echo "| scenario ($connections connections, ${seconds} s) | req/s | latency p50 / p99 ms | not 2xx | socket errors |"
+  echo "|---|---:|---:|---:|---:|"
+  line=$(wrk -t2 -c"$connections" -d"${seconds}s" --timeout 20s --latency -s "$work/pages.lua" "http://127.0.0.1:$port/" | grep '^RESULT')
+  read -r _ rps p50 p99 status errors <<<"$line"
+  printf '| every page kind, as its people (%s paths) | %s | %s / %s | %s | %s |\n' "$(grep -c '^  {' "$work/pages.lua")" "$rps" "$p50" "$p99" "$status" "$errors"
+  echo "server log lines saying \"timed out\" or \"panicked\": $(grep -ciE 'timed out|panicked' "$work/server.log" || true)"
+  exit 0
+fi
 
 echo "| scenario ($connections connections, ${seconds} s) | req/s | latency p50 / p99 ms | not 2xx | socket errors |"
 echo "|---|---:|---:|---:|---:|"
