@@ -16,7 +16,7 @@ RUN apt-get update \
 WORKDIR /src
 COPY . .
 RUN bash .ci/tools.sh \
-    && PATH="$HOME/.cargo/bin:$PATH" cargo leptos build --release --precompress
+    && PATH="$HOME/.cargo/bin:$PATH" cargo leptos build --release --precompress --split
 
 FROM debian:bookworm-slim
 # hadolint ignore=DL3008

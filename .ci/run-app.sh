@@ -6,4 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash .ci/tools.sh
 export PATH="$HOME/.cargo/bin:$PATH"
-exec cargo leptos serve
+# `--split`: the screens loaded on demand (app/src/screens.rs) become chunks
+# of their own; a bundle built without it cannot load them.
+exec cargo leptos serve --split

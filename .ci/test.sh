@@ -58,7 +58,7 @@ TEST_DATABASE=postgres cargo run -q -p loadgen --bin crashtest -- 20 2000 3 3 te
 cargo run -q -p loadgen --bin crashtest -- 20 5000 3 2 postgres
 
 say "end-to-end tests in Chromium"
-cargo leptos build
+cargo leptos build --split
 (cd end2end && npx playwright test)
 say "crash safety: SIGKILL while orders run (short form; RELIABILITY.md has a longer run)"
 cargo run -q -p loadgen --bin crashtest -- 12 2000 3

@@ -34,7 +34,7 @@ if ! psql "$server_url" -Atqc "select 1 from pg_database where datname = 'delive
 fi
 
 echo "==> building the server and the site (release)"
-cargo leptos build --release --precompress
+cargo leptos build --release --precompress --split
 
 pids=()
 cleanup() {

@@ -20,6 +20,7 @@ pub mod notices;
 pub mod owner;
 pub mod problems;
 pub mod rider;
+mod screens;
 #[cfg(feature = "ssr")]
 pub mod server;
 #[cfg(feature = "ssr")]
@@ -39,7 +40,7 @@ pub use generated::i18n;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, Link, Meta, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{ParamSegment, SsrMode, StaticSegment};
+use leptos_router::{Lazy, ParamSegment, SsrMode, StaticSegment};
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -153,16 +154,16 @@ fn Frame() -> impl IntoView {
                     <Route path=StaticSegment("") view=customer::stores::HomePage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("stores"), ParamSegment("id")) view=customer::stores::StorePage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("login") view=account::LoginPage ssr=SsrMode::Async/>
-                    <Route path=StaticSegment("signup") view=account::SignupPage ssr=SsrMode::Async/>
-                    <Route path=StaticSegment("owner") view=owner::OwnerHome ssr=SsrMode::Async/>
-                    <Route path=(StaticSegment("owner"), StaticSegment("stores"), ParamSegment("id")) view=owner::OwnerStorePage ssr=SsrMode::Async/>
-                    <Route path=(StaticSegment("owner"), StaticSegment("stores"), ParamSegment("id"), StaticSegment("payroll")) view=owner::payroll::PayrollStatementPage ssr=SsrMode::Async/>
-                    <Route path=StaticSegment("rider") view=rider::RiderPage ssr=SsrMode::Async/>
-                    <Route path=StaticSegment("checkout") view=customer::checkout::CheckoutPage ssr=SsrMode::Async/>
-                    <Route path=StaticSegment("orders") view=customer::orders::OrdersPage ssr=SsrMode::Async/>
-                    <Route path=(StaticSegment("orders"), ParamSegment("id")) view=customer::orders::OrderPage ssr=SsrMode::Async/>
-                    <Route path=StaticSegment("notifications") view=customer::notifications::NotificationsPage ssr=SsrMode::Async/>
-                    <Route path=StaticSegment("admin") view=admin::AdminPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("signup") view={Lazy::<screens::Signup>::new()} ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("owner") view={Lazy::<screens::OwnerStores>::new()} ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("owner"), StaticSegment("stores"), ParamSegment("id")) view={Lazy::<screens::OwnerStore>::new()} ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("owner"), StaticSegment("stores"), ParamSegment("id"), StaticSegment("payroll")) view={Lazy::<screens::Payroll>::new()} ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("rider") view={Lazy::<screens::Rider>::new()} ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("checkout") view={Lazy::<screens::Checkout>::new()} ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("orders") view={Lazy::<screens::Orders>::new()} ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("orders"), ParamSegment("id")) view={Lazy::<screens::Order>::new()} ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("notifications") view={Lazy::<screens::Notifications>::new()} ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("admin") view={Lazy::<screens::Admin>::new()} ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <layout::Footer/>

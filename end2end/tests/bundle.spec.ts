@@ -1,0 +1,68 @@
+import { expect, test, type Browser, type Page } from "@playwright/test";
+import { hydrated, live, personLoggedIn } from "./people";
+
+// Issue 13: the screens loaded on demand (app/src/screens.rs, built with
+// `cargo leptos build --split`). A phone opening a store downloads the main
+// WASM only; a screen of its own (the owner's board, the customer's orders)
+// fetches its chunk, whether it is the first page or reached by a link, and
+// works as before.
+
+/** Records the paths of the WASM files the page asks for, in order. */
+function wasmRequests(page: Page): string[] {
+  const seen: string[] = [];
+  page.on("request", (request) => {
+    const path = new URL(request.url()).pathname;
+    if (path.startsWith("/pkg/") && path.endsWith(".wasm")) seen.push(path);
+  });
+  return seen;
+}
+
+const MAIN = /^\/pkg\/delivery\.[\w-]+\.wasm$/;
+
+/** A customer of their own, signed up for this test, so no other spec finds their cart. */
+async function newCustomer(browser: Browser, project: string): Promise<Page> {
+  const customer = await (await browser.newContext()).newPage();
+  const signup = await customer.request.post("/api/signup", {
+    form: { email: `bundle-${project}-${Date.now()}@example.kr`, display_name: "번들 손님", password: "a long password", role: "customer" },
+  });
+  expect(signup.ok()).toBeTruthy();
+  return customer;
+}
+
+test("a store's menu hydrates from the main bundle alone", async ({ browser }, info) => {
+  const customer = await newCustomer(browser, info.project.name);
+  const wasm = wasmRequests(customer);
+  await customer.goto("/stores/1");
+  await hydrated(customer);
+  await customer.getByTestId("add").first().click();
+  await expect(customer.getByTestId("cart-qty").first()).toBeVisible();
+  expect(wasm.length).toBeGreaterThan(0);
+  expect(wasm.filter((path) => !MAIN.test(path)), "chunks asked for").toEqual([]);
+  await customer.context().close();
+});
+
+test("the owner's board loads its own chunk and goes live", async ({ browser }) => {
+  const owner = await personLoggedIn(browser, "owner.chicken@demo.delivery");
+  const wasm = wasmRequests(owner);
+  await owner.goto("/owner/stores/1");
+  await hydrated(owner);
+  await live(owner);
+  const chunks = wasm.filter((path) => !MAIN.test(path));
+  expect(chunks.length, `asked for ${wasm.join(", ")}`).toBeGreaterThan(0);
+  await owner.context().close();
+});
+
+test("a link from the menu to an on-demand screen loads it in place", async ({ browser }) => {
+  const customer = await personLoggedIn(browser, "minjun@demo.delivery");
+  await customer.goto("/stores/1");
+  await hydrated(customer);
+  const wasm = wasmRequests(customer);
+  const before = await customer.evaluate(() => performance.timeOrigin);
+  await customer.getByRole("link", { name: "Orders", exact: true }).click();
+  await expect(customer).toHaveURL(/\/orders$/);
+  await expect(customer.getByRole("heading", { name: "Your orders" })).toBeVisible();
+  // The same document (no full reload), and the screen's chunk came with the click.
+  expect(await customer.evaluate(() => performance.timeOrigin)).toBe(before);
+  expect(wasm.filter((path) => !MAIN.test(path)).length, `asked for ${wasm.join(", ")}`).toBeGreaterThan(0);
+  await customer.context().close();
+});
