@@ -45,6 +45,28 @@ pub fn bundle_is_hashed() -> bool {
         .is_some_and(|hashes| hashes.is_file())
 }
 
+/// Whether the bundle in `pkg_dir` was built without `cargo leptos build
+/// --split` (issue 13): its JS is there but the chunk loader
+/// (`__wasm_split.*.js`) is not. Such a bundle still imports the loader's
+/// placeholder module, so no page hydrates; the server says so at start.
+/// A directory without the bundle (tests, a server-only build) is not
+/// reported.
+pub fn bundle_built_without_split(pkg_dir: &std::path::Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(pkg_dir) else {
+        return false;
+    };
+    let names: Vec<String> = entries
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .collect();
+    let has_bundle = names
+        .iter()
+        .any(|name| name.starts_with(OUTPUT_NAME) && name.ends_with(".js"));
+    let has_loader = names
+        .iter()
+        .any(|name| name.starts_with("__wasm_split") && name.ends_with(".js"));
+    has_bundle && !has_loader
+}
+
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -252,6 +274,27 @@ mod tests {
     fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
         let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn a_bundle_without_its_chunk_loader_is_reported_as_unsplit() {
+        let site = tempfile::tempdir().unwrap();
+        let pkg = site.path().join("pkg");
+        assert!(
+            !bundle_built_without_split(&pkg),
+            "no pkg directory: nothing built, nothing to say"
+        );
+        std::fs::create_dir(&pkg).unwrap();
+        std::fs::write(pkg.join("delivery.css"), "").unwrap();
+        assert!(!bundle_built_without_split(&pkg), "CSS alone is not a bundle");
+        std::fs::write(pkg.join("delivery.abc.js"), "").unwrap();
+        std::fs::write(pkg.join("delivery.abc.wasm"), "").unwrap();
+        assert!(
+            bundle_built_without_split(&pkg),
+            "JS and WASM without the loader: built without --split"
+        );
+        std::fs::write(pkg.join("__wasm_split.def.js"), "").unwrap();
+        assert!(!bundle_built_without_split(&pkg), "the loader is there: split");
     }
 
     #[test]

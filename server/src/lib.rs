@@ -127,6 +127,13 @@ pub async fn start(settings: &Settings) -> anyhow::Result<RunningServer> {
         .hash_files(config::bundle_is_hashed())
         .site_addr(addr)
         .build();
+    if config::bundle_built_without_split(&std::path::Path::new(&settings.site_root).join("pkg")) {
+        tracing::error!(
+            site_root = %settings.site_root,
+            "the browser bundle was built without --split: pages will not hydrate; \
+             rebuild it with `cargo leptos build --split`"
+        );
+    }
     let per_client = |per_minute: u32| {
         let per_minute = std::num::NonZeroU32::new(per_minute).unwrap_or(std::num::NonZeroU32::MIN);
         Arc::new(governor::RateLimiter::keyed(governor::Quota::per_minute(per_minute)))
