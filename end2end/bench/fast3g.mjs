@@ -4,8 +4,11 @@
 // set by frontend/src/lib.rs), in Debian's Chromium at 375 px in Korean,
 // each visit in a fresh context (nothing cached). Pages are measured in
 // turn, round after round, so two builds share the machine's moments.
+// Also reports the bytes the visit downloaded until hydrated (the page, CSS,
+// JS and WASM as sent, compressed), and how many of them were WASM.
 //
 //   node bench/fast3g.mjs http://127.0.0.1:3301/stores/1 http://127.0.0.1:3302/stores/1 [rounds]
+//   FAST3G_LOGIN=owner.chicken@demo.delivery node bench/fast3g.mjs URL ...   (logged in first, demo password)
 import { chromium } from "@playwright/test";
 
 const args = process.argv.slice(2);
@@ -19,9 +22,25 @@ const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", arg
 /** One cold visit of `url`: first contentful paint and hydration, in seconds. */
 async function visit(url) {
   const context = await browser.newContext({ viewport: { width: 375, height: 740 }, locale: "ko-KR" });
+  if (process.env.FAST3G_LOGIN) {
+    const login = await context.request.post(new URL("/api/login", url).href, {
+      form: { email: process.env.FAST3G_LOGIN, password: "demo1234" },
+    });
+    if (!login.ok()) throw new Error(`login as ${process.env.FAST3G_LOGIN}: ${login.status()}`);
+  }
   const page = await context.newPage();
   const cdp = await context.newCDPSession(page);
   await cdp.send("Network.enable");
+  const wasm = new Set();
+  let bytes = 0;
+  let wasmBytes = 0;
+  cdp.on("Network.responseReceived", (e) => {
+    if (new URL(e.response.url).pathname.endsWith(".wasm")) wasm.add(e.requestId);
+  });
+  cdp.on("Network.loadingFinished", (e) => {
+    bytes += e.encodedDataLength;
+    if (wasm.has(e.requestId)) wasmBytes += e.encodedDataLength;
+  });
   await cdp.send("Network.emulateNetworkConditions", {
     offline: false,
     latency: 562.5,
@@ -35,13 +54,13 @@ async function visit(url) {
     paint: performance.getEntriesByName("first-contentful-paint")[0]?.startTime ?? NaN,
   }));
   await context.close();
-  return { paint: times.paint / 1000, hydrated: times.hydrated / 1000 };
+  return { paint: times.paint / 1000, hydrated: times.hydrated / 1000, kib: bytes / 1024, wasmKib: wasmBytes / 1024 };
 }
 
 for (let round = 1; round <= rounds; round++) {
   for (const url of args) {
     const t = await visit(url);
-    console.log(`round ${round} ${url}: first paint ${t.paint.toFixed(2)} s, hydrated ${t.hydrated.toFixed(2)} s`);
+    console.log(`round ${round} ${url}: first paint ${t.paint.toFixed(2)} s, hydrated ${t.hydrated.toFixed(2)} s, ${t.kib.toFixed(0)} KiB downloaded (${t.wasmKib.toFixed(0)} KiB of WASM)`);
   }
 }
 await browser.close();
