@@ -66,3 +66,21 @@ test("a link from the menu to an on-demand screen loads it in place", async ({ b
   expect(wasm.filter((path) => !MAIN.test(path)).length, `asked for ${wasm.join(", ")}`).toBeGreaterThan(0);
   await customer.context().close();
 });
+
+test("when a screen's chunk cannot be fetched, the link still leads to the page, loaded from the server", async ({ browser }) => {
+  const customer = await personLoggedIn(browser, "minjun@demo.delivery");
+  await customer.goto("/stores/1");
+  await hydrated(customer);
+  // A phone losing its signal: every on-demand chunk fails from now on.
+  await customer.route(/\/pkg\/(split_|chunk_)[^/]*\.wasm$/, (route) => route.abort());
+  let loads = 0;
+  customer.on("load", () => loads++);
+  await customer.getByRole("link", { name: "Orders", exact: true }).click();
+  await expect(customer).toHaveURL(/\/orders$/);
+  await expect(customer.getByRole("heading", { name: "Your orders" })).toBeVisible();
+  // One full load of /orders, and no more: its own hydration fails too
+  // (the chunk is still refused), which must not reload it again.
+  await customer.waitForTimeout(2_000);
+  expect(loads).toBe(1);
+  await customer.context().close();
+});
