@@ -46,7 +46,10 @@ fn remember_where_the_reader_is_going() {
             .and_then(|target| target.dyn_into::<web_sys::Element>().ok())
             .and_then(|element| element.closest("a[href]").ok().flatten())
             .and_then(|element| element.dyn_into::<web_sys::HtmlAnchorElement>().ok());
-        if let Some(link) = link {
+        // Only this site's pages: the router takes no other link, so no
+        // other link can end in a failed chunk (nor may a panic follow one).
+        let here = leptos::prelude::window().location().origin().ok();
+        if let Some(link) = link.filter(|link| Some(link.origin()) == here) {
             GOING_TO.set(Some((link.href(), js_sys::Date::now())));
         }
     });
