@@ -19,6 +19,7 @@ pub mod demo;
 pub mod edge;
 pub mod live;
 pub mod metrics;
+pub mod page_cache;
 pub mod router;
 pub mod sessions;
 pub mod workers;
@@ -223,7 +224,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<RunningServer> {
         ),
     );
     let session_layer = tower_sessions::SessionManagerLayer::new(session_store)
-        .with_name("baedal_session")
+        .with_name(sessions::SESSION_COOKIE)
         .with_http_only(true)
         .with_same_site(tower_sessions::cookie::SameSite::Lax)
         .with_secure(settings.cookie_secure)

@@ -21,6 +21,7 @@
 //! | `payment_breaker_state` | gauge: 0 closed, 1 open, 2 half-open | |
 //! | `payment_breaker_opened` | gauge | |
 //! | `payment_calls_total` | counter | `operation` (authorize/capture/void), `outcome` (ok/declined/unavailable/refused) |
+//! | `page_cache_total` | counter | `outcome` (hit/miss): pages of visitors without a session (`page_cache`) |
 //! | `websocket_connections` | gauge | |
 
 use crate::live::Hub;

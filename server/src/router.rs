@@ -11,7 +11,7 @@ use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::{cross_site, edge, live, metrics};
+use crate::{cross_site, edge, live, metrics, page_cache};
 
 /// Load shedding at checkout (issue 6, N3): at most `limit` checkouts run at
 /// once on this replica; one more is answered at once with 503, `Retry-After`
@@ -69,6 +69,7 @@ pub fn route_list() -> Vec<AxumRouteListing> {
 pub fn router(state: AppState) -> Router {
     let routes = route_list();
     let options = state.leptos_options.clone();
+    let pages = page_cache::PageCache::new(state.db.clone(), crate::sessions::SESSION_COOKIE);
     Router::new()
         // Liveness: answers while the process lives (N7).
         .route("/healthz", get(|| async { "ok" }))
@@ -84,6 +85,8 @@ pub fn router(state: AppState) -> Router {
         .nest_service("/pkg", bundle_files(&options))
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        // The store list and menus of visitors without a session, from memory.
+        .layer(axum::middleware::from_fn_with_state(pages, page_cache::serve))
         .layer(axum::middleware::from_fn(server_fn_error_status))
         // No response waits for ever: a stalled render (see RESPONSE_TIMEOUT) ends in a 503.
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(

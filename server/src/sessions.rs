@@ -14,6 +14,9 @@ use tower_sessions_sqlx_store::sqlx::postgres::PgPoolOptions;
 use tower_sessions_sqlx_store::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
+/// The name of the cookie that carries the session id.
+pub const SESSION_COOKIE: &str = "baedal_session";
+
 /// The session store on the application's own database.
 #[derive(Debug, Clone)]
 pub enum DbSessionStore {

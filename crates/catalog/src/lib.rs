@@ -122,7 +122,9 @@ pub async fn store_menu(db: &Db, id: StoreId) -> Result<Option<StoreMenu>, sqlx:
 
 /// What a store's page shows that is the same for everyone — its menu, its
 /// reviews — kept in memory between reads (issue 13: the menu page is the
-/// most read page). Clones share one cache.
+/// most read page), by store id by default (`K`); the server keeps whole
+/// pages for visitors who are not logged in the same way, by page and
+/// language. Clones share one cache.
 ///
 /// A copy is served while [`Db::catalog_version`] has not moved since it was
 /// read, so this process's own writes (an owner's edit, stock taken by a
@@ -130,13 +132,13 @@ pub async fn store_menu(db: &Db, id: StoreId) -> Result<Option<StoreMenu>, sqlx:
 /// [`StoreCache::TRUST_MS`] milliseconds, for writes made by other replicas,
 /// which this process does not hear of. A stale copy only ever shows:
 /// checkout prices and reserves from the database. What a read does not
-/// find is not kept, and at most [`StoreCache::MAX_STORES`] stores are.
+/// find is not kept, and at most [`StoreCache::MAX_STORES`] entries are.
 #[derive(Debug)]
-pub struct StoreCache<V> {
-    entries: std::sync::Arc<std::sync::Mutex<HashMap<StoreId, Cached<V>>>>,
+pub struct StoreCache<V, K = StoreId> {
+    entries: std::sync::Arc<std::sync::Mutex<HashMap<K, Cached<V>>>>,
 }
 
-impl<V> Clone for StoreCache<V> {
+impl<V, K> Clone for StoreCache<V, K> {
     fn clone(&self) -> Self {
         StoreCache {
             entries: self.entries.clone(),
@@ -144,7 +146,7 @@ impl<V> Clone for StoreCache<V> {
     }
 }
 
-impl<V> Default for StoreCache<V> {
+impl<V, K> Default for StoreCache<V, K> {
     fn default() -> Self {
         StoreCache {
             entries: Default::default(),
@@ -154,27 +156,37 @@ impl<V> Default for StoreCache<V> {
 
 #[derive(Debug)]
 struct Cached<V> {
-    version: u64,
-    read_at: std::time::Instant,
+    stamp: Stamp,
     value: std::sync::Arc<V>,
+}
+
+/// When a read for a [`StoreCache`] started: the catalog's version then
+/// and the instant ([`StoreCache::stamp`]). A copy is as old as the read
+/// that made it.
+#[derive(Debug, Clone, Copy)]
+pub struct Stamp {
+    version: u64,
+    at: std::time::Instant,
 }
 
 /// The stores' menus as customers see them ([`StoreCache::store_menu`]).
 pub type MenuCache = StoreCache<StoreMenu>;
 
-impl<V> StoreCache<V> {
+impl<V, K: std::hash::Hash + Eq> StoreCache<V, K> {
     /// How long a copy is trusted, in milliseconds, when nothing this
     /// process committed has changed the catalog.
     pub const TRUST_MS: u64 = 1_000;
-    /// The most stores whose copies are kept; past it the cache starts over.
+    /// The most entries kept; past it the cache starts over.
     pub const MAX_STORES: usize = 10_000;
 
     /// An empty cache.
-    pub fn new() -> StoreCache<V> {
-        StoreCache::default()
+    pub fn new() -> StoreCache<V, K> {
+        StoreCache {
+            entries: Default::default(),
+        }
     }
 
-    /// Store `id`'s copy from memory when it is current (see the type's
+    /// Entry `id`'s copy from memory when it is current (see the type's
     /// documentation), else the answer of `read` (a read of the database
     /// that has not started yet), kept when it found something.
     ///
@@ -182,40 +194,46 @@ impl<V> StoreCache<V> {
     pub async fn get_or_read<E>(
         &self,
         db: &Db,
-        id: StoreId,
+        id: K,
         read: impl std::future::Future<Output = Result<Option<V>, E>>,
     ) -> Result<Option<std::sync::Arc<V>>, E> {
-        let version = db.catalog_version();
-        if let Some(value) = self.current(id, version) {
+        if let Some(value) = self.current(db, &id) {
             return Ok(Some(value));
         }
-        // A copy is as old as the read that made it: timed from its start.
-        let read_at = std::time::Instant::now();
+        let stamp = Self::stamp(db);
         let Some(value) = read.await?.map(std::sync::Arc::new) else {
             return Ok(None);
         };
+        self.keep(id, stamp, value.clone());
+        Ok(Some(value))
+    }
+
+    /// Entry `id`'s copy when it is current, else `None`.
+    pub fn current(&self, db: &Db, id: &K) -> Option<std::sync::Arc<V>> {
+        let version = db.catalog_version();
+        let entries = self.entries.lock().ok()?;
+        let entry = entries.get(id)?;
+        let fresh = entry.stamp.version == version
+            && entry.stamp.at.elapsed() < std::time::Duration::from_millis(Self::TRUST_MS);
+        fresh.then(|| entry.value.clone())
+    }
+
+    /// The stamp of a read starting now, for [`StoreCache::keep`].
+    pub fn stamp(db: &Db) -> Stamp {
+        Stamp {
+            version: db.catalog_version(),
+            at: std::time::Instant::now(),
+        }
+    }
+
+    /// Keeps `value` as entry `id`'s copy, read from the start marked `stamp`.
+    pub fn keep(&self, id: K, stamp: Stamp, value: std::sync::Arc<V>) {
         if let Ok(mut entries) = self.entries.lock() {
             if entries.len() >= Self::MAX_STORES {
                 entries.clear();
             }
-            entries.insert(
-                id,
-                Cached {
-                    version,
-                    read_at,
-                    value: value.clone(),
-                },
-            );
+            entries.insert(id, Cached { stamp, value });
         }
-        Ok(Some(value))
-    }
-
-    fn current(&self, id: StoreId, version: u64) -> Option<std::sync::Arc<V>> {
-        let entries = self.entries.lock().ok()?;
-        let entry = entries.get(&id)?;
-        let fresh =
-            entry.version == version && entry.read_at.elapsed() < std::time::Duration::from_millis(Self::TRUST_MS);
-        fresh.then(|| entry.value.clone())
     }
 }
 

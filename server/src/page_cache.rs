@@ -1,0 +1,196 @@
+//! Whole pages for visitors who are not logged in (issue 13: `GET
+//! /stores/1` at 5,000 req/s and seed 001's siege test).
+//!
+//! The store list (`/`) and a store's menu (`/stores/{id}`) read the same
+//! for every visitor without a session in the same language: the catalog
+//! is the same for everyone, and nothing on them is anybody's own. Such a
+//! page is rendered once and then served from memory under the catalog's
+//! rules ([`catalog::StoreCache`]): until this process commits a catalog
+//! write (an owner's edit, stock a checkout took, a review), and for at
+//! most [`catalog::StoreCache::TRUST_MS`] milliseconds, which also bounds
+//! what changes with the clock (a store opening or closing) and what
+//! another replica wrote.
+//!
+//! Each page still gets a fresh script nonce: the copy is kept cut at its
+//! nonce and joined with a new one, in the body and in the
+//! Content-Security-Policy (`app::page_security_policy`), so no two
+//! responses share one (issue 15, item 10).
+//!
+//! Only a `GET` without a query string or a session cookie is answered from
+//! memory, and only a 200 page that sets no cookie is kept.
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+
+/// A page in one language: its path and the language's code (`ko`, `en`).
+type PageKey = (String, &'static str);
+
+/// The pages kept for visitors without a session, and the database whose
+/// catalog version says when they are stale. Clones share one cache.
+#[derive(Clone)]
+pub struct PageCache {
+    db: db::Db,
+    pages: catalog::StoreCache<Page, PageKey>,
+    session_cookie: &'static str,
+}
+
+/// A rendered page cut at its nonce: `parts` joined with the nonce are the
+/// body; `headers` are the response's but the policy, which names the nonce.
+struct Page {
+    headers: axum::http::HeaderMap,
+    parts: Vec<Bytes>,
+}
+
+/// The largest page kept, in bytes (a menu page is about 10 KB).
+const MAX_PAGE_BYTES: usize = 1024 * 1024;
+
+impl PageCache {
+    /// An empty cache for the pages of the app on `db`, whose sessions
+    /// travel in the cookie named `session_cookie`.
+    pub fn new(db: db::Db, session_cookie: &'static str) -> PageCache {
+        PageCache {
+            db,
+            pages: catalog::StoreCache::new(),
+            session_cookie,
+        }
+    }
+
+    /// The key of `request` when its page may come from memory: a `GET` of
+    /// `/` or `/stores/{id}` with no query and no session cookie.
+    fn key_of(&self, request: &Request) -> Option<PageKey> {
+        if request.method() != Method::GET || request.uri().query().is_some() {
+            return None;
+        }
+        let path = request.uri().path();
+        let store_page = path
+            .strip_prefix("/stores/")
+            .is_some_and(|id| (1..=18).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit()));
+        if path != "/" && !store_page {
+            return None;
+        }
+        let headers = request.headers();
+        let has_session = headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|cookies| cookies.split(';'))
+            .any(|cookie| cookie.trim().split('=').next() == Some(self.session_cookie));
+        if has_session {
+            return None;
+        }
+        Some((path.to_string(), app::lang::code(app::lang::of_headers(headers))))
+    }
+}
+
+/// Answers a cacheable request (see the module) from memory when its page
+/// is current, else renders it and keeps it when it may be kept. Other
+/// requests pass through untouched. Counted in `page_cache_total` by
+/// `outcome` (`hit`, `miss`).
+pub async fn serve(State(cache): State<PageCache>, request: Request, next: Next) -> Response {
+    let Some(key) = cache.key_of(&request) else {
+        return next.run(request).await;
+    };
+    if let Some(page) = cache.pages.current(&cache.db, &key) {
+        metrics::counter!("page_cache_total", "outcome" => "hit").increment(1);
+        return page.response(&leptos::nonce::Nonce::new());
+    }
+    metrics::counter!("page_cache_total", "outcome" => "miss").increment(1);
+    let stamp = catalog::StoreCache::<Page, PageKey>::stamp(&cache.db);
+    let response = next.run(request).await;
+    if response.status() != StatusCode::OK || response.headers().contains_key(header::SET_COOKIE) {
+        return response;
+    }
+    let Some(nonce) = nonce_of(response.headers()) else {
+        return response;
+    };
+    let (parts, body) = response.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, MAX_PAGE_BYTES).await else {
+        // Too large to keep, or cut off (the render failed mid-way): not kept.
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    };
+    let page = Page::cut(parts.headers.clone(), &body, &nonce);
+    cache.pages.keep(key, stamp, Arc::new(page));
+    Response::from_parts(parts, Body::from(body))
+}
+
+/// The nonce named in a page's Content-Security-Policy (`'nonce-…'`).
+fn nonce_of(headers: &axum::http::HeaderMap) -> Option<String> {
+    let policy = headers.get(header::CONTENT_SECURITY_POLICY)?.to_str().ok()?;
+    let nonce = policy.split("'nonce-").nth(1)?.split('\'').next()?;
+    (!nonce.is_empty()).then(|| nonce.to_string())
+}
+
+impl Page {
+    /// `body` cut at every `nonce`; `headers` without those that a new
+    /// response gets afresh.
+    fn cut(mut headers: axum::http::HeaderMap, body: &Bytes, nonce: &str) -> Page {
+        headers.remove(header::CONTENT_SECURITY_POLICY);
+        headers.remove(header::CONTENT_LENGTH);
+        let text = body.as_ref();
+        let needle = nonce.as_bytes();
+        let mut parts = Vec::new();
+        let mut start = 0;
+        for found in memchr::memmem::find_iter(text, needle) {
+            parts.push(body.slice(start..found));
+            start = found + needle.len();
+        }
+        parts.push(body.slice(start..));
+        Page { headers, parts }
+    }
+
+    /// The page with `nonce` in place of the one it was rendered with.
+    fn response(&self, nonce: &leptos::nonce::Nonce) -> Response {
+        let nonce = nonce.to_string();
+        let length = self.parts.iter().map(Bytes::len).sum::<usize>() + nonce.len() * (self.parts.len() - 1);
+        let mut body = Vec::with_capacity(length);
+        for (i, part) in self.parts.iter().enumerate() {
+            if i > 0 {
+                body.extend_from_slice(nonce.as_bytes());
+            }
+            body.extend_from_slice(part);
+        }
+        let mut response = Response::new(Body::from(body));
+        *response.headers_mut() = self.headers.clone();
+        if let Ok(policy) = HeaderValue::from_str(&app::page_security_policy(&nonce)) {
+            response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, policy);
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_page_is_joined_with_the_new_nonce_wherever_the_old_one_was() {
+        let body = Bytes::from_static(b"<script nonce=\"OLD\">a</script><p>OLD-ish</p><script nonce=\"OLD\"></script>");
+        let page = Page::cut(axum::http::HeaderMap::new(), &body, "OLD");
+        assert_eq!(page.parts.len(), 4);
+        let joined: Vec<u8> = page.parts.iter().flat_map(|p| p.to_vec()).collect();
+        assert_eq!(
+            joined,
+            b"<script nonce=\"\">a</script><p>-ish</p><script nonce=\"\"></script>"
+        );
+    }
+
+    #[test]
+    fn the_nonce_is_read_from_the_page_policy() {
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_str(&app::page_security_policy("abc+/=")).unwrap(),
+        );
+        assert_eq!(nonce_of(&headers).as_deref(), Some("abc+/="));
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'"),
+        );
+        assert_eq!(nonce_of(&headers), None);
+    }
+}
