@@ -15,6 +15,13 @@
 # rendered without it). `READS_SERVER=path/to/server` measures another
 # build instead (an earlier commit's, for a before/after in one run).
 #
+# With `siege` it runs seed 001's test instead: `siege -b --no-parser` (no
+# think time, a new connection per request, only the page: siege's HTML
+# parser would also fetch the CSS it links) at `connections` concurrent
+# users on `/stores/1` for `seconds`, then on `/healthz` (the baseline) for
+# at most 30 s; one Markdown row each (Debian's siege, installed when
+# missing). The published run: `crates/loadgen/reads.sh 120 100 siege`.
+#
 # With `every-page` it runs one scenario instead, for the whole time: every
 # kind of page in turn, each as the person who may see it (anonymous: the
 # store list, filtered and searched, all ten stores, login, sign-up; a
@@ -30,12 +37,14 @@ seconds=${1:-10}
 connections=${2:-100}
 port=${READS_PORT:-3290}
 
-if ! command -v wrk >/dev/null; then
+tool=wrk
+[ "${3:-}" = siege ] && tool=siege
+if ! command -v "$tool" >/dev/null; then
   sudo_cmd=""
   [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
-  echo "==> installing Debian's wrk" >&2
+  echo "==> installing Debian's $tool" >&2
   $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq wrk
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "$tool"
 fi
 server_bin=${READS_SERVER:-target/release/server}
 if [ -z "${READS_SERVER:-}" ] && [ ! -x target/release/server ]; then
@@ -81,6 +90,25 @@ run() {
   read -r _ rps p50 p99 status errors <<<"$line"
   printf '| %s | %s | %s / %s | %s | %s |\n' "$name" "$rps" "$p50" "$p99" "$status" "$errors"
 }
+
+if [ "${3:-}" = siege ]; then
+  # siege's JSON summary, one row: transactions, availability, rate, longest, failed.
+  siege_row() {
+    local name=$1 secs=$2 path=$3
+    siege -q -b --no-parser -c"$connections" -t"${secs}S" "http://127.0.0.1:$port$path" 2>&1 |
+      tr -d ' \t,"{}' | awk -F: -v name="$name" '
+        $1 == "transactions" { t = $2 } $1 == "availability" { a = $2 }
+        $1 == "transaction_rate" { r = $2 } $1 == "longest_transaction" { l = $2 }
+        $1 == "failed_transactions" { f = $2 }
+        END { printf "| %s | %s | %s %% | %s | %s s | %s |\n", name, t, a, r, l, f }'
+  }
+  echo "| siege, $connections concurrent, no delay | transactions | availability | tx/s | longest | failed |"
+  echo "|---|---:|---:|---:|---:|---:|"
+  siege_row "GET /stores/1 (menu page), ${seconds} s" "$seconds" /stores/1
+  baseline=$((seconds < 30 ? seconds : 30))
+  siege_row "GET /healthz (baseline), ${baseline} s" "$baseline" /healthz
+  exit 0
+fi
 
 if [ "${3:-}" = every-page ]; then
   # A demo account's session cookie (`name=value`).
