@@ -17,7 +17,8 @@
 //! responses share one (issue 15, item 10).
 //!
 //! Only a `GET` without a query string or a session cookie is answered from
-//! memory, and only a 200 page that sets no cookie is kept.
+//! memory, and only a 200 page that sets no cookie and is at most
+//! [`MAX_PAGE_BYTES`] long, is kept.
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -45,7 +46,8 @@ struct Page {
     parts: Vec<Bytes>,
 }
 
-/// The largest page kept, in bytes (a menu page is about 10 KB).
+/// The largest page kept, in bytes (a menu page is about 10 KB); a larger
+/// one is sent as it comes and not kept.
 const MAX_PAGE_BYTES: usize = 1024 * 1024;
 
 impl PageCache {
@@ -108,13 +110,53 @@ pub async fn serve(State(cache): State<PageCache>, request: Request, next: Next)
         return response;
     };
     let (parts, body) = response.into_parts();
-    let Ok(body) = axum::body::to_bytes(body, MAX_PAGE_BYTES).await else {
-        // Too large to keep, or cut off (the render failed mid-way): not kept.
-        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    let body = match read_up_to(body, MAX_PAGE_BYTES).await {
+        Ok(Whole(body)) => body,
+        // Too large to keep (a store list of thousands): sent as it comes.
+        Ok(Longer(body)) => return Response::from_parts(parts, body),
+        Err(()) => {
+            // Cut off (the render failed mid-way), as the reader would have seen it.
+            let mut refused = StatusCode::SERVICE_UNAVAILABLE.into_response();
+            refused
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            return refused;
+        }
     };
     let page = Page::cut(parts.headers.clone(), &body, &nonce);
     cache.pages.keep(key, stamp, Arc::new(page));
     Response::from_parts(parts, Body::from(body))
+}
+
+/// A body read up to a limit ([`read_up_to`]).
+enum Read {
+    /// All of it, within the limit.
+    Whole(Bytes),
+    /// Longer than the limit: the same body again, the part read first
+    /// followed by the rest.
+    Longer(Body),
+}
+use Read::{Longer, Whole};
+
+/// Reads `body` whole when it is at most `limit` bytes long; a longer one
+/// comes back unchanged for sending as it comes.
+///
+/// Errors: the body failed while being read.
+async fn read_up_to(body: Body, limit: usize) -> Result<Read, ()> {
+    use futures::StreamExt;
+    let mut rest = body.into_data_stream();
+    let mut read: Vec<Bytes> = Vec::new();
+    let mut length = 0;
+    while let Some(chunk) = rest.next().await {
+        let chunk = chunk.map_err(|_| ())?;
+        length += chunk.len();
+        read.push(chunk);
+        if length > limit {
+            let first = futures::stream::iter(read.into_iter().map(Ok::<Bytes, axum::Error>));
+            return Ok(Longer(Body::from_stream(first.chain(rest))));
+        }
+    }
+    Ok(Whole(read.concat().into()))
 }
 
 /// The nonce named in a page's Content-Security-Policy (`'nonce-…'`).
@@ -177,6 +219,24 @@ mod tests {
             joined,
             b"<script nonce=\"\">a</script><p>-ish</p><script nonce=\"\"></script>"
         );
+    }
+
+    #[tokio::test]
+    async fn a_body_over_the_limit_is_sent_whole_and_unchanged() {
+        let body = || {
+            let chunks =
+                ["<html>", "0123456789", "</html>"].map(|c| Ok::<_, axum::Error>(Bytes::from_static(c.as_bytes())));
+            Body::from_stream(futures::stream::iter(chunks))
+        };
+        let Ok(Whole(whole)) = read_up_to(body(), 23).await else {
+            panic!("23 bytes fit a limit of 23");
+        };
+        assert_eq!(whole, "<html>0123456789</html>");
+        let Ok(Longer(longer)) = read_up_to(body(), 10).await else {
+            panic!("23 bytes are over a limit of 10");
+        };
+        let again = axum::body::to_bytes(longer, 100).await.unwrap();
+        assert_eq!(again, "<html>0123456789</html>", "nothing lost or repeated");
     }
 
     #[test]
