@@ -239,7 +239,7 @@ mod tests {
             GuardConfig {
                 timeout_ms: 1_000,
                 failures: 3,
-                open_ms: 200,
+                open_ms: 1_000,
             },
         );
         for i in 0..3 {
@@ -260,7 +260,7 @@ mod tests {
         );
 
         sandbox.set_faults(0, 0.0);
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        tokio::time::sleep(Duration::from_millis(1_100)).await;
         assert!(guarded.accepting(), "half-open after the open time");
         assert!(guarded.authorize(&request("k4")).await.is_ok(), "the probe succeeds");
         assert_eq!(guarded.state(), BreakerState::Closed);
@@ -269,7 +269,9 @@ mod tests {
     #[tokio::test]
     async fn a_slow_gateway_times_out_and_declines_do_not_count() {
         let (_t, sandbox) = crate::sandbox::tests::sandbox(SandboxConfig {
-            latency_ms: 300,
+            // Far above the timeout; the timeout itself leaves room for a
+            // real ledger write on a loaded CI machine (50 ms did not).
+            latency_ms: 30_000,
             ..SandboxConfig::default()
         })
         .await;
@@ -277,7 +279,7 @@ mod tests {
         let guarded = GuardedGateway::new(
             sandbox.clone(),
             GuardConfig {
-                timeout_ms: 50,
+                timeout_ms: 1_000,
                 failures: 2,
                 open_ms: 10_000,
             },
