@@ -80,6 +80,53 @@ fn signup_screen() -> AnyView {
     view! { <SignupPage/> }.into_any()
 }
 
+/// Names in `<link rel=preload>` the chunks of the screens this page has
+/// rendered so far, so that the browser fetches them with the main WASM
+/// instead of after it (issue 13: on Fast 3G each later wave is another
+/// half-second round trip). Called on the server once a screen's view is
+/// ready, inside the page's own reactive owner.
+///
+/// leptos_integration_utils 0.8.9 does this itself after the render, but
+/// outside any owner (`from_app` calls `use_context::<WasmSplitManifest>`
+/// on whichever owner the thread last had), so a page got its preloads only
+/// by chance, or got another page's. Taking the screens out of the set it
+/// reads leaves it nothing to do. The links say `crossorigin="anonymous"`:
+/// the chunk loader's `fetch` is a same-origin CORS request, and a preload
+/// is only reused by a request with the same credentials mode.
+#[cfg(feature = "ssr")]
+fn preload_rendered_chunks() {
+    use leptos::{PrefetchLazyFn, WasmSplitManifest};
+    use leptos_meta::Link;
+    let (Some(rendered), Some(manifest)) = (use_context::<PrefetchLazyFn>(), use_context::<WasmSplitManifest>()) else {
+        return;
+    };
+    let screens: Vec<&'static str> = rendered
+        .0
+        .try_update_value(|screens| screens.drain().collect())
+        .unwrap_or_default();
+    let files: Vec<String> = manifest
+        .0
+        .try_with_value(|(pkg, chunks, _loader)| {
+            let mut files: Vec<String> = screens
+                .iter()
+                .filter_map(|screen| chunks.get(*screen))
+                .flatten()
+                .map(|chunk| format!("{pkg}/{chunk}.wasm"))
+                .collect();
+            files.sort_unstable();
+            files.dedup();
+            files
+        })
+        .unwrap_or_default();
+    for href in files {
+        // Rendering a leptos_meta tag registers it for the page's <head>.
+        let _ = view! {
+            <Link rel="preload" href as_="fetch" type_="application/wasm" crossorigin="anonymous"/>
+        }
+        .to_html();
+    }
+}
+
 /// Declares a route type whose view is `$load`, one of the functions above,
 /// and whose `preload` fetches that function's chunk (`$preload`, which
 /// `#[lazy]` defines in the browser's build only). The router awaits
@@ -97,7 +144,10 @@ macro_rules! on_demand {
             }
 
             async fn view(_this: Self) -> AnyView {
-                $load.await
+                let view = $load.await;
+                #[cfg(feature = "ssr")]
+                preload_rendered_chunks();
+                view
             }
 
             async fn preload() {

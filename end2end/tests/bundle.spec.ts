@@ -84,3 +84,56 @@ test("when a screen's chunk cannot be fetched, the link still leads to the page,
   expect(loads).toBe(1);
   await customer.context().close();
 });
+
+/** The `href`s of a page's `<link rel="preload" … .wasm>` tags but the main WASM's. */
+function preloadedChunks(html: string): string[] {
+  const links = html.match(/<link\b[^>]*>/g) ?? [];
+  return links
+    .filter((tag) => /\brel="preload"/.test(tag))
+    .map((tag) => /\bhref="([^"]+\.wasm)"/.exec(tag)?.[1])
+    .filter((href): href is string => href !== undefined && !MAIN.test(href));
+}
+
+// Each on-demand screen names its chunks in the page it is served in, so a
+// phone fetches them with the main WASM rather than one slow round trip
+// after it (app/src/screens.rs, `preload_rendered_chunks`); before, a page
+// got them by chance. The browser uses the preloads (each chunk is fetched
+// once, none beyond them), and the visitors' pages name none.
+const ON_DEMAND: { who?: string; path: string }[] = [
+  { who: "rider.moto@demo.delivery", path: "/rider" },
+  { who: "owner.chicken@demo.delivery", path: "/owner" },
+  { who: "owner.chicken@demo.delivery", path: "/owner/stores/1" },
+  { who: "minjun@demo.delivery", path: "/orders" },
+  { who: "admin@demo.delivery", path: "/admin" },
+  { path: "/signup" },
+];
+
+for (const { who, path } of ON_DEMAND) {
+  test(`${path} names its chunks for preload, and they are all it fetches`, async ({ browser }) => {
+    const page = who ? await personLoggedIn(browser, who) : await (await browser.newContext()).newPage();
+    for (let round = 0; round < 3; round++) {
+      const html = await (await page.request.get(path)).text();
+      expect(preloadedChunks(html).length, `round ${round}: ${path} named no chunk`).toBeGreaterThan(0);
+    }
+    const html = await (await page.request.get(path)).text();
+    const preloads = preloadedChunks(html).sort();
+    for (const href of preloads) {
+      const file = await page.request.get(href);
+      expect(file.status(), href).toBe(200);
+    }
+    const wasm = wasmRequests(page);
+    await page.goto(path);
+    await hydrated(page);
+    const chunks = wasm.filter((p) => !MAIN.test(p));
+    expect([...new Set(chunks)].sort(), "the chunks fetched are the ones named").toEqual(preloads);
+    // A preload the loader could not use (another credentials mode) would be fetched again.
+    expect(chunks.length, `each once: ${chunks.join(", ")}`).toBe(preloads.length);
+    await page.context().close();
+  });
+}
+
+test("the visitors' pages name no chunk", async ({ request }) => {
+  for (const path of ["/", "/stores/1", "/login"]) {
+    expect(preloadedChunks(await (await request.get(path)).text()), path).toEqual([]);
+  }
+});
