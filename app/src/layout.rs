@@ -61,6 +61,7 @@ pub fn AccountMenu() -> impl IntoView {
     // Created here, outside the Suspense that shows it (leptos#4866).
     let unread = crate::customer::notifications::unread_resource();
     let i18n = use_i18n();
+    let remember = ServerAction::<crate::lang::SetLanguage>::new();
     // The language the account chose follows its user to every device
     // (issue 12): after a login, the page switches to it.
     Effect::new(move |_| {
@@ -72,6 +73,11 @@ pub fn AccountMenu() -> impl IntoView {
             .and_then(|code| crate::lang::parse(&code));
         if let Some(locale) = chosen.filter(|l| *l != i18n.get_locale_untracked()) {
             i18n.set_locale(locale);
+            // The bundle writes no cookie (app/Cargo.toml): the server keeps
+            // the language for this device's next page.
+            remember.dispatch(crate::lang::SetLanguage {
+                lang: crate::lang::code(locale).to_string(),
+            });
         }
     });
     view! {
