@@ -204,16 +204,20 @@ const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
 /// The bundle under `/pkg` (issue 13): brotli or gzip as cargo-leptos
 /// precompressed it (`--precompress`, release builds) when the browser
-/// accepts it, else the plain file. Names that carry a content hash
-/// ([`crate::config::bundle_is_hashed`]) are cached for a year, unchanged
-/// (`immutable`: a new build has new names); plain names are revalidated
-/// on every use (`no-cache`). Errors (404) carry neither; a name the file
-/// system cannot open (too long, say) is a 404 too, never a 500.
+/// accepts it, else the plain file. A file whose name carries the hash of
+/// what it holds ([`named_by_content`]) is cached for a year, unchanged
+/// (`immutable`: a new build has new names); every other file is
+/// revalidated on every use (`no-cache`). Errors (404) carry neither; a
+/// name the file system cannot open (too long, say) is a 404 too, never a
+/// 500.
 fn bundle_files<S: Clone + Send + Sync + 'static>(options: &leptos::config::LeptosOptions) -> Router<S> {
-    use axum::http::{header, HeaderValue, Response};
-    use tower_http::set_header::SetResponseHeaderLayer;
+    use axum::http::{header, HeaderValue};
     let dir = std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir);
-    let cache = HeaderValue::from_static(if options.hash_files { IMMUTABLE } else { "no-cache" });
+    let lasting = std::sync::Arc::new(if options.hash_files {
+        named_by_content(&dir)
+    } else {
+        std::collections::HashSet::new()
+    });
     let files = tower_http::services::ServeDir::new(dir)
         .precompressed_br()
         .precompressed_gzip();
@@ -228,19 +232,55 @@ fn bundle_files<S: Clone + Send + Sync + 'static>(options: &leptos::config::Lept
                 response
             },
         ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CACHE_CONTROL,
-            move |response: &Response<_>| response.status().is_success().then(|| cache.clone()),
-        ))
-        .layer(SetResponseHeaderLayer::appending(
-            header::VARY,
-            |response: &Response<_>| {
-                response
-                    .status()
-                    .is_success()
-                    .then_some(HeaderValue::from_static("accept-encoding"))
+        .layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| {
+                let lasting = lasting.clone();
+                async move {
+                    let name = request.uri().path().rsplit('/').next().unwrap_or_default();
+                    let cache = if lasting.contains(name) { IMMUTABLE } else { "no-cache" };
+                    let mut response = next.run(request).await;
+                    if response.status().is_success() {
+                        let headers = response.headers_mut();
+                        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+                        headers.append(header::VARY, HeaderValue::from_static("accept-encoding"));
+                    }
+                    response
+                }
             },
         ))
+}
+
+/// The names of the files in `pkg_dir` that may be cached for good: those
+/// named `<stem>.<hash>.<extension>` where `<hash>` is the MD5 of the file,
+/// in unpadded base64url (22 characters), as cargo-leptos names them.
+///
+/// Not every hashed name qualifies: cargo-leptos 0.3.10 hashes the main JS
+/// and WASM, then writes the chunk loader's final name into both, so their
+/// names stay the same when only a screen loaded on demand changed. A
+/// browser holding last build's copy "for good" would ask for a loader
+/// that no longer exists and never hydrate again; such files are
+/// revalidated instead (a 304 when unchanged). Read once, at start.
+fn named_by_content(pkg_dir: &std::path::Path) -> std::collections::HashSet<String> {
+    use base64::Engine;
+    use md5::{Digest, Md5};
+    let Ok(entries) = std::fs::read_dir(pkg_dir) else {
+        return std::collections::HashSet::new();
+    };
+    entries
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            let name = entry.file_name().into_string().ok()?;
+            let mut parts = name.rsplit('.');
+            let (_extension, hash) = (parts.next()?, parts.next()?);
+            parts.next()?;
+            if hash.len() != 22 || !entry.file_type().ok()?.is_file() {
+                return None;
+            }
+            let content = std::fs::read(entry.path()).ok()?;
+            let actual = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Md5::digest(&content));
+            (actual == hash).then_some(name)
+        })
+        .collect()
 }
 
 /// `/manifest.webmanifest` in the request's language (cookie, else
@@ -300,14 +340,27 @@ mod tests {
     use axum::http::{header, Request, StatusCode};
     use tower::ServiceExt;
 
-    /// The answer to `GET path` from a bundle folder of one wasm file (and
-    /// its brotli and gzip forms), with the folder (removed when dropped).
+    /// A bundle file named by the MD5 of `content`, as cargo-leptos names them.
+    fn hashed_name(content: &[u8]) -> String {
+        use base64::Engine;
+        use md5::{Digest, Md5};
+        let hash = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Md5::digest(content));
+        format!("delivery.{hash}.wasm")
+    }
+
+    /// The answer to `GET path` from a bundle folder of two wasm files (and
+    /// their brotli and gzip forms): [`hashed_name`] of `b"plain wasm"`, and
+    /// one whose name is the hash of other content (`stale`), with the
+    /// folder (removed when dropped).
     async fn get(hashed: bool, path: &str, accept_encoding: &str) -> (axum::response::Response, tempfile::TempDir) {
         let site = tempfile::tempdir().unwrap();
-        std::fs::create_dir(site.path().join("pkg")).unwrap();
-        std::fs::write(site.path().join("pkg/delivery.abc.wasm"), b"plain wasm").unwrap();
-        std::fs::write(site.path().join("pkg/delivery.abc.wasm.br"), b"brotli wasm").unwrap();
-        std::fs::write(site.path().join("pkg/delivery.abc.wasm.gz"), b"gzip wasm").unwrap();
+        let pkg = site.path().join("pkg");
+        std::fs::create_dir(&pkg).unwrap();
+        for name in [hashed_name(b"plain wasm"), hashed_name(b"last build's wasm")] {
+            std::fs::write(pkg.join(&name), b"plain wasm").unwrap();
+            std::fs::write(pkg.join(format!("{name}.br")), b"brotli wasm").unwrap();
+            std::fs::write(pkg.join(format!("{name}.gz")), b"gzip wasm").unwrap();
+        }
         let options = leptos::config::LeptosOptions::builder()
             .output_name("delivery")
             .site_root(site.path().to_str().unwrap())
@@ -333,7 +386,8 @@ mod tests {
 
     #[tokio::test]
     async fn hashed_bundle_files_are_sent_precompressed_and_cached_for_good() {
-        let (brotli, _site) = get(true, "/pkg/delivery.abc.wasm", "gzip, deflate, br").await;
+        let path = format!("/pkg/{}", hashed_name(b"plain wasm"));
+        let (brotli, _site) = get(true, &path, "gzip, deflate, br").await;
         assert_eq!(brotli.status(), StatusCode::OK);
         assert_eq!(header_of(&brotli, header::CONTENT_ENCODING), Some("br"));
         assert_eq!(header_of(&brotli, header::CONTENT_TYPE), Some("application/wasm"));
@@ -341,18 +395,29 @@ mod tests {
         assert_eq!(header_of(&brotli, header::VARY), Some("accept-encoding"));
         assert_eq!(body(brotli).await, "brotli wasm");
 
-        let (gzip, _site) = get(true, "/pkg/delivery.abc.wasm", "gzip").await;
+        let (gzip, _site) = get(true, &path, "gzip").await;
         assert_eq!(header_of(&gzip, header::CONTENT_ENCODING), Some("gzip"));
         assert_eq!(body(gzip).await, "gzip wasm");
 
-        let (plain, _site) = get(true, "/pkg/delivery.abc.wasm", "identity").await;
+        let (plain, _site) = get(true, &path, "identity").await;
         assert_eq!(header_of(&plain, header::CONTENT_ENCODING), None);
+        assert_eq!(header_of(&plain, header::CACHE_CONTROL), Some(super::IMMUTABLE));
         assert_eq!(body(plain).await, "plain wasm");
     }
 
     #[tokio::test]
+    async fn a_file_whose_name_is_not_the_hash_of_its_content_is_revalidated() {
+        // cargo-leptos rewrites the main JS and WASM after naming them.
+        let path = format!("/pkg/{}", hashed_name(b"last build's wasm"));
+        let (stale, _site) = get(true, &path, "br").await;
+        assert_eq!(stale.status(), StatusCode::OK);
+        assert_eq!(header_of(&stale, header::CONTENT_ENCODING), Some("br"));
+        assert_eq!(header_of(&stale, header::CACHE_CONTROL), Some("no-cache"));
+    }
+
+    #[tokio::test]
     async fn plain_names_are_revalidated_and_missing_files_are_not_cached() {
-        let (plain, _site) = get(false, "/pkg/delivery.abc.wasm", "br").await;
+        let (plain, _site) = get(false, &format!("/pkg/{}", hashed_name(b"plain wasm")), "br").await;
         assert_eq!(header_of(&plain, header::CACHE_CONTROL), Some("no-cache"));
         let (unopenable, _site) = get(true, &format!("/pkg/{}.wasm", "x".repeat(2_000)), "br").await;
         assert_eq!(unopenable.status(), StatusCode::NOT_FOUND, "a name too long to open");
