@@ -9,6 +9,8 @@
 //
 //   node bench/fast3g.mjs http://127.0.0.1:3301/stores/1 http://127.0.0.1:3302/stores/1 [rounds]
 //   FAST3G_LOGIN=owner.chicken@demo.delivery node bench/fast3g.mjs URL ...   (logged in first, demo password)
+//   FAST3G_RETURN=1 node bench/fast3g.mjs URL ...   (a returning visitor: the page is
+//     opened once unthrottled, then measured on a second visit with the browser's cache)
 import { chromium } from "@playwright/test";
 
 const args = process.argv.slice(2);
@@ -29,6 +31,10 @@ async function visit(url) {
     if (!login.ok()) throw new Error(`login as ${process.env.FAST3G_LOGIN}: ${login.status()}`);
   }
   const page = await context.newPage();
+  if (process.env.FAST3G_RETURN) {
+    await page.goto(url);
+    await page.locator("body[data-hydrated=true]").waitFor({ state: "attached", timeout: 120_000 });
+  }
   const cdp = await context.newCDPSession(page);
   await cdp.send("Network.enable");
   const wasm = new Set();
