@@ -72,11 +72,17 @@ pub fn AccountMenu() -> impl IntoView {
             .and_then(|u| u.language)
             .and_then(|code| crate::lang::parse(&code));
         if let Some(locale) = chosen.filter(|l| *l != i18n.get_locale_untracked()) {
-            i18n.set_locale(locale);
-            // The bundle writes no cookie (app/Cargo.toml): the server keeps
-            // the language for this device's next page.
-            remember.dispatch(crate::lang::SetLanguage {
-                lang: crate::lang::code(locale).to_string(),
+            // Not before the whole page has hydrated: a screen still
+            // waiting for its chunk would hydrate in the new language
+            // against markup in the old one, and panic (the account's
+            // language chosen on another device, this one's cookie older).
+            crate::ui::when_hydrated(move || {
+                i18n.set_locale(locale);
+                // The bundle writes no cookie (app/Cargo.toml): the server
+                // keeps the language for this device's next page.
+                remember.dispatch(crate::lang::SetLanguage {
+                    lang: crate::lang::code(locale).to_string(),
+                });
             });
         }
     });

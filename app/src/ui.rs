@@ -9,6 +9,28 @@ use domain::{Money, OrderStatus};
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 
+/// Runs `then` once the page has hydrated — at once when it has — in the
+/// browser (`frontend` marks `<body data-hydrated="true">` when the last
+/// screen, chunks included, has taken over its markup); checked every 50
+/// ms. A change that re-renders text (the language) made earlier would meet
+/// markup of the old text in a screen still hydrating. On the server it
+/// never runs (effects do not run there either).
+pub fn when_hydrated(then: impl FnOnce() + 'static) {
+    #[cfg(feature = "hydrate")]
+    {
+        let done = document()
+            .body()
+            .is_some_and(|body| body.get_attribute("data-hydrated").as_deref() == Some("true"));
+        if done {
+            then();
+        } else {
+            set_timeout(move || when_hydrated(then), std::time::Duration::from_millis(50));
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    drop(then);
+}
+
 /// An amount in the reader's language, following a language switch:
 /// 12,000원 or ₩12,000.
 pub fn won(amount: Money) -> impl Fn() -> String + Send + Sync + Clone + 'static {

@@ -180,3 +180,31 @@ test("switching to English mid-order changes the page, old notifications and liv
   await expect(customer.locator("html")).toHaveAttribute("lang", "ko");
   await expect(customer.getByTestId("notifications")).toContainText(new RegExp(`주문 #${orderId}[을를] 접수했어요`));
 });
+
+test("an account's language chosen on another device takes over once the page has hydrated", async ({ browser }) => {
+  // This device's cookie still says Korean; the account says English (chosen
+  // elsewhere). The page is rendered in Korean, hydrates, and only then
+  // switches — switching earlier made an on-demand screen hydrate English
+  // text against Korean markup and panic — and the next page is English.
+  const context = await browser.newContext({ viewport: phone, locale: "ko-KR" });
+  const customer = await context.newPage();
+  const failures: string[] = [];
+  customer.on("pageerror", (error) => failures.push(String(error)));
+  const signed = await customer.request.post("/api/signup", {
+    form: { email: `elsewhere-${Date.now()}@example.kr`, display_name: "다른 기기 손님", password: PASSWORD, role: "customer" },
+  });
+  expect(signed.status()).toBeLessThan(400);
+  expect((await customer.request.post("/api/set_language", { form: { lang: "en" } })).status()).toBeLessThan(400);
+  await context.addCookies([{ name: "i18n_pref_locale", value: "ko", url: test.info().project.use.baseURL! }]);
+
+  await customer.goto("/orders");
+  await hydrated(customer);
+  await expect(customer.locator("html")).toHaveAttribute("lang", "en");
+  await expect(customer.getByRole("heading", { name: "Your orders" })).toBeVisible();
+  await expect.poll(async () => (await context.cookies()).find((c) => c.name === "i18n_pref_locale")?.value).toBe("en");
+  await customer.goto("/orders");
+  await expect(customer.locator("html")).toHaveAttribute("lang", "en");
+  await hydrated(customer);
+  expect(failures).toEqual([]);
+  await context.close();
+});
