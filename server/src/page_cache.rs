@@ -6,10 +6,13 @@
 //! is the same for everyone, and nothing on them is anybody's own. Such a
 //! page is rendered once and then served from memory under the catalog's
 //! rules ([`catalog::StoreCache`]): until this process commits a catalog
-//! write (an owner's edit, stock a checkout took, a review), and for at
-//! most [`catalog::StoreCache::TRUST_MS`] milliseconds, which also bounds
-//! what changes with the clock (a store opening or closing) and what
-//! another replica wrote.
+//! write (an owner's edit, stock a checkout took, a review), and for
+//! [`catalog::StoreCache::TRUST_MS`] milliseconds, which also bounds what
+//! changes with the clock (a store opening or closing) and what another
+//! replica wrote. When that time is up, one request renders the page again
+//! while the others are still answered with the old copy, for at most
+//! [`catalog::StoreCache::GRACE_MS`] milliseconds more (so a popular page
+//! is not rendered by every request that arrives meanwhile).
 //!
 //! Each page still gets a fresh script nonce: the copy is kept cut at its
 //! nonce and joined with a new one, in the body and in the
@@ -89,16 +92,26 @@ impl PageCache {
 }
 
 /// Answers a cacheable request (see the module) from memory when its page
-/// is current, else renders it and keeps it when it may be kept. Other
+/// is current, else renders it and keeps it when it may be kept. When a
+/// page has just expired and another request is rendering it again, the
+/// expired copy answers meanwhile (`catalog::Lookup::Refreshing`: never
+/// after a catalog write, never more than a second past its time). Other
 /// requests pass through untouched. Counted in `page_cache_total` by
-/// `outcome` (`hit`, `miss`).
+/// `outcome` (`hit`, `refreshing`, `miss`).
 pub async fn serve(State(cache): State<PageCache>, request: Request, next: Next) -> Response {
     let Some(key) = cache.key_of(&request) else {
         return next.run(request).await;
     };
-    if let Some(page) = cache.pages.current(&cache.db, &key) {
-        metrics::counter!("page_cache_total", "outcome" => "hit").increment(1);
-        return page.response(&leptos::nonce::Nonce::new());
+    match cache.pages.lookup(&cache.db, &key) {
+        catalog::Lookup::Current(page) => {
+            metrics::counter!("page_cache_total", "outcome" => "hit").increment(1);
+            return page.response(&leptos::nonce::Nonce::new());
+        }
+        catalog::Lookup::Refreshing(page) => {
+            metrics::counter!("page_cache_total", "outcome" => "refreshing").increment(1);
+            return page.response(&leptos::nonce::Nonce::new());
+        }
+        catalog::Lookup::Read => {}
     }
     metrics::counter!("page_cache_total", "outcome" => "miss").increment(1);
     let stamp = catalog::StoreCache::<Page, PageKey>::stamp(&cache.db);

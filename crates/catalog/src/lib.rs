@@ -133,6 +133,9 @@ pub async fn store_menu(db: &Db, id: StoreId) -> Result<Option<StoreMenu>, sqlx:
 /// which this process does not hear of. A stale copy only ever shows:
 /// checkout prices and reserves from the database. What a read does not
 /// find is not kept, and at most [`StoreCache::MAX_STORES`] entries are.
+///
+/// [`StoreCache::lookup`] also hands out a copy just past its time while
+/// one caller makes the next (see [`Lookup`]).
 #[derive(Debug)]
 pub struct StoreCache<V, K = StoreId> {
     entries: std::sync::Arc<std::sync::Mutex<HashMap<K, Cached<V>>>>,
@@ -158,6 +161,27 @@ impl<V, K> Default for StoreCache<V, K> {
 struct Cached<V> {
     stamp: Stamp,
     value: std::sync::Arc<V>,
+    /// When a caller of [`StoreCache::lookup`] was told to make the next
+    /// copy, while it may not have finished.
+    refresh_since: Option<std::time::Instant>,
+}
+
+// A reader that gave up must leave time for the next one within the grace.
+const _: () = assert!(StoreCache::<(), u8>::REFRESH_MS < StoreCache::<(), u8>::GRACE_MS);
+
+/// What [`StoreCache::lookup`] found for an entry.
+#[derive(Debug)]
+pub enum Lookup<V> {
+    /// A current copy (as [`StoreCache::current`]).
+    Current(std::sync::Arc<V>),
+    /// A copy past its [`StoreCache::TRUST_MS`] by less than
+    /// [`StoreCache::GRACE_MS`], the catalog unchanged, while another
+    /// caller reads the next one: answer with it rather than read too.
+    Refreshing(std::sync::Arc<V>),
+    /// Nothing to answer with: the caller reads, and keeps what it read
+    /// ([`StoreCache::keep`]). When a copy just past its time exists, this
+    /// caller is the one others wait on for [`StoreCache::REFRESH_MS`].
+    Read,
 }
 
 /// When a read for a [`StoreCache`] started: the catalog's version then
@@ -178,6 +202,14 @@ impl<V, K: std::hash::Hash + Eq> StoreCache<V, K> {
     pub const TRUST_MS: u64 = 1_000;
     /// The most entries kept; past it the cache starts over.
     pub const MAX_STORES: usize = 10_000;
+    /// How long past [`StoreCache::TRUST_MS`] a copy may still answer while
+    /// its next one is being read, in milliseconds ([`Lookup::Refreshing`]).
+    /// A copy is thus never more than `TRUST_MS + GRACE_MS` old.
+    pub const GRACE_MS: u64 = 1_000;
+    /// How long the caller told to read the next copy is waited on, in
+    /// milliseconds: a read that failed or was given up (a client that went
+    /// away) leaves the next caller to read it.
+    pub const REFRESH_MS: u64 = 500;
 
     /// An empty cache.
     pub fn new() -> StoreCache<V, K> {
@@ -218,6 +250,46 @@ impl<V, K: std::hash::Hash + Eq> StoreCache<V, K> {
         fresh.then(|| entry.value.clone())
     }
 
+    /// Entry `id`'s copy when it is current; else, when the catalog has not
+    /// changed and the copy is less than [`StoreCache::GRACE_MS`] past its
+    /// time, the copy while another caller reads the next one, or the turn
+    /// to read it (see [`Lookup`]). A write to the catalog never answers
+    /// with the copy before it: the next caller reads. Visitors' pages
+    /// (issue 13): when a popular page's copy expires, one request renders
+    /// it again instead of every request that arrives meanwhile.
+    pub fn lookup(&self, db: &Db, id: &K) -> Lookup<V> {
+        self.lookup_at(db.catalog_version(), std::time::Instant::now(), id)
+    }
+
+    /// [`StoreCache::lookup`] at catalog version `version` and instant `now`.
+    fn lookup_at(&self, version: u64, now: std::time::Instant, id: &K) -> Lookup<V> {
+        let Ok(mut entries) = self.entries.lock() else {
+            return Lookup::Read;
+        };
+        let Some(entry) = entries.get_mut(id) else {
+            return Lookup::Read;
+        };
+        if entry.stamp.version != version {
+            return Lookup::Read;
+        }
+        let age = now.saturating_duration_since(entry.stamp.at);
+        if age < std::time::Duration::from_millis(Self::TRUST_MS) {
+            return Lookup::Current(entry.value.clone());
+        }
+        if age >= std::time::Duration::from_millis(Self::TRUST_MS + Self::GRACE_MS) {
+            return Lookup::Read;
+        }
+        let refreshing = entry.refresh_since.is_some_and(|since| {
+            now.saturating_duration_since(since) < std::time::Duration::from_millis(Self::REFRESH_MS)
+        });
+        if refreshing {
+            Lookup::Refreshing(entry.value.clone())
+        } else {
+            entry.refresh_since = Some(now);
+            Lookup::Read
+        }
+    }
+
     /// The stamp of a read starting now, for [`StoreCache::keep`].
     pub fn stamp(db: &Db) -> Stamp {
         Stamp {
@@ -232,7 +304,14 @@ impl<V, K: std::hash::Hash + Eq> StoreCache<V, K> {
             if entries.len() >= Self::MAX_STORES {
                 entries.clear();
             }
-            entries.insert(id, Cached { stamp, value });
+            entries.insert(
+                id,
+                Cached {
+                    stamp,
+                    value,
+                    refresh_since: None,
+                },
+            );
         }
     }
 }
@@ -508,7 +587,84 @@ pub async fn store_count(db: &Db) -> Result<i64, sqlx::Error> {
 
 #[cfg(test)]
 mod tests {
-    use super::like_pattern;
+    use super::{like_pattern, Lookup, Stamp, StoreCache};
+    use std::time::{Duration, Instant};
+
+    type Pages = StoreCache<&'static str, u32>;
+
+    fn kept(version: u64, at: Instant) -> Pages {
+        let cache = Pages::new();
+        cache.keep(1, Stamp { version, at }, std::sync::Arc::new("old page"));
+        cache
+    }
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn a_copy_just_past_its_time_answers_while_one_caller_reads_the_next() {
+        let read_at = Instant::now();
+        let cache = kept(7, read_at);
+        assert!(matches!(cache.lookup_at(7, read_at + ms(500), &1), Lookup::Current(p) if *p == "old page"));
+        let expired = read_at + ms(Pages::TRUST_MS + 100);
+        assert!(
+            matches!(cache.lookup_at(7, expired, &1), Lookup::Read),
+            "the first caller reads"
+        );
+        for later in [0, 10, Pages::REFRESH_MS - 1] {
+            assert!(
+                matches!(cache.lookup_at(7, expired + ms(later), &1), Lookup::Refreshing(p) if *p == "old page"),
+                "the others are answered with the old copy meanwhile"
+            );
+        }
+        cache.keep(
+            1,
+            Stamp {
+                version: 7,
+                at: expired,
+            },
+            std::sync::Arc::new("new page"),
+        );
+        assert!(matches!(cache.lookup_at(7, expired + ms(20), &1), Lookup::Current(p) if *p == "new page"));
+    }
+
+    #[test]
+    fn a_read_that_never_finishes_hands_the_turn_to_the_next_caller() {
+        let read_at = Instant::now();
+        let cache = kept(7, read_at);
+        let expired = read_at + ms(Pages::TRUST_MS + 10);
+        assert!(matches!(cache.lookup_at(7, expired, &1), Lookup::Read));
+        let given_up = expired + ms(Pages::REFRESH_MS);
+        assert!(
+            matches!(cache.lookup_at(7, given_up, &1), Lookup::Read),
+            "a new caller's turn"
+        );
+        assert!(matches!(
+            cache.lookup_at(7, given_up + ms(1), &1),
+            Lookup::Refreshing(_)
+        ));
+    }
+
+    #[test]
+    fn a_catalog_write_or_a_copy_past_the_grace_is_never_answered_with() {
+        let read_at = Instant::now();
+        let cache = kept(7, read_at);
+        for _ in 0..3 {
+            assert!(
+                matches!(cache.lookup_at(8, read_at + ms(10), &1), Lookup::Read),
+                "written since: everyone reads"
+            );
+        }
+        let too_old = read_at + ms(Pages::TRUST_MS + Pages::GRACE_MS);
+        for _ in 0..3 {
+            assert!(
+                matches!(cache.lookup_at(7, too_old, &1), Lookup::Read),
+                "too old: everyone reads"
+            );
+        }
+        assert!(matches!(cache.lookup_at(7, read_at, &2), Lookup::Read), "nothing kept");
+    }
 
     #[test]
     fn like_patterns_match_user_text_literally() {
