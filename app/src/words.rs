@@ -102,6 +102,58 @@ pub fn still_on_it(locale: Locale, kind: StoreKind) -> &'static str {
     by_kind!(locale, kind, still_on_it)
 }
 
+/// How a store of this kind hands an order over by courier, as a
+/// capitalised noun: 배달, or 탁송 at a repair shop (a driver brings the
+/// repaired car back; seed 001's shop has no courier words of its own).
+pub fn delivery(locale: Locale, kind: StoreKind) -> &'static str {
+    by_kind!(locale, kind, delivery)
+}
+
+/// How the customer collects an order at a store of this kind: 포장 at a
+/// restaurant, 매장 수령 at a florist, 식당 수령 at a canteen, 직접 방문 at
+/// a repair shop.
+pub fn pickup(locale: Locale, kind: StoreKind) -> &'static str {
+    by_kind!(locale, kind, pickup)
+}
+
+/// The checkout's choice for delivery: 배달, or 탁송 with what it means.
+pub fn delivery_choice(locale: Locale, kind: StoreKind) -> &'static str {
+    by_kind!(locale, kind, delivery_choice)
+}
+
+/// The checkout's choice for pickup: 가게에서 포장, 정비소에서 차량 찾아가기, ….
+pub fn pickup_choice(locale: Locale, kind: StoreKind) -> &'static str {
+    by_kind!(locale, kind, pickup_choice)
+}
+
+/// Where a pickup order is collected, the store's `address` in it:
+/// "…에서 포장", "…에서 차량 찾아가기".
+pub fn pickup_at(locale: Locale, kind: StoreKind, address: &str) -> String {
+    match kind {
+        StoreKind::Restaurant => td_string!(locale, vocab.restaurant.pickup_at, address = address).to_string(),
+        StoreKind::FlowerShop => td_string!(locale, vocab.flower_shop.pickup_at, address = address).to_string(),
+        StoreKind::Canteen => td_string!(locale, vocab.canteen.pickup_at, address = address).to_string(),
+        StoreKind::RepairShop => td_string!(locale, vocab.repair_shop.pickup_at, address = address).to_string(),
+    }
+}
+
+/// What a store offers, as its page and the store list show it: "배달 ·
+/// 포장", "탁송 · 직접 방문", "식당 수령만". A store offers at least one
+/// (the owner's settings refuse neither).
+pub fn fulfilment_offer(locale: Locale, kind: StoreKind, delivers: bool, collects: bool) -> String {
+    match (delivers, collects) {
+        (true, true) => td_string!(
+            locale,
+            store.both,
+            delivery = delivery(locale, kind),
+            pickup = pickup(locale, kind)
+        )
+        .to_string(),
+        (true, false) => td_string!(locale, store.only, how = delivery(locale, kind)).to_string(),
+        (false, _) => td_string!(locale, store.only, how = pickup(locale, kind)).to_string(),
+    }
+}
+
 /// Where a payment stands, in a word or three.
 pub fn payment_state(locale: Locale, state: PaymentState) -> &'static str {
     match state {

@@ -50,7 +50,15 @@ async fn the_store_list_filters_by_kind_and_searches_by_name() {
 
     let (_, html) = app.page("/?kind=canteen").await;
     assert_eq!(store_names(&html), ["SK 행복 구내식당"]);
-    assert!(html.contains("포장만"));
+    // Each business's own words for how an order is handed over.
+    assert!(html.contains("식당 수령만"), "the canteen is pickup only");
+
+    let (_, html) = app.page("/?kind=repair_shop").await;
+    assert!(html.contains("탁송 · 직접 방문"), "a repair shop's words");
+    assert!(!html.contains("포장"), "no takeaway words at a repair shop");
+
+    let (_, html) = app.page("/?kind=flower_shop").await;
+    assert!(html.contains("배달만"));
 
     let (_, html) = app.page("/?q=%EC%B9%98%ED%82%A8").await; // 치킨
     assert_eq!(store_names(&html), ["황금올리브 치킨 역삼점"]);

@@ -137,6 +137,7 @@ pub fn CheckoutPage() -> impl IntoView {
 #[component]
 fn CheckoutForm(page: CheckoutData, place: ServerAction<PlaceOrder>) -> impl IntoView {
     let cart = page.cart;
+    let kind = cart.store_kind;
     let payroll = page.payroll.clone();
     // A canteen's employees pay with their staff card by default (seed 003).
     let method = RwSignal::new(if payroll.is_some() { "payroll" } else { "card" }.to_string());
@@ -208,11 +209,11 @@ fn CheckoutForm(page: CheckoutData, place: ServerAction<PlaceOrder>) -> impl Int
                     <legend>{t!(i18n, checkout.how)}</legend>
                     {cart.offers_delivery.then(|| view! {
                         <label><input type="radio" name="fulfilment" value="delivery" checked=default_mode == "delivery"
-                            on:change=move |_| mode.set("delivery".into())/>" " {t!(i18n, checkout.delivery)}</label>
+                            on:change=move |_| mode.set("delivery".into())/>" " {move || crate::words::delivery_choice(i18n.get_locale(), kind)}</label>
                     })}
                     {cart.offers_pickup.then(|| view! {
                         <label><input type="radio" name="fulfilment" value="pickup" checked=default_mode == "pickup"
-                            on:change=move |_| mode.set("pickup".into())/>" " {t!(i18n, checkout.pickup)}</label>
+                            on:change=move |_| mode.set("pickup".into())/>" " {move || crate::words::pickup_choice(i18n.get_locale(), kind)}</label>
                     })}
                 </fieldset>
                 {field("fulfilment")}

@@ -343,12 +343,11 @@ fn OrderDetail(
                     locale,
                     orders.delivery_to,
                     vehicle = crate::words::vehicle(locale, t),
+                    how = crate::words::delivery(locale, placed.store_kind).to_lowercase(),
                     address = placed.address.clone()
                 )
                 .to_string(),
-                Fulfilment::Pickup => {
-                    td_string!(locale, orders.pickup_at, address = placed.store_address.clone()).to_string()
-                }
+                Fulfilment::Pickup => crate::words::pickup_at(locale, placed.store_kind, &placed.store_address),
             }
         }
     };

@@ -191,12 +191,8 @@ fn status_badge(status: StoreStatus) -> impl IntoView {
     view! { <span class=class>{move || crate::words::store_status(i18n.get_locale(), status)}</span> }
 }
 
-fn fulfilment_text(locale: Locale, store: &StoreSummary) -> &'static str {
-    match (store.offers_delivery, store.offers_pickup) {
-        (true, true) => td_string!(locale, store.delivery_and_pickup),
-        (true, false) => td_string!(locale, store.delivery_only),
-        (false, _) => td_string!(locale, store.pickup_only),
-    }
+fn fulfilment_text(locale: Locale, store: &StoreSummary) -> String {
+    crate::words::fulfilment_offer(locale, store.kind, store.offers_delivery, store.offers_pickup)
 }
 
 /// One store in the list.

@@ -175,14 +175,23 @@ fn OrderCard(
     let card_id = id.clone();
     let placed = order.placed.clone();
     let fulfilment = placed.fulfilment;
+    let kind = placed.store_kind;
     let how = move || match fulfilment {
         Fulfilment::Delivery(t) => {
             let locale = i18n.get_locale();
-            td_string!(locale, owner.delivery_by, vehicle = crate::words::vehicle(locale, t)).to_string()
+            td_string!(
+                locale,
+                owner.delivery_by,
+                vehicle = crate::words::vehicle(locale, t),
+                how = crate::words::delivery(locale, kind).to_lowercase()
+            )
+            .to_string()
         }
-        Fulfilment::Pickup => t_string!(i18n, owner.pickup).to_string(),
+        Fulfilment::Pickup => {
+            let locale = i18n.get_locale();
+            td_string!(locale, owner.pickup, how = crate::words::pickup(locale, kind)).to_string()
+        }
     };
-    let kind = placed.store_kind;
     let repair = kind == domain::StoreKind::RepairShop;
     let has_rider = order.rider.is_some();
     let max_won = domain::limits::MAX_REPAIR_WON.to_string();

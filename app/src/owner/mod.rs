@@ -234,6 +234,7 @@ pub fn OwnerStorePage() -> impl IntoView {
                 match data.await {
                     Ok(d) => {
                         let store = d.menu.store;
+                        let kind = store.kind;
                         let sid = store.id.to_string();
                         let payroll_href = format!("/owner/stores/{sid}/payroll");
                         let ringing = d.orders.iter().any(|o| o.status == OrderStatus::Placed && !o.acknowledged);
@@ -270,8 +271,8 @@ pub fn OwnerStorePage() -> impl IntoView {
                                 <ActionForm action=fulfilment attr:class="fulfilment" attr:data-testid="fulfilment">
                                     <input type="hidden" name="store" value=sid.clone()/>
                                     <span class="hint">{t!(i18n, owner.customers_get_by)}</span>
-                                    <label class="check"><input type="checkbox" name="delivery" checked=store.offers_delivery/>{t!(i18n, owner.offer_delivery)}</label>
-                                    <label class="check"><input type="checkbox" name="pickup" checked=store.offers_pickup/>{t!(i18n, owner.offer_pickup)}</label>
+                                    <label class="check"><input type="checkbox" name="delivery" checked=store.offers_delivery/>" " {move || crate::words::delivery(i18n.get_locale(), kind)}</label>
+                                    <label class="check"><input type="checkbox" name="pickup" checked=store.offers_pickup/>" " {move || crate::words::pickup(i18n.get_locale(), kind)}</label>
                                     <button type="submit" class="secondary">{t!(i18n, common.save)}</button>
                                 </ActionForm>
                                 {domain::PaymentMethod::Payroll.offered_by(store.kind).then(|| view! {

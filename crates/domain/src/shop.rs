@@ -33,6 +33,8 @@ pub struct Cart {
     pub store: StoreId,
     /// The store's name.
     pub store_name: String,
+    /// The store's kind (its words for delivery and pickup at checkout).
+    pub store_kind: crate::StoreKind,
     /// The lines, oldest first.
     pub lines: Vec<CartLine>,
     /// Sum of the line totals, in won.

@@ -162,6 +162,7 @@ pub async fn load(db: &Db, customer: UserId, store: StoreId) -> Result<Cart, Ord
     Ok(Cart {
         store,
         store_name: summary.name,
+        store_kind: summary.kind,
         lines,
         subtotal,
         offers_delivery: summary.offers_delivery,
