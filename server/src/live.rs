@@ -61,8 +61,12 @@ pub const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 pub const BROADCAST_CAPACITY: usize = 1024;
 /// The same for a rider (their own jobs and their vehicle type's board).
 pub const RIDER_CAPACITY: usize = 256;
-/// The same for a customer (their own orders: a handful of events each).
-pub const CUSTOMER_CAPACITY: usize = 64;
+/// The same for a customer (their own orders: a handful of events each,
+/// a few at once at most). Every slot is allocated when the channel is
+/// made, 32 bytes each, and nine in ten live sockets are customers': 16
+/// instead of 64 took 1.5 KiB off each (issue 13's 16 KiB per idle socket,
+/// BENCHMARKS.md). One that falls further behind is closed and resumes.
+pub const CUSTOMER_CAPACITY: usize = 16;
 /// Close code for a client that fell behind; it should reconnect and resume.
 pub const CLOSE_TOO_SLOW: u16 = 4008;
 /// Close code for a socket whose session ended (logout, expiry, replaced).
