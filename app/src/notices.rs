@@ -30,15 +30,17 @@ fn worded(locale: Locale, notice: &Notice, order: OrderId) -> String {
             units,
             total,
             fulfilment,
+            kind,
         } => {
             let how = match fulfilment {
                 Fulfilment::Delivery(t) => td_string!(
                     locale,
                     notice.delivery_by,
-                    vehicle = crate::words::vehicle(locale, *t).to_lowercase()
+                    vehicle = crate::words::vehicle(locale, *t).to_lowercase(),
+                    how = crate::words::delivery(locale, *kind).to_lowercase()
                 )
                 .to_string(),
-                Fulfilment::Pickup => td_string!(locale, notice.pickup).to_string(),
+                Fulfilment::Pickup => crate::words::pickup(locale, *kind).to_lowercase(),
             };
             td_string!(
                 locale,
@@ -245,6 +247,33 @@ mod tests {
             "Your flowers (order #4) are on the way."
         );
         assert_eq!(text(Locale::ko, &flowers, order), "주문 #4 꽃이 배달 중이에요.");
+        let total = domain::Money::from_won(50_000).unwrap_or(domain::Money::ZERO);
+        let new_repair = |fulfilment| Notice::NewOrder {
+            units: 1,
+            total,
+            fulfilment,
+            kind: StoreKind::RepairShop,
+        };
+        assert_eq!(
+            text(Locale::ko, &new_repair(Fulfilment::Pickup), order),
+            "새 주문 #4: 1개, 50,000원, 직접 방문."
+        );
+        assert_eq!(
+            text(
+                Locale::ko,
+                &new_repair(Fulfilment::Delivery(domain::DeliveryType::Motorbike)),
+                order
+            ),
+            "새 주문 #4: 1개, 50,000원, 오토바이 탁송."
+        );
+        let new_meal = Notice::NewOrder {
+            units: 2,
+            total,
+            fulfilment: Fulfilment::Pickup,
+            kind: StoreKind::Restaurant,
+        };
+        assert!(text(Locale::ko, &new_meal, order).ends_with(", 포장."));
+        assert!(text(Locale::en, &new_meal, order).ends_with(", pickup."));
         let back = Notice::Delivered {
             kind: StoreKind::RepairShop,
         };

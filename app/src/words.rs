@@ -116,14 +116,27 @@ pub fn pickup(locale: Locale, kind: StoreKind) -> &'static str {
     by_kind!(locale, kind, pickup)
 }
 
-/// The checkout's choice for delivery: 배달, or 탁송 with what it means.
+/// The checkout's choice for delivery: 배달, 탁송으로 받기.
 pub fn delivery_choice(locale: Locale, kind: StoreKind) -> &'static str {
     by_kind!(locale, kind, delivery_choice)
 }
 
-/// The checkout's choice for pickup: 가게에서 포장, 정비소에서 차량 찾아가기, ….
+/// The checkout's choice for pickup: 가게에서 포장, 정비소에서 찾아가기, ….
 pub fn pickup_choice(locale: Locale, kind: StoreKind) -> &'static str {
     by_kind!(locale, kind, pickup_choice)
+}
+
+/// The example in the checkout's note to the store: no onions at a
+/// restaurant, a card's words at a florist, what the car does at a repair
+/// shop.
+pub fn note_placeholder(locale: Locale, kind: StoreKind) -> &'static str {
+    by_kind!(locale, kind, note_placeholder)
+}
+
+/// The owner's reason for refusing an order when something ran out: 재료
+/// 소진 at a restaurant, 꽃 품절 at a florist, 부품 없음 at a repair shop.
+pub fn reason_sold_out(locale: Locale, kind: StoreKind) -> &'static str {
+    by_kind!(locale, kind, reason_sold_out)
 }
 
 /// Where a pickup order is collected, the store's `address` in it:
@@ -430,5 +443,43 @@ mod tests {
         assert_eq!(picked_up_button(Locale::ko, StoreKind::RepairShop), "차량을 인수했어요");
         assert_eq!(role(Locale::ko, Role::Owner), "사장님");
         assert_eq!(vehicle(Locale::en, DeliveryType::Bicycle), "Bicycle");
+    }
+
+    #[test]
+    fn how_an_order_is_handed_over_is_worded_by_each_business() {
+        use StoreKind as K;
+        assert_eq!(fulfilment_offer(Locale::ko, K::Restaurant, true, true), "배달 · 포장");
+        assert_eq!(
+            fulfilment_offer(Locale::ko, K::RepairShop, true, true),
+            "탁송 · 직접 방문"
+        );
+        assert_eq!(
+            fulfilment_offer(Locale::en, K::RepairShop, true, true),
+            "Car return · Collection"
+        );
+        assert_eq!(fulfilment_offer(Locale::ko, K::Canteen, false, true), "식당 수령만");
+        assert_eq!(fulfilment_offer(Locale::ko, K::FlowerShop, true, false), "배달만");
+        assert_eq!(fulfilment_offer(Locale::en, K::Restaurant, false, true), "Pickup only");
+        assert_eq!(pickup_choice(Locale::ko, K::RepairShop), "정비소에서 찾아가기");
+        assert_eq!(
+            pickup_at(Locale::ko, K::RepairShop, "서울 강남구 남부순환로 2609"),
+            "서울 강남구 남부순환로 2609에서 차량 찾아가기"
+        );
+        assert_eq!(reason_sold_out(Locale::ko, K::RepairShop), "부품 없음");
+        assert_eq!(reason_sold_out(Locale::ko, K::Restaurant), "재료 소진");
+        for &kind in StoreKind::ALL {
+            for locale in [Locale::ko, Locale::en] {
+                for word in [
+                    delivery(locale, kind),
+                    pickup(locale, kind),
+                    delivery_choice(locale, kind),
+                    pickup_choice(locale, kind),
+                    note_placeholder(locale, kind),
+                    reason_sold_out(locale, kind),
+                ] {
+                    assert!(!word.trim().is_empty(), "{kind:?} {locale:?}");
+                }
+            }
+        }
     }
 }

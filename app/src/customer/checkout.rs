@@ -234,7 +234,7 @@ fn CheckoutForm(page: CheckoutData, place: ServerAction<PlaceOrder>) -> impl Int
                     {field("address")}
                 </div>
                 <label for="note">{t!(i18n, checkout.note)}</label>
-                <textarea id="note" name="note" maxlength=domain::limits::NOTE_CHARS rows="2" placeholder=move || t_string!(i18n, checkout.note_placeholder)></textarea>
+                <textarea id="note" name="note" maxlength=domain::limits::NOTE_CHARS rows="2" placeholder=move || crate::words::note_placeholder(i18n.get_locale(), kind)></textarea>
                 {field("note")}
                 {payroll.clone().map(|number| view! {
                     <fieldset class="roles" data-testid="payment-method">

@@ -213,7 +213,7 @@ fn OrderCard(
                 <ActionForm action=reject attr:class="reject">
                     <input type="hidden" name="order" value=id2/>
                     <select name="reason">
-                        <option value="sold_out">{t!(i18n, owner.reason_sold_out)}</option>
+                        <option value="sold_out">{move || crate::words::reason_sold_out(i18n.get_locale(), kind)}</option>
                         <option value="too_busy">{t!(i18n, owner.reason_too_busy)}</option>
                         <option value="closing_soon">{t!(i18n, owner.reason_closing_soon)}</option>
                         <option value="other">{t!(i18n, owner.reason_other)}</option>

@@ -26,6 +26,10 @@ pub enum Notice {
         total: Money,
         /// Delivery (by which vehicle) or pickup.
         fulfilment: Fulfilment,
+        /// The store's kind, for its words for delivery and pickup (a
+        /// repair shop's 탁송); a restaurant's in notices stored before.
+        #[serde(default = "crate::kinds::restaurant")]
+        kind: StoreKind,
     },
     /// To the customer: the store accepted and is preparing it.
     OrderAccepted {

@@ -200,6 +200,7 @@ impl Consumer for Notifications {
                 units: placed.lines.iter().map(|l| u32::from(l.quantity)).sum(),
                 total: placed.total,
                 fulfilment: placed.fulfilment,
+                kind: placed.store_kind,
             };
             notify(tx, record, order, placed.owner, notice).await?;
             return Ok(());
