@@ -98,12 +98,12 @@ fn worded(locale: Locale, notice: &Notice, order: OrderId) -> String {
             )
             .to_string(),
         },
-        Notice::OrderRejected { store, reason } => td_string!(
+        Notice::OrderRejected { store, reason, kind } => td_string!(
             locale,
             notice.rejected,
             store = store,
             order = order,
-            reason = crate::words::reject_reason(locale, reason)
+            reason = crate::words::reject_reason(locale, reason, *kind)
         )
         .to_string(),
         Notice::ReadyForPickup {

@@ -176,11 +176,12 @@ pub fn payment_state(locale: Locale, state: PaymentState) -> &'static str {
     }
 }
 
-/// Why a store declined, as the customer reads it.
-pub fn reject_reason(locale: Locale, reason: &domain::order::RejectReason) -> String {
+/// Why a store declined, as the customer reads it, in the words of the
+/// store's kind (a repair shop lacks parts, not menu items).
+pub fn reject_reason(locale: Locale, reason: &domain::order::RejectReason, kind: StoreKind) -> String {
     use domain::order::RejectReason as R;
     match reason {
-        R::SoldOut => td_string!(locale, reject.sold_out).into(),
+        R::SoldOut => by_kind!(locale, kind, sold_out).into(),
         R::TooBusy => td_string!(locale, reject.too_busy).into(),
         R::ClosingSoon => td_string!(locale, reject.closing_soon).into(),
         R::Other(text) => text.clone(),
@@ -193,7 +194,7 @@ pub fn reject_reason(locale: Locale, reason: &domain::order::RejectReason) -> St
 pub fn ended(locale: Locale, order: &domain::shop::OrderView, reader: Role) -> Option<String> {
     match order.status {
         OrderStatus::Rejected => Some(match &order.reason {
-            Some(reason) => reject_reason(locale, reason),
+            Some(reason) => reject_reason(locale, reason, order.placed.store_kind),
             None => td_string!(locale, ended.rejected).into(),
         }),
         OrderStatus::Cancelled => Some(
@@ -423,6 +424,12 @@ mod tests {
         );
         v.status = OrderStatus::Rejected;
         v.reason = Some(domain::order::RejectReason::SoldOut);
+        // The florist's words: its flowers ran out, not its menu.
+        assert_eq!(
+            ended(Locale::ko, &v, Role::Customer).as_deref(),
+            Some("주문하신 꽃이 품절되었어요")
+        );
+        v.placed.store_kind = StoreKind::Restaurant;
         assert_eq!(
             ended(Locale::ko, &v, Role::Customer).as_deref(),
             Some("일부 메뉴가 품절되었어요")
@@ -467,6 +474,11 @@ mod tests {
         );
         assert_eq!(reason_sold_out(Locale::ko, K::RepairShop), "부품 없음");
         assert_eq!(reason_sold_out(Locale::ko, K::Restaurant), "재료 소진");
+        let sold_out = domain::order::RejectReason::SoldOut;
+        assert_eq!(
+            reject_reason(Locale::ko, &sold_out, K::RepairShop),
+            "수리에 필요한 부품이 없어요"
+        );
         for &kind in StoreKind::ALL {
             for locale in [Locale::ko, Locale::en] {
                 for word in [

@@ -51,6 +51,10 @@ pub enum Notice {
         store: String,
         /// Why.
         reason: RejectReason,
+        /// The store's kind, for its words (what ran out: ingredients,
+        /// flowers, parts); a restaurant's in notices stored before.
+        #[serde(default = "crate::kinds::restaurant")]
+        kind: StoreKind,
     },
     /// To the customer of a pickup order: come and collect it (F12).
     ReadyForPickup {

@@ -221,7 +221,11 @@ impl Consumer for Notifications {
                 kind: facts.kind,
                 estimate,
             }),
-            Event::Order(OrderEvent::OrderRejected { reason, .. }) => Some(Notice::OrderRejected { store, reason }),
+            Event::Order(OrderEvent::OrderRejected { reason, .. }) => Some(Notice::OrderRejected {
+                store,
+                reason,
+                kind: facts.kind,
+            }),
             Event::Order(OrderEvent::OrderReady { final_amount, .. }) => Some(ready(&facts, store, final_amount)),
             Event::Order(OrderEvent::FinalAmountApproved { amount, .. }) => {
                 notify(tx, record, order, facts.owner, Notice::FinalAmountApproved { amount }).await?;
