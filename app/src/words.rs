@@ -139,6 +139,23 @@ pub fn reason_sold_out(locale: Locale, kind: StoreKind) -> &'static str {
     by_kind!(locale, kind, reason_sold_out)
 }
 
+/// What the delivery costs is called: 배달비, or 차량 반납비 at a repair
+/// shop (a driver brings the car back).
+pub fn fee(locale: Locale, kind: StoreKind) -> &'static str {
+    by_kind!(locale, kind, fee)
+}
+
+/// The checkout's label for the delivery address: 배달 주소, 차량을 받을 주소.
+pub fn address_label(locale: Locale, kind: StoreKind) -> &'static str {
+    by_kind!(locale, kind, address_label)
+}
+
+/// The checkout's label for the courier's vehicle: 배달 수단, or 기사님
+/// 이동 수단 at a repair shop (the driver comes by it and drives the car).
+pub fn vehicle_label(locale: Locale, kind: StoreKind) -> &'static str {
+    by_kind!(locale, kind, vehicle_label)
+}
+
 /// Where a pickup order is collected, the store's `address` in it:
 /// "…에서 포장", "…에서 차량 찾아가기".
 pub fn pickup_at(locale: Locale, kind: StoreKind, address: &str) -> String {
@@ -473,6 +490,9 @@ mod tests {
             "서울 강남구 남부순환로 2609에서 차량 찾아가기"
         );
         assert_eq!(reason_sold_out(Locale::ko, K::RepairShop), "부품 없음");
+        assert_eq!(fee(Locale::ko, K::RepairShop), "차량 반납비");
+        assert_eq!(fee(Locale::ko, K::Canteen), "배달비");
+        assert_eq!(address_label(Locale::ko, K::RepairShop), "차량을 받을 주소");
         assert_eq!(reason_sold_out(Locale::ko, K::Restaurant), "재료 소진");
         let sold_out = domain::order::RejectReason::SoldOut;
         assert_eq!(
@@ -488,6 +508,9 @@ mod tests {
                     pickup_choice(locale, kind),
                     note_placeholder(locale, kind),
                     reason_sold_out(locale, kind),
+                    fee(locale, kind),
+                    address_label(locale, kind),
+                    vehicle_label(locale, kind),
                 ] {
                     assert!(!word.trim().is_empty(), "{kind:?} {locale:?}");
                 }

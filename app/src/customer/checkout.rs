@@ -218,7 +218,7 @@ fn CheckoutForm(page: CheckoutData, place: ServerAction<PlaceOrder>) -> impl Int
                 </fieldset>
                 {field("fulfilment")}
                 <div class="role-fields" class:hidden=move || mode.get() != "delivery">
-                    <label for="delivery-type">{t!(i18n, checkout.delivered_by)}</label>
+                    <label for="delivery-type">{move || crate::words::vehicle_label(i18n.get_locale(), kind)}</label>
                     <select id="delivery-type" name="delivery_type"
                         on:change=move |ev| if let Ok(t) = event_target_value(&ev).parse() { vehicle.set(t) }>
                         {DeliveryType::ALL.iter().map(|t| view! {
@@ -228,7 +228,7 @@ fn CheckoutForm(page: CheckoutData, place: ServerAction<PlaceOrder>) -> impl Int
                         }).collect_view()}
                     </select>
                     {field("delivery_type")}
-                    <label for="address">{t!(i18n, checkout.address)}</label>
+                    <label for="address">{move || crate::words::address_label(i18n.get_locale(), kind)}</label>
                     <input id="address" name="address" maxlength=domain::limits::DELIVERY_ADDRESS_CHARS autocomplete="street-address"
                         placeholder=move || t_string!(i18n, checkout.address_placeholder)/>
                     {field("address")}
@@ -263,7 +263,7 @@ fn CheckoutForm(page: CheckoutData, place: ServerAction<PlaceOrder>) -> impl Int
                 </div>
                 <dl class="totals">
                     <dt>{t!(i18n, checkout.subtotal)}</dt><dd>{won(subtotal)}</dd>
-                    <dt>{t!(i18n, checkout.fee)}</dt><dd data-testid="fee">{move || crate::lang::won(i18n.get_locale(), fee())}</dd>
+                    <dt>{move || crate::words::fee(i18n.get_locale(), kind)}</dt><dd data-testid="fee">{move || crate::lang::won(i18n.get_locale(), fee())}</dd>
                     <dt>{t!(i18n, checkout.total)}</dt><dd data-testid="total"><strong>{move || crate::lang::won(i18n.get_locale(), total())}</strong></dd>
                 </dl>
                 {move || form_error(error().filter(|e| !matches!(e, AppError::Invalid(_))))}

@@ -376,7 +376,7 @@ fn OrderDetail(
             <dl class="totals">
                 <dt>{t!(i18n, checkout.subtotal)}</dt><dd>{won(placed.subtotal)}</dd>
                 {(placed.fulfilment != Fulfilment::Pickup).then(|| view! {
-                    <dt>{move || if kind == domain::StoreKind::RepairShop { t_string!(i18n, orders.return_fee) } else { t_string!(i18n, checkout.fee) }}</dt><dd>{won(placed.fee)}</dd>
+                    <dt>{move || crate::words::fee(i18n.get_locale(), kind)}</dt><dd>{won(placed.fee)}</dd>
                 })}
                 <dt>{t!(i18n, checkout.total)}</dt><dd><strong>{won(placed.total)}</strong></dd>
                 {order.estimate.map(|amount| view! { <dt>{t!(i18n, repair.estimate)}</dt><dd data-testid="estimate">{won(amount)}</dd> })}
