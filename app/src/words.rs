@@ -126,6 +126,12 @@ pub fn pickup_choice(locale: Locale, kind: StoreKind) -> &'static str {
     by_kind!(locale, kind, pickup_choice)
 }
 
+/// The checkout's label for the note to the store: 가게 요청 사항, 정비소
+/// 요청 사항, ….
+pub fn note_label(locale: Locale, kind: StoreKind) -> &'static str {
+    by_kind!(locale, kind, note_label)
+}
+
 /// The example in the checkout's note to the store: no onions at a
 /// restaurant, a card's words at a florist, what the car does at a repair
 /// shop.
@@ -491,6 +497,7 @@ mod tests {
         );
         assert_eq!(reason_sold_out(Locale::ko, K::RepairShop), "부품 없음");
         assert_eq!(fee(Locale::ko, K::RepairShop), "차량 반납비");
+        assert_eq!(note_label(Locale::ko, K::RepairShop), "정비소 요청 사항 (선택)");
         assert_eq!(fee(Locale::ko, K::Canteen), "배달비");
         assert_eq!(address_label(Locale::ko, K::RepairShop), "차량을 받을 주소");
         assert_eq!(reason_sold_out(Locale::ko, K::Restaurant), "재료 소진");
@@ -506,6 +513,7 @@ mod tests {
                     pickup(locale, kind),
                     delivery_choice(locale, kind),
                     pickup_choice(locale, kind),
+                    note_label(locale, kind),
                     note_placeholder(locale, kind),
                     reason_sold_out(locale, kind),
                     fee(locale, kind),

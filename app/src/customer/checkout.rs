@@ -233,7 +233,7 @@ fn CheckoutForm(page: CheckoutData, place: ServerAction<PlaceOrder>) -> impl Int
                         placeholder=move || t_string!(i18n, checkout.address_placeholder)/>
                     {field("address")}
                 </div>
-                <label for="note">{t!(i18n, checkout.note)}</label>
+                <label for="note">{move || crate::words::note_label(i18n.get_locale(), kind)}</label>
                 <textarea id="note" name="note" maxlength=domain::limits::NOTE_CHARS rows="2" placeholder=move || crate::words::note_placeholder(i18n.get_locale(), kind)></textarea>
                 {field("note")}
                 {payroll.clone().map(|number| view! {
