@@ -247,12 +247,10 @@ fn worded(locale: Locale, problem: &Problem) -> String {
         Problem::OnlyLeft { item, left } => td_string!(locale, problem.only_left, item = item, left = left).to_string(),
         Problem::StorePaused { store } => td_string!(locale, problem.store_paused, store = store).to_string(),
         Problem::StoreClosed { store } => td_string!(locale, problem.store_closed, store = store).to_string(),
-        Problem::NoDelivery { store } => td_string!(locale, problem.no_delivery, store = store).to_string(),
-        Problem::NoPickup { store } => td_string!(locale, problem.no_pickup, store = store).to_string(),
+        Problem::NoDelivery { store, kind } => words::no_delivery(locale, *kind, store),
+        Problem::NoPickup { store, kind } => words::no_pickup(locale, *kind, store),
         Problem::NoPayroll { store } => td_string!(locale, problem.no_payroll, store = store).to_string(),
-        Problem::BelowMinimum { store, min } => {
-            td_string!(locale, problem.below_minimum, store = store, min = won(locale, *min)).to_string()
-        }
+        Problem::BelowMinimum { store, min, kind } => words::below_minimum(locale, *kind, store, &won(locale, *min)),
         Problem::CartEmpty => td_string!(locale, problem.cart_empty).into(),
         Problem::ItemGone => td_string!(locale, problem.item_gone).into(),
         Problem::OrderTooLarge => td_string!(locale, problem.order_too_large).into(),
@@ -311,9 +309,38 @@ mod tests {
         let min = Problem::BelowMinimum {
             store: "플로라 꽃집".into(),
             min: money(20_000),
+            kind: StoreKind::FlowerShop,
         };
-        assert!(problem(Locale::ko, &min).contains("20,000원"));
+        assert_eq!(
+            problem(Locale::ko, &min),
+            "플로라 꽃집은 20,000원부터 배달해요. 꽃을 조금 더 담거나 꽃집에서 받기를 골라 주세요."
+        );
         assert!(problem(Locale::en, &min).contains("₩20,000"));
+        // A repair shop's refusals name its own choices, not 포장 (seed 001).
+        let repair =
+            |p: fn(String, StoreKind) -> Problem| problem(Locale::ko, &p("스피드 정비".into(), StoreKind::RepairShop));
+        assert_eq!(
+            repair(|store, kind| Problem::NoDelivery { store, kind }),
+            "스피드 정비는 탁송하지 않아요. 정비소에서 찾아가기를 골라 주세요."
+        );
+        assert_eq!(
+            repair(|store, kind| Problem::NoPickup { store, kind }),
+            "스피드 정비에서는 차량을 직접 찾아갈 수 없어요. 탁송으로 받기를 골라 주세요."
+        );
+        let at_restaurant = Problem::NoDelivery {
+            store: "황금올리브".into(),
+            kind: StoreKind::Restaurant,
+        };
+        assert!(problem(Locale::ko, &at_restaurant).contains("가게에서 포장을 골라"));
+        // A refusal stored before the kind was part of it reads as a restaurant's.
+        let old: Problem = serde_json::from_str(r#"{"problem":"no_pickup","store":"황금올리브"}"#).unwrap();
+        assert_eq!(
+            old,
+            Problem::NoPickup {
+                store: "황금올리브".into(),
+                kind: StoreKind::Restaurant
+            }
+        );
         let late = Problem::Order(OrderError::TooLateToCancel);
         assert!(problem(Locale::ko, &late).contains("취소할 수 없"));
         let wait = AppError::TooManyRequests { retry_after_secs: 90 };

@@ -20,6 +20,19 @@ macro_rules! by_kind {
     };
 }
 
+/// One of a store kind's words with its `name = value` interpolations,
+/// as a `String`.
+macro_rules! by_kind_with {
+    ($locale:expr, $kind:expr, $word:ident, $($args:tt)*) => {
+        match $kind {
+            StoreKind::Restaurant => td_string!($locale, vocab.restaurant.$word, $($args)*).to_string(),
+            StoreKind::FlowerShop => td_string!($locale, vocab.flower_shop.$word, $($args)*).to_string(),
+            StoreKind::Canteen => td_string!($locale, vocab.canteen.$word, $($args)*).to_string(),
+            StoreKind::RepairShop => td_string!($locale, vocab.repair_shop.$word, $($args)*).to_string(),
+        }
+    };
+}
+
 /// What a user is: 고객, 사장님, 라이더, 운영자.
 pub fn role(locale: Locale, role: Role) -> &'static str {
     match role {
@@ -165,12 +178,34 @@ pub fn vehicle_label(locale: Locale, kind: StoreKind) -> &'static str {
 /// Where a pickup order is collected, the store's `address` in it:
 /// "…에서 포장", "…에서 차량 찾아가기".
 pub fn pickup_at(locale: Locale, kind: StoreKind, address: &str) -> String {
-    match kind {
-        StoreKind::Restaurant => td_string!(locale, vocab.restaurant.pickup_at, address = address).to_string(),
-        StoreKind::FlowerShop => td_string!(locale, vocab.flower_shop.pickup_at, address = address).to_string(),
-        StoreKind::Canteen => td_string!(locale, vocab.canteen.pickup_at, address = address).to_string(),
-        StoreKind::RepairShop => td_string!(locale, vocab.repair_shop.pickup_at, address = address).to_string(),
-    }
+    by_kind_with!(locale, kind, pickup_at, address = address)
+}
+
+/// The checkout's refusal when the store does not deliver, naming the
+/// kind's own pickup choice: "…은(는) 탁송하지 않아요. 정비소에서
+/// 찾아가기를 골라 주세요." (`Problem::NoDelivery`).
+pub fn no_delivery(locale: Locale, kind: StoreKind, store: &str) -> String {
+    by_kind_with!(locale, kind, no_delivery, store = store)
+}
+
+/// The checkout's refusal when the store hands nothing over at its
+/// counter (`Problem::NoPickup`).
+pub fn no_pickup(locale: Locale, kind: StoreKind, store: &str) -> String {
+    by_kind_with!(locale, kind, no_pickup, store = store)
+}
+
+/// The checkout's refusal below the store's minimum for delivery, `min`
+/// already worded as money ("20,000원"); it offers the kind's pickup
+/// (`Problem::BelowMinimum`).
+pub fn below_minimum(locale: Locale, kind: StoreKind, store: &str, min: &str) -> String {
+    by_kind_with!(locale, kind, below_minimum, store = store, min = min)
+}
+
+/// When a card is charged, in the kind's words: once the food is delivered
+/// or picked up, once the car is back (a card is authorized at checkout and
+/// captured at hand-over; requirement F13, seeds 001 and 003).
+pub fn card_charged(locale: Locale, kind: StoreKind) -> &'static str {
+    by_kind!(locale, kind, card_charged)
 }
 
 /// What a store offers, as its page and the store list show it: "배달 ·

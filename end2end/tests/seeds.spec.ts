@@ -405,6 +405,9 @@ test("seed 001 — automechanicsmall: a repair accepted with an estimate, finish
   // 접수처에서 수리 취소를 요청한다: before the repair starts, the card is released
   await cartToCheckout(customer, /스피드 카센터/, /엔진오일/);
   await customer.locator('input[name="fulfilment"][value="pickup"]').check();
+  // Collected at the shop: no return fee to show, and the card is charged once the car is back.
+  await expect(customer.getByTestId("fee")).toBeHidden();
+  await expect(customer.getByText("Your card is only charged once you have your car back.")).toBeVisible();
   await customer.getByLabel("Card number").fill("4242 4242 4242 4242");
   const cancelled = await pay(customer);
   await customer.getByTestId("cancel-order").click();

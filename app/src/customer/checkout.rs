@@ -258,12 +258,14 @@ fn CheckoutForm(page: CheckoutData, place: ServerAction<PlaceOrder>) -> impl Int
                     <label for="card">{t!(i18n, checkout.card_number)}</label>
                     <input id="card" name="card_number" inputmode="numeric" autocomplete="cc-number"
                         required=move || method.get() == "card" placeholder="4242 4242 4242 4242"/>
-                    <p class="hint">{t!(i18n, checkout.card_hint)}</p>
+                    <p class="hint">{t!(i18n, checkout.card_hint)} " " {move || crate::words::card_charged(i18n.get_locale(), kind)}</p>
                     {field("card_number")}
                 </div>
                 <dl class="totals">
                     <dt>{t!(i18n, checkout.subtotal)}</dt><dd>{won(subtotal)}</dd>
-                    <dt>{move || crate::words::fee(i18n.get_locale(), kind)}</dt><dd data-testid="fee">{move || crate::lang::won(i18n.get_locale(), fee())}</dd>
+                    // A pickup order has no fee: its row leaves, as on the order's page.
+                    <dt class:hidden=move || mode.get() != "delivery">{move || crate::words::fee(i18n.get_locale(), kind)}</dt>
+                    <dd class:hidden=move || mode.get() != "delivery" data-testid="fee">{move || crate::lang::won(i18n.get_locale(), fee())}</dd>
                     <dt>{t!(i18n, checkout.total)}</dt><dd data-testid="total"><strong>{move || crate::lang::won(i18n.get_locale(), total())}</strong></dd>
                 </dl>
                 {move || form_error(error().filter(|e| !matches!(e, AppError::Invalid(_))))}

@@ -4,7 +4,7 @@
 //! screens put it into the reader's language, so a switch of language
 //! changes the message too and no English is baked into a refusal.
 
-use crate::{Money, Role};
+use crate::{Money, Role, StoreKind};
 use serde::{Deserialize, Serialize};
 
 /// The free-text fields of the platform, for the messages about them.
@@ -254,11 +254,19 @@ pub enum Problem {
     NoDelivery {
         /// The store's name.
         store: String,
+        /// The store's kind, for its words: a repair shop does not 탁송
+        /// (problems told before it read as a restaurant's).
+        #[serde(default = "crate::kinds::restaurant")]
+        kind: StoreKind,
     },
     /// The store does not offer pickup.
     NoPickup {
         /// The store's name.
         store: String,
+        /// The store's kind, for its words: a repair shop names the
+        /// customer's own visit, not 포장.
+        #[serde(default = "crate::kinds::restaurant")]
+        kind: StoreKind,
     },
     /// The store does not take payroll deduction.
     NoPayroll {
@@ -271,6 +279,9 @@ pub enum Problem {
         store: String,
         /// The minimum, in won.
         min: Money,
+        /// The store's kind, for its words (what it offers instead).
+        #[serde(default = "crate::kinds::restaurant")]
+        kind: StoreKind,
     },
     /// Nothing in the cart.
     CartEmpty,

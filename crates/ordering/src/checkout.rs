@@ -192,10 +192,16 @@ async fn price_cart(db: &Db, customer: &Caller, valid: &CheckoutRequest) -> Resu
     }
     match valid.fulfilment {
         Fulfilment::Delivery(_) if !summary.offers_delivery => {
-            return Err(OrderingError::Rejected(Problem::NoDelivery { store: store_name }))
+            return Err(OrderingError::Rejected(Problem::NoDelivery {
+                store: store_name,
+                kind: summary.kind,
+            }))
         }
         Fulfilment::Pickup if !summary.offers_pickup => {
-            return Err(OrderingError::Rejected(Problem::NoPickup { store: store_name }))
+            return Err(OrderingError::Rejected(Problem::NoPickup {
+                store: store_name,
+                kind: summary.kind,
+            }))
         }
         _ => {}
     }
@@ -226,6 +232,7 @@ async fn price_cart(db: &Db, customer: &Caller, valid: &CheckoutRequest) -> Resu
         return Err(OrderingError::Rejected(Problem::BelowMinimum {
             store: store_name,
             min: summary.min_order,
+            kind: summary.kind,
         }));
     }
     let fee = valid.fulfilment.fee();
