@@ -90,11 +90,41 @@ test("자바스크립트 없이: a refused form says why on the page it came fro
   await customer.getByTestId("add").first().click();
   await customer.getByTestId("go-checkout").click();
   // No address: the order is refused with the field's message, nothing placed.
+  await customer.getByLabel("배달 수단").selectOption("bicycle");
+  await customer.getByLabel("가게 요청 사항").fill("문 앞에 두고 벨을 눌러 주세요");
   await customer.getByLabel("카드 번호").fill("4242 4242 4242 4242");
   await customer.getByTestId("place-order").click();
   await expect(customer).toHaveURL(/\/checkout\?store=\d+.*__err=/);
   await expect(customer.locator('.field-error[data-field="address"]')).toHaveText("주소를 입력해 주세요.");
+  // What was typed comes back with the refusal; the card number never does.
+  await expect(customer.getByLabel("가게 요청 사항")).toHaveValue("문 앞에 두고 벨을 눌러 주세요");
+  await expect(customer.getByLabel("배달 수단")).toHaveValue("bicycle");
+  await expect(customer.getByLabel("카드 번호")).toHaveValue("");
   await customer.screenshot({ path: "screenshots/ko-noscript-refused.png", fullPage: true });
+  // A declined card keeps the address too.
+  await customer.getByLabel("배달 주소").fill("서울 강남구 역삼로 5, 301호");
+  await customer.getByLabel("카드 번호").fill("4000 0000 0000 0002");
+  await customer.getByTestId("place-order").click();
+  await expect(customer.locator(".form-error")).toBeVisible();
+  await expect(customer.getByLabel("배달 주소")).toHaveValue("서울 강남구 역삼로 5, 301호");
+  await expect(customer.getByLabel("가게 요청 사항")).toHaveValue("문 앞에 두고 벨을 눌러 주세요");
+  await expect(customer.getByLabel("카드 번호")).toHaveValue("");
   await customer.goto("/orders");
   await expect(orders).toHaveCount(before);
+  // Back at the checkout later, the address is still there: only the card is asked again.
+  await customer.goto("/");
+  await customer.getByRole("link", { name: /황금올리브 치킨 역삼점/ }).click();
+  await customer.getByTestId("go-checkout").click();
+  await expect(customer.getByLabel("배달 주소")).toHaveValue("서울 강남구 역삼로 5, 301호");
+  await customer.getByLabel("카드 번호").fill("4242 4242 4242 4242");
+  await customer.getByTestId("place-order").click();
+  await expect(customer).toHaveURL(/\/orders\/\d+$/);
+  await expect(customer.getByTestId("order")).toContainText("문 앞에 두고 벨을 눌러 주세요");
+  // Once an order is placed, the next checkout starts empty.
+  await customer.goto("/");
+  await customer.getByRole("link", { name: /황금올리브 치킨 역삼점/ }).click();
+  await customer.getByTestId("add").first().click();
+  await customer.getByTestId("go-checkout").click();
+  await expect(customer.getByLabel("배달 주소")).toHaveValue("");
+  await expect(customer.getByLabel("가게 요청 사항")).toHaveValue("");
 });

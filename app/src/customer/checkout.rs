@@ -9,7 +9,7 @@
 use crate::error::AppError;
 use crate::i18n::*;
 use crate::ui::{form_error, problem_text, won};
-use domain::shop::Cart;
+use domain::shop::{Cart, CheckoutDraft};
 use domain::{DeliveryType, Fulfilment, Money};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -26,6 +26,47 @@ pub struct CheckoutData {
     /// Whether the store deducts from its employees' pay (a canteen, seed
     /// 003), with the customer's employee number there when they have one.
     pub payroll: Option<Option<String>>,
+    /// What the customer typed into their last refused checkout at this
+    /// store, to fill the form in again (no card number).
+    pub draft: Option<CheckoutDraft>,
+}
+
+/// The session's key for the last refused checkout's draft, kept as
+/// `(store id, CheckoutDraft)`.
+#[cfg(feature = "ssr")]
+const DRAFT: &str = "checkout_draft";
+
+/// The draft this session keeps for `store`, if any.
+#[cfg(feature = "ssr")]
+async fn draft_for(store: domain::StoreId) -> Option<CheckoutDraft> {
+    let session = crate::server::auth_session().await.ok()?.session;
+    let kept: Option<(i64, CheckoutDraft)> = session.get(DRAFT).await.ok().flatten();
+    kept.filter(|(at, _)| *at == store.get()).map(|(_, draft)| draft)
+}
+
+/// Keeps `form`'s draft after a refusal, or forgets the draft once an
+/// order is placed. The session is written only when this changes it.
+#[cfg(feature = "ssr")]
+async fn remember(form: &domain::shop::CheckoutForm, refused: bool) {
+    let Ok(auth) = crate::server::auth_session().await else {
+        return;
+    };
+    let session = auth.session;
+    let kept: Option<(i64, CheckoutDraft)> = session.get(DRAFT).await.ok().flatten();
+    let result = if refused {
+        let draft = (form.store.get(), CheckoutDraft::of(form));
+        if kept.as_ref() == Some(&draft) {
+            return;
+        }
+        session.insert(DRAFT, draft).await
+    } else if kept.is_some() {
+        session.remove::<(i64, CheckoutDraft)>(DRAFT).await.map(|_| ())
+    } else {
+        return;
+    };
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "cannot keep the checkout's draft in the session");
+    }
 }
 
 /// The cart at `store` with a fresh checkout key (`/checkout?store=…`).
@@ -57,6 +98,7 @@ pub async fn get_checkout(
         cart,
         key: ordering::checkout::new_key(),
         payroll,
+        draft: draft_for(store).await,
     })
 }
 
@@ -101,10 +143,15 @@ pub async fn place_order(
         employee_number: employee_number.unwrap_or_default(),
         idempotency_key,
     };
-    let request = domain::shop::CheckoutRequest::parse(&form)
-        .map_err(|fields| crate::error::respond(AppError::Invalid(fields)))?;
-    crate::server::limit_checkouts(&state, &crate::server::client().await)?;
-    let placed = ordering::checkout::checkout(&state.db, state.payments.as_ref(), &caller, &request).await?;
+    let placed = async {
+        let request = domain::shop::CheckoutRequest::parse(&form)
+            .map_err(|fields| crate::error::respond(AppError::Invalid(fields)))?;
+        crate::server::limit_checkouts(&state, &crate::server::client().await)?;
+        Ok::<_, AppError>(ordering::checkout::checkout(&state.db, state.payments.as_ref(), &caller, &request).await?)
+    }
+    .await;
+    remember(&form, placed.is_err()).await;
+    let placed = placed?;
     if let Some(seq) = placed.seq {
         crate::server::settle(&state, placed.order, seq).await;
     }
@@ -139,11 +186,30 @@ fn CheckoutForm(page: CheckoutData, place: ServerAction<PlaceOrder>) -> impl Int
     let cart = page.cart;
     let kind = cart.store_kind;
     let payroll = page.payroll.clone();
+    // A refused checkout comes back as it was typed (the draft), as far as
+    // the store still offers it.
+    let draft = page.draft.unwrap_or_default();
     // A canteen's employees pay with their staff card by default (seed 003).
-    let method = RwSignal::new(if payroll.is_some() { "payroll" } else { "card" }.to_string());
-    let default_mode = if cart.offers_delivery { "delivery" } else { "pickup" };
+    let method = match draft.payment_method.as_str() {
+        "card" => "card",
+        _ if payroll.is_some() => "payroll",
+        _ => "card",
+    };
+    let method = RwSignal::new(method.to_string());
+    let default_mode = match draft.fulfilment.as_str() {
+        "delivery" if cart.offers_delivery => "delivery",
+        "pickup" if cart.offers_pickup => "pickup",
+        _ if cart.offers_delivery => "delivery",
+        _ => "pickup",
+    };
     let mode = RwSignal::new(default_mode.to_string());
-    let vehicle = RwSignal::new(DeliveryType::Motorbike);
+    let chosen_vehicle = draft
+        .delivery_type
+        .as_deref()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(DeliveryType::Motorbike);
+    let vehicle = RwSignal::new(chosen_vehicle);
+    let payroll = payroll.map(|number| Some(draft.employee_number.clone()).filter(|n| !n.is_empty()).or(number));
     let fulfilment = move || {
         if mode.get() == "pickup" {
             Fulfilment::Pickup
@@ -222,26 +288,26 @@ fn CheckoutForm(page: CheckoutData, place: ServerAction<PlaceOrder>) -> impl Int
                     <select id="delivery-type" name="delivery_type"
                         on:change=move |ev| if let Ok(t) = event_target_value(&ev).parse() { vehicle.set(t) }>
                         {DeliveryType::ALL.iter().map(|t| view! {
-                            <option value=t.as_str() selected=*t == DeliveryType::Motorbike>
+                            <option value=t.as_str() selected=*t == chosen_vehicle>
                                 {move || format!("{} (+{})", crate::words::vehicle(i18n.get_locale(), *t), crate::lang::won(i18n.get_locale(), t.fee()))}
                             </option>
                         }).collect_view()}
                     </select>
                     {field("delivery_type")}
                     <label for="address">{move || crate::words::address_label(i18n.get_locale(), kind)}</label>
-                    <input id="address" name="address" maxlength=domain::limits::DELIVERY_ADDRESS_CHARS autocomplete="street-address"
+                    <input id="address" name="address" maxlength=domain::limits::DELIVERY_ADDRESS_CHARS autocomplete="street-address" value=draft.address
                         placeholder=move || t_string!(i18n, checkout.address_placeholder)/>
                     {field("address")}
                 </div>
                 <label for="note">{move || crate::words::note_label(i18n.get_locale(), kind)}</label>
-                <textarea id="note" name="note" maxlength=domain::limits::NOTE_CHARS rows="2" placeholder=move || crate::words::note_placeholder(i18n.get_locale(), kind)></textarea>
+                <textarea id="note" name="note" maxlength=domain::limits::NOTE_CHARS rows="2" placeholder=move || crate::words::note_placeholder(i18n.get_locale(), kind)>{draft.note}</textarea>
                 {field("note")}
                 {payroll.clone().map(|number| view! {
                     <fieldset class="roles" data-testid="payment-method">
                         <legend>{t!(i18n, checkout.how_pay)}</legend>
-                        <label><input type="radio" name="payment_method" value="payroll" checked=true
+                        <label><input type="radio" name="payment_method" value="payroll" checked=method.get_untracked() == "payroll"
                             on:change=move |_| method.set("payroll".into())/>" " {t!(i18n, checkout.payroll)}</label>
-                        <label><input type="radio" name="payment_method" value="card"
+                        <label><input type="radio" name="payment_method" value="card" checked=method.get_untracked() == "card"
                             on:change=move |_| method.set("card".into())/>" " {t!(i18n, checkout.card)}</label>
                     </fieldset>
                     {field("payment_method")}

@@ -298,6 +298,45 @@ pub struct CheckoutForm {
     pub idempotency_key: String,
 }
 
+/// What a customer typed into a refused checkout, kept so that the form
+/// comes back filled in: without JavaScript (or before the page hydrated)
+/// a refusal reloads the page, and the customer must not lose their
+/// address and note to a declined card ("nothing that loses work").
+///
+/// Never the card number. Each field is cut to the form's own limit, so a
+/// crafted request cannot make the session large.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckoutDraft {
+    /// `delivery` or `pickup`, as sent.
+    pub fulfilment: String,
+    /// `walking`, `bicycle` or `motorbike`, as sent.
+    pub delivery_type: Option<String>,
+    /// The drop-off address, at most [`limits::DELIVERY_ADDRESS_CHARS`].
+    pub address: String,
+    /// The note to the store, at most [`limits::NOTE_CHARS`].
+    pub note: String,
+    /// `card` or `payroll`, as sent.
+    pub payment_method: String,
+    /// The employee number, at most [`limits::EMPLOYEE_NUMBER_CHARS`].
+    pub employee_number: String,
+}
+
+impl CheckoutDraft {
+    /// The draft of `form`: its fields cut to their limits, the card number left out.
+    pub fn of(form: &CheckoutForm) -> CheckoutDraft {
+        let cut = |s: &str, max: usize| s.chars().take(max).collect::<String>();
+        let word = |s: &str| cut(s, 16);
+        CheckoutDraft {
+            fulfilment: word(&form.fulfilment),
+            delivery_type: form.delivery_type.as_deref().map(word),
+            address: cut(&form.address, limits::DELIVERY_ADDRESS_CHARS),
+            note: cut(&form.note, limits::NOTE_CHARS),
+            payment_method: word(&form.payment_method),
+            employee_number: cut(&form.employee_number, limits::EMPLOYEE_NUMBER_CHARS),
+        }
+    }
+}
+
 /// How a checkout pays, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Payment {
@@ -535,6 +574,28 @@ mod tests {
             employee_number: String::new(),
             idempotency_key: "key_1-A".into(),
         }
+    }
+
+    #[test]
+    fn a_refused_checkout_keeps_what_was_typed_but_never_the_card() {
+        let draft = CheckoutDraft::of(&form());
+        assert_eq!(draft.address, "  서울 강남구 역삼로 5 ", "kept as typed");
+        assert_eq!(draft.note, "문 앞\r\n에 두세요");
+        assert_eq!(draft.delivery_type.as_deref(), Some("bicycle"));
+        let kept = serde_json::to_string(&draft).unwrap();
+        assert!(!kept.contains("4242"), "{kept}");
+        let long = CheckoutForm {
+            address: "가".repeat(10_000),
+            note: "n".repeat(10_000),
+            fulfilment: "x".repeat(10_000),
+            employee_number: "1".repeat(10_000),
+            ..form()
+        };
+        let draft = CheckoutDraft::of(&long);
+        assert_eq!(draft.address.chars().count(), limits::DELIVERY_ADDRESS_CHARS);
+        assert_eq!(draft.note.chars().count(), limits::NOTE_CHARS);
+        assert_eq!(draft.employee_number.chars().count(), limits::EMPLOYEE_NUMBER_CHARS);
+        assert!(draft.fulfilment.len() <= 16);
     }
 
     #[test]
