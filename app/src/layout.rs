@@ -32,6 +32,9 @@ pub fn Footer() -> impl IntoView {
     view! {
         <footer class="footer">
             <p>{t!(i18n, footer.text)}</p>
+            // On a phone the language switch lives here: the top bar keeps
+            // one row for the brand, the account and its live dot.
+            <div class="footer-lang"><crate::lang::Switch/></div>
         </footer>
     }
 }

@@ -87,10 +87,15 @@ pub fn LiveIndicator() -> impl IntoView {
             }
             title=move || leptos_i18n::t_string!(i18n, live.title)
         >
+            // Live: a dot and its word; on a phone the word is left to
+            // screen readers (the top bar has no room for it).
             {move || match live.state.get() {
-                LiveState::Off => "",
-                LiveState::Live => leptos_i18n::t_string!(i18n, live.live),
-                LiveState::Reconnecting => leptos_i18n::t_string!(i18n, live.reconnecting),
+                LiveState::Off => None,
+                LiveState::Live => Some(view! {
+                    <span aria-hidden="true">"● "</span>
+                    <span class="live-label">{leptos_i18n::t_string!(i18n, live.live)}</span>
+                }.into_any()),
+                LiveState::Reconnecting => Some(view! { <span>{leptos_i18n::t_string!(i18n, live.reconnecting)}</span> }.into_any()),
             }}
         </span>
     }
