@@ -217,9 +217,14 @@ fn worded(locale: Locale, notice: &Notice, order: OrderId) -> String {
         },
         Notice::Delivered { kind } => match kind {
             StoreKind::RepairShop => td_string!(locale, notice.returned_car, order = order).to_string(),
+            StoreKind::FlowerShop => td_string!(locale, notice.delivered_flowers, order = order).to_string(),
             _ => td_string!(locale, notice.delivered, order = order).to_string(),
         },
-        Notice::Collected => td_string!(locale, notice.collected, order = order).to_string(),
+        Notice::Collected { kind } => match kind {
+            StoreKind::RepairShop => td_string!(locale, notice.collected_car, order = order).to_string(),
+            StoreKind::FlowerShop => td_string!(locale, notice.collected_flowers, order = order).to_string(),
+            _ => td_string!(locale, notice.collected, order = order).to_string(),
+        },
         Notice::Reviewed { stars } => td_string!(locale, notice.reviewed, order = order, stars = stars).to_string(),
     }
 }
@@ -278,6 +283,25 @@ mod tests {
             kind: StoreKind::RepairShop,
         };
         assert!(text(Locale::en, &back, order).starts_with("Your car was returned"));
+        // Flowers and cars are not eaten: "맛있게 드세요" is a meal's alone.
+        let bouquet = Notice::Delivered {
+            kind: StoreKind::FlowerShop,
+        };
+        assert_eq!(
+            text(Locale::ko, &bouquet, order),
+            "주문 #4 꽃을 전해 드렸어요. 리뷰로 후기를 남겨 주세요."
+        );
+        let car = Notice::Collected {
+            kind: StoreKind::RepairShop,
+        };
+        assert_eq!(
+            text(Locale::ko, &car, order),
+            "차량을 찾아가셨어요 (주문 #4). 수리가 어땠는지 리뷰로 알려 주세요."
+        );
+        let meal = Notice::Collected {
+            kind: StoreKind::Canteen,
+        };
+        assert!(text(Locale::ko, &meal, order).contains("맛있게 드세요"));
         let payroll = Notice::PaymentCaptured {
             amount: domain::Money::from_won(6_500).unwrap_or(domain::Money::ZERO),
             method: PaymentMethod::Payroll,

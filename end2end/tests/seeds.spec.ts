@@ -257,7 +257,10 @@ test("seed 002 — flower delivery: stock goes down and back, more than the stoc
   await expect(customer.getByTestId("payment")).toHaveAttribute("data-payment", "captured");
   inbox = await notifications(customer);
   await expect(inbox).toContainText(`Your flowers (order #${id}) are on the way`);
-  await expect(inbox).toContainText(`Order #${id} was delivered`);
+  await expect(inbox).toContainText(`Your flowers (order #${id}) were delivered`);
+  // Flowers are not eaten: no "Enjoy!" (a meal's words) on this order's notices.
+  const thisOrder = inbox.locator("li").filter({ hasText: new RegExp(`[Oo]rder #${id}\\b`) });
+  await expect(thisOrder.filter({ hasText: "Enjoy" })).toHaveCount(0);
   await expect(inbox).toContainText(new RegExp(`Payment complete: ₩[\\d,]+ for order #${id} was charged`));
 
   // 고객이 주문 리스트를 조회하여 취소하면 결제 및 배송이 취소되며 상품 재고량이 조정된다

@@ -164,7 +164,12 @@ pub enum Notice {
         kind: StoreKind,
     },
     /// To the customer: collected at the store.
-    Collected,
+    Collected {
+        /// The store's kind, for its words: a car is collected, not
+        /// enjoyed (seed 001); a restaurant's in notices written before.
+        #[serde(default = "crate::kinds::restaurant")]
+        kind: StoreKind,
+    },
     /// To the owner: a customer reviewed an order.
     Reviewed {
         /// 1 to 5.
@@ -178,7 +183,7 @@ mod tests {
 
     #[test]
     fn notices_written_before_still_read_with_a_restaurant_s_words_and_a_card() {
-        let old: Notice = serde_json::from_str(r#"{"notice":"picked_up"}"#).unwrap_or(Notice::Collected);
+        let old: Notice = serde_json::from_str(r#"{"notice":"picked_up"}"#).unwrap_or(Notice::OrderCancelled);
         assert_eq!(
             old,
             Notice::PickedUp {
@@ -186,7 +191,7 @@ mod tests {
             }
         );
         let old: Notice = serde_json::from_str(r#"{"notice":"order_accepted","store":"치킨","prep_minutes":20}"#)
-            .unwrap_or(Notice::Collected);
+            .unwrap_or(Notice::OrderCancelled);
         assert_eq!(
             old,
             Notice::OrderAccepted {
@@ -197,7 +202,7 @@ mod tests {
             }
         );
         let old: Notice =
-            serde_json::from_str(r#"{"notice":"payment_captured","amount":5000}"#).unwrap_or(Notice::Collected);
+            serde_json::from_str(r#"{"notice":"payment_captured","amount":5000}"#).unwrap_or(Notice::OrderCancelled);
         assert!(matches!(
             old,
             Notice::PaymentCaptured {
@@ -205,7 +210,14 @@ mod tests {
                 ..
             }
         ));
-        let old: Notice = serde_json::from_str(r#"{"notice":"ready_for_rider"}"#).unwrap_or(Notice::Collected);
+        let old: Notice = serde_json::from_str(r#"{"notice":"ready_for_rider"}"#).unwrap_or(Notice::OrderCancelled);
         assert_eq!(old, Notice::ReadyForRider { final_amount: None });
+        let old: Notice = serde_json::from_str(r#"{"notice":"collected"}"#).unwrap_or(Notice::OrderCancelled);
+        assert_eq!(
+            old,
+            Notice::Collected {
+                kind: StoreKind::Restaurant
+            }
+        );
     }
 }

@@ -272,7 +272,7 @@ impl Consumer for Notifications {
             }
             Event::Order(OrderEvent::OrderPickedUp { .. }) => Some(Notice::PickedUp { kind: facts.kind }),
             Event::Order(OrderEvent::OrderDelivered { .. }) => Some(Notice::Delivered { kind: facts.kind }),
-            Event::Order(OrderEvent::OrderCollected { .. }) => Some(Notice::Collected),
+            Event::Order(OrderEvent::OrderCollected { .. }) => Some(Notice::Collected { kind: facts.kind }),
             Event::Payment(PaymentEvent::PaymentAuthorized { amount, method, .. }) => {
                 Some(Notice::PaymentApproved { amount, method })
             }
