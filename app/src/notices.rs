@@ -207,7 +207,11 @@ fn worded(locale: Locale, notice: &Notice, order: OrderId) -> String {
         Notice::JobCancelled { store } => {
             td_string!(locale, notice.job_cancelled, order = order, store = store).to_string()
         }
-        Notice::RiderOnTheWay { store } => {
+        Notice::RiderOnTheWay {
+            store,
+            kind: StoreKind::RepairShop,
+        } => td_string!(locale, notice.driver_on_the_way, order = order, store = store).to_string(),
+        Notice::RiderOnTheWay { store, .. } => {
             td_string!(locale, notice.rider_on_the_way, order = order, store = store).to_string()
         }
         Notice::PickedUp { kind } => match kind {
@@ -283,6 +287,11 @@ mod tests {
             kind: StoreKind::RepairShop,
         };
         assert!(text(Locale::en, &back, order).starts_with("Your car was returned"));
+        let driver = Notice::RiderOnTheWay {
+            store: "스피드 카센터".into(),
+            kind: StoreKind::RepairShop,
+        };
+        assert!(text(Locale::ko, &driver, order).starts_with("탁송 기사님이 주문 #4를 맡아"));
         // Flowers and cars are not eaten: "맛있게 드세요" is a meal's alone.
         let bouquet = Notice::Delivered {
             kind: StoreKind::FlowerShop,

@@ -175,6 +175,17 @@ pub fn vehicle_label(locale: Locale, kind: StoreKind) -> &'static str {
     by_kind!(locale, kind, vehicle_label)
 }
 
+/// The owner's board while a courier heads to the store: 라이더가 오는 중,
+/// or 탁송 기사님이 오는 중 at a repair shop (seed 001: a driver returns the car).
+pub fn courier_coming(locale: Locale, kind: StoreKind) -> &'static str {
+    by_kind!(locale, kind, courier_coming)
+}
+
+/// The owner's board while no courier has taken the ready order yet.
+pub fn waiting_courier(locale: Locale, kind: StoreKind) -> &'static str {
+    by_kind!(locale, kind, waiting_courier)
+}
+
 /// Where a pickup order is collected, the store's `address` in it:
 /// "…에서 포장", "…에서 차량 찾아가기".
 pub fn pickup_at(locale: Locale, kind: StoreKind, address: &str) -> String {

@@ -390,7 +390,9 @@ test("seed 001 — automechanicsmall: a repair accepted with an estimate, finish
   await expect(customer.getByTestId("payment")).toContainText(`₩${higher.toLocaleString("en-US")} held on your card`);
 
   // The car is returned by a driver; only then is it charged.
+  await expect(card(shop, "col-ready", id)).toContainText("Waiting for a driver");
   await driver.locator(`li.job[data-order-id="${id}"]`).getByTestId("claim").click();
+  await expect(card(shop, "col-ready", id)).toContainText("Driver on the way");
   await expect(driver.getByTestId("picked-up")).toHaveText("I have the car");
   await driver.getByTestId("picked-up").click();
   await expect(customer.getByTestId("order-headline")).toHaveText("Being brought back");
@@ -404,6 +406,7 @@ test("seed 001 — automechanicsmall: a repair accepted with an estimate, finish
   await customer.screenshot({ path: "test-results/seed-001-customer-375.png", fullPage: true });
   const inbox = await notifications(customer);
   await expect(inbox).toContainText(`Your car was returned (order #${id})`);
+  await expect(inbox).toContainText(`A driver has taken order #${id}`);
 
   // 접수처에서 수리 취소를 요청한다: before the repair starts, the card is released
   await cartToCheckout(customer, /스피드 카센터/, /엔진오일/);

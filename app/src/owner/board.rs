@@ -245,7 +245,7 @@ fn OrderCard(
             </ActionForm>
         }
         .into_any(),
-        OrderStatus::Ready => view! { <p class="hint">{move || if has_rider { t_string!(i18n, owner.rider_on_the_way) } else { t_string!(i18n, owner.waiting_rider) }}</p> }.into_any(),
+        OrderStatus::Ready => view! { <p class="hint">{move || if has_rider { crate::words::courier_coming(i18n.get_locale(), kind) } else { crate::words::waiting_courier(i18n.get_locale(), kind) }}</p> }.into_any(),
         _ => ().into_any(),
     };
     view! {

@@ -148,6 +148,11 @@ pub enum Notice {
     RiderOnTheWay {
         /// The store's name.
         store: String,
+        /// The store's kind: at a repair shop the courier is a driver who
+        /// brings the car back (seed 001); a restaurant's in notices
+        /// written before.
+        #[serde(default = "crate::kinds::restaurant")]
+        kind: StoreKind,
     },
     /// To the customer: the rider has the order.
     PickedUp {

@@ -260,11 +260,17 @@ impl Consumer for Notifications {
             }
             Event::Order(OrderEvent::RiderAssigned { rider, .. }) => {
                 remember_rider(tx, order, rider, true).await?;
-                Some(Notice::RiderOnTheWay { store })
+                Some(Notice::RiderOnTheWay {
+                    store,
+                    kind: facts.kind,
+                })
             }
             Event::Delivery(DeliveryEvent::DeliveryJobClaimed { rider, .. }) => {
                 remember_rider(tx, order, rider, false).await?;
-                Some(Notice::RiderOnTheWay { store })
+                Some(Notice::RiderOnTheWay {
+                    store,
+                    kind: facts.kind,
+                })
             }
             Event::Delivery(DeliveryEvent::DeliveryJobCancelled { rider: Some(rider), .. }) => {
                 notify(tx, record, order, rider, Notice::JobCancelled { store }).await?;
