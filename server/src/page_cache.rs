@@ -105,11 +105,11 @@ pub async fn serve(State(cache): State<PageCache>, request: Request, next: Next)
     match cache.pages.lookup(&cache.db, &key) {
         catalog::Lookup::Current(page) => {
             metrics::counter!("page_cache_total", "outcome" => "hit").increment(1);
-            return page.response(&leptos::nonce::Nonce::new());
+            return page.response(&app::page_nonce());
         }
         catalog::Lookup::Refreshing(page) => {
             metrics::counter!("page_cache_total", "outcome" => "refreshing").increment(1);
-            return page.response(&leptos::nonce::Nonce::new());
+            return page.response(&app::page_nonce());
         }
         catalog::Lookup::Read => {}
     }
