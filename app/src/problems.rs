@@ -225,7 +225,7 @@ fn worded(locale: Locale, problem: &Problem) -> String {
         Problem::EmployeeNumber => td_string!(locale, problem.employee_number).into(),
         Problem::AddressTooShort => td_string!(locale, problem.address_too_short).into(),
         Problem::StaleForm => td_string!(locale, problem.stale_form).into(),
-        Problem::OfferSomething => td_string!(locale, problem.offer_something).into(),
+        Problem::OfferSomething { kind } => words::offer_something(locale, *kind).into(),
         Problem::Month => td_string!(locale, problem.month).into(),
         Problem::OutOfRange { min, max } => td_string!(locale, problem.out_of_range, min = min, max = max).to_string(),
         Problem::NotFound { what } => no_such(locale, *what).into(),
@@ -341,6 +341,10 @@ mod tests {
                 kind: StoreKind::Restaurant
             }
         );
+        let neither = Problem::OfferSomething {
+            kind: StoreKind::RepairShop,
+        };
+        assert!(problem(Locale::ko, &neither).starts_with("탁송이나 직접 방문 중 하나는"));
         let late = Problem::Order(OrderError::TooLateToCancel);
         assert!(problem(Locale::ko, &late).contains("취소할 수 없"));
         let wait = AppError::TooManyRequests { retry_after_secs: 90 };

@@ -186,6 +186,12 @@ pub fn waiting_courier(locale: Locale, kind: StoreKind) -> &'static str {
     by_kind!(locale, kind, waiting_courier)
 }
 
+/// The owner's settings refuse a store that offers neither delivery nor
+/// pickup, naming the kind's two ways (`Problem::OfferSomething`).
+pub fn offer_something(locale: Locale, kind: StoreKind) -> &'static str {
+    by_kind!(locale, kind, offer_something)
+}
+
 /// Where a pickup order is collected, the store's `address` in it:
 /// "…에서 포장", "…에서 차량 찾아가기".
 pub fn pickup_at(locale: Locale, kind: StoreKind, address: &str) -> String {

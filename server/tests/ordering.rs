@@ -434,6 +434,12 @@ async fn the_owner_chooses_delivery_or_pickup_and_checkout_follows() {
     };
     let neither = set(false, false).await;
     assert_eq!(neither.status, 422, "{}", neither.body);
+    // The refusal names the store's kind, so it is worded in its business's terms.
+    assert!(
+        neither.body.to_string().contains(r#""kind":"restaurant""#),
+        "{}",
+        neither.body
+    );
     let stranger = logged_in(&s.app, OTHER_OWNER).await;
     let foreign = s
         .app

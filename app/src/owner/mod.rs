@@ -147,9 +147,13 @@ pub async fn set_store_fulfilment(
     let (_, state, store) = owner_of(&store).await?;
     let (delivery, pickup) = (delivery.is_some(), pickup.is_some());
     if !delivery && !pickup {
+        let kind = catalog::store(&state.db, store)
+            .await
+            .map_err(AppError::from)?
+            .map_or(domain::StoreKind::Restaurant, |s| s.kind);
         return Err(crate::error::respond(AppError::Invalid(vec![domain::FieldError::new(
             "delivery",
-            domain::problem::Problem::OfferSomething,
+            domain::problem::Problem::OfferSomething { kind },
         )])));
     }
     Ok(catalog::set_fulfilment(&state.db, store, delivery, pickup).await?)

@@ -183,7 +183,12 @@ pub enum Problem {
     /// A checkout form whose key is missing or malformed.
     StaleForm,
     /// A store offering neither delivery nor pickup.
-    OfferSomething,
+    OfferSomething {
+        /// The store's kind, for its words (탁송 · 직접 방문 at a repair
+        /// shop); a restaurant's in problems told before.
+        #[serde(default = "crate::kinds::restaurant")]
+        kind: StoreKind,
+    },
     /// A month not written `YYYY-MM`.
     Month,
     /// A value outside a range the operator's form allows.
