@@ -124,13 +124,19 @@ pub fn title_text(text: &str) -> String {
     escaped_on_server(full)
 }
 
+/// `text` entity-escaped when rendered on the server, as it is in the
+/// browser: for the places tachys writes unescaped on the server, a
+/// `<title>` and a `<textarea>`'s children (`ESCAPE_CHILDREN = false`).
+/// Both are RCDATA, so the entities read as the text typed.
 #[cfg(feature = "ssr")]
-fn escaped_on_server(text: String) -> String {
+pub(crate) fn escaped_on_server(text: String) -> String {
     html_escape::encode_text(&text).into_owned()
 }
 
+/// `text` entity-escaped when rendered on the server (see the server's
+/// version); in the browser it is set as plain text.
 #[cfg(not(feature = "ssr"))]
-fn escaped_on_server(text: String) -> String {
+pub(crate) fn escaped_on_server(text: String) -> String {
     text
 }
 

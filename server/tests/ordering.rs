@@ -710,5 +710,59 @@ async fn a_refused_plain_form_post_goes_back_to_its_page_with_the_refusal_and_a_
     // A script asking for HTML still gets the status and the message.
     let refused = post(false).await.unwrap();
     assert_eq!(refused.status().as_u16(), 422);
-    assert_eq!(order_count(&s.app).await, 0, "nothing placed");
+}
+
+#[tokio::test]
+async fn a_refused_checkout_comes_back_as_typed_as_text_and_never_with_the_card() {
+    let s = shop().await;
+    let customer = logged_in(&s.app, CUSTOMER).await;
+    let added = s
+        .app
+        .call_as(&customer, "cart_add", &[("item", s.item.as_str())], &[])
+        .await;
+    assert_eq!(added.status, 200, "{}", added.body);
+    let markup = "<script>alert(1)</script> 역삼로 5";
+    // A note that would close the textarea if written as it is.
+    let note = "\"></textarea><img src=x onerror=alert(1)>\u{202e}";
+    let declined = s
+        .app
+        .call_as(
+            &customer,
+            "place_order",
+            &[
+                ("store", s.store.as_str()),
+                ("fulfilment", "delivery"),
+                ("delivery_type", "bicycle"),
+                ("address", markup),
+                ("note", note),
+                ("card_number", "4000 0000 0000 0002"),
+                ("idempotency_key", "draft-1"),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(declined.status, 402, "{}", declined.body);
+    let (status, _, html) = s.app.page_as(&customer, &format!("/checkout?store={}", s.store)).await;
+    assert_eq!(status, 200);
+    // What was typed is back, as text: escaped, never markup.
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt; 역삼로 5"),
+        "{html:.2000}"
+    );
+    assert!(!html.contains("<script>alert(1)"));
+    assert!(!html.contains("<img src=x"), "the note came back as markup");
+    assert!(
+        html.contains("&lt;/textarea&gt;&lt;img src=x onerror=alert(1)&gt;"),
+        "the note, escaped"
+    );
+    assert!(
+        html.contains(r#"<option value="bicycle" selected"#),
+        "the vehicle chosen"
+    );
+    // Never the card (the page's hint names the test cards, so look at the field).
+    let card = html
+        .split(r#"<input id="card""#)
+        .nth(1)
+        .and_then(|rest| rest.split('>').next());
+    assert!(card.is_some_and(|tag| !tag.contains("value=")), "{card:?}");
 }

@@ -300,7 +300,11 @@ fn CheckoutForm(page: CheckoutData, place: ServerAction<PlaceOrder>) -> impl Int
                     {field("address")}
                 </div>
                 <label for="note">{move || crate::words::note_label(i18n.get_locale(), kind)}</label>
-                <textarea id="note" name="note" maxlength=domain::limits::NOTE_CHARS rows="2" placeholder=move || crate::words::note_placeholder(i18n.get_locale(), kind)>{draft.note}</textarea>
+                <textarea id="note" name="note" maxlength=domain::limits::NOTE_CHARS rows="2" placeholder=move || crate::words::note_placeholder(i18n.get_locale(), kind)>
+                    // Escaped on the server: tachys writes a textarea's text as
+                    // it is there, and a note holding </textarea> would end it.
+                    {crate::escaped_on_server(draft.note)}
+                </textarea>
                 {field("note")}
                 {payroll.clone().map(|number| view! {
                     <fieldset class="roles" data-testid="payment-method">
