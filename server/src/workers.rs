@@ -15,7 +15,10 @@ use tokio::task::JoinHandle;
 /// on one.
 ///
 /// `projected` is notified whenever a read model commits a batch (the live
-/// hub forwards events once the pages can show them).
+/// hub forwards events once the pages can show them). On SQLite the read
+/// models and the consequences (`app::server::{READ_MODELS, CONSEQUENCES}`)
+/// are also applied inside each transaction that appends events, while
+/// they are caught up (`eventlog::Inline`, issue 13).
 pub fn start_consumers(
     db: &Db,
     tail: &Arc<eventlog::Tail>,
@@ -42,6 +45,7 @@ pub fn start_consumers(
     let mut controls = Vec::new();
     let mut flags = Vec::new();
     let mut tasks = Vec::new();
+    let mut inline = Vec::new();
     for (consumer, committed) in consumers {
         let mut config = eventlog::RunnerConfig::new(instance);
         // Every commit that appends events wakes the runners (`Db::log_head`),
@@ -62,6 +66,9 @@ pub fn start_consumers(
             runner = runner.notify_after_commit(committed);
         }
         controls.push(runner.control());
+        if app::server::READ_MODELS.contains(&runner.name()) || app::server::CONSEQUENCES.contains(&runner.name()) {
+            inline.push(runner.inline_member());
+        }
         let alive = Arc::new(std::sync::atomic::AtomicBool::new(true));
         flags.push((runner.name(), alive.clone()));
         let shutdown = shutdown.clone();
@@ -76,6 +83,15 @@ pub fn start_consumers(
             let _down = Down(alive);
             runner.run(shutdown).await;
         }));
+    }
+    // On SQLite, what a command waits for is applied in its own
+    // transaction while those consumers are caught up (issue 13,
+    // `eventlog::Inline`): one turn of the one writer per step.
+    if db.backend() == db::Backend::Sqlite {
+        let hook = eventlog::Inline::new(instance, inline, tail.clone());
+        if !db.set_before_commit(Arc::new(hook)) {
+            tracing::warn!("the inline consumers were already set for this database; keeping the first");
+        }
     }
     (controls, metrics::ConsumerTasks(Arc::new(flags)), tasks)
 }

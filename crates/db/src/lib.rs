@@ -20,67 +20,157 @@ use tokio::sync::watch;
 pub struct Tx {
     tx: Transaction<'static, Any>,
     _turn: Option<tokio::sync::OwnedSemaphorePermit>,
-    /// The last event sequence number this transaction appended (0: none).
-    appended: i64,
-    /// The consumer checkpoint this transaction moved, and to where.
-    moved: Option<(&'static str, i64)>,
-    /// Whether it wrote stores or menu items ([`Tx::changed_catalog`]).
-    changed_catalog: bool,
+    /// What this transaction has announced so far ([`Tx::mark`]).
+    news: News,
+    /// What to do once the commit has answered ([`Tx::after_commit`]).
+    after_commit: Vec<Box<dyn FnOnce() + Send>>,
+    /// The appended events as the event log keeps them ([`Tx::keep_appended`]).
+    records: Vec<Box<dyn std::any::Any + Send>>,
     backend: Backend,
     signals: std::sync::Arc<Signals>,
 }
 
+/// What a transaction tells this process (and, on PostgreSQL, the other
+/// replicas) once it commits.
+#[derive(Debug, Clone, Default)]
+struct News {
+    /// The first event sequence number this transaction appended (0: none).
+    first_appended: i64,
+    /// The last event sequence number this transaction appended (0: none).
+    appended: i64,
+    /// The consumer checkpoints this transaction moved, and to where.
+    moved: Vec<(&'static str, i64)>,
+    /// Whether it wrote stores or menu items ([`Tx::changed_catalog`]).
+    changed_catalog: bool,
+}
+
+/// Where a transaction's news stood at a savepoint ([`Tx::mark`]), to go
+/// back to when the work after it is rolled back ([`Tx::restore`]).
+#[derive(Debug, Clone)]
+pub struct Mark {
+    news: News,
+    after_commit: usize,
+    records: usize,
+}
+
+/// Work a write transaction does last, before it commits, when it appended
+/// events (see [`Db::set_before_commit`]): on SQLite the event log applies
+/// them to the read models there and then (`eventlog::Inline`).
+#[async_trait::async_trait]
+pub trait BeforeCommit: Send + Sync + 'static {
+    /// Runs inside `tx`, just before its commit.
+    ///
+    /// Errors: the database failed in a way that leaves `tx` unusable (the
+    /// commit is then not attempted and nothing is written).
+    async fn before_commit(&self, tx: &mut Tx) -> Result<(), sqlx::Error>;
+}
+
 impl Tx {
     /// Commits, then gives the writer turn to the next in line. When the
-    /// transaction appended events ([`Tx::appended_up_to`]), their last
+    /// transaction appended events ([`Tx::appended_events`]), their last
     /// sequence number becomes this process's [`Db::log_head`] once the
     /// commit has answered, waking everyone who waits on it; a checkpoint
     /// it moved ([`Tx::moved_checkpoint`]) likewise reaches
     /// [`Db::checkpoints`]. On PostgreSQL the same news goes to every other
     /// replica: a `NOTIFY` on [`NOTICE_CHANNEL`] sent inside the
-    /// transaction, so it is delivered exactly when the commit is.
+    /// transaction, so it is delivered exactly when the commit is. Before
+    /// committing, a transaction that appended events does the pool's
+    /// [`BeforeCommit`] work; after, it runs its [`Tx::after_commit`] work.
     ///
-    /// Errors: the database refused the commit (nothing was written).
-    pub async fn commit(self) -> Result<(), sqlx::Error> {
+    /// Errors: the database refused the commit, or the work before it
+    /// failed (nothing was written).
+    pub async fn commit(mut self) -> Result<(), sqlx::Error> {
+        if self.news.appended > 0 {
+            if let Some(hook) = self.signals.before_commit.get().cloned() {
+                hook.before_commit(&mut self).await?;
+            }
+        }
         let Tx {
             mut tx,
-            appended,
-            moved,
-            changed_catalog,
+            news,
+            after_commit,
             backend,
             signals,
             ..
         } = self;
-        if backend == Backend::Postgres && (appended > 0 || moved.is_some()) {
-            let notice = Notice {
-                from: signals.sender,
-                log: appended,
-                moved,
+        if backend == Backend::Postgres && news.appended > 0 && news.moved.is_empty() {
+            notify(&mut tx, signals.sender, news.appended, None).await?;
+        }
+        if backend == Backend::Postgres {
+            for moved in &news.moved {
+                notify(&mut tx, signals.sender, news.appended, Some(*moved)).await?;
             }
-            .to_payload();
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(NOTICE_CHANNEL)
-                .bind(notice)
-                .execute(&mut *tx)
-                .await?;
         }
         tx.commit().await?;
-        if changed_catalog {
+        if news.changed_catalog {
             signals.changed_catalog();
         }
-        if appended > 0 {
-            advance(&signals.log_head, appended);
+        if news.appended > 0 {
+            advance(&signals.log_head, news.appended);
         }
-        if let Some((consumer, seq)) = moved {
+        for (consumer, seq) in news.moved {
             signals.saw_checkpoint(consumer, seq);
         }
+        for then in after_commit {
+            then();
+        }
         Ok(())
+    }
+
+    /// The events this transaction has appended so far, as the first and
+    /// last sequence numbers (`None`: none).
+    pub fn appended(&self) -> Option<(i64, i64)> {
+        (self.news.appended > 0).then_some((self.news.first_appended, self.news.appended))
+    }
+
+    /// The consumers whose checkpoints this transaction moves.
+    pub fn moved_checkpoints(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.news.moved.iter().map(|(consumer, _)| *consumer)
+    }
+
+    /// Where this transaction's news stands now: take it when setting a
+    /// `SAVEPOINT`, and [`Tx::restore`] it after `ROLLBACK TO` that savepoint.
+    pub fn mark(&self) -> Mark {
+        Mark {
+            news: self.news.clone(),
+            after_commit: self.after_commit.len(),
+            records: self.records.len(),
+        }
+    }
+
+    /// Forgets the news, the kept events and the after-commit work recorded
+    /// since `mark` (their writes were rolled back to a savepoint).
+    pub fn restore(&mut self, mark: Mark) {
+        self.news = mark.news;
+        self.after_commit.truncate(mark.after_commit);
+        self.records.truncate(mark.records);
+    }
+
+    /// Runs `then` once this transaction has committed (never when it
+    /// rolls back), after this process has heard its news.
+    pub fn after_commit(&mut self, then: impl FnOnce() + Send + 'static) {
+        self.after_commit.push(Box::new(then));
+    }
+
+    /// Keeps one appended event as the event log wrote it (it calls this
+    /// for each event, in order), for the work before commit to use
+    /// without reading it back ([`Tx::appended_records`]).
+    pub fn keep_appended(&mut self, record: Box<dyn std::any::Any + Send>) {
+        self.records.push(record);
+    }
+
+    /// The events kept with [`Tx::keep_appended`], in the order appended.
+    pub fn appended_records(&self) -> &[Box<dyn std::any::Any + Send>] {
+        &self.records
     }
 
     /// Records that this transaction moves consumer `consumer`'s checkpoint
     /// to `seq`, to announce on commit (the event runner calls it).
     pub fn moved_checkpoint(&mut self, consumer: &'static str, seq: i64) {
-        self.moved = Some((consumer, seq));
+        match self.news.moved.iter_mut().find(|(name, _)| *name == consumer) {
+            Some(moved) => moved.1 = moved.1.max(seq),
+            None => self.news.moved.push((consumer, seq)),
+        }
     }
 
     /// Records that this transaction writes stores, menu items or reviews
@@ -88,13 +178,16 @@ impl Tx {
     /// commit [`Db::catalog_version`] moves on, so this process's cached
     /// menus and reviews are read again.
     pub fn changed_catalog(&mut self) {
-        self.changed_catalog = true;
+        self.news.changed_catalog = true;
     }
 
-    /// Records that this transaction appended events up to sequence number
-    /// `seq` (the event log calls it), to announce on commit.
-    pub fn appended_up_to(&mut self, seq: i64) {
-        self.appended = self.appended.max(seq);
+    /// Records that this transaction appended the events `first..=last`
+    /// (the event log calls it), to announce on commit.
+    pub fn appended_events(&mut self, first: i64, last: i64) {
+        if self.news.appended == 0 || first < self.news.first_appended {
+            self.news.first_appended = first;
+        }
+        self.news.appended = self.news.appended.max(last);
     }
 
     /// Rolls back, then gives the writer turn to the next in line.
@@ -218,6 +311,29 @@ struct Signals {
     other_heard_ms: std::sync::atomic::AtomicI64,
     /// How many catalog writes this process has committed ([`Db::catalog_version`]).
     catalog_version: std::sync::atomic::AtomicU64,
+    /// The work every write transaction that appended events does before it
+    /// commits ([`Db::set_before_commit`]).
+    before_commit: Hook,
+}
+
+/// The [`BeforeCommit`] work, once set.
+#[derive(Default)]
+struct Hook(std::sync::OnceLock<std::sync::Arc<dyn BeforeCommit>>);
+
+impl Hook {
+    fn get(&self) -> Option<&std::sync::Arc<dyn BeforeCommit>> {
+        self.0.get()
+    }
+}
+
+impl std::fmt::Debug for Hook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.get().is_some() {
+            "Hook(set)"
+        } else {
+            "Hook(none)"
+        })
+    }
 }
 
 impl Signals {
@@ -297,6 +413,23 @@ fn random_sender() -> u64 {
     hasher.finish()
 }
 
+/// Sends one [`Notice`] on [`NOTICE_CHANNEL`] inside `tx`, so it is
+/// delivered exactly when the commit is.
+async fn notify(
+    tx: &mut Transaction<'static, Any>,
+    from: u64,
+    log: i64,
+    moved: Option<(&'static str, i64)>,
+) -> Result<(), sqlx::Error> {
+    let notice = Notice { from, log, moved }.to_payload();
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(NOTICE_CHANNEL)
+        .bind(notice)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// Moves `head` forward to `seq` (never back), waking its watchers.
 fn advance(head: &watch::Sender<i64>, seq: i64) {
     head.send_if_modified(|at| {
@@ -336,6 +469,9 @@ impl Db {
                             "PRAGMA foreign_keys = ON",
                             "PRAGMA busy_timeout = 5000",
                             "PRAGMA synchronous = NORMAL",
+                            // A savepoint's undo (`eventlog::Inline`) in
+                            // memory rather than in a temporary file.
+                            "PRAGMA temp_store = MEMORY",
                         ] {
                             conn.execute(pragma).await?;
                         }
@@ -358,6 +494,7 @@ impl Db {
                 sender: random_sender(),
                 other_heard_ms: std::sync::atomic::AtomicI64::new(0),
                 catalog_version: std::sync::atomic::AtomicU64::new(0),
+                before_commit: Hook::default(),
             }),
         })
     }
@@ -408,7 +545,7 @@ impl Db {
 
     /// The highest event sequence number this process knows to be
     /// committed: its own transactions announce theirs on commit
-    /// ([`Tx::appended_up_to`]), and whoever learns of later ones (a read
+    /// ([`Tx::appended_events`]), and whoever learns of later ones (a read
     /// of the log, another replica's notice) tells it with
     /// [`Db::saw_log_head`]. A hint, never a promise: another process may
     /// have committed more, so whoever must not miss an event still reads
@@ -436,6 +573,14 @@ impl Db {
     /// statement on the pool): [`Db::catalog_version`] moves on.
     pub fn changed_catalog(&self) {
         self.signals.changed_catalog();
+    }
+
+    /// Sets the work every write transaction of this pool (and its clones)
+    /// that appended events does just before it commits (issue 13: on
+    /// SQLite the read models are applied there, `eventlog::Inline`). Set
+    /// once, at start; `false` when it was already set (nothing changes).
+    pub fn set_before_commit(&self, hook: std::sync::Arc<dyn BeforeCommit>) -> bool {
+        self.signals.before_commit.0.set(hook).is_ok()
     }
 
     /// Applies the migrations of this backend's dialect (`migrations/sqlite` or
@@ -533,9 +678,9 @@ impl Db {
         Ok(Tx {
             tx: begin.await??,
             _turn: turn,
-            appended: 0,
-            changed_catalog: false,
-            moved: None,
+            news: News::default(),
+            after_commit: Vec::new(),
+            records: Vec::new(),
             backend,
             signals: self.signals.clone(),
         })

@@ -9,9 +9,11 @@
 //!   PostgreSQL database a lease lets one instance run each consumer at a time,
 //!   and another takes over when the lease holder stops renewing it.
 
+mod inline;
 mod runner;
 mod tail;
 
+pub use inline::{Inline, Member as InlineMember};
 pub use runner::{Consumer, ConsumerControl, ConsumerError, ConsumerMode, ConsumerRunner, RunnerConfig, StepOutcome};
 pub use tail::{Tail, DEFAULT_CAPACITY as TAIL_CAPACITY};
 
@@ -165,9 +167,18 @@ pub async fn append(tx: &mut Tx, events: &[NewEvent]) -> Result<Vec<i64>, EventL
         .execute(&mut **tx)
         .await?;
         seqs.push(seq);
+        tx.keep_appended(Box::new(RecordedEvent {
+            seq,
+            stream: event.stream.to_string(),
+            stream_id: event.stream_id,
+            correlation_id: event.correlation_id,
+            kind: event.kind.clone(),
+            payload: event.payload.clone(),
+            recorded_at: now,
+        }));
     }
     // Announced to this process's consumers once `tx` commits.
-    tx.appended_up_to(last);
+    tx.appended_events(last - count + 1, last);
     Ok(seqs)
 }
 

@@ -152,6 +152,9 @@ pub struct ConsumerControl {
     /// The last event this instance has applied and committed (its
     /// checkpoint as this instance knows it).
     progress: watch::Sender<i64>,
+    /// The checkpoint as of this instance's last look (`None`: unknown). It
+    /// may be ahead of the stored one by events this consumer does not want.
+    known: Mutex<Option<i64>>,
 }
 
 impl ConsumerControl {
@@ -224,6 +227,23 @@ impl ConsumerControl {
         self.last_error.lock().ok().and_then(|e| e.clone())
     }
 
+    pub(crate) fn known(&self) -> Option<i64> {
+        self.known.lock().ok().and_then(|k| *k)
+    }
+
+    pub(crate) fn set_known(&self, seq: i64) {
+        if let Ok(mut known) = self.known.lock() {
+            *known = Some(seq);
+        }
+        self.progress.send_replace(seq);
+    }
+
+    /// Whether this instance runs the consumer now: it holds the lease and
+    /// is told to run (not stopped, no failure injected).
+    pub(crate) fn running_here(&self) -> bool {
+        self.leading.load(Ordering::Relaxed) && self.mode() == ConsumerMode::Running
+    }
+
     fn failed(&self, error: &ConsumerError) {
         self.failed_batches.fetch_add(1, Ordering::Relaxed);
         self.failing_in_a_row.fetch_add(1, Ordering::Relaxed);
@@ -255,9 +275,6 @@ pub struct ConsumerRunner {
     /// The newest events, shared with the process's other runners.
     tail: Arc<crate::Tail>,
     control: Arc<ConsumerControl>,
-    /// The checkpoint as of this instance's last look (`None`: unknown). It
-    /// may be ahead of the stored one by events this consumer does not want.
-    known: Mutex<Option<i64>>,
     /// Since when (unix ms) `known` is ahead of the stored checkpoint (0:
     /// it is not).
     unsaved_since: AtomicI64,
@@ -278,6 +295,7 @@ impl ConsumerRunner {
             wake: wake.clone(),
             leading: std::sync::atomic::AtomicBool::new(false),
             progress: watch::Sender::new(0),
+            known: Mutex::new(None),
         });
         ConsumerRunner {
             tail: crate::Tail::new(db.clone(), 256),
@@ -287,25 +305,21 @@ impl ConsumerRunner {
             wake,
             committed: None,
             control,
-            known: Mutex::new(None),
             unsaved_since: AtomicI64::new(0),
             renew_after: AtomicI64::new(0),
         }
     }
 
     fn known(&self) -> Option<i64> {
-        self.known.lock().ok().and_then(|k| *k)
+        self.control.known()
     }
 
     fn set_known(&self, seq: i64) {
-        if let Ok(mut known) = self.known.lock() {
-            *known = Some(seq);
-        }
-        self.control.progress.send_replace(seq);
+        self.control.set_known(seq);
     }
 
     fn forget_known(&self) {
-        if let Ok(mut known) = self.known.lock() {
+        if let Ok(mut known) = self.control.known.lock() {
             *known = None;
         }
         self.unsaved_since.store(0, Ordering::Relaxed);
@@ -348,6 +362,17 @@ impl ConsumerRunner {
     /// Its switch and failure counts.
     pub fn control(&self) -> Arc<ConsumerControl> {
         self.control.clone()
+    }
+
+    /// This runner's consumer as a member of an [`crate::Inline`]: applied
+    /// inside the transactions that append events while this runner is
+    /// caught up.
+    pub fn inline_member(&self) -> crate::inline::Member {
+        crate::inline::Member {
+            consumer: self.consumer.clone(),
+            control: self.control.clone(),
+            committed: self.committed.clone(),
+        }
     }
 
     /// Also wakes everyone waiting on `committed` after each batch commits

@@ -113,6 +113,21 @@ impl Tail {
         }
     }
 
+    /// Keeps `events` that a transaction of this process appended and has
+    /// just committed (`crate::Inline` read them inside it), when they
+    /// continue what is held: the consumers and the live hub then need not
+    /// read them back. After a gap it keeps nothing (readers read the log).
+    pub(crate) fn remember_committed(&self, events: &[RecordedEvent]) {
+        let Some(first) = events.first() else { return };
+        let continues = match self.recent.lock() {
+            Ok(recent) => recent.back().is_some_and(|held| first.seq == held.seq + 1),
+            Err(_) => false,
+        };
+        if continues {
+            self.remember(events);
+        }
+    }
+
     /// Keeps `events` (just read from the log after some sequence number)
     /// when they continue what is held; otherwise they start a new window.
     fn remember(&self, events: &[RecordedEvent]) {

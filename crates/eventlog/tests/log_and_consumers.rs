@@ -520,3 +520,119 @@ async fn a_commit_wakes_an_idle_consumer_long_before_its_next_poll() {
     stop.send(true).expect("stop");
     task.await.expect("runner");
 }
+
+/// A runner for a [`Recorder`] that polls only once a minute, started, and
+/// caught up with the (empty) log; with an [`eventlog::Inline`] holding it
+/// installed on `db` (issue 13, SQLite's path).
+async fn inline_recorder(
+    db: &Db,
+    fail_once_at: Option<i64>,
+) -> (
+    Arc<eventlog::ConsumerControl>,
+    watch::Sender<bool>,
+    tokio::task::JoinHandle<()>,
+) {
+    let consumer = Arc::new(Recorder {
+        instance: "a".into(),
+        fail_once_at: Mutex::new(fail_once_at),
+    });
+    let mut config = RunnerConfig::new("a");
+    config.poll_interval_ms = 60_000;
+    config.min_backoff_ms = 20;
+    config.max_backoff_ms = 50;
+    let runner = ConsumerRunner::new(db.clone(), consumer, config, Arc::new(Notify::new()));
+    let control = runner.control();
+    let hook = eventlog::Inline::new("a", vec![runner.inline_member()], eventlog::Tail::new(db.clone(), 64));
+    assert!(db.set_before_commit(Arc::new(hook)), "the first hook is taken");
+    let (stop, stopped) = watch::channel(false);
+    let task = tokio::spawn(runner.run(stopped));
+    let started = Instant::now();
+    while control.local_checkpoint() != Some(0) {
+        assert!(started.elapsed() < Duration::from_secs(10), "the runner never started");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    (control, stop, task)
+}
+
+#[tokio::test]
+async fn a_caught_up_consumer_applies_a_commits_events_in_that_commit() {
+    let t = testkit::fresh_db().await;
+    create_applied_table(&t.db).await;
+    let (control, stop, task) = inline_recorder(&t.db, None).await;
+    for round in 1..=3_i64 {
+        let mut tx = t.db.begin().await.expect("begin");
+        append(&mut tx, &[event(round), event(round + 100)])
+            .await
+            .expect("append");
+        tx.commit().await.expect("commit");
+        // No wait: the commit itself applied them and moved the checkpoint.
+        let expected: Vec<i64> = (1..=round * 2).collect();
+        assert_eq!(applied_seqs(&t.db).await, expected, "round {round}");
+        assert_eq!(checkpoint(&t.db).await, round * 2);
+        assert_eq!(control.applied(), round * 2, "the runner knows");
+    }
+    // A transaction rolled back applies nothing.
+    let mut tx = t.db.begin().await.expect("begin");
+    append(&mut tx, &[event(9)]).await.expect("append");
+    tx.rollback().await.expect("rollback");
+    // The runner, woken by every commit, finds nothing left to apply.
+    append_committed(&t.db, 1).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(applied_seqs(&t.db).await, (1..=7).collect::<Vec<i64>>());
+    assert_eq!(checkpoint(&t.db).await, 7);
+    stop.send(true).expect("stop");
+    task.await.expect("runner");
+}
+
+#[tokio::test]
+async fn a_consumer_that_fails_inline_leaves_the_commit_whole_and_its_runner_applies_the_events() {
+    let t = testkit::fresh_db().await;
+    create_applied_table(&t.db).await;
+    sqlx::query("CREATE TABLE test_command (n BIGINT NOT NULL)")
+        .execute(t.db.pool())
+        .await
+        .expect("create test_command");
+    let (_control, stop, task) = inline_recorder(&t.db, Some(2)).await;
+    let mut tx = t.db.begin().await.expect("begin");
+    sqlx::query("INSERT INTO test_command (n) VALUES (1)")
+        .execute(&mut *tx)
+        .await
+        .expect("the command's own write");
+    append(&mut tx, &[event(1), event(2)]).await.expect("append");
+    tx.commit()
+        .await
+        .expect("the command commits although its consumer failed");
+    let written: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM test_command")
+        .fetch_one(t.db.pool())
+        .await
+        .expect("count");
+    assert_eq!(written, 1, "the command's write is kept");
+    assert_eq!(head(&t.db).await.expect("head"), 2, "its events are in the log");
+    // The inline writes were rolled back; the runner applies both, once.
+    wait_for_checkpoint(&t.db, 2, Duration::from_secs(10)).await;
+    assert_eq!(applied_seqs(&t.db).await, vec![1, 2]);
+    stop.send(true).expect("stop");
+    task.await.expect("runner");
+}
+
+#[tokio::test]
+async fn a_stopped_consumer_is_not_applied_inline_and_resumes_where_it_stopped() {
+    let t = testkit::fresh_db().await;
+    create_applied_table(&t.db).await;
+    let (control, stop, task) = inline_recorder(&t.db, None).await;
+    control.set_mode(eventlog::ConsumerMode::Stopped);
+    append_committed(&t.db, 2).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        applied_seqs(&t.db).await.is_empty(),
+        "a stopped consumer applies nothing"
+    );
+    assert_eq!(checkpoint(&t.db).await, 0);
+    control.set_mode(eventlog::ConsumerMode::Running);
+    wait_for_checkpoint(&t.db, 2, Duration::from_secs(10)).await;
+    // Caught up again, the next commit applies its event at once.
+    append_committed(&t.db, 1).await;
+    assert_eq!(applied_seqs(&t.db).await, vec![1, 2, 3]);
+    stop.send(true).expect("stop");
+    task.await.expect("runner");
+}
