@@ -636,3 +636,31 @@ async fn a_stopped_consumer_is_not_applied_inline_and_resumes_where_it_stopped()
     stop.send(true).expect("stop");
     task.await.expect("runner");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn commits_racing_their_runner_apply_every_event_exactly_once() {
+    let t = testkit::fresh_db().await;
+    create_applied_table(&t.db).await;
+    let (_control, stop, task) = inline_recorder(&t.db, None).await;
+    // Some commits find the consumer caught up and apply inline, others
+    // land while its runner is mid-batch and leave their events to it.
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let db = t.db.clone();
+            tokio::spawn(async move {
+                for i in 0..25 {
+                    let mut tx = db.begin().await.expect("begin");
+                    append(&mut tx, &[event(w * 100 + i)]).await.expect("append");
+                    tx.commit().await.expect("commit");
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.expect("writer");
+    }
+    wait_for_checkpoint(&t.db, 100, Duration::from_secs(20)).await;
+    assert_eq!(applied_seqs(&t.db).await, (1..=100).collect::<Vec<i64>>());
+    stop.send(true).expect("stop");
+    task.await.expect("runner");
+}
