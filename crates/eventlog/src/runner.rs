@@ -238,6 +238,12 @@ impl ConsumerControl {
         self.progress.send_replace(seq);
     }
 
+    pub(crate) fn forget_known(&self) {
+        if let Ok(mut known) = self.known.lock() {
+            *known = None;
+        }
+    }
+
     /// Whether this instance runs the consumer now: it holds the lease and
     /// is told to run (not stopped, no failure injected).
     pub(crate) fn running_here(&self) -> bool {
@@ -319,9 +325,7 @@ impl ConsumerRunner {
     }
 
     fn forget_known(&self) {
-        if let Ok(mut known) = self.control.known.lock() {
-            *known = None;
-        }
+        self.control.forget_known();
         self.unsaved_since.store(0, Ordering::Relaxed);
     }
 
