@@ -51,7 +51,7 @@ pub fn home_of(role: Role) -> &'static str {
 }
 
 /// The logged-in user, or `None`.
-#[server(endpoint = "current_user")]
+#[server(endpoint = "current_user", output = crate::codec::Json)]
 pub async fn current_user() -> Result<Option<AccountSummary>, AppError> {
     let auth = crate::server::auth_session().await?;
     Ok(auth.user.as_ref().map(|u| AccountSummary::from(&u.user)))
@@ -62,7 +62,7 @@ pub async fn current_user() -> Result<Option<AccountSummary>, AppError> {
 /// Errors: [`AppError::BadCredentials`] for a wrong email or password (the
 /// same message and about the same time for both), [`AppError::TooManyRequests`]
 /// after too many attempts from this IP or on this account.
-#[server(endpoint = "login")]
+#[server(endpoint = "login", output = crate::codec::Json)]
 pub async fn login(
     /// The email as typed.
     email: String,
@@ -132,7 +132,7 @@ pub async fn login(
 
 /// Logs out: the session is destroyed and its live sockets are closed on
 /// every replica (issue 15, item 6), then home.
-#[server(endpoint = "logout")]
+#[server(endpoint = "logout", output = crate::codec::Json)]
 pub async fn logout() -> Result<(), AppError> {
     use crate::error::{internal, respond};
     let state = crate::state::app_state()?;
@@ -154,7 +154,7 @@ pub async fn logout() -> Result<(), AppError> {
 ///
 /// Errors: [`AppError::Invalid`] with a message per field (nothing is created),
 /// [`AppError::TooManyRequests`].
-#[server(endpoint = "signup")]
+#[server(endpoint = "signup", output = crate::codec::Json)]
 pub async fn signup(
     /// Login email.
     email: String,

@@ -84,7 +84,7 @@ pub const MAX_LATENCY_MS: u64 = 60_000;
 /// The breaker and the sandbox, for admins.
 ///
 /// Errors: 401 logged out; 403 for every role but admin.
-#[server(endpoint = "operations")]
+#[server(endpoint = "operations", output = crate::codec::Json)]
 pub async fn get_operations() -> Result<Operations, AppError> {
     use crate::error::{internal, respond};
     let (_, state) = crate::server::caller(accounts::authz::Action::Operate).await?;
@@ -147,7 +147,7 @@ pub async fn get_operations() -> Result<Operations, AppError> {
 /// Errors: 401/403 as [`get_operations`]; 422 for a latency that is not a
 /// whole number of milliseconds in 0..=60,000 or a failure rate outside
 /// 0..=1; 409 when the server does not use the sandbox.
-#[server(endpoint = "payment_faults")]
+#[server(endpoint = "payment_faults", output = crate::codec::Json)]
 pub async fn set_payment_faults(
     /// Extra latency per call, in milliseconds.
     latency_ms: String,
@@ -201,7 +201,7 @@ pub async fn set_payment_faults(
 ///
 /// Errors: 401/403 as [`get_operations`]; 422 for a mode other than
 /// `running`, `stopped`, `failing`; 404 for an unknown consumer.
-#[server(endpoint = "consumer_mode")]
+#[server(endpoint = "consumer_mode", output = crate::codec::Json)]
 pub async fn set_consumer_mode(
     /// The consumer's name.
     consumer: String,

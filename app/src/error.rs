@@ -138,7 +138,7 @@ impl AppError {
     ///
     /// Errors: the body is not `{"error": <AppError>, …}`.
     pub fn from_json(bytes: &[u8]) -> Result<AppError, serde_json::Error> {
-        serde_json::from_slice::<WireIn>(bytes).map(|wire| wire.error)
+        crate::codec::from_json::<WireIn>(bytes).map(|wire| wire.error)
     }
 }
 

@@ -234,7 +234,7 @@ pub fn date_time(locale: Locale, ms: i64) -> String {
 /// next login anywhere is in it too).
 ///
 /// Errors: 400 for a language other than `ko` or `en`.
-#[server(endpoint = "set_language")]
+#[server(endpoint = "set_language", output = crate::codec::Json)]
 pub async fn set_language(
     /// `ko` or `en`.
     lang: String,

@@ -10,6 +10,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod codec;
 pub mod customer;
 pub mod error;
 pub mod lang;

@@ -25,7 +25,7 @@ pub struct RiderBoard {
 /// The rider's current job and the open jobs for their vehicle (F2).
 ///
 /// Errors: 401; 403 for other roles.
-#[server(endpoint = "rider_board")]
+#[server(endpoint = "rider_board", output = crate::codec::Json)]
 pub async fn get_rider_board() -> Result<RiderBoard, AppError> {
     let (caller, state) = crate::server::caller(accounts::authz::Action::ViewRiderHome).await?;
     let current = delivery::current_job(&state.db, caller.id).await?;
@@ -69,7 +69,7 @@ async fn job_step(
 ///
 /// Errors: 401/403; 404 for a job that is not open to the rider's vehicle;
 /// 409 when another rider was first or the rider has a job on the go.
-#[server(endpoint = "claim_job")]
+#[server(endpoint = "claim_job", output = crate::codec::Json)]
 pub async fn claim_job(
     /// The order id.
     order: String,
@@ -81,7 +81,7 @@ pub async fn claim_job(
 ///
 /// Errors: 401/403; 404 unless it is their job; 409 before the store marks
 /// it ready.
-#[server(endpoint = "pick_up")]
+#[server(endpoint = "pick_up", output = crate::codec::Json)]
 pub async fn pick_up(
     /// The order id.
     order: String,
@@ -95,7 +95,7 @@ pub async fn pick_up(
 /// The rider handed it over: the order completes and payment is captured (F13).
 ///
 /// Errors: 401/403; 404 unless it is their job; 409 before pick-up.
-#[server(endpoint = "deliver")]
+#[server(endpoint = "deliver", output = crate::codec::Json)]
 pub async fn deliver(
     /// The order id.
     order: String,

@@ -11,6 +11,8 @@
 //   FAST3G_LOGIN=owner.chicken@demo.delivery node bench/fast3g.mjs URL ...   (logged in first, demo password)
 //   FAST3G_RETURN=1 node bench/fast3g.mjs URL ...   (a returning visitor: the page is
 //     opened once unthrottled, then measured on a second visit with the browser's cache)
+//   FAST3G_CPU=4 node bench/fast3g.mjs URL ...   (the CPU slowed 4x, as DevTools' "mid-tier
+//     mobile" preset: compiling and running the WASM then shows, not only downloading it)
 import { chromium } from "@playwright/test";
 
 const args = process.argv.slice(2);
@@ -53,6 +55,9 @@ async function visit(url) {
     downloadThroughput: (1440 * 1024) / 8,
     uploadThroughput: (675 * 1024) / 8,
   });
+  if (process.env.FAST3G_CPU) {
+    await cdp.send("Emulation.setCPUThrottlingRate", { rate: Number(process.env.FAST3G_CPU) });
+  }
   await page.goto(url, { waitUntil: "commit" });
   await page.locator("body[data-hydrated=true]").waitFor({ state: "attached", timeout: 120_000 });
   const times = await page.evaluate(() => ({

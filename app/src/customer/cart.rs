@@ -12,7 +12,7 @@ use leptos::prelude::*;
 /// page around it keeps its 200.
 ///
 /// Errors: 404 for an unknown store.
-#[server(endpoint = "cart")]
+#[server(endpoint = "cart", output = crate::codec::Json)]
 pub async fn get_cart(
     /// The store id.
     store: String,
@@ -38,7 +38,7 @@ pub async fn get_cart(
 ///
 /// Errors: 401/403; 404 for an unknown item; 409 when sold out, short of
 /// stock or over 99 (nothing changes); 422 for a quantity that is not a number.
-#[server(endpoint = "cart_add")]
+#[server(endpoint = "cart_add", output = crate::codec::Json)]
 pub async fn add_to_cart(
     /// The menu item id.
     item: String,
@@ -59,7 +59,7 @@ pub async fn add_to_cart(
 /// Sets the quantity of a cart line; 0 removes it.
 ///
 /// Errors: as [`add_to_cart`]; 404 when the item is not in the cart.
-#[server(endpoint = "cart_set")]
+#[server(endpoint = "cart_set", output = crate::codec::Json)]
 pub async fn set_cart_quantity(
     /// The menu item id.
     item: String,

@@ -72,7 +72,7 @@ async fn remember(form: &domain::shop::CheckoutForm, refused: bool) {
 /// The cart at `store` with a fresh checkout key (`/checkout?store=…`).
 ///
 /// Errors: 401/403; 404 for an unknown store.
-#[server(endpoint = "checkout_page")]
+#[server(endpoint = "checkout_page", output = crate::codec::Json)]
 pub async fn get_checkout(
     /// The store id.
     store: String,
@@ -110,7 +110,7 @@ pub async fn get_checkout(
 /// once the form is valid, so a mistyped form costs nothing; issue 14);
 /// 503 when the payment service is busy. In every error case nothing reaches
 /// the store and the cart is kept.
-#[server(endpoint = "place_order")]
+#[server(endpoint = "place_order", output = crate::codec::Json)]
 pub async fn place_order(
     /// The store id.
     store: String,

@@ -11,7 +11,7 @@ use leptos_meta::Title;
 /// The user's notification centre, newest first (F10).
 ///
 /// Errors: 401.
-#[server(endpoint = "notifications")]
+#[server(endpoint = "notifications", output = crate::codec::Json)]
 pub async fn notifications() -> Result<Vec<Notification>, AppError> {
     let (caller, state) = crate::server::caller(accounts::authz::Action::ViewNotifications).await?;
     notification::inbox(&state.db, caller.id).await.map_err(AppError::from)
@@ -19,7 +19,7 @@ pub async fn notifications() -> Result<Vec<Notification>, AppError> {
 
 /// How many notifications are unread; `None` when logged out (never an
 /// error status: every page's header asks).
-#[server(endpoint = "unread_count")]
+#[server(endpoint = "unread_count", output = crate::codec::Json)]
 pub async fn unread_count() -> Result<Option<i64>, AppError> {
     let state = crate::state::app_state()?;
     let auth = crate::server::auth_session().await?;
@@ -35,7 +35,7 @@ pub async fn unread_count() -> Result<Option<i64>, AppError> {
 /// Marks the notifications up to `seq` as read.
 ///
 /// Errors: 401; 422 when `seq` is not a number.
-#[server(endpoint = "notifications_read")]
+#[server(endpoint = "notifications_read", output = crate::codec::Json)]
 pub async fn mark_notifications_read(
     /// The newest notification's sequence number the user has seen.
     seq: String,

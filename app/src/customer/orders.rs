@@ -14,7 +14,7 @@ use leptos_router::hooks::use_params_map;
 /// The customer's orders, newest first (`/orders`).
 ///
 /// Errors: 401/403.
-#[server(endpoint = "my_orders")]
+#[server(endpoint = "my_orders", output = crate::codec::Json)]
 pub async fn my_orders() -> Result<Vec<OrderView>, AppError> {
     let (caller, state) = crate::server::caller(accounts::authz::Action::Shop).await?;
     Ok(views::of_customer(&state.db, caller.id).await?)
@@ -24,7 +24,7 @@ pub async fn my_orders() -> Result<Vec<OrderView>, AppError> {
 /// or an admin.
 ///
 /// Errors: 401; 404 for an unknown order or someone else's.
-#[server(endpoint = "order")]
+#[server(endpoint = "order", output = crate::codec::Json)]
 pub async fn get_order(
     /// The order id.
     id: String,
@@ -40,7 +40,7 @@ pub async fn get_order(
 /// Cancels the customer's order while the store has not finished cooking (F7).
 ///
 /// Errors: 401; 404; 409 once it is ready or already over.
-#[server(endpoint = "cancel_order")]
+#[server(endpoint = "cancel_order", output = crate::codec::Json)]
 pub async fn cancel_order(
     /// The order id.
     id: String,
@@ -54,7 +54,7 @@ pub async fn cancel_order(
 /// Errors: 401; 404; 422 for an amount that is not a whole number of won;
 /// 409 when nothing (or another amount) waits for approval; 402 when the
 /// card does not cover it; 503 when the payment service is busy.
-#[server(endpoint = "approve_final_amount")]
+#[server(endpoint = "approve_final_amount", output = crate::codec::Json)]
 pub async fn approve_final_amount(
     /// The order id.
     id: String,
@@ -79,7 +79,7 @@ pub async fn approve_final_amount(
 /// told to finish at most at what is held (seed 001).
 ///
 /// Errors: 401; 404; 422; 409 when nothing (or another amount) waits.
-#[server(endpoint = "decline_final_amount")]
+#[server(endpoint = "decline_final_amount", output = crate::codec::Json)]
 pub async fn decline_final_amount(
     /// The order id.
     id: String,
@@ -99,7 +99,7 @@ pub async fn decline_final_amount(
 ///
 /// Errors: 401/403; 404; 422 for bad stars or comment; 409 before completion
 /// or for a second review.
-#[server(endpoint = "review_order")]
+#[server(endpoint = "review_order", output = crate::codec::Json)]
 pub async fn review_order(
     /// The order id.
     id: String,

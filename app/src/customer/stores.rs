@@ -18,7 +18,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 /// `canteen`, `repair_shop`) and only names containing `q`.
 ///
 /// Errors: [`AppError::BadRequest`] for an unknown kind.
-#[server(endpoint = "list_stores")]
+#[server(endpoint = "list_stores", output = crate::codec::Json)]
 pub async fn list_stores(
     /// A store kind's machine name; empty or absent for all kinds.
     kind: Option<String>,
@@ -47,7 +47,7 @@ pub async fn list_stores(
 /// A store with its menu grouped by category.
 ///
 /// Errors: [`AppError::NotFound`] when no store has that id (or the id is not a number).
-#[server(endpoint = "store_menu")]
+#[server(endpoint = "store_menu", output = crate::codec::Json)]
 pub async fn get_store_menu(
     /// The store id as it appears in the URL.
     id: String,
@@ -68,7 +68,7 @@ pub async fn get_store_menu(
 /// A store's rating and latest reviews (public).
 ///
 /// Errors: 404 for an id that is not a number.
-#[server(endpoint = "store_reviews")]
+#[server(endpoint = "store_reviews", output = crate::codec::Json)]
 pub async fn get_store_reviews(
     /// The store id.
     store: String,

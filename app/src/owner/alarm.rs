@@ -19,7 +19,7 @@ pub fn rings_for(order: &domain::shop::OrderView) -> bool {
 /// seen, on every tablet of the store (issue 5; seed 000).
 ///
 /// Errors: 401/403; 404 for a store that is not theirs.
-#[server(endpoint = "acknowledge_orders")]
+#[server(endpoint = "acknowledge_orders", output = crate::codec::Json)]
 pub async fn acknowledge_orders(
     /// The store id.
     store: String,

@@ -16,7 +16,7 @@ use leptos::prelude::*;
 /// Errors: 401/403; 404 for another store's order; 422 for prep minutes
 /// outside 1..=180, or an estimate that is missing (repair shops), not a
 /// whole number of won or out of range; 409 when it is no longer waiting.
-#[server(endpoint = "accept_order")]
+#[server(endpoint = "accept_order", output = crate::codec::Json)]
 pub async fn accept_order(
     /// The order id.
     order: String,
@@ -40,7 +40,7 @@ pub async fn accept_order(
 ///
 /// Errors: 401/403; 404; 400 for an unknown reason or an empty "other" text;
 /// 409 when it is no longer waiting.
-#[server(endpoint = "reject_order")]
+#[server(endpoint = "reject_order", output = crate::codec::Json)]
 pub async fn reject_order(
     /// The order id.
     order: String,
@@ -65,7 +65,7 @@ pub async fn reject_order(
 /// Errors: 401/403; 404; 422 for a final amount that is missing (repair
 /// shops), not a whole number of won or out of range; 409 unless it is
 /// being prepared.
-#[server(endpoint = "mark_ready")]
+#[server(endpoint = "mark_ready", output = crate::codec::Json)]
 pub async fn mark_ready(
     /// The order id.
     order: String,
@@ -84,7 +84,7 @@ pub async fn mark_ready(
 /// Marks a pickup order collected (F12); payment is captured.
 ///
 /// Errors: 401/403; 404; 409 for a delivery order or one not ready.
-#[server(endpoint = "mark_collected")]
+#[server(endpoint = "mark_collected", output = crate::codec::Json)]
 pub async fn mark_collected(
     /// The order id.
     order: String,

@@ -18,7 +18,7 @@ use leptos::prelude::*;
 /// removed); 422 for an empty or too long name, a price outside
 /// 0..=`domain::limits::MAX_PRICE_WON` won or stock outside
 /// 0..=`domain::limits::MAX_STOCK`.
-#[server(endpoint = "update_item")]
+#[server(endpoint = "update_item", output = crate::codec::Json)]
 pub async fn update_item(
     /// The store id.
     store: String,
@@ -50,7 +50,7 @@ pub async fn update_item(
 ///
 /// Errors: 401/403; 404 for a store or item that is not theirs, or an item
 /// already removed.
-#[server(endpoint = "remove_item")]
+#[server(endpoint = "remove_item", output = crate::codec::Json)]
 pub async fn remove_item(
     /// The store id.
     store: String,
@@ -71,7 +71,7 @@ pub async fn remove_item(
 ///
 /// Errors: 401/403; 404; 422 for an empty or too long name or category, or a
 /// bad price or stock.
-#[server(endpoint = "add_item")]
+#[server(endpoint = "add_item", output = crate::codec::Json)]
 pub async fn add_item(
     /// The store id.
     store: String,

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 /// The stores the logged-in owner owns (`/owner`).
 ///
 /// Errors: 401 when logged out, 403 for other roles.
-#[server(endpoint = "owner_stores")]
+#[server(endpoint = "owner_stores", output = crate::codec::Json)]
 pub async fn owner_stores() -> Result<Vec<StoreSummary>, AppError> {
     let (caller, state) = crate::server::caller(accounts::authz::Action::ViewOwnerHome).await?;
     Ok(catalog::stores_of_owner(&state.db, caller.id).await?)
@@ -34,7 +34,7 @@ pub async fn owner_stores() -> Result<Vec<StoreSummary>, AppError> {
 ///
 /// Errors: 401 when logged out, 403 for other roles, 404 for a store that
 /// does not exist or belongs to another owner (the same answer for both).
-#[server(endpoint = "owner_store")]
+#[server(endpoint = "owner_store", output = crate::codec::Json)]
 pub async fn owner_store(
     /// The store id as it appears in the URL.
     id: String,
@@ -97,7 +97,7 @@ pub(crate) async fn owner_of(
 /// One of the owner's stores with its orders and menu.
 ///
 /// Errors: 401; 403 for other roles; 404 for a store that is not theirs.
-#[server(endpoint = "dashboard")]
+#[server(endpoint = "dashboard", output = crate::codec::Json)]
 pub async fn get_dashboard(
     /// The store id.
     store: String,
@@ -113,7 +113,7 @@ pub async fn get_dashboard(
 /// Opens, pauses or closes the store.
 ///
 /// Errors: 401/403; 404 for a store that is not theirs; 400 for an unknown status.
-#[server(endpoint = "store_status")]
+#[server(endpoint = "store_status", output = crate::codec::Json)]
 pub async fn set_store_status(
     /// The store id.
     store: String,
@@ -135,7 +135,7 @@ pub async fn set_store_status(
 ///
 /// Errors: 401/403; 404 for a store that is not theirs; 422 when neither is
 /// ticked.
-#[server(endpoint = "store_fulfilment")]
+#[server(endpoint = "store_fulfilment", output = crate::codec::Json)]
 pub async fn set_store_fulfilment(
     /// The store id.
     store: String,

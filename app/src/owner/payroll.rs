@@ -33,7 +33,7 @@ pub struct PayrollPage {
 ///
 /// Errors: 401/403; 404 for a store that is not theirs or is not a canteen;
 /// 422 for a month that is not `YYYY-MM`.
-#[server(endpoint = "payroll_statement")]
+#[server(endpoint = "payroll_statement", output = crate::codec::Json)]
 pub async fn payroll_statement(
     /// The store id.
     store: String,
