@@ -499,9 +499,12 @@ impl Hub {
                             for message in messages {
                                 audiences.send(&Arc::new(message));
                             }
-                            drop(audiences);
                             at = upto;
+                            // Under the lock that subscribing takes: a
+                            // connection that joins after this send reads a
+                            // position covering every message it missed.
                             let _ = position_tx.send(at);
+                            drop(audiences);
                         }
                         Err(e) => tracing::warn!(error = %e, "live hub cannot read the log; retrying"),
                     }
@@ -648,7 +651,10 @@ async fn serve(
         close(&mut socket, CLOSE_SESSION_ENDED, "session ended").await;
         return;
     };
-    let head = projected(&hub.db, &hub.controls).await;
+    // Everything the hub broadcast before this connection subscribed is
+    // at most its position, and must come through the replay: the read
+    // models' position alone can lag it (a lease just taken over).
+    let head = projected(&hub.db, &hub.controls).await.max(hub.position());
     if !send_json(&mut socket, &ServerMessage::Hello { head }).await {
         return;
     }

@@ -179,10 +179,15 @@ impl ConsumerControl {
     }
 
     /// How far the consumer has got, when this instance runs it (holds
-    /// the lease and is not stopped): its checkpoint without asking the
-    /// database. `None` otherwise, so the caller asks the database.
+    /// the lease, is not stopped, and has looked at its checkpoint since it
+    /// took the lease): its checkpoint without asking the database. `None`
+    /// otherwise, so the caller asks the database. Between taking a lease
+    /// and its first step, what this instance last knew is from an earlier
+    /// lease (or 0 at start), behind what another replica applied meanwhile:
+    /// a live socket resuming from it would skip those events.
     pub fn local_checkpoint(&self) -> Option<i64> {
-        (self.leading.load(Ordering::Relaxed) && self.mode() != ConsumerMode::Stopped).then(|| self.applied())
+        (self.leading.load(Ordering::Relaxed) && self.mode() != ConsumerMode::Stopped && self.known().is_some())
+            .then(|| self.applied())
     }
 
     /// The consumer's name.
@@ -232,10 +237,12 @@ impl ConsumerControl {
     }
 
     pub(crate) fn set_known(&self, seq: i64) {
+        // Progress first: whoever sees `known` set sees this progress too
+        // ([`ConsumerControl::local_checkpoint`]).
+        self.progress.send_replace(seq);
         if let Ok(mut known) = self.known.lock() {
             *known = Some(seq);
         }
-        self.progress.send_replace(seq);
     }
 
     pub(crate) fn forget_known(&self) {
