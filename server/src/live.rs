@@ -54,6 +54,11 @@ use tokio::time::Instant;
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(45);
 /// The largest message a client may send, in bytes (clients only answer pings).
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024;
+/// The read buffer each connection keeps, in bytes: clients only answer
+/// pings, with frames of a few bytes, so it is small (tungstenite grows it
+/// for a larger frame, up to [`MAX_MESSAGE_BYTES`]); every idle socket
+/// holds it (issue 13: memory per idle socket).
+pub const READ_BUFFER_BYTES: usize = 512;
 /// A send that takes longer than this closes the connection.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 /// Events buffered for the slowest connection of a store owner or an admin
@@ -583,7 +588,7 @@ pub async fn websocket(
     upgrade
         .max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_MESSAGE_BYTES)
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(0)
         .max_write_buffer_size(256 * 1024)
         .on_upgrade(move |socket| serve(socket, hub, viewer, session, resume.after))

@@ -170,6 +170,30 @@ async fn a_client_message_over_the_size_limit_closes_the_connection() {
 }
 
 #[tokio::test]
+async fn a_client_message_larger_than_the_read_buffer_but_within_the_limit_keeps_the_connection() {
+    use futures::SinkExt;
+    let app = spawn_app().await;
+    let customer = person(&app, CUSTOMER).await;
+    let mut socket = connect(&app, Some(&customer.cookie), None).await.expect("connect");
+    hello(&mut socket).await;
+    let size = server::live::MAX_MESSAGE_BYTES - 64;
+    assert!(size > server::live::READ_BUFFER_BYTES * 4);
+    socket.send(Message::Text("x".repeat(size).into())).await.expect("sent");
+    let order = place_order(&app, &customer).await;
+    assert!(!order.is_empty());
+    let got: Vec<_> = drain(&mut socket, Duration::from_millis(1500))
+        .await
+        .into_iter()
+        .map(|(_, kind)| kind)
+        .collect();
+    assert_eq!(
+        got,
+        vec!["OrderPlaced", "PaymentAuthorized"],
+        "still live after the large message"
+    );
+}
+
+#[tokio::test]
 async fn a_silent_client_is_pinged_then_closed_after_the_idle_timeout() {
     let app = spawn_app_changed(|s| s.ws_idle_timeout_ms = 900).await;
     let customer = person(&app, CUSTOMER).await;
