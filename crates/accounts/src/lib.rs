@@ -209,7 +209,7 @@ pub async fn set_language(db: &Db, user: UserId, language: &str) -> Result<(), A
     sqlx::query("UPDATE users SET language = $2 WHERE id = $1")
         .bind(user.get())
         .bind(language)
-        .execute(db.pool())
+        .execute(db.writer())
         .await?;
     Ok(())
 }

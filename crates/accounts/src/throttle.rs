@@ -167,7 +167,7 @@ pub async fn clear(db: &Db, email: &str, client: &str) -> Result<(), sqlx::Error
     sqlx::query("DELETE FROM login_throttle WHERE email = $1 AND client = $2")
         .bind(key(email))
         .bind(client)
-        .execute(db.pool())
+        .execute(db.writer())
         .await?;
     Ok(())
 }

@@ -519,7 +519,7 @@ pub async fn update_menu_item(
     .bind(change.stock.column())
     .bind(i64::from(change.sold_out))
     .bind(change.name.clone())
-    .execute(db.pool())
+    .execute(db.writer())
     .await?;
     db.changed_catalog();
     Ok(result.rows_affected() == 1)
@@ -532,7 +532,7 @@ pub async fn remove_menu_item(db: &Db, store: StoreId, item: MenuItemId) -> Resu
     let result = sqlx::query("UPDATE menu_items SET hidden = 1 WHERE id = $1 AND store_id = $2 AND hidden = 0")
         .bind(item.get())
         .bind(store.get())
-        .execute(db.pool())
+        .execute(db.writer())
         .await?;
     db.changed_catalog();
     Ok(result.rows_affected() == 1)
@@ -558,7 +558,7 @@ pub async fn set_store_status(db: &Db, store: StoreId, status: StoreStatus) -> R
     sqlx::query("UPDATE stores SET status = $2 WHERE id = $1")
         .bind(store.get())
         .bind(status.as_str())
-        .execute(db.pool())
+        .execute(db.writer())
         .await?;
     db.changed_catalog();
     Ok(())
@@ -572,7 +572,7 @@ pub async fn set_fulfilment(db: &Db, store: StoreId, delivery: bool, pickup: boo
         .bind(store.get())
         .bind(i64::from(delivery))
         .bind(i64::from(pickup))
-        .execute(db.pool())
+        .execute(db.writer())
         .await?;
     db.changed_catalog();
     Ok(())

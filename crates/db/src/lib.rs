@@ -295,6 +295,10 @@ pub struct Db {
     /// SQLite's one writer at a time, queued in this process (see
     /// [`Db::begin`]); `None` on PostgreSQL.
     writer: Option<std::sync::Arc<tokio::sync::Semaphore>>,
+    /// SQLite's write transactions run on this one connection, apart from
+    /// the reads (see [`Db::begin`]); `None` on PostgreSQL and for an
+    /// in-memory database (whose every pool is a database of its own).
+    writer_pool: Option<AnyPool>,
     signals: std::sync::Arc<Signals>,
 }
 
@@ -453,41 +457,27 @@ impl Db {
         if backend == Backend::Sqlite {
             prepare_sqlite_file(&mut url)?;
         }
-        let pool = AnyPoolOptions::new()
-            .max_connections(options.max_connections)
-            // A pooled SQLite connection is a file handle in this process
-            // and cannot go stale; asking it first cost every query a round
-            // trip to its worker thread (issue 13). A PostgreSQL connection
-            // may have died with its server, so it is still asked.
-            .test_before_acquire(backend == Backend::Postgres)
-            .acquire_timeout(Duration::from_millis(options.acquire_timeout_ms))
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        for pragma in [
-                            "PRAGMA journal_mode = WAL",
-                            "PRAGMA foreign_keys = ON",
-                            "PRAGMA busy_timeout = 5000",
-                            "PRAGMA synchronous = NORMAL",
-                            // A savepoint's undo (`eventlog::Inline`) in
-                            // memory rather than in a temporary file.
-                            "PRAGMA temp_store = MEMORY",
-                        ] {
-                            conn.execute(pragma).await?;
-                        }
-                    }
-                    Ok(())
-                })
-            })
+        let pool = pool_options(backend, options.max_connections, options.acquire_timeout_ms)
             .connect(&url)
             .await
             .map_err(DbError::Connect)?;
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let writer_pool = match backend {
+            Backend::Sqlite if !in_memory => Some(
+                pool_options(backend, 1, options.acquire_timeout_ms)
+                    .connect(&url)
+                    .await
+                    .map_err(DbError::Connect)?,
+            ),
+            _ => None,
+        };
         let writer = (backend == Backend::Sqlite).then(|| std::sync::Arc::new(tokio::sync::Semaphore::new(1)));
         Ok(Db {
             pool,
             backend,
             url: url.into(),
             writer,
+            writer_pool,
             signals: std::sync::Arc::new(Signals {
                 log_head: watch::Sender::new(0),
                 checkpoints: watch::Sender::new(Checkpoints::new()),
@@ -619,9 +609,23 @@ impl Db {
         Ok(())
     }
 
-    /// The pool, for reads and single statements.
+    /// The pool, for reads (and for statements that must not wait for a
+    /// write transaction to finish).
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// Where a single write statement outside a transaction goes (issue 13).
+    /// On SQLite it is the one connection the write transactions use
+    /// ([`Db::begin`]), so the statement waits its turn in line instead of
+    /// finding the file locked and sleeping in SQLite's busy handler; on
+    /// PostgreSQL (and an in-memory SQLite database) it is [`Db::pool`].
+    ///
+    /// Never use it while holding a [`Tx`] of the same `Db`: on SQLite the
+    /// statement would wait for the connection that transaction holds (and
+    /// fail after the acquire timeout); write through the `Tx` instead.
+    pub fn writer(&self) -> &AnyPool {
+        self.writer_pool.as_ref().unwrap_or(&self.pool)
     }
 
     /// Which engine this is.
@@ -640,7 +644,12 @@ impl Db {
     /// writing, most of a command's time went in those sleeps. So writers of
     /// this pool first queue for their turn here, where the next is woken
     /// the moment the last commits; the busy handler is left for writers
-    /// from elsewhere (another pool, a statement outside a transaction).
+    /// from elsewhere (another process, a statement sent through
+    /// [`Db::pool`]). Every write transaction runs on the same connection
+    /// ([`Db::writer`]), kept apart from the reads: its worker thread and
+    /// its prepared statements stay warm, where drawing any connection of
+    /// the pool woke a different, long-idle thread for each transaction
+    /// (issue 13: 118–127 → 145–150 lifecycles/s, BENCHMARKS.md).
     ///
     /// Safe to cancel: sqlx builds the `Transaction` (whose drop rolls back)
     /// only after `BEGIN` has answered, so a caller dropped in between — a
@@ -667,7 +676,7 @@ impl Db {
             Some(writer) => Some(writer.clone().acquire_owned().await.map_err(|_| DbError::Closed)?),
             None => None,
         };
-        let pool = self.pool.clone();
+        let pool = self.writer().clone();
         let backend = self.backend;
         let begin = tokio::spawn(async move {
             match backend {
@@ -703,6 +712,9 @@ impl Db {
 
     /// Closes every connection; used on shutdown and by tests.
     pub async fn close(&self) {
+        if let Some(writer_pool) = &self.writer_pool {
+            writer_pool.close().await;
+        }
         self.pool.close().await;
     }
 }
@@ -745,7 +757,7 @@ impl Lease {
         .bind(&self.owner)
         .bind(now + self.lease_ms)
         .bind(now)
-        .execute(&self.db.pool)
+        .execute(self.db.writer())
         .await?;
         Ok(taken.rows_affected() == 1)
     }
@@ -758,7 +770,7 @@ impl Lease {
         sqlx::query("DELETE FROM leases WHERE name = $1 AND owner = $2")
             .bind(self.name)
             .bind(&self.owner)
-            .execute(&self.db.pool)
+            .execute(self.db.writer())
             .await?;
         Ok(())
     }
@@ -792,6 +804,38 @@ async fn listen_once(url: &str, signals: &Signals) -> Result<(), sqlx::Error> {
 
 /// Makes sure a SQLite URL creates its file (`mode=rwc`) and that the file's
 /// folder exists.
+/// The settings of a pool of at most `max_connections` on `backend`: on
+/// SQLite each new connection is put in WAL mode with foreign keys on, a 5 s
+/// busy timeout, `synchronous = NORMAL` and temporary data in memory.
+fn pool_options(backend: Backend, max_connections: u32, acquire_timeout_ms: u64) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(max_connections)
+        // A pooled SQLite connection is a file handle in this process
+        // and cannot go stale; asking it first cost every query a round
+        // trip to its worker thread (issue 13). A PostgreSQL connection
+        // may have died with its server, so it is still asked.
+        .test_before_acquire(backend == Backend::Postgres)
+        .acquire_timeout(Duration::from_millis(acquire_timeout_ms))
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                if backend == Backend::Sqlite {
+                    for pragma in [
+                        "PRAGMA journal_mode = WAL",
+                        "PRAGMA foreign_keys = ON",
+                        "PRAGMA busy_timeout = 5000",
+                        "PRAGMA synchronous = NORMAL",
+                        // A savepoint's undo (`eventlog::Inline`) in
+                        // memory rather than in a temporary file.
+                        "PRAGMA temp_store = MEMORY",
+                    ] {
+                        conn.execute(pragma).await?;
+                    }
+                }
+                Ok(())
+            })
+        })
+}
+
 fn prepare_sqlite_file(url: &mut String) -> Result<(), DbError> {
     let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
     let path = rest.split('?').next().unwrap_or_default();

@@ -406,7 +406,7 @@ impl ConsumerRunner {
         )
         .bind(self.name())
         .bind(db::now_ms())
-        .execute(self.db.pool())
+        .execute(self.db.writer())
         .await?;
         Ok(())
     }
@@ -422,7 +422,7 @@ impl ConsumerRunner {
         .bind(&self.config.instance_id)
         .bind(now + self.config.lease_ms)
         .bind(now)
-        .execute(self.db.pool())
+        .execute(self.db.writer())
         .await?;
         let held = result.rows_affected() == 1;
         self.renew_after
@@ -445,7 +445,7 @@ impl ConsumerRunner {
         )
         .bind(self.name())
         .bind(&self.config.instance_id)
-        .execute(self.db.pool())
+        .execute(self.db.writer())
         .await?;
         Ok(())
     }

@@ -370,7 +370,7 @@ pub async fn mark_read(db: &Db, user: UserId, seq: i64) -> Result<(), StorageErr
     )
     .bind(user.get())
     .bind(seq)
-    .execute(db.pool())
+    .execute(db.writer())
     .await?;
     Ok(())
 }

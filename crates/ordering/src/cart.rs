@@ -84,7 +84,7 @@ pub async fn set_quantity(
         sqlx::query("DELETE FROM cart_lines WHERE customer_id = $1 AND menu_item_id = $2")
             .bind(customer.get())
             .bind(item_id.get())
-            .execute(db.pool())
+            .execute(db.writer())
             .await?;
         return load(db, customer, store).await;
     }
@@ -96,7 +96,7 @@ pub async fn set_quantity(
         .bind(customer.get())
         .bind(item_id.get())
         .bind(i64::from(quantity.get()))
-        .execute(db.pool())
+        .execute(db.writer())
         .await?;
     if changed.rows_affected() == 0 {
         return Err(OrderingError::NotFound(Thing::CartItem));
@@ -126,7 +126,7 @@ pub async fn load(db: &Db, customer: UserId, store: StoreId) -> Result<Cart, Ord
             sqlx::query("DELETE FROM cart_lines WHERE customer_id = $1 AND menu_item_id = $2")
                 .bind(customer.get())
                 .bind(id.get())
-                .execute(db.pool())
+                .execute(db.writer())
                 .await?;
             removed.extend(names.get(id).cloned());
         }

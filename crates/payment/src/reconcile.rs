@@ -50,7 +50,7 @@ pub async fn release_abandoned(
                     )
                     .bind(id)
                     .bind(db::now_ms())
-                    .execute(db.pool())
+                    .execute(db.writer())
                     .await?;
                     done.voided += 1;
                 }
@@ -68,7 +68,7 @@ pub async fn mark_reconciled(db: &Db, order: OrderId) -> Result<(), sqlx::Error>
     sqlx::query("UPDATE payments SET reconciled_at = $2 WHERE order_id = $1")
         .bind(order.get())
         .bind(db::now_ms())
-        .execute(db.pool())
+        .execute(db.writer())
         .await?;
     Ok(())
 }

@@ -244,7 +244,7 @@ impl SandboxGateway {
         .bind(authorization_id)
         .bind(to)
         .bind(db::now_ms())
-        .execute(self.db.pool())
+        .execute(self.db.writer())
         .await
         .map_err(unavailable)?;
         if moved.rows_affected() == 1 {
@@ -298,7 +298,7 @@ impl PaymentGateway for SandboxGateway {
         .bind(state)
         .bind(reason)
         .bind(db::now_ms())
-        .execute(self.db.pool())
+        .execute(self.db.writer())
         .await
         .map_err(unavailable)?;
         self.answer(&request.idempotency_key)
@@ -319,7 +319,7 @@ impl PaymentGateway for SandboxGateway {
         sqlx::query("UPDATE sandbox_payments SET amount_won = $2 WHERE authorization_id = $1")
             .bind(authorization_id)
             .bind(amount_won)
-            .execute(self.db.pool())
+            .execute(self.db.writer())
             .await
             .map_err(unavailable)?;
         Ok(())
@@ -337,7 +337,7 @@ impl PaymentGateway for SandboxGateway {
         .bind(authorization_id)
         .bind(amount_won)
         .bind(db::now_ms())
-        .execute(self.db.pool())
+        .execute(self.db.writer())
         .await
         .map_err(unavailable)?;
         if raised.rows_affected() == 1 {
