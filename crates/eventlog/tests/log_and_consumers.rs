@@ -219,6 +219,33 @@ async fn sequence_numbers_are_gap_free_in_commit_order_under_concurrent_appends(
 }
 
 #[tokio::test]
+async fn a_batch_is_numbered_in_order_and_stored_as_given() {
+    let t = testkit::fresh_db().await;
+    append_committed(&t.db, 2).await;
+    let mut tx = t.db.begin().await.expect("begin");
+    let mut third = event(30);
+    third.correlation_id = None;
+    let seqs = append(&mut tx, &[event(10), event(20), third]).await.expect("append");
+    tx.commit().await.expect("commit");
+    assert_eq!(seqs, vec![3, 4, 5]);
+    let stored = read_after(&t.db, 2, 10).await.expect("read");
+    let rows: Vec<(i64, i64, Option<i64>, serde_json::Value)> = stored
+        .iter()
+        .map(|e| (e.seq, e.stream_id, e.correlation_id, e.payload.clone()))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            (3, 10, Some(10), serde_json::json!({ "i": 10 })),
+            (4, 20, Some(20), serde_json::json!({ "i": 20 })),
+            (5, 30, None, serde_json::json!({ "i": 30 })),
+        ]
+    );
+    assert!(stored.iter().all(|e| e.kind == "TestHappened" && e.stream == "test"));
+    assert_eq!(head(&t.db).await.expect("head"), 5);
+}
+
+#[tokio::test]
 async fn rolled_back_events_are_never_in_the_log() {
     let t = testkit::fresh_db().await;
     let mut tx = t.db.begin().await.expect("begin");
