@@ -649,7 +649,7 @@ impl Db {
     /// ([`Db::writer`]), kept apart from the reads: its worker thread and
     /// its prepared statements stay warm, where drawing any connection of
     /// the pool woke a different, long-idle thread for each transaction
-    /// (issue 13: 118–127 → 145–150 lifecycles/s, BENCHMARKS.md).
+    /// (issue 13: 118 → 141–146 lifecycles/s, BENCHMARKS.md).
     ///
     /// Safe to cancel: sqlx builds the `Transaction` (whose drop rolls back)
     /// only after `BEGIN` has answered, so a caller dropped in between — a
@@ -802,8 +802,6 @@ async fn listen_once(url: &str, signals: &Signals) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-/// Makes sure a SQLite URL creates its file (`mode=rwc`) and that the file's
-/// folder exists.
 /// The settings of a pool of at most `max_connections` on `backend`: on
 /// SQLite each new connection is put in WAL mode with foreign keys on, a 5 s
 /// busy timeout, `synchronous = NORMAL` and temporary data in memory.
@@ -836,6 +834,8 @@ fn pool_options(backend: Backend, max_connections: u32, acquire_timeout_ms: u64)
         })
 }
 
+/// Makes sure a SQLite URL creates its file (`mode=rwc`) and that the file's
+/// folder exists.
 fn prepare_sqlite_file(url: &mut String) -> Result<(), DbError> {
     let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
     let path = rest.split('?').next().unwrap_or_default();
