@@ -7,26 +7,30 @@
 //! are `0`/`1`, money is won (`i64`), documents are JSON text. Where the
 //! dialects must differ (the schema, row locks) each has its own file or helper.
 
-use sqlx::any::{AnyPoolOptions, AnyQueryResult};
+mod writer;
+
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+use sqlx::any::{AnyPoolOptions, AnyQueryResult, AnyRow};
 use sqlx::migrate::Migrator;
-use sqlx::{Any, AnyPool, Executor, Transaction};
+use sqlx::{Any, AnyPool, Either, Execute, Executor, Transaction};
 use std::time::Duration;
 use tokio::sync::watch;
+use writer::{SqliteWriter, WriterTx};
 
-/// A write transaction on either database. It derefs to the connection, so
-/// `&mut *tx` is an executor; [`Tx::commit`] ends it, dropping it rolls back.
+/// A write transaction on either database. It derefs to its connection
+/// ([`TxConn`]), so `&mut *tx` is an executor; [`Tx::commit`] ends it,
+/// dropping it rolls back.
 ///
 /// On SQLite it also holds this pool's writer turn (see [`Db::begin`]).
 pub struct Tx {
-    tx: Transaction<'static, Any>,
-    _turn: Option<tokio::sync::OwnedSemaphorePermit>,
+    conn: TxConn,
     /// What this transaction has announced so far ([`Tx::mark`]).
     news: News,
     /// What to do once the commit has answered ([`Tx::after_commit`]).
     after_commit: Vec<Box<dyn FnOnce() + Send>>,
     /// The appended events as the event log keeps them ([`Tx::keep_appended`]).
     records: Vec<Box<dyn std::any::Any + Send>>,
-    backend: Backend,
     signals: std::sync::Arc<Signals>,
 }
 
@@ -86,22 +90,26 @@ impl Tx {
             }
         }
         let Tx {
-            mut tx,
+            conn,
             news,
             after_commit,
-            backend,
             signals,
             ..
         } = self;
-        if backend == Backend::Postgres && news.appended > 0 && news.moved.is_empty() {
-            notify(&mut tx, signals.sender, news.appended, None).await?;
-        }
-        if backend == Backend::Postgres {
-            for moved in &news.moved {
-                notify(&mut tx, signals.sender, news.appended, Some(*moved)).await?;
+        match conn.0 {
+            Conn::Writer(tx, writer) => tx.commit(&writer)?,
+            Conn::Pooled(mut tx, backend, _turn) => {
+                if backend == Backend::Postgres && news.appended > 0 && news.moved.is_empty() {
+                    notify(&mut tx, signals.sender, news.appended, None).await?;
+                }
+                if backend == Backend::Postgres {
+                    for moved in &news.moved {
+                        notify(&mut tx, signals.sender, news.appended, Some(*moved)).await?;
+                    }
+                }
+                tx.commit().await?;
             }
         }
-        tx.commit().await?;
         if news.changed_catalog {
             signals.changed_catalog();
         }
@@ -195,21 +203,169 @@ impl Tx {
     /// Errors: the database failed to roll back (it will when the
     /// connection is next used or closed).
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
-        self.tx.rollback().await
+        match self.conn.0 {
+            Conn::Writer(tx, _) => tx.rollback(),
+            Conn::Pooled(tx, ..) => tx.rollback().await,
+        }
+    }
+}
+
+/// The connection a [`Tx`] writes on: `&mut TxConn` is an sqlx executor of
+/// the `Any` database. On a SQLite file it is the writer connection, whose
+/// statements run in the calling task (`writer.rs`, issue 13); on
+/// PostgreSQL and an in-memory SQLite database, an sqlx transaction.
+pub struct TxConn(Conn);
+
+enum Conn {
+    /// The SQLite file's writer connection, inside `BEGIN IMMEDIATE`.
+    Writer(WriterTx, std::sync::Arc<SqliteWriter>),
+    /// An sqlx transaction; on in-memory SQLite also the writer turn.
+    Pooled(
+        Transaction<'static, Any>,
+        Backend,
+        Option<tokio::sync::OwnedSemaphorePermit>,
+    ),
+}
+
+impl std::fmt::Debug for TxConn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Conn::Writer(tx, _) => f.debug_tuple("TxConn").field(tx).finish(),
+            Conn::Pooled(_, backend, _) => f.debug_tuple("TxConn").field(backend).finish(),
+        }
+    }
+}
+
+impl<'c> Executor<'c> for &'c mut TxConn {
+    type Database = Any;
+
+    fn fetch_many<'e, 'q: 'e, E>(self, query: E) -> BoxStream<'e, Result<Either<AnyQueryResult, AnyRow>, sqlx::Error>>
+    where
+        'c: 'e,
+        E: 'q + Execute<'q, Any>,
+    {
+        match &mut self.0 {
+            Conn::Writer(tx, _) => writer::tx_fetch_many(tx, query),
+            Conn::Pooled(tx, ..) => (&mut **tx).fetch_many(query),
+        }
+    }
+
+    fn fetch_optional<'e, 'q: 'e, E>(self, query: E) -> BoxFuture<'e, Result<Option<AnyRow>, sqlx::Error>>
+    where
+        'c: 'e,
+        E: 'q + Execute<'q, Any>,
+    {
+        match &mut self.0 {
+            Conn::Writer(tx, _) => writer::tx_fetch_optional(tx, query),
+            Conn::Pooled(tx, ..) => (&mut **tx).fetch_optional(query),
+        }
+    }
+
+    fn prepare_with<'e, 'q: 'e>(
+        self,
+        sql: &'q str,
+        parameters: &'e [sqlx::any::AnyTypeInfo],
+    ) -> BoxFuture<'e, Result<sqlx::any::AnyStatement<'q>, sqlx::Error>>
+    where
+        'c: 'e,
+    {
+        match &mut self.0 {
+            Conn::Writer(..) => Box::pin(std::future::ready(Err(not_on_the_writer()))),
+            Conn::Pooled(tx, ..) => (&mut **tx).prepare_with(sql, parameters),
+        }
+    }
+
+    fn describe<'e, 'q: 'e>(self, sql: &'q str) -> BoxFuture<'e, Result<sqlx::Describe<Any>, sqlx::Error>>
+    where
+        'c: 'e,
+    {
+        match &mut self.0 {
+            Conn::Writer(..) => Box::pin(std::future::ready(Err(not_on_the_writer()))),
+            Conn::Pooled(tx, ..) => (&mut **tx).describe(sql),
+        }
+    }
+}
+
+/// What the SQLite writer connection answers to `prepare` and `describe`,
+/// which nothing here uses.
+fn not_on_the_writer() -> sqlx::Error {
+    sqlx::Error::AnyDriverError("prepare and describe are not available on the SQLite writer".into())
+}
+
+/// Where single write statements go ([`Db::writer`]): `&Writer` is an sqlx
+/// executor of the `Any` database. On a SQLite file each statement waits for
+/// the writer connection's turn and runs there in the calling task; on
+/// PostgreSQL and an in-memory SQLite database it is the pool.
+#[derive(Debug, Clone)]
+pub struct Writer(WriterKind);
+
+#[derive(Debug, Clone)]
+enum WriterKind {
+    Sqlite(std::sync::Arc<SqliteWriter>),
+    Pool(AnyPool),
+}
+
+impl<'c> Executor<'c> for &'c Writer {
+    type Database = Any;
+
+    fn fetch_many<'e, 'q: 'e, E>(self, query: E) -> BoxStream<'e, Result<Either<AnyQueryResult, AnyRow>, sqlx::Error>>
+    where
+        'c: 'e,
+        E: 'q + Execute<'q, Any>,
+    {
+        match &self.0 {
+            WriterKind::Sqlite(writer) => writer::single_fetch_many(writer, query),
+            WriterKind::Pool(pool) => pool.fetch_many(query),
+        }
+    }
+
+    fn fetch_optional<'e, 'q: 'e, E>(self, query: E) -> BoxFuture<'e, Result<Option<AnyRow>, sqlx::Error>>
+    where
+        'c: 'e,
+        E: 'q + Execute<'q, Any>,
+    {
+        match &self.0 {
+            WriterKind::Sqlite(writer) => writer::single_fetch_optional(writer, query),
+            WriterKind::Pool(pool) => pool.fetch_optional(query),
+        }
+    }
+
+    fn prepare_with<'e, 'q: 'e>(
+        self,
+        sql: &'q str,
+        parameters: &'e [sqlx::any::AnyTypeInfo],
+    ) -> BoxFuture<'e, Result<sqlx::any::AnyStatement<'q>, sqlx::Error>>
+    where
+        'c: 'e,
+    {
+        match &self.0 {
+            WriterKind::Sqlite(_) => Box::pin(std::future::ready(Err(not_on_the_writer()))),
+            WriterKind::Pool(pool) => pool.prepare_with(sql, parameters),
+        }
+    }
+
+    fn describe<'e, 'q: 'e>(self, sql: &'q str) -> BoxFuture<'e, Result<sqlx::Describe<Any>, sqlx::Error>>
+    where
+        'c: 'e,
+    {
+        match &self.0 {
+            WriterKind::Sqlite(_) => Box::pin(std::future::ready(Err(not_on_the_writer()))),
+            WriterKind::Pool(pool) => pool.describe(sql),
+        }
     }
 }
 
 impl std::ops::Deref for Tx {
-    type Target = sqlx::AnyConnection;
+    type Target = TxConn;
 
     fn deref(&self) -> &Self::Target {
-        &self.tx
+        &self.conn
     }
 }
 
 impl std::ops::DerefMut for Tx {
     fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.tx
+        &mut self.conn
     }
 }
 
@@ -261,6 +417,9 @@ pub enum DbError {
     /// The pool is closing.
     #[error("the database is closing")]
     Closed,
+    /// The SQLite file's writer connection could not be opened.
+    #[error("cannot open the database for writing: {0}")]
+    Writer(String),
     /// Creating the SQLite file's folder failed.
     #[error("cannot create the folder for the SQLite file: {0}")]
     Io(#[from] std::io::Error),
@@ -292,13 +451,13 @@ pub struct Db {
     pool: AnyPool,
     backend: Backend,
     url: std::sync::Arc<str>,
-    /// SQLite's one writer at a time, queued in this process (see
-    /// [`Db::begin`]); `None` on PostgreSQL.
-    writer: Option<std::sync::Arc<tokio::sync::Semaphore>>,
-    /// SQLite's write transactions run on this one connection, apart from
-    /// the reads (see [`Db::begin`]); `None` on PostgreSQL and for an
-    /// in-memory database (whose every pool is a database of its own).
-    writer_pool: Option<AnyPool>,
+    /// An in-memory SQLite database's one writer at a time, queued in this
+    /// process (see [`Db::begin`]); `None` otherwise.
+    turn: Option<std::sync::Arc<tokio::sync::Semaphore>>,
+    /// Where the writes go: a SQLite file's one writer connection, apart
+    /// from the reads (see [`Db::begin`]), or the pool on PostgreSQL and an
+    /// in-memory database (whose every connection is a database of its own).
+    writer: Writer,
     signals: std::sync::Arc<Signals>,
 }
 
@@ -462,22 +621,28 @@ impl Db {
             .await
             .map_err(DbError::Connect)?;
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        let writer_pool = match backend {
-            Backend::Sqlite if !in_memory => Some(
-                pool_options(backend, 1, options.acquire_timeout_ms)
-                    .connect(&url)
-                    .await
-                    .map_err(DbError::Connect)?,
+        let (writer, turn) = match backend {
+            Backend::Sqlite if !in_memory => {
+                let writer = SqliteWriter::open(
+                    sqlite_path(&url),
+                    Duration::from_millis(options.acquire_timeout_ms),
+                    pool.clone(),
+                )
+                .map_err(|e| DbError::Writer(e.to_string()))?;
+                (Writer(WriterKind::Sqlite(std::sync::Arc::new(writer))), None)
+            }
+            Backend::Sqlite => (
+                Writer(WriterKind::Pool(pool.clone())),
+                Some(std::sync::Arc::new(tokio::sync::Semaphore::new(1))),
             ),
-            _ => None,
+            Backend::Postgres => (Writer(WriterKind::Pool(pool.clone())), None),
         };
-        let writer = (backend == Backend::Sqlite).then(|| std::sync::Arc::new(tokio::sync::Semaphore::new(1)));
         Ok(Db {
             pool,
             backend,
             url: url.into(),
+            turn,
             writer,
-            writer_pool,
             signals: std::sync::Arc::new(Signals {
                 log_head: watch::Sender::new(0),
                 checkpoints: watch::Sender::new(Checkpoints::new()),
@@ -624,8 +789,8 @@ impl Db {
     /// Never use it while holding a [`Tx`] of the same `Db`: on SQLite the
     /// statement would wait for the connection that transaction holds (and
     /// fail after the acquire timeout); write through the `Tx` instead.
-    pub fn writer(&self) -> &AnyPool {
-        self.writer_pool.as_ref().unwrap_or(&self.pool)
+    pub fn writer(&self) -> &Writer {
+        &self.writer
     }
 
     /// Which engine this is.
@@ -672,25 +837,29 @@ impl Db {
     }
 
     async fn begin_with(&self, postgres_begin: &'static str) -> Result<Tx, DbError> {
-        let turn = match &self.writer {
-            Some(writer) => Some(writer.clone().acquire_owned().await.map_err(|_| DbError::Closed)?),
-            None => None,
-        };
-        let pool = self.writer().clone();
-        let backend = self.backend;
-        let begin = tokio::spawn(async move {
-            match backend {
-                Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
-                Backend::Postgres => pool.begin_with(postgres_begin).await,
+        let conn = match &self.writer.0 {
+            WriterKind::Sqlite(writer) => Conn::Writer(writer.begin().await?, writer.clone()),
+            WriterKind::Pool(pool) => {
+                let turn = match &self.turn {
+                    Some(turn) => Some(turn.clone().acquire_owned().await.map_err(|_| DbError::Closed)?),
+                    None => None,
+                };
+                let pool = pool.clone();
+                let backend = self.backend;
+                let begin = tokio::spawn(async move {
+                    match backend {
+                        Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
+                        Backend::Postgres => pool.begin_with(postgres_begin).await,
+                    }
+                });
+                Conn::Pooled(begin.await??, backend, turn)
             }
-        });
+        };
         Ok(Tx {
-            tx: begin.await??,
-            _turn: turn,
+            conn: TxConn(conn),
             news: News::default(),
             after_commit: Vec::new(),
             records: Vec::new(),
-            backend,
             signals: self.signals.clone(),
         })
     }
@@ -712,8 +881,8 @@ impl Db {
 
     /// Closes every connection; used on shutdown and by tests.
     pub async fn close(&self) {
-        if let Some(writer_pool) = &self.writer_pool {
-            writer_pool.close().await;
+        if let WriterKind::Sqlite(writer) = &self.writer.0 {
+            writer.close();
         }
         self.pool.close().await;
     }
@@ -834,11 +1003,16 @@ fn pool_options(backend: Backend, max_connections: u32, acquire_timeout_ms: u64)
         })
 }
 
+/// The file a SQLite URL names (`sqlite://data/x.db?mode=rwc` → `data/x.db`).
+fn sqlite_path(url: &str) -> &str {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    rest.split('?').next().unwrap_or_default()
+}
+
 /// Makes sure a SQLite URL creates its file (`mode=rwc`) and that the file's
 /// folder exists.
 fn prepare_sqlite_file(url: &mut String) -> Result<(), DbError> {
-    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
-    let path = rest.split('?').next().unwrap_or_default();
+    let path = sqlite_path(url);
     if path.is_empty() || path == ":memory:" {
         return Ok(());
     }

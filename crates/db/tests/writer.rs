@@ -1,7 +1,9 @@
 //! Where writes go (issue 13): on SQLite every write transaction runs on one
 //! connection of its own, apart from the reads, and a single write outside
 //! a transaction ([`db::Db::writer`]) waits in line behind the open one
-//! (`TEST_DATABASE=sqlite|postgres`).
+//! (`TEST_DATABASE=sqlite|postgres`). On a SQLite file the writer runs its
+//! statements itself (`crates/db/src/writer.rs`) and must read and write
+//! what sqlx's drivers do.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
@@ -97,4 +99,173 @@ async fn a_single_write_waits_for_the_open_transaction_and_lands_after_it() {
         .await
         .expect("read");
     assert_eq!(n, 10, "the single write applied after the transaction's");
+}
+
+/// What a statement on the writer gives back must read the same as sqlx's
+/// own drivers give it: every kind of value, parameters taken by number,
+/// no row, and a constraint's error (issue 13: on SQLite the writer runs
+/// statements itself, `crates/db/src/writer.rs`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_transaction_reads_and_writes_every_kind_of_value_as_the_pool_does() {
+    use sqlx::Row;
+    let t = testkit::fresh_db().await;
+    sqlx::query(
+        "CREATE TABLE kinds (id BIGINT PRIMARY KEY, name TEXT NOT NULL UNIQUE, \
+         price BIGINT, ratio DOUBLE PRECISION, note TEXT)",
+    )
+    .execute(t.db.writer())
+    .await
+    .expect("create");
+
+    let mut tx = t.db.begin().await.expect("begin");
+    // `$2` comes first in the text: it must still take the second argument.
+    let inserted =
+        sqlx::query("INSERT INTO kinds (name, id, price, ratio, note) VALUES ($2, $1, $3, $4, $5) RETURNING id, name")
+            .bind(1_i64)
+            .bind("양념치킨 🍗")
+            .bind(i64::MAX)
+            .bind(0.25_f64)
+            .bind(None::<String>)
+            .fetch_one(&mut *tx)
+            .await
+            .expect("insert");
+    assert_eq!(inserted.try_get::<i64, _>("id").expect("id"), 1);
+    assert_eq!(inserted.try_get::<String, _>("name").expect("name"), "양념치킨 🍗");
+
+    let row = sqlx::query("SELECT id, name, price, ratio, note, price - 1 AS less FROM kinds WHERE id = $1")
+        .bind(1_i32)
+        .fetch_one(&mut *tx)
+        .await
+        .expect("read back in the transaction");
+    assert_eq!(row.try_get::<i32, _>("id").expect("id as i32"), 1);
+    assert_eq!(row.try_get::<i64, _>("price").expect("price"), i64::MAX);
+    assert_eq!(row.try_get::<f64, _>("ratio").expect("ratio"), 0.25);
+    assert_eq!(row.try_get::<Option<String>, _>("note").expect("note"), None);
+    assert_eq!(row.try_get::<i64, _>(5).expect("by position"), i64::MAX - 1);
+    assert!(row.try_get::<String, _>("price").is_err(), "a number is not text");
+
+    let none = sqlx::query("SELECT id FROM kinds WHERE id = $1")
+        .bind(2_i64)
+        .fetch_optional(&mut *tx)
+        .await
+        .expect("no row is not an error");
+    assert!(none.is_none());
+    let missing = sqlx::query("SELECT id FROM kinds WHERE id = $1")
+        .bind(2_i64)
+        .fetch_one(&mut *tx)
+        .await;
+    assert!(matches!(missing, Err(sqlx::Error::RowNotFound)), "{:?}", missing.err());
+
+    let duplicate = sqlx::query("INSERT INTO kinds (id, name) VALUES ($1, $2)")
+        .bind(3_i64)
+        .bind("양념치킨 🍗")
+        .execute(&mut *tx)
+        .await
+        .expect_err("the name is taken");
+    assert!(db::is_unique_violation(&duplicate), "{duplicate:?}");
+
+    let changed = sqlx::query("UPDATE kinds SET note = $1 WHERE id >= $2")
+        .bind("매운맛")
+        .bind(0_i64)
+        .execute(&mut *tx)
+        .await
+        .expect("update after a refused statement");
+    assert_eq!(changed.rows_affected(), 1);
+    tx.commit().await.expect("commit");
+
+    let (note, count): (String, i64) = sqlx::query_as("SELECT MAX(note), COUNT(*) FROM kinds")
+        .fetch_one(t.db.pool())
+        .await
+        .expect("read from the pool");
+    assert_eq!((note.as_str(), count), ("매운맛", 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_transaction_leaves_nothing_and_the_next_one_starts() {
+    let t = testkit::fresh_db().await;
+    sqlx::query("CREATE TABLE notes (n BIGINT NOT NULL)")
+        .execute(t.db.writer())
+        .await
+        .expect("create");
+    for _ in 0..3 {
+        let mut tx = t.db.begin().await.expect("begin");
+        sqlx::query("INSERT INTO notes (n) VALUES (1)")
+            .execute(&mut *tx)
+            .await
+            .expect("insert");
+        drop(tx);
+    }
+    let mut tx = t.db.begin().await.expect("a transaction after the dropped ones");
+    sqlx::query("INSERT INTO notes (n) VALUES (2)")
+        .execute(&mut *tx)
+        .await
+        .expect("insert");
+    tx.rollback().await.expect("rollback");
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notes")
+        .fetch_one(t.db.pool())
+        .await
+        .expect("count");
+    assert_eq!(count, 0, "a dropped or rolled back transaction wrote");
+}
+
+/// Another process's writer (here a pool connection inside `BEGIN
+/// IMMEDIATE`) holds the file's write lock: a transaction waits for it,
+/// without holding up the runtime meanwhile, and starts once it is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_sqlite_a_transaction_waits_out_another_writers_lock() {
+    let t = testkit::fresh_db().await;
+    if t.db.backend() != Backend::Sqlite {
+        return;
+    }
+    sqlx::query("CREATE TABLE marks (n BIGINT NOT NULL)")
+        .execute(t.db.writer())
+        .await
+        .expect("create");
+    let mut other =
+        t.db.pool()
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .expect("the other writer");
+    sqlx::query("INSERT INTO marks (n) VALUES (1)")
+        .execute(&mut *other)
+        .await
+        .expect("the other writer's insert");
+    let db = t.db.clone();
+    let waiting = tokio::spawn(async move {
+        let mut tx = db.begin().await.map_err(|e| e.to_string())?;
+        sqlx::query("INSERT INTO marks (n) VALUES (2)")
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| e.to_string())?;
+        tx.commit().await.map_err(|e| e.to_string())
+    });
+    // The runtime still answers while the transaction waits.
+    let ticks = tokio::time::timeout(Duration::from_secs(1), async {
+        for _ in 0..10 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(ticks.is_ok(), "the runtime stalled while a writer waited");
+    assert!(!waiting.is_finished(), "the transaction did not wait for the lock");
+    other.commit().await.expect("the other writer commits");
+    tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("the transaction started once the lock was free")
+        .expect("task")
+        .expect("the transaction committed");
+    let total: i64 = sqlx::query_scalar("SELECT SUM(n) FROM marks")
+        .fetch_one(t.db.pool())
+        .await
+        .expect("sum");
+    assert_eq!(total, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_database_takes_no_more_writes() {
+    let t = testkit::fresh_db().await;
+    t.db.close().await;
+    assert!(t.db.begin().await.is_err(), "a transaction began on a closed database");
+    let single = sqlx::query("SELECT 1").execute(t.db.writer()).await;
+    assert!(single.is_err(), "a single write ran on a closed database");
 }

@@ -1,0 +1,524 @@
+//! SQLite's one writer connection, driven from the task that writes
+//! (issue 13).
+//!
+//! sqlx runs each SQLite connection on a thread of its own and hands every
+//! statement to that thread and back: two thread wake-ups per statement,
+//! about 100 µs under load on two cores, and an order's lifecycle runs about
+//! a hundred statements on the writer (BENCHMARKS.md, ninth part). The
+//! writer's turn was the limit. Here the write transactions and the single
+//! writes of a SQLite file run on one `rusqlite` connection instead, in the
+//! calling task, each statement a plain function call of a few
+//! microseconds: the only hand-off left is the turn itself (a tokio mutex).
+//!
+//! Callers do not see the difference: a [`crate::Tx`] and [`crate::Db::writer`]
+//! are sqlx executors of the `Any` database either way, and this module turns
+//! sqlx's arguments into SQLite bindings and SQLite's rows into `AnyRow`s the
+//! way sqlx's own SQLite driver does (`$N` parameters by number, integers as
+//! `BIGINT`, reals as `DOUBLE`, errors as database errors with SQLite's
+//! extended code). It builds those rows from fields sqlx marks as exempt from
+//! semantic versioning, so `sqlx-core` is pinned to sqlx's exact version.
+//!
+//! Statements are short and the connection's file is not synced at commit
+//! (WAL, `synchronous = NORMAL`), so they run on the async worker thread;
+//! the slow part of a commit, copying the log back into the database file
+//! (a checkpoint, which syncs), is left to a read connection in the
+//! background ([`SqliteWriter::wrote`]).
+
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+use futures::StreamExt;
+use rusqlite::types::{ToSqlOutput, Value, ValueRef};
+use sqlx::any::{AnyArguments, AnyQueryResult, AnyRow, AnyTypeInfo, AnyTypeInfoKind};
+use sqlx::Either;
+use sqlx::{Any, AnyPool, Execute};
+use sqlx_core::any::{AnyColumn, AnyValue, AnyValueKind};
+use sqlx_core::ext::ustr::UStr;
+use std::borrow::Cow;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+/// How many commits (or single writes) between two background checkpoints.
+const CHECKPOINT_EVERY: u64 = 256;
+
+/// How many prepared statements the writer keeps (each context's writes).
+const STATEMENT_CACHE: usize = 512;
+
+/// The writer connection of one SQLite file, and its turn.
+pub(crate) struct SqliteWriter {
+    conn: Arc<Mutex<rusqlite::Connection>>,
+    /// How long a writer waits for its turn, and for another process's
+    /// write lock, before it fails (the pool's acquire timeout).
+    timeout: Duration,
+    /// A read connection's pool, which runs the checkpoints.
+    pool: AnyPool,
+    writes: AtomicU64,
+    checkpointing: Arc<AtomicBool>,
+    closed: AtomicBool,
+}
+
+impl std::fmt::Debug for SqliteWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteWriter")
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One write transaction on the writer connection: it holds the turn, and
+/// dropping it without [`WriterTx::commit`] rolls back.
+pub(crate) struct WriterTx {
+    conn: OwnedMutexGuard<rusqlite::Connection>,
+    open: bool,
+}
+
+impl std::fmt::Debug for WriterTx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WriterTx").field("open", &self.open).finish()
+    }
+}
+
+impl SqliteWriter {
+    /// Opens the writer connection on the SQLite file at `path` (which the
+    /// pool has created and migrated or will migrate), with the pool's
+    /// settings: foreign keys on, `synchronous = NORMAL`, temporary data in
+    /// memory; no busy timeout (a locked file is waited for here, without
+    /// blocking the thread) and no automatic checkpoint (done in the
+    /// background, see [`SqliteWriter::wrote`]).
+    pub(crate) fn open(path: &str, timeout: Duration, pool: AnyPool) -> Result<SqliteWriter, rusqlite::Error> {
+        use rusqlite::OpenFlags;
+        let conn = rusqlite::Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        for pragma in [
+            "PRAGMA journal_mode = WAL",
+            "PRAGMA foreign_keys = ON",
+            "PRAGMA busy_timeout = 0",
+            "PRAGMA synchronous = NORMAL",
+            "PRAGMA temp_store = MEMORY",
+            "PRAGMA wal_autocheckpoint = 0",
+        ] {
+            run(&conn, pragma, None, None)?;
+        }
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        Ok(SqliteWriter {
+            conn: Arc::new(Mutex::new(conn)),
+            timeout,
+            pool,
+            writes: AtomicU64::new(0),
+            checkpointing: Arc::new(AtomicBool::new(false)),
+            closed: AtomicBool::new(false),
+        })
+    }
+
+    /// Refuses every later write ([`crate::Db::close`]); the connection
+    /// itself closes when the last handle to it is dropped.
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+    }
+
+    /// Waits for the writer's turn (in arrival order).
+    ///
+    /// Errors: `PoolTimedOut` after the timeout (another writer of this
+    /// process holds the turn that long); `PoolClosed` once closed.
+    async fn turn(&self) -> Result<OwnedMutexGuard<rusqlite::Connection>, sqlx::Error> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(sqlx::Error::PoolClosed);
+        }
+        tokio::time::timeout(self.timeout, self.conn.clone().lock_owned())
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)
+    }
+
+    /// Starts a write transaction (`BEGIN IMMEDIATE`) once it is this
+    /// caller's turn. Cancelling it leaves nothing open: the transaction
+    /// exists only once this returns it.
+    ///
+    /// Errors: `PoolTimedOut` when the turn, or the file's write lock held
+    /// by another process, is not had within the timeout; a database error.
+    pub(crate) async fn begin(&self) -> Result<WriterTx, sqlx::Error> {
+        let started = Instant::now();
+        let mut conn = self.turn().await?;
+        retry_busy(&mut conn, started, self.timeout, |conn| {
+            conn.execute_batch("BEGIN IMMEDIATE")
+        })
+        .await?;
+        Ok(WriterTx { conn, open: true })
+    }
+
+    /// Counts one committed write; every [`CHECKPOINT_EVERY`] of them a read
+    /// connection copies the write-ahead log back into the database file
+    /// (`PRAGMA wal_checkpoint(PASSIVE)`, which never waits for a writer),
+    /// so the log stays short and the writer never syncs the file itself.
+    fn wrote(&self) {
+        if self.writes.fetch_add(1, Ordering::Relaxed) % CHECKPOINT_EVERY != CHECKPOINT_EVERY - 1 {
+            return;
+        }
+        if self.checkpointing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let pool = self.pool.clone();
+        let checkpointing = self.checkpointing.clone();
+        tokio::spawn(async move {
+            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+                tracing::debug!(error = %e, "a background checkpoint failed; the next one will retry");
+            }
+            checkpointing.store(false, Ordering::Release);
+        });
+    }
+
+    /// Runs one statement on its own (autocommit) once it is this caller's
+    /// turn, waiting out another process's write lock.
+    async fn run_single(
+        &self,
+        sql: &str,
+        args: Option<AnyArguments<'_>>,
+        limit: Option<usize>,
+    ) -> Result<Ran, sqlx::Error> {
+        let started = Instant::now();
+        let mut conn = self.turn().await?;
+        let ran = retry_busy(&mut conn, started, self.timeout, |conn| {
+            run(conn, sql, args.as_ref(), limit)
+        })
+        .await?;
+        drop(conn);
+        if ran.wrote {
+            self.wrote();
+        }
+        Ok(ran)
+    }
+}
+
+impl WriterTx {
+    /// Commits.
+    ///
+    /// Errors: SQLite refused the commit (the transaction is rolled back).
+    pub(crate) fn commit(mut self, writer: &SqliteWriter) -> Result<(), sqlx::Error> {
+        self.open = false;
+        let done = self.conn.execute_batch("COMMIT").map_err(into_sqlx);
+        if done.is_err() && !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        if done.is_ok() {
+            writer.wrote();
+        }
+        done
+    }
+
+    /// Rolls back.
+    ///
+    /// Errors: SQLite failed to roll back.
+    pub(crate) fn rollback(mut self) -> Result<(), sqlx::Error> {
+        self.open = false;
+        self.conn.execute_batch("ROLLBACK").map_err(into_sqlx)
+    }
+
+    /// Runs one statement inside the transaction.
+    fn run(&self, sql: &str, args: Option<&AnyArguments<'_>>, limit: Option<usize>) -> Result<Ran, sqlx::Error> {
+        run(&self.conn, sql, args, limit).map_err(into_sqlx)
+    }
+}
+
+impl Drop for WriterTx {
+    fn drop(&mut self) {
+        if self.open && !self.conn.is_autocommit() {
+            if let Err(e) = self.conn.execute_batch("ROLLBACK") {
+                tracing::warn!(error = %e, "rolling back a dropped write transaction failed");
+            }
+        }
+    }
+}
+
+/// Runs `attempt` on `conn` again while another connection holds the
+/// file's write lock (`SQLITE_BUSY`), sleeping 1, 2, 5, 10, 10, … ms in
+/// between (the thread free meanwhile), until `timeout` has passed since
+/// `started`.
+async fn retry_busy<T>(
+    conn: &mut OwnedMutexGuard<rusqlite::Connection>,
+    started: Instant,
+    timeout: Duration,
+    attempt: impl Fn(&rusqlite::Connection) -> Result<T, rusqlite::Error>,
+) -> Result<T, sqlx::Error> {
+    let mut pauses = [1u64, 2, 5].into_iter().chain(std::iter::repeat(10));
+    loop {
+        match attempt(conn) {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy && started.elapsed() < timeout =>
+            {
+                let pause = pauses.next().unwrap_or(10);
+                tokio::time::sleep(Duration::from_millis(pause)).await;
+            }
+            other => return other.map_err(into_sqlx),
+        }
+    }
+}
+
+/// What one statement gave: its rows, how many rows it changed, and
+/// whether it wrote.
+struct Ran {
+    rows: Vec<AnyRow>,
+    changes: u64,
+    wrote: bool,
+}
+
+impl Ran {
+    /// The rows, then the statement's result, as sqlx's `fetch_many` gives them.
+    fn into_steps(self) -> Vec<Result<Either<AnyQueryResult, AnyRow>, sqlx::Error>> {
+        let mut steps: Vec<_> = self.rows.into_iter().map(|row| Ok(Either::Right(row))).collect();
+        steps.push(Ok(Either::Left(AnyQueryResult {
+            rows_affected: self.changes,
+            last_insert_id: None,
+        })));
+        steps
+    }
+}
+
+/// Runs `sql` with `args` on `conn`, reading at most `limit` rows. A
+/// statement given without arguments may be several, separated by `;`
+/// (sqlx's simple protocol); they then run one after the other and give no
+/// rows.
+fn run(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    args: Option<&AnyArguments<'_>>,
+    limit: Option<usize>,
+) -> Result<Ran, rusqlite::Error> {
+    let mut stmt = match conn.prepare_cached(sql) {
+        Err(rusqlite::Error::MultipleStatement) if args.is_none() => {
+            let before = conn.total_changes();
+            conn.execute_batch(sql)?;
+            return Ok(Ran {
+                rows: Vec::new(),
+                changes: conn.total_changes().saturating_sub(before),
+                wrote: true,
+            });
+        }
+        prepared => prepared?,
+    };
+    let values = args.map(|a| a.values.0.as_slice()).unwrap_or_default();
+    let mut positional = 0;
+    for index in 1..=stmt.parameter_count() {
+        // `$N` and `?N` take argument N; a bare `?` the next one (as sqlx).
+        let n = match stmt.parameter_name(index) {
+            Some(name) => name
+                .strip_prefix(['$', '?'])
+                .and_then(|digits| digits.parse::<usize>().ok())
+                .ok_or_else(|| rusqlite::Error::InvalidParameterName(format!("unsupported parameter {name}")))?,
+            None => {
+                positional += 1;
+                positional
+            }
+        };
+        match values.get(n.wrapping_sub(1)) {
+            Some(value) => stmt.raw_bind_parameter(index, Bound(value))?,
+            // SQLite reads an unbound parameter as NULL; so does sqlx.
+            None => stmt.raw_bind_parameter(index, rusqlite::types::Null)?,
+        }
+    }
+    let wrote = !stmt.readonly();
+    let width = stmt.column_count();
+    let names: Vec<UStr> = stmt.column_names().into_iter().map(UStr::new).collect();
+    let index = (width > 0).then(|| {
+        let index: sqlx_core::HashMap<UStr, usize> =
+            names.iter().enumerate().map(|(i, name)| (name.clone(), i)).collect();
+        Arc::new(index)
+    });
+    let mut rows = Vec::new();
+    let mut cursor = stmt.raw_query();
+    while limit.is_none_or(|limit| rows.len() < limit) {
+        let Some(row) = cursor.next()? else { break };
+        let Some(index) = &index else { continue };
+        let mut columns = Vec::with_capacity(width);
+        let mut values = Vec::with_capacity(width);
+        for (i, name) in names.iter().enumerate() {
+            let kind = match row.get_ref(i)? {
+                ValueRef::Null => AnyValueKind::Null(AnyTypeInfoKind::Null),
+                ValueRef::Integer(n) => AnyValueKind::BigInt(n),
+                ValueRef::Real(x) => AnyValueKind::Double(x),
+                ValueRef::Text(bytes) => AnyValueKind::Text(Cow::Owned(
+                    String::from_utf8(bytes.to_vec()).map_err(|e| rusqlite::Error::Utf8Error(e.utf8_error()))?,
+                )),
+                ValueRef::Blob(bytes) => AnyValueKind::Blob(Cow::Owned(bytes.to_vec())),
+            };
+            let type_info = AnyTypeInfo {
+                kind: match &kind {
+                    AnyValueKind::BigInt(_) => AnyTypeInfoKind::BigInt,
+                    AnyValueKind::Double(_) => AnyTypeInfoKind::Double,
+                    AnyValueKind::Text(_) => AnyTypeInfoKind::Text,
+                    AnyValueKind::Blob(_) => AnyTypeInfoKind::Blob,
+                    _ => AnyTypeInfoKind::Null,
+                },
+            };
+            columns.push(AnyColumn {
+                ordinal: i,
+                name: name.clone(),
+                type_info,
+            });
+            values.push(AnyValue { kind });
+        }
+        rows.push(AnyRow {
+            column_names: index.clone(),
+            columns,
+            values,
+        });
+    }
+    drop(cursor);
+    let changes = if wrote { conn.changes() } else { 0 };
+    Ok(Ran { rows, changes, wrote })
+}
+
+/// One sqlx argument as a SQLite binding (as sqlx's SQLite driver maps them).
+struct Bound<'a, 'q>(&'a AnyValueKind<'q>);
+
+impl rusqlite::ToSql for Bound<'_, '_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self.0 {
+            AnyValueKind::Null(_) => ToSqlOutput::Owned(Value::Null),
+            AnyValueKind::Bool(b) => ToSqlOutput::Owned(Value::Integer(i64::from(*b))),
+            AnyValueKind::SmallInt(n) => ToSqlOutput::Owned(Value::Integer(i64::from(*n))),
+            AnyValueKind::Integer(n) => ToSqlOutput::Owned(Value::Integer(i64::from(*n))),
+            AnyValueKind::BigInt(n) => ToSqlOutput::Owned(Value::Integer(*n)),
+            AnyValueKind::Real(x) => ToSqlOutput::Owned(Value::Real(f64::from(*x))),
+            AnyValueKind::Double(x) => ToSqlOutput::Owned(Value::Real(*x)),
+            AnyValueKind::Text(text) => ToSqlOutput::Borrowed(ValueRef::Text(text.as_bytes())),
+            AnyValueKind::Blob(bytes) => ToSqlOutput::Borrowed(ValueRef::Blob(bytes)),
+            other => {
+                return Err(rusqlite::Error::ToSqlConversionFailure(
+                    format!("no SQLite binding for {other:?}").into(),
+                ));
+            }
+        })
+    }
+}
+
+/// A SQLite error as sqlx reports one: a database error with SQLite's
+/// extended result code, so [`crate::is_unique_violation`] and the
+/// contexts' checks read it the same whichever connection failed.
+fn into_sqlx(e: rusqlite::Error) -> sqlx::Error {
+    match e {
+        rusqlite::Error::SqliteFailure(code, message) => sqlx::Error::Database(Box::new(SqliteFailure {
+            message: message.unwrap_or_else(|| code.to_string()),
+            extended_code: code.extended_code,
+        })),
+        other => sqlx::Error::AnyDriverError(Box::new(other)),
+    }
+}
+
+/// A statement SQLite refused ([`into_sqlx`]).
+#[derive(Debug)]
+struct SqliteFailure {
+    message: String,
+    extended_code: std::ffi::c_int,
+}
+
+impl std::fmt::Display for SqliteFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "(code: {}) {}", self.extended_code, self.message)
+    }
+}
+
+impl std::error::Error for SqliteFailure {}
+
+impl sqlx::error::DatabaseError for SqliteFailure {
+    fn message(&self) -> &str {
+        &self.message
+    }
+
+    fn code(&self) -> Option<Cow<'_, str>> {
+        Some(Cow::Owned(self.extended_code.to_string()))
+    }
+
+    fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+        self
+    }
+
+    fn kind(&self) -> sqlx::error::ErrorKind {
+        use rusqlite::ffi;
+        use sqlx::error::ErrorKind;
+        match self.extended_code {
+            ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => ErrorKind::UniqueViolation,
+            ffi::SQLITE_CONSTRAINT_FOREIGNKEY => ErrorKind::ForeignKeyViolation,
+            ffi::SQLITE_CONSTRAINT_NOTNULL => ErrorKind::NotNullViolation,
+            ffi::SQLITE_CONSTRAINT_CHECK => ErrorKind::CheckViolation,
+            _ => ErrorKind::Other,
+        }
+    }
+}
+
+/// The sqlx query's text and arguments.
+type Taken<'q> = (&'q str, Option<AnyArguments<'q>>);
+
+fn take<'q>(mut query: impl Execute<'q, Any>) -> Result<Taken<'q>, sqlx::Error> {
+    let args = query.take_arguments().map_err(sqlx::Error::Encode)?;
+    Ok((query.sql(), args))
+}
+
+/// The statements of a transaction on the writer connection, for
+/// [`crate::TxConn`]'s executor.
+pub(crate) fn tx_fetch_many<'e, 'q: 'e>(
+    tx: &'e WriterTx,
+    query: impl Execute<'q, Any> + 'q,
+) -> BoxStream<'e, Result<Either<AnyQueryResult, AnyRow>, sqlx::Error>> {
+    let steps = match take(query) {
+        Ok((sql, args)) => match tx.run(sql, args.as_ref(), None) {
+            Ok(ran) => ran.into_steps(),
+            Err(e) => vec![Err(e)],
+        },
+        Err(e) => vec![Err(e)],
+    };
+    futures::stream::iter(steps).boxed()
+}
+
+/// One row at most of a statement in a transaction on the writer connection.
+pub(crate) fn tx_fetch_optional<'e, 'q: 'e>(
+    tx: &'e WriterTx,
+    query: impl Execute<'q, Any> + 'q,
+) -> BoxFuture<'e, Result<Option<AnyRow>, sqlx::Error>> {
+    let row = take(query).and_then(|(sql, args)| {
+        tx.run(sql, args.as_ref(), Some(1))
+            .map(|ran| ran.rows.into_iter().next())
+    });
+    Box::pin(std::future::ready(row))
+}
+
+/// A single statement on the writer connection ([`crate::Db::writer`]).
+pub(crate) fn single_fetch_many<'e, 'q: 'e>(
+    writer: &'e SqliteWriter,
+    query: impl Execute<'q, Any> + 'q,
+) -> BoxStream<'e, Result<Either<AnyQueryResult, AnyRow>, sqlx::Error>> {
+    let taken = take(query);
+    futures::stream::once(async move {
+        let (sql, args) = taken?;
+        writer.run_single(sql, args, None).await
+    })
+    .flat_map(|ran| {
+        futures::stream::iter(match ran {
+            Ok(ran) => ran.into_steps(),
+            Err(e) => vec![Err(e)],
+        })
+    })
+    .boxed()
+}
+
+/// One row at most of a single statement on the writer connection.
+pub(crate) fn single_fetch_optional<'e, 'q: 'e>(
+    writer: &'e SqliteWriter,
+    query: impl Execute<'q, Any> + 'q,
+) -> BoxFuture<'e, Result<Option<AnyRow>, sqlx::Error>> {
+    let taken = take(query);
+    Box::pin(async move {
+        let (sql, args) = taken?;
+        let ran = writer.run_single(sql, args, Some(1)).await?;
+        Ok(ran.rows.into_iter().next())
+    })
+}
