@@ -781,14 +781,15 @@ impl Db {
     }
 
     /// Where a single write statement outside a transaction goes (issue 13).
-    /// On SQLite it is the one connection the write transactions use
+    /// On a SQLite file it is the one connection the write transactions use
     /// ([`Db::begin`]), so the statement waits its turn in line instead of
     /// finding the file locked and sleeping in SQLite's busy handler; on
     /// PostgreSQL (and an in-memory SQLite database) it is [`Db::pool`].
     ///
     /// Never use it while holding a [`Tx`] of the same `Db`: on SQLite the
-    /// statement would wait for the connection that transaction holds (and
-    /// fail after the acquire timeout); write through the `Tx` instead.
+    /// statement would wait for the turn that transaction holds (and fail
+    /// with `PoolTimedOut` after the acquire timeout); write through the
+    /// `Tx` instead.
     pub fn writer(&self) -> &Writer {
         &self.writer
     }
@@ -810,18 +811,24 @@ impl Db {
     /// this pool first queue for their turn here, where the next is woken
     /// the moment the last commits; the busy handler is left for writers
     /// from elsewhere (another process, a statement sent through
-    /// [`Db::pool`]). Every write transaction runs on the same connection
-    /// ([`Db::writer`]), kept apart from the reads: its worker thread and
-    /// its prepared statements stay warm, where drawing any connection of
-    /// the pool woke a different, long-idle thread for each transaction
-    /// (issue 13: 118 → 141–146 lifecycles/s, BENCHMARKS.md).
+    /// [`Db::pool`]). On a SQLite file every write transaction runs on one
+    /// connection ([`Db::writer`]), kept apart from the reads, whose
+    /// statements run in the calling task (`writer.rs`: sqlx's own driver
+    /// handed each statement to a thread of its own and back, and that was
+    /// the lifecycle's limit; issue 13, BENCHMARKS.md).
     ///
-    /// Safe to cancel: sqlx builds the `Transaction` (whose drop rolls back)
-    /// only after `BEGIN` has answered, so a caller dropped in between — a
-    /// client that hung up, an aborted task — would hand the pool a connection
-    /// still inside a transaction, which on SQLite holds the write lock for
-    /// good. The begin therefore runs in its own task, which always finishes
-    /// and rolls back what nobody is left to use.
+    /// Safe to cancel. On the SQLite writer the transaction exists once
+    /// `BEGIN IMMEDIATE` has run, in the same step that returns it. Through
+    /// sqlx (PostgreSQL, in-memory SQLite) the `Transaction` (whose drop
+    /// rolls back) is built only after `BEGIN` has answered, so a caller
+    /// dropped in between — a client that hung up, an aborted task — would
+    /// hand the pool a connection still inside a transaction; the begin
+    /// therefore runs in its own task there, which always finishes and
+    /// rolls back what nobody is left to use.
+    ///
+    /// Errors: [`DbError::Query`] with `PoolTimedOut` when the turn (or
+    /// another process's write lock) is not had within the acquire timeout,
+    /// `PoolClosed` after [`Db::close`]; a database error.
     pub async fn begin(&self) -> Result<Tx, DbError> {
         self.begin_with("BEGIN").await
     }
