@@ -22,7 +22,7 @@
 //! | `APP_CHECKOUT_CONCURRENCY` | `32` | checkouts running at once per replica; one more gets 503 with `Retry-After` and the page retries |
 //! | `APP_RECONCILE_INTERVAL_MS` | `30000` | how often the payment reconciler settles payments a crash or timeout left behind (also once at start) |
 //! | `APP_WS_IDLE_TIMEOUT_MS` | `45000` | a WebSocket silent this long (no pong either) is closed; pinged 3 times per period |
-//! | `APP_SESSION_IDLE_TIMEOUT_MS` | `1209600000` (14 days) | a session unused this long expires (its live sockets close) |
+//! | `APP_SESSION_IDLE_TIMEOUT_MS` | `1209600000` (14 days) | a session unused this long (give or take an eighth) expires, its live sockets close; each use moves it on |
 //! | `APP_LEASE_MS` | `10000` | how long a replica's hold on a consumer or the reconciler lasts without renewal; another replica takes over this long after the holder died |
 //! | `APP_DRAIN_MS` | `0` | on SIGTERM, how long `/readyz` answers 503 (so a balancer stops sending) before the server stops accepting connections, in milliseconds |
 //! | `APP_TRUSTED_PROXIES` | unset | comma-separated addresses or CIDR blocks of the proxies in front (`10.0.0.0/8,127.0.0.1`); only from them is `X-Forwarded-For` believed, so per-client limits count the real client |

@@ -244,6 +244,10 @@ pub async fn start(settings: &Settings) -> anyhow::Result<RunningServer> {
         .layer(axum::Extension(metrics::MetricsToken(
             settings.metrics_token.as_deref().map(std::sync::Arc::from),
         )))
+        .layer(axum::middleware::from_fn_with_state(
+            settings.session_idle_timeout_ms,
+            sessions::keep_alive,
+        ))
         .layer(auth_layer)
         // Outside the session and login layers: they load and save the
         // session in the database and answer its failure with an empty 500.

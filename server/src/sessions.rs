@@ -95,3 +95,44 @@ impl ExpiredDeletion for DbSessionStore {
         }
     }
 }
+
+/// The session key that holds when [`keep_alive`] last moved the session's
+/// expiry on (unix milliseconds).
+const MOVED_ON_MS: &str = "expiry_moved_on_ms";
+
+/// Moves a session's expiry on while it is used, so a session expires once
+/// unused for about `APP_SESSION_IDLE_TIMEOUT_MS` (`idle_ms`, milliseconds),
+/// not that long after logging in.
+///
+/// tower-sessions gives an `Expiry::OnInactivity` session (its record and
+/// its cookie) a new expiry only when it saves the session, and it saves
+/// only a changed one: an active customer or owner was logged out 14 days
+/// after logging in. Saving on every request would cost a database write
+/// per request, so the session is changed here (the time in
+/// [`MOVED_ON_MS`]) only when an eighth of the idle period has passed since
+/// it was last: a session expires between seven eighths of the idle period
+/// and all of it after its last use. Requests without a session, or whose
+/// session is gone, are left alone (no session is made for them).
+pub async fn keep_alive(
+    axum::extract::State(idle_ms): axum::extract::State<u64>,
+    session: tower_sessions::Session,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if session.id().is_some() {
+        let now = db::now_ms();
+        let every = i64::try_from(idle_ms / 8).unwrap_or(i64::MAX);
+        match session.get::<i64>(MOVED_ON_MS).await {
+            // The cookie named no stored session (expired, logged out).
+            _ if session.id().is_none() => {}
+            Ok(Some(moved)) if now.saturating_sub(moved) < every && moved <= now => {}
+            Ok(_) => {
+                if let Err(e) = session.insert(MOVED_ON_MS, now).await {
+                    tracing::debug!(error = %e, "could not move a session's expiry on");
+                }
+            }
+            Err(e) => tracing::debug!(error = %e, "could not read a session"),
+        }
+    }
+    next.run(request).await
+}

@@ -298,6 +298,36 @@ async fn a_session_survives_a_server_restart() {
     assert_eq!(who(&restarted, &browser).await["email"], OWNER);
 }
 
+/// A session expires once unused for the idle period, not that long after
+/// logging in: tower-sessions moves the expiry only when it saves a changed
+/// session (`server::sessions::keep_alive`). Before the fix the owner, busy
+/// all along, was logged out 3 s after logging in.
+#[tokio::test]
+async fn a_session_in_use_outlives_the_idle_period_and_an_unused_one_expires() {
+    let app = spawn_app_changed(|s| s.session_idle_timeout_ms = 3_000).await;
+    let busy = client();
+    app.login_as(&busy, OWNER).await;
+    let idle = client();
+    app.login_as(&idle, CUSTOMER).await;
+    let started = Instant::now();
+    while started.elapsed() < std::time::Duration::from_millis(6_000) {
+        assert_eq!(
+            who(&app, &busy).await["email"],
+            OWNER,
+            "logged out {} ms after logging in while in use",
+            started.elapsed().as_millis()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert!(
+        who(&app, &idle).await["email"].is_null(),
+        "a session unused for twice the idle period is still logged in"
+    );
+    // Unused for the idle period (and a little), the busy one ends too.
+    tokio::time::sleep(std::time::Duration::from_millis(3_500)).await;
+    assert!(who(&app, &busy).await["email"].is_null());
+}
+
 /// Issue 15, item 7: five wrong passwords used to lock an account for
 /// everyone, the owner included. Now they slow down the address they came
 /// from, longer at each failure, and the owner's own device still gets in.
