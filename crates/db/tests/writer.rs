@@ -156,6 +156,12 @@ async fn a_write_transaction_reads_and_writes_every_kind_of_value_as_the_pool_do
         .await;
     assert!(matches!(missing, Err(sqlx::Error::RowNotFound)), "{:?}", missing.err());
 
+    // Behind a savepoint, as the event log's inline consumers do: on
+    // PostgreSQL a refused statement spoils the rest of the transaction.
+    sqlx::query("SAVEPOINT duplicate")
+        .execute(&mut *tx)
+        .await
+        .expect("savepoint");
     let duplicate = sqlx::query("INSERT INTO kinds (id, name) VALUES ($1, $2)")
         .bind(3_i64)
         .bind("양념치킨 🍗")
@@ -163,6 +169,10 @@ async fn a_write_transaction_reads_and_writes_every_kind_of_value_as_the_pool_do
         .await
         .expect_err("the name is taken");
     assert!(db::is_unique_violation(&duplicate), "{duplicate:?}");
+    sqlx::query("ROLLBACK TO duplicate")
+        .execute(&mut *tx)
+        .await
+        .expect("back to the savepoint");
 
     let changed = sqlx::query("UPDATE kinds SET note = $1 WHERE id >= $2")
         .bind("매운맛")
