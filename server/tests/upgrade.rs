@@ -67,7 +67,7 @@ async fn older_schema(db: &Db) {
     }
     let migrator = sqlx::migrate::Migrator::new(older.path()).await.unwrap();
     assert_eq!(migrator.iter().count() as i64, OLDER_BUILD_MIGRATIONS);
-    migrator.run(db.pool()).await.unwrap();
+    migrator.run(&**db.pool()).await.unwrap();
 }
 
 /// A fixture value as SQL: NULL inline (its type would be guessed wrong on

@@ -7,16 +7,16 @@
 //! are `0`/`1`, money is won (`i64`), documents are JSON text. Where the
 //! dialects must differ (the schema, row locks) each has its own file or helper.
 
-mod writer;
+mod sqlite;
 
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
+use sqlite::{SqliteReaders, SqliteWriter, WriterTx};
 use sqlx::any::{AnyPoolOptions, AnyQueryResult, AnyRow};
 use sqlx::migrate::Migrator;
 use sqlx::{Any, AnyPool, Either, Execute, Executor, Transaction};
 use std::time::Duration;
 use tokio::sync::watch;
-use writer::{SqliteWriter, WriterTx};
 
 /// A write transaction on either database. It derefs to its connection
 /// ([`TxConn`]), so `&mut *tx` is an executor; [`Tx::commit`] ends it,
@@ -212,7 +212,7 @@ impl Tx {
 
 /// The connection a [`Tx`] writes on: `&mut TxConn` is an sqlx executor of
 /// the `Any` database. On a SQLite file it is the writer connection, whose
-/// statements run in the calling task (`writer.rs`, issue 13); on
+/// statements run in the calling task (`sqlite.rs`, issue 13); on
 /// PostgreSQL and an in-memory SQLite database, an sqlx transaction.
 pub struct TxConn(Conn);
 
@@ -245,7 +245,7 @@ impl<'c> Executor<'c> for &'c mut TxConn {
         E: 'q + Execute<'q, Any>,
     {
         match &mut self.0 {
-            Conn::Writer(tx, _) => writer::tx_fetch_many(tx, query),
+            Conn::Writer(tx, _) => sqlite::tx_fetch_many(tx, query),
             Conn::Pooled(tx, ..) => (&mut **tx).fetch_many(query),
         }
     }
@@ -256,7 +256,7 @@ impl<'c> Executor<'c> for &'c mut TxConn {
         E: 'q + Execute<'q, Any>,
     {
         match &mut self.0 {
-            Conn::Writer(tx, _) => writer::tx_fetch_optional(tx, query),
+            Conn::Writer(tx, _) => sqlite::tx_fetch_optional(tx, query),
             Conn::Pooled(tx, ..) => (&mut **tx).fetch_optional(query),
         }
     }
@@ -314,7 +314,7 @@ impl<'c> Executor<'c> for &'c Writer {
         E: 'q + Execute<'q, Any>,
     {
         match &self.0 {
-            WriterKind::Sqlite(writer) => writer::single_fetch_many(writer, query),
+            WriterKind::Sqlite(writer) => sqlite::single_fetch_many(writer, query),
             WriterKind::Pool(pool) => pool.fetch_many(query),
         }
     }
@@ -325,7 +325,7 @@ impl<'c> Executor<'c> for &'c Writer {
         E: 'q + Execute<'q, Any>,
     {
         match &self.0 {
-            WriterKind::Sqlite(writer) => writer::single_fetch_optional(writer, query),
+            WriterKind::Sqlite(writer) => sqlite::single_fetch_optional(writer, query),
             WriterKind::Pool(pool) => pool.fetch_optional(query),
         }
     }
@@ -352,6 +352,81 @@ impl<'c> Executor<'c> for &'c Writer {
             WriterKind::Sqlite(_) => Box::pin(std::future::ready(Err(not_on_the_writer()))),
             WriterKind::Pool(pool) => pool.describe(sql),
         }
+    }
+}
+
+/// Where reads go ([`Db::pool`]): `&Reader` is an sqlx executor of the
+/// `Any` database, and it derefs to the sqlx pool for everything else
+/// (`acquire`, `begin`, `close`). On a SQLite file each statement runs on
+/// one of a few connections of its own in the calling task (`sqlite.rs`,
+/// issue 13); on PostgreSQL and an in-memory SQLite database it is the
+/// pool.
+#[derive(Debug, Clone)]
+pub struct Reader {
+    pool: AnyPool,
+    sqlite: Option<std::sync::Arc<SqliteReaders>>,
+}
+
+impl Reader {
+    /// Closes the reads: every later statement fails with `PoolClosed`
+    /// (as the sqlx pool's do once closed), then the sqlx pool closes.
+    pub async fn close(&self) {
+        if let Some(readers) = &self.sqlite {
+            readers.close();
+        }
+        self.pool.close().await;
+    }
+}
+
+impl std::ops::Deref for Reader {
+    type Target = AnyPool;
+
+    fn deref(&self) -> &AnyPool {
+        &self.pool
+    }
+}
+
+impl<'c> Executor<'c> for &'c Reader {
+    type Database = Any;
+
+    fn fetch_many<'e, 'q: 'e, E>(self, query: E) -> BoxStream<'e, Result<Either<AnyQueryResult, AnyRow>, sqlx::Error>>
+    where
+        'c: 'e,
+        E: 'q + Execute<'q, Any>,
+    {
+        match &self.sqlite {
+            Some(readers) => sqlite::read_fetch_many(readers, query),
+            None => self.pool.fetch_many(query),
+        }
+    }
+
+    fn fetch_optional<'e, 'q: 'e, E>(self, query: E) -> BoxFuture<'e, Result<Option<AnyRow>, sqlx::Error>>
+    where
+        'c: 'e,
+        E: 'q + Execute<'q, Any>,
+    {
+        match &self.sqlite {
+            Some(readers) => sqlite::read_fetch_optional(readers, query),
+            None => self.pool.fetch_optional(query),
+        }
+    }
+
+    fn prepare_with<'e, 'q: 'e>(
+        self,
+        sql: &'q str,
+        parameters: &'e [sqlx::any::AnyTypeInfo],
+    ) -> BoxFuture<'e, Result<sqlx::any::AnyStatement<'q>, sqlx::Error>>
+    where
+        'c: 'e,
+    {
+        self.pool.prepare_with(sql, parameters)
+    }
+
+    fn describe<'e, 'q: 'e>(self, sql: &'q str) -> BoxFuture<'e, Result<sqlx::Describe<Any>, sqlx::Error>>
+    where
+        'c: 'e,
+    {
+        self.pool.describe(sql)
     }
 }
 
@@ -448,7 +523,7 @@ impl Default for DbOptions {
 /// The shared handle to the database. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Db {
-    pool: AnyPool,
+    pool: Reader,
     backend: Backend,
     url: std::sync::Arc<str>,
     /// An in-memory SQLite database's one writer at a time, queued in this
@@ -621,14 +696,18 @@ impl Db {
             .await
             .map_err(DbError::Connect)?;
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let timeout = Duration::from_millis(options.acquire_timeout_ms);
+        let readers = match backend {
+            Backend::Sqlite if !in_memory => Some(std::sync::Arc::new(
+                SqliteReaders::open(sqlite_path(&url), SQLITE_READERS, timeout)
+                    .map_err(|e| DbError::Writer(e.to_string()))?,
+            )),
+            _ => None,
+        };
         let (writer, turn) = match backend {
             Backend::Sqlite if !in_memory => {
-                let writer = SqliteWriter::open(
-                    sqlite_path(&url),
-                    Duration::from_millis(options.acquire_timeout_ms),
-                    pool.clone(),
-                )
-                .map_err(|e| DbError::Writer(e.to_string()))?;
+                let writer = SqliteWriter::open(sqlite_path(&url), timeout, pool.clone())
+                    .map_err(|e| DbError::Writer(e.to_string()))?;
                 (Writer(WriterKind::Sqlite(std::sync::Arc::new(writer))), None)
             }
             Backend::Sqlite => (
@@ -638,7 +717,7 @@ impl Db {
             Backend::Postgres => (Writer(WriterKind::Pool(pool.clone())), None),
         };
         Ok(Db {
-            pool,
+            pool: Reader { pool, sqlite: readers },
             backend,
             url: url.into(),
             turn,
@@ -745,7 +824,7 @@ impl Db {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
-        migrator.run(&self.pool).await.map_err(DbError::Migrate)
+        migrator.run(&self.pool.pool).await.map_err(DbError::Migrate)
     }
 
     /// The number of migrations this build knows for its dialect.
@@ -774,9 +853,11 @@ impl Db {
         Ok(())
     }
 
-    /// The pool, for reads (and for statements that must not wait for a
-    /// write transaction to finish).
-    pub fn pool(&self) -> &AnyPool {
+    /// Where reads go (and statements that must not wait for a write
+    /// transaction to finish): on a SQLite file, a few connections run in
+    /// the calling task ([`Reader`]); the sqlx pool otherwise, and behind
+    /// the [`Reader`]'s `Deref` always.
+    pub fn pool(&self) -> &Reader {
         &self.pool
     }
 
@@ -813,7 +894,7 @@ impl Db {
     /// from elsewhere (another process, a statement sent through
     /// [`Db::pool`]). On a SQLite file every write transaction runs on one
     /// connection ([`Db::writer`]), kept apart from the reads, whose
-    /// statements run in the calling task (`writer.rs`: sqlx's own driver
+    /// statements run in the calling task (`sqlite.rs`: sqlx's own driver
     /// handed each statement to a thread of its own and back, and that was
     /// the lifecycle's limit; issue 13, BENCHMARKS.md).
     ///
@@ -977,6 +1058,11 @@ async fn listen_once(url: &str, signals: &Signals) -> Result<(), sqlx::Error> {
     }
     Ok(())
 }
+
+/// How many read connections a SQLite file gets in each process
+/// ([`Reader`]): its statements run on the async worker threads, so
+/// more than there are of those would sit idle.
+const SQLITE_READERS: usize = 4;
 
 /// The settings of a pool of at most `max_connections` on `backend`: on
 /// SQLite each new connection is put in WAL mode with foreign keys on, a 5 s

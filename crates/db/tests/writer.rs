@@ -2,7 +2,7 @@
 //! connection of its own, apart from the reads, and a single write outside
 //! a transaction ([`db::Db::writer`]) waits in line behind the open one
 //! (`TEST_DATABASE=sqlite|postgres`). On a SQLite file the writer runs its
-//! statements itself (`crates/db/src/writer.rs`) and must read and write
+//! statements itself (`crates/db/src/sqlite.rs`) and must read and write
 //! what sqlx's drivers do.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
@@ -104,7 +104,7 @@ async fn a_single_write_waits_for_the_open_transaction_and_lands_after_it() {
 /// What a statement on the writer gives back must read the same as sqlx's
 /// own drivers give it: every kind of value, parameters taken by number,
 /// no row, and a constraint's error (issue 13: on SQLite the writer runs
-/// statements itself, `crates/db/src/writer.rs`).
+/// statements itself, `crates/db/src/sqlite.rs`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_transaction_reads_and_writes_every_kind_of_value_as_the_pool_does() {
     use sqlx::Row;
@@ -278,4 +278,48 @@ async fn a_closed_database_takes_no_more_writes() {
     assert!(t.db.begin().await.is_err(), "a transaction began on a closed database");
     let single = sqlx::query("SELECT 1").execute(t.db.writer()).await;
     assert!(single.is_err(), "a single write ran on a closed database");
+}
+
+/// Reads ([`db::Db::pool`]) never wait for the writer: while a write
+/// transaction is open they answer at once with what was committed, and
+/// see its writes once it commits; many at once all answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_answer_from_what_is_committed_while_a_transaction_is_open() {
+    let t = testkit::fresh_db().await;
+    sqlx::query("CREATE TABLE stock (n BIGINT NOT NULL)")
+        .execute(t.db.writer())
+        .await
+        .expect("create");
+    sqlx::query("INSERT INTO stock (n) VALUES (1)")
+        .execute(t.db.writer())
+        .await
+        .expect("insert");
+    let mut tx = t.db.begin().await.expect("begin");
+    sqlx::query("UPDATE stock SET n = 2")
+        .execute(&mut *tx)
+        .await
+        .expect("update");
+    let mut reads = Vec::new();
+    for _ in 0..50 {
+        let db = t.db.clone();
+        reads.push(tokio::spawn(async move {
+            sqlx::query_scalar::<_, i64>("SELECT n FROM stock")
+                .fetch_one(db.pool())
+                .await
+        }));
+    }
+    for read in reads {
+        let n = tokio::time::timeout(Duration::from_secs(5), read)
+            .await
+            .expect("a read waited for the open transaction")
+            .expect("task")
+            .expect("read");
+        assert_eq!(n, 1, "a read saw an uncommitted write");
+    }
+    tx.commit().await.expect("commit");
+    let n: i64 = sqlx::query_scalar("SELECT n FROM stock")
+        .fetch_one(t.db.pool())
+        .await
+        .expect("read after the commit");
+    assert_eq!(n, 2);
 }

@@ -262,7 +262,10 @@ async fn rolled_back_events_are_never_in_the_log() {
 async fn a_consumer_killed_mid_stream_resumes_with_nothing_lost_and_nothing_applied_twice() {
     let t = testkit::fresh_db().await;
     create_applied_table(&t.db).await;
-    append_committed(&t.db, 300).await;
+    // Enough events that the first runner is still at it when the test
+    // looks (at 300, a fast writer had applied them all between two looks).
+    const EVENTS: i64 = 3_000; // the check below repeats it as a length
+    append_committed(&t.db, EVENTS).await;
 
     // First life: killed (task aborted, lease not released) somewhere mid-stream.
     let (_stop, stop_rx) = watch::channel(false);
@@ -280,14 +283,14 @@ async fn a_consumer_killed_mid_stream_resumes_with_nothing_lost_and_nothing_appl
     // What was applied is exactly what the checkpoint says: batch and
     // checkpoint commit together.
     let at_kill = applied_seqs(&t.db).await;
-    assert!(at_kill.len() < 300, "killed too late to prove anything");
+    assert!(at_kill.len() < 3_000, "killed too late to prove anything");
     assert_eq!(at_kill, (1..=checkpoint(&t.db).await).collect::<Vec<_>>());
 
     // Second life, another instance: it waits out the dead lease, then resumes.
     let second = tokio::spawn(runner(&t.db, "second", 300, None).run(stop_rx));
-    wait_for_checkpoint(&t.db, 300, Duration::from_secs(30)).await;
+    wait_for_checkpoint(&t.db, EVENTS, Duration::from_secs(30)).await;
     second.abort();
-    assert_eq!(applied_seqs(&t.db).await, (1..=300).collect::<Vec<_>>());
+    assert_eq!(applied_seqs(&t.db).await, (1..=EVENTS).collect::<Vec<_>>());
 }
 
 #[tokio::test]

@@ -41,7 +41,8 @@ pub struct Reconciled {
     pub deferred: u32,
 }
 
-/// One round over the payments older than `settle_after_ms` milliseconds.
+/// One round over the payments last changed at least `settle_after_ms`
+/// milliseconds ago (0: every one, the one changed this millisecond too).
 ///
 /// Errors: [`OrderingError::Storage`] when the database fails; a gateway that
 /// does not answer only defers the payments concerned.
@@ -54,7 +55,7 @@ pub async fn reconcile(
     let mut done = Reconciled::default();
 
     let pending: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT id, placed FROM orders WHERE status = 'payment_pending' AND updated_at < $1 ORDER BY id",
+        "SELECT id, placed FROM orders WHERE status = 'payment_pending' AND updated_at <= $1 ORDER BY id",
     )
     .bind(before)
     .fetch_all(db.pool())

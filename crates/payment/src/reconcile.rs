@@ -22,7 +22,8 @@ pub struct Released {
     pub deferred: u32,
 }
 
-/// One round over the abandoned payments older than `settle_after_ms` milliseconds.
+/// One round over the abandoned payments last changed at least
+/// `settle_after_ms` milliseconds ago (0: every one).
 ///
 /// Errors: the database failed; a gateway that does not answer only defers.
 pub async fn release_abandoned(
@@ -34,7 +35,7 @@ pub async fn release_abandoned(
     let mut done = Released::default();
     let abandoned: Vec<(i64,)> = sqlx::query_as(
         "SELECT order_id FROM payments WHERE status = 'declined' AND abandoned = 1 \
-           AND reconciled_at IS NULL AND updated_at < $1 ORDER BY order_id",
+           AND reconciled_at IS NULL AND updated_at <= $1 ORDER BY order_id",
     )
     .bind(before)
     .fetch_all(db.pool())

@@ -1,4 +1,4 @@
-//! SQLite's one writer connection, driven from the task that writes
+//! A SQLite file's connections, driven from the task that reads or writes
 //! (issue 13).
 //!
 //! sqlx runs each SQLite connection on a thread of its own and hands every
@@ -9,9 +9,13 @@
 //! writes of a SQLite file run on one `rusqlite` connection instead, in the
 //! calling task, each statement a plain function call of a few
 //! microseconds: the only hand-off left is the turn itself (a tokio mutex).
+//! The reads ([`crate::Db::pool`]) likewise run on a few `rusqlite`
+//! connections of their own ([`SqliteReaders`]), each statement in the
+//! calling task.
 //!
-//! Callers do not see the difference: a [`crate::Tx`] and [`crate::Db::writer`]
-//! are sqlx executors of the `Any` database either way, and this module turns
+//! Callers do not see the difference: a [`crate::Tx`], [`crate::Db::writer`]
+//! and [`crate::Db::pool`] are sqlx executors of the `Any` database either
+//! way, and this module turns
 //! sqlx's arguments into SQLite bindings and SQLite's rows into `AnyRow`s the
 //! way sqlx's own SQLite driver does (`$N` parameters by number, integers as
 //! `BIGINT`, reals as `DOUBLE`, errors as database errors with SQLite's
@@ -81,28 +85,10 @@ impl std::fmt::Debug for WriterTx {
 
 impl SqliteWriter {
     /// Opens the writer connection on the SQLite file at `path` (which the
-    /// pool has created and migrated or will migrate), with the pool's
-    /// settings: foreign keys on, `synchronous = NORMAL`, temporary data in
-    /// memory; no busy timeout (a locked file is waited for here, without
-    /// blocking the thread) and no automatic checkpoint (done in the
-    /// background, see [`SqliteWriter::wrote`]).
+    /// pool has created and migrated or will migrate; settings as
+    /// [`open_connection`]); `pool` runs the checkpoints.
     pub(crate) fn open(path: &str, timeout: Duration, pool: AnyPool) -> Result<SqliteWriter, rusqlite::Error> {
-        use rusqlite::OpenFlags;
-        let conn = rusqlite::Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        for pragma in [
-            "PRAGMA journal_mode = WAL",
-            "PRAGMA foreign_keys = ON",
-            "PRAGMA busy_timeout = 0",
-            "PRAGMA synchronous = NORMAL",
-            "PRAGMA temp_store = MEMORY",
-            "PRAGMA wal_autocheckpoint = 0",
-        ] {
-            run(&conn, pragma, None, None)?;
-        }
-        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        let conn = open_connection(path)?;
         Ok(SqliteWriter {
             conn: Arc::new(Mutex::new(conn)),
             timeout,
@@ -461,6 +447,144 @@ type Taken<'q> = (&'q str, Option<AnyArguments<'q>>);
 fn take<'q>(mut query: impl Execute<'q, Any>) -> Result<Taken<'q>, sqlx::Error> {
     let args = query.take_arguments().map_err(sqlx::Error::Encode)?;
     Ok((query.sql(), args))
+}
+
+/// A SQLite file's read connections: each statement takes a free one (or,
+/// when all are busy on the other worker threads, waits a moment for one)
+/// and runs on it in the calling task, on its own (autocommit). A write
+/// sent here (a test's setup, a statement that must not wait for the
+/// writer's turn) waits out the writer's lock as [`SqliteWriter`] does.
+pub(crate) struct SqliteReaders {
+    conns: Vec<std::sync::Mutex<rusqlite::Connection>>,
+    next: std::sync::atomic::AtomicUsize,
+    timeout: Duration,
+    closed: AtomicBool,
+}
+
+impl std::fmt::Debug for SqliteReaders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteReaders")
+            .field("connections", &self.conns.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteReaders {
+    /// Opens `count` connections (at least one) on the SQLite file at
+    /// `path`, with the writer's settings.
+    pub(crate) fn open(path: &str, count: usize, timeout: Duration) -> Result<SqliteReaders, rusqlite::Error> {
+        let conns = (0..count.max(1))
+            .map(|_| open_connection(path).map(std::sync::Mutex::new))
+            .collect::<Result<_, _>>()?;
+        Ok(SqliteReaders {
+            conns,
+            next: std::sync::atomic::AtomicUsize::new(0),
+            timeout,
+            closed: AtomicBool::new(false),
+        })
+    }
+
+    /// Refuses every later statement ([`crate::Db::close`]).
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+    }
+
+    /// Runs one statement on a free connection, the thread never left to
+    /// sleep while another connection holds the file's write lock.
+    async fn run(&self, sql: &str, args: Option<AnyArguments<'_>>, limit: Option<usize>) -> Result<Ran, sqlx::Error> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(sqlx::Error::PoolClosed);
+        }
+        let started = Instant::now();
+        let mut pauses = [1u64, 2, 5].into_iter().chain(std::iter::repeat(10));
+        loop {
+            match self.attempt(sql, args.as_ref(), limit) {
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::DatabaseBusy && started.elapsed() < self.timeout =>
+                {
+                    let pause = pauses.next().unwrap_or(10);
+                    tokio::time::sleep(Duration::from_millis(pause)).await;
+                }
+                other => return other.map_err(into_sqlx),
+            }
+        }
+    }
+
+    fn attempt(
+        &self,
+        sql: &str,
+        args: Option<&AnyArguments<'_>>,
+        limit: Option<usize>,
+    ) -> Result<Ran, rusqlite::Error> {
+        let count = self.conns.len();
+        let first = self.next.fetch_add(1, Ordering::Relaxed);
+        let free = (0..count).find_map(|i| self.conns[(first + i) % count].try_lock().ok());
+        let conn = match free {
+            Some(conn) => conn,
+            // A statement runs for microseconds: wait for that one.
+            None => self.conns[first % count]
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        };
+        run(&conn, sql, args, limit)
+    }
+}
+
+/// A statement on the read connections ([`crate::Db::pool`]).
+pub(crate) fn read_fetch_many<'e, 'q: 'e>(
+    readers: &'e SqliteReaders,
+    query: impl Execute<'q, Any> + 'q,
+) -> BoxStream<'e, Result<Either<AnyQueryResult, AnyRow>, sqlx::Error>> {
+    let taken = take(query);
+    futures::stream::once(async move {
+        let (sql, args) = taken?;
+        readers.run(sql, args, None).await
+    })
+    .flat_map(|ran| {
+        futures::stream::iter(match ran {
+            Ok(ran) => ran.into_steps(),
+            Err(e) => vec![Err(e)],
+        })
+    })
+    .boxed()
+}
+
+/// One row at most of a statement on the read connections.
+pub(crate) fn read_fetch_optional<'e, 'q: 'e>(
+    readers: &'e SqliteReaders,
+    query: impl Execute<'q, Any> + 'q,
+) -> BoxFuture<'e, Result<Option<AnyRow>, sqlx::Error>> {
+    let taken = take(query);
+    Box::pin(async move {
+        let (sql, args) = taken?;
+        let ran = readers.run(sql, args, Some(1)).await?;
+        Ok(ran.rows.into_iter().next())
+    })
+}
+
+/// Opens one connection on the SQLite file at `path` with this module's
+/// settings: WAL, foreign keys on, `synchronous = NORMAL`, temporary data
+/// in memory; no busy timeout (a locked file is waited for by the callers,
+/// without blocking the thread) and no automatic checkpoint (done in the
+/// background, see [`SqliteWriter::wrote`]).
+fn open_connection(path: &str) -> Result<rusqlite::Connection, rusqlite::Error> {
+    use rusqlite::OpenFlags;
+    let conn = rusqlite::Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    for pragma in [
+        "PRAGMA journal_mode = WAL",
+        "PRAGMA foreign_keys = ON",
+        "PRAGMA busy_timeout = 0",
+        "PRAGMA synchronous = NORMAL",
+        "PRAGMA temp_store = MEMORY",
+        "PRAGMA wal_autocheckpoint = 0",
+    ] {
+        run(&conn, pragma, None, None)?;
+    }
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(conn)
 }
 
 /// The statements of a transaction on the writer connection, for
