@@ -314,7 +314,7 @@ impl<'c> Executor<'c> for &'c Writer {
         E: 'q + Execute<'q, Any>,
     {
         match &self.0 {
-            WriterKind::Sqlite(writer) => sqlite::single_fetch_many(writer, query),
+            WriterKind::Sqlite(writer) => sqlite::Single::Writer(writer).fetch_many(query),
             WriterKind::Pool(pool) => pool.fetch_many(query),
         }
     }
@@ -325,7 +325,7 @@ impl<'c> Executor<'c> for &'c Writer {
         E: 'q + Execute<'q, Any>,
     {
         match &self.0 {
-            WriterKind::Sqlite(writer) => sqlite::single_fetch_optional(writer, query),
+            WriterKind::Sqlite(writer) => sqlite::Single::Writer(writer).fetch_optional(query),
             WriterKind::Pool(pool) => pool.fetch_optional(query),
         }
     }
@@ -395,7 +395,7 @@ impl<'c> Executor<'c> for &'c Reader {
         E: 'q + Execute<'q, Any>,
     {
         match &self.sqlite {
-            Some(readers) => sqlite::read_fetch_many(readers, query),
+            Some(readers) => sqlite::Single::Readers(readers).fetch_many(query),
             None => self.pool.fetch_many(query),
         }
     }
@@ -406,7 +406,7 @@ impl<'c> Executor<'c> for &'c Reader {
         E: 'q + Execute<'q, Any>,
     {
         match &self.sqlite {
-            Some(readers) => sqlite::read_fetch_optional(readers, query),
+            Some(readers) => sqlite::Single::Readers(readers).fetch_optional(query),
             None => self.pool.fetch_optional(query),
         }
     }

@@ -127,10 +127,8 @@ impl SqliteWriter {
     pub(crate) async fn begin(&self) -> Result<WriterTx, sqlx::Error> {
         let started = Instant::now();
         let mut conn = self.turn().await?;
-        retry_busy(&mut conn, started, self.timeout, |conn| {
-            conn.execute_batch("BEGIN IMMEDIATE")
-        })
-        .await?;
+        let held = &mut conn;
+        retry_busy(started, self.timeout, move || held.execute_batch("BEGIN IMMEDIATE")).await?;
         Ok(WriterTx { conn, open: true })
     }
 
@@ -165,10 +163,8 @@ impl SqliteWriter {
     ) -> Result<Ran, sqlx::Error> {
         let started = Instant::now();
         let mut conn = self.turn().await?;
-        let ran = retry_busy(&mut conn, started, self.timeout, |conn| {
-            run(conn, sql, args.as_ref(), limit)
-        })
-        .await?;
+        let held = &mut conn;
+        let ran = retry_busy(started, self.timeout, move || run(held, sql, args.as_ref(), limit)).await?;
         drop(conn);
         if ran.wrote {
             self.wrote();
@@ -217,19 +213,17 @@ impl Drop for WriterTx {
     }
 }
 
-/// Runs `attempt` on `conn` again while another connection holds the
-/// file's write lock (`SQLITE_BUSY`), sleeping 1, 2, 5, 10, 10, … ms in
-/// between (the thread free meanwhile), until `timeout` has passed since
-/// `started`.
+/// Runs `attempt` again while another connection holds the file's write
+/// lock (`SQLITE_BUSY`), sleeping 1, 2, 5, 10, 10, … ms in between (the
+/// thread free meanwhile), until `timeout` has passed since `started`.
 async fn retry_busy<T>(
-    conn: &mut OwnedMutexGuard<rusqlite::Connection>,
     started: Instant,
     timeout: Duration,
-    attempt: impl Fn(&rusqlite::Connection) -> Result<T, rusqlite::Error>,
+    mut attempt: impl FnMut() -> Result<T, rusqlite::Error>,
 ) -> Result<T, sqlx::Error> {
     let mut pauses = [1u64, 2, 5].into_iter().chain(std::iter::repeat(10));
     loop {
-        match attempt(conn) {
+        match attempt() {
             Err(rusqlite::Error::SqliteFailure(e, _))
                 if e.code == rusqlite::ErrorCode::DatabaseBusy && started.elapsed() < timeout =>
             {
@@ -495,19 +489,7 @@ impl SqliteReaders {
         if self.closed.load(Ordering::Acquire) {
             return Err(sqlx::Error::PoolClosed);
         }
-        let started = Instant::now();
-        let mut pauses = [1u64, 2, 5].into_iter().chain(std::iter::repeat(10));
-        loop {
-            match self.attempt(sql, args.as_ref(), limit) {
-                Err(rusqlite::Error::SqliteFailure(e, _))
-                    if e.code == rusqlite::ErrorCode::DatabaseBusy && started.elapsed() < self.timeout =>
-                {
-                    let pause = pauses.next().unwrap_or(10);
-                    tokio::time::sleep(Duration::from_millis(pause)).await;
-                }
-                other => return other.map_err(into_sqlx),
-            }
-        }
+        retry_busy(Instant::now(), self.timeout, || self.attempt(sql, args.as_ref(), limit)).await
     }
 
     fn attempt(
@@ -528,38 +510,6 @@ impl SqliteReaders {
         };
         run(&conn, sql, args, limit)
     }
-}
-
-/// A statement on the read connections ([`crate::Db::pool`]).
-pub(crate) fn read_fetch_many<'e, 'q: 'e>(
-    readers: &'e SqliteReaders,
-    query: impl Execute<'q, Any> + 'q,
-) -> BoxStream<'e, Result<Either<AnyQueryResult, AnyRow>, sqlx::Error>> {
-    let taken = take(query);
-    futures::stream::once(async move {
-        let (sql, args) = taken?;
-        readers.run(sql, args, None).await
-    })
-    .flat_map(|ran| {
-        futures::stream::iter(match ran {
-            Ok(ran) => ran.into_steps(),
-            Err(e) => vec![Err(e)],
-        })
-    })
-    .boxed()
-}
-
-/// One row at most of a statement on the read connections.
-pub(crate) fn read_fetch_optional<'e, 'q: 'e>(
-    readers: &'e SqliteReaders,
-    query: impl Execute<'q, Any> + 'q,
-) -> BoxFuture<'e, Result<Option<AnyRow>, sqlx::Error>> {
-    let taken = take(query);
-    Box::pin(async move {
-        let (sql, args) = taken?;
-        let ran = readers.run(sql, args, Some(1)).await?;
-        Ok(ran.rows.into_iter().next())
-    })
 }
 
 /// Opens one connection on the SQLite file at `path` with this module's
@@ -615,34 +565,57 @@ pub(crate) fn tx_fetch_optional<'e, 'q: 'e>(
     Box::pin(std::future::ready(row))
 }
 
-/// A single statement on the writer connection ([`crate::Db::writer`]).
-pub(crate) fn single_fetch_many<'e, 'q: 'e>(
-    writer: &'e SqliteWriter,
-    query: impl Execute<'q, Any> + 'q,
-) -> BoxStream<'e, Result<Either<AnyQueryResult, AnyRow>, sqlx::Error>> {
-    let taken = take(query);
-    futures::stream::once(async move {
-        let (sql, args) = taken?;
-        writer.run_single(sql, args, None).await
-    })
-    .flat_map(|ran| {
-        futures::stream::iter(match ran {
-            Ok(ran) => ran.into_steps(),
-            Err(e) => vec![Err(e)],
-        })
-    })
-    .boxed()
+/// Where a statement outside a transaction runs: the writer connection
+/// ([`crate::Db::writer`]) or the read connections ([`crate::Db::pool`]).
+#[derive(Clone, Copy)]
+pub(crate) enum Single<'a> {
+    Writer(&'a SqliteWriter),
+    Readers(&'a SqliteReaders),
 }
 
-/// One row at most of a single statement on the writer connection.
-pub(crate) fn single_fetch_optional<'e, 'q: 'e>(
-    writer: &'e SqliteWriter,
-    query: impl Execute<'q, Any> + 'q,
-) -> BoxFuture<'e, Result<Option<AnyRow>, sqlx::Error>> {
-    let taken = take(query);
-    Box::pin(async move {
-        let (sql, args) = taken?;
-        let ran = writer.run_single(sql, args, Some(1)).await?;
-        Ok(ran.rows.into_iter().next())
-    })
+impl Single<'_> {
+    async fn run(self, sql: &str, args: Option<AnyArguments<'_>>, limit: Option<usize>) -> Result<Ran, sqlx::Error> {
+        match self {
+            Single::Writer(writer) => writer.run_single(sql, args, limit).await,
+            Single::Readers(readers) => readers.run(sql, args, limit).await,
+        }
+    }
+
+    /// Runs one statement, as sqlx's `fetch_many` gives it.
+    pub(crate) fn fetch_many<'e, 'q: 'e>(
+        self,
+        query: impl Execute<'q, Any> + 'q,
+    ) -> BoxStream<'e, Result<Either<AnyQueryResult, AnyRow>, sqlx::Error>>
+    where
+        Self: 'e,
+    {
+        let taken = take(query);
+        futures::stream::once(async move {
+            let (sql, args) = taken?;
+            self.run(sql, args, None).await
+        })
+        .flat_map(|ran| {
+            futures::stream::iter(match ran {
+                Ok(ran) => ran.into_steps(),
+                Err(e) => vec![Err(e)],
+            })
+        })
+        .boxed()
+    }
+
+    /// Runs one statement for its first row at most.
+    pub(crate) fn fetch_optional<'e, 'q: 'e>(
+        self,
+        query: impl Execute<'q, Any> + 'q,
+    ) -> BoxFuture<'e, Result<Option<AnyRow>, sqlx::Error>>
+    where
+        Self: 'e,
+    {
+        let taken = take(query);
+        Box::pin(async move {
+            let (sql, args) = taken?;
+            let ran = self.run(sql, args, Some(1)).await?;
+            Ok(ran.rows.into_iter().next())
+        })
+    }
 }
