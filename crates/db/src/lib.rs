@@ -6,6 +6,10 @@
 //! its values to integers and text: times are unix milliseconds (`i64`), flags
 //! are `0`/`1`, money is won (`i64`), documents are JSON text. Where the
 //! dialects must differ (the schema, row locks) each has its own file or helper.
+//!
+//! On a SQLite file the statements of [`Db::pool`], [`Db::writer`] and every
+//! [`Tx`] run on `rusqlite` connections in the calling task (`sqlite.rs`,
+//! issue 13); callers still hand them sqlx queries, as on PostgreSQL.
 
 mod sqlite;
 
