@@ -105,17 +105,26 @@ impl SqliteWriter {
         self.closed.store(true, Ordering::Release);
     }
 
-    /// Waits for the writer's turn (in arrival order).
+    /// Waits for the writer's turn (in arrival order), on a connection
+    /// outside any transaction: one left open by the turn before (a
+    /// `ROLLBACK` that failed, a stray `BEGIN` sent as a single statement)
+    /// is rolled back first, so it cannot refuse every later `BEGIN`.
     ///
     /// Errors: `PoolTimedOut` after the timeout (another writer of this
-    /// process holds the turn that long); `PoolClosed` once closed.
+    /// process holds the turn that long); `PoolClosed` once closed; the
+    /// database's error when the leftover transaction cannot be rolled back.
     async fn turn(&self) -> Result<OwnedMutexGuard<rusqlite::Connection>, sqlx::Error> {
         if self.closed.load(Ordering::Acquire) {
             return Err(sqlx::Error::PoolClosed);
         }
-        tokio::time::timeout(self.timeout, self.conn.clone().lock_owned())
+        let conn = tokio::time::timeout(self.timeout, self.conn.clone().lock_owned())
             .await
-            .map_err(|_| sqlx::Error::PoolTimedOut)
+            .map_err(|_| sqlx::Error::PoolTimedOut)?;
+        if !conn.is_autocommit() {
+            tracing::warn!("the SQLite writer was left inside a transaction; rolling it back");
+            conn.execute_batch("ROLLBACK").map_err(into_sqlx)?;
+        }
+        Ok(conn)
     }
 
     /// Starts a write transaction (`BEGIN IMMEDIATE`) once it is this

@@ -218,6 +218,45 @@ async fn a_dropped_transaction_leaves_nothing_and_the_next_one_starts() {
     assert_eq!(count, 0, "a dropped or rolled back transaction wrote");
 }
 
+/// A turn that left the writer's connection inside a transaction (here a
+/// stray `BEGIN` sent as a single write) does not refuse every later
+/// transaction: the next turn rolls it back, and what it wrote is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_sqlite_a_transaction_left_open_by_an_earlier_turn_is_rolled_back() {
+    let t = testkit::fresh_db().await;
+    if t.db.backend() != Backend::Sqlite {
+        // PostgreSQL's `writer()` is the pool; its connections are sqlx's.
+        return;
+    }
+    sqlx::query("CREATE TABLE notes (n BIGINT NOT NULL)")
+        .execute(t.db.writer())
+        .await
+        .expect("create");
+    sqlx::query("BEGIN")
+        .execute(t.db.writer())
+        .await
+        .expect("a stray BEGIN");
+    let mut tx = t.db.begin().await.expect("a transaction after the stray BEGIN");
+    sqlx::query("INSERT INTO notes (n) VALUES (1)")
+        .execute(&mut *tx)
+        .await
+        .expect("insert");
+    tx.commit().await.expect("commit");
+    sqlx::query("BEGIN")
+        .execute(t.db.writer())
+        .await
+        .expect("another stray BEGIN");
+    sqlx::query("INSERT INTO notes (n) VALUES (2)")
+        .execute(t.db.writer())
+        .await
+        .expect("a single write after it");
+    let rows: Vec<i64> = sqlx::query_scalar("SELECT n FROM notes ORDER BY n")
+        .fetch_all(t.db.pool())
+        .await
+        .expect("read");
+    assert_eq!(rows, vec![1, 2], "both writes are committed, on their own");
+}
+
 /// Another process's writer (here a pool connection inside `BEGIN
 /// IMMEDIATE`) holds the file's write lock: a transaction waits for it,
 /// without holding up the runtime meanwhile, and starts once it is gone.
