@@ -710,8 +710,8 @@ impl Db {
         };
         let (writer, turn) = match backend {
             Backend::Sqlite if !in_memory => {
-                let writer = SqliteWriter::open(sqlite_path(&url), timeout, pool.clone())
-                    .map_err(|e| DbError::Writer(e.to_string()))?;
+                let writer =
+                    SqliteWriter::open(sqlite_path(&url), timeout).map_err(|e| DbError::Writer(e.to_string()))?;
                 (Writer(WriterKind::Sqlite(std::sync::Arc::new(writer))), None)
             }
             Backend::Sqlite => (

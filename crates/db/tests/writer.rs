@@ -397,3 +397,60 @@ async fn hostile_text_is_stored_and_read_back_unchanged() {
         assert_eq!(&stored, body);
     }
 }
+
+/// Under a steady stream of writes with reads always running beside them
+/// the write-ahead log stays short: it is copied back into the database
+/// file and started again from its beginning, rather than growing with
+/// every write (it once reached 3.6 GB in a 20 s load run).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_sqlite_the_write_ahead_log_stays_short_under_steady_writes_and_reads() {
+    let t = testkit::fresh_db().await;
+    let Some(path) = t.url.strip_prefix("sqlite://") else {
+        // PostgreSQL keeps its own log.
+        return;
+    };
+    sqlx::query("CREATE TABLE notes (n BIGINT NOT NULL, body BLOB NOT NULL)")
+        .execute(t.db.writer())
+        .await
+        .expect("create");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut readers = Vec::new();
+    for _ in 0..4 {
+        let (db, stop) = (t.db.clone(), stop.clone());
+        readers.push(tokio::spawn(async move {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let _: Option<i64> = sqlx::query_scalar("SELECT MAX(n) FROM notes")
+                    .fetch_one(db.pool())
+                    .await
+                    .expect("read");
+                tokio::task::yield_now().await;
+            }
+        }));
+    }
+    // About 50,000 log frames (200 MB) in all: four pages a write.
+    let body = vec![7u8; 16 * 1024];
+    let mut largest = 0;
+    let wal = format!("{path}-wal");
+    for n in 0..12_000i64 {
+        sqlx::query("INSERT INTO notes (n, body) VALUES ($1, $2)")
+            .bind(n)
+            .bind(&body)
+            .execute(t.db.writer())
+            .await
+            .expect("insert");
+        if n % 100 == 0 {
+            tokio::task::yield_now().await;
+            largest = largest.max(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0));
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for r in readers {
+        r.await.expect("reader");
+    }
+    largest = largest.max(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0));
+    assert!(
+        largest < 96 * 1024 * 1024,
+        "the write-ahead log grew to {} MiB",
+        largest / (1024 * 1024)
+    );
+}
