@@ -57,7 +57,7 @@ const RESTART_FRAMES: i64 = 4096;
 /// How long a checkpoint waits for the writer's turn to end and for the
 /// readers to leave the log, in milliseconds. A `RESTART` checkpoint holds
 /// the file's write lock while it waits, so the writer waits as long.
-const CHECKPOINT_BUSY_MS: u64 = 200;
+const CHECKPOINT_BUSY_MS: u64 = 20;
 
 /// The size the writer cuts a longer write-ahead log back to when it starts
 /// it again, in bytes (`PRAGMA journal_size_limit`), so a burst does not
