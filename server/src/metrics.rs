@@ -23,6 +23,8 @@
 //! | `payment_calls_total` | counter | `operation` (authorize/capture/void), `outcome` (ok/declined/unavailable/refused) |
 //! | `page_cache_total` | counter | `outcome` (hit/miss): pages of visitors without a session (`page_cache`) |
 //! | `websocket_connections` | gauge | |
+//! | `db_writer_turns_total` | counter: a SQLite file's write transactions and single writes (absent on PostgreSQL) | |
+//! | `db_writer_held_microseconds_total` | counter: their time holding the one writer, summed (its rate over wall time is the writer's busy share) | |
 
 use crate::live::Hub;
 use app::state::AppState;
@@ -160,6 +162,10 @@ pub async fn render(
     metrics::gauge!("payment_breaker_state").set(breaker);
     metrics::gauge!("payment_breaker_opened").set(state.payments.times_opened() as f64);
     metrics::gauge!("websocket_connections").set(hub.connections() as f64);
+    if let Some(turns) = state.db.writer_turns() {
+        metrics::counter!("db_writer_turns_total").absolute(turns.turns);
+        metrics::counter!("db_writer_held_microseconds_total").absolute(turns.held_us);
+    }
     (
         [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         handle.render(),

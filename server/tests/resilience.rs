@@ -297,6 +297,16 @@ async fn metrics_show_requests_orders_payments_consumers_breaker_and_websockets(
     ] {
         assert!(text.contains(needle), "/metrics lacks {needle}:\n{text}");
     }
+    // On a SQLite file the one writer's turns are counted, with their time.
+    if app.db().backend() == db::Backend::Sqlite {
+        for name in ["db_writer_turns_total", "db_writer_held_microseconds_total"] {
+            let value: u64 = text
+                .lines()
+                .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+                .unwrap_or_else(|| panic!("/metrics lacks {name}:\n{text}"));
+            assert!(value > 0, "{name} is 0 after a checkout");
+        }
+    }
     // Unknown server functions do not mint a label each.
     app.call("no_such_function_xyz", &[]).await;
     let (_, text) = scrape().await;

@@ -15,6 +15,7 @@ mod sqlite;
 
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
+pub use sqlite::WriterTurns;
 use sqlite::{SqliteReaders, SqliteWriter, WriterTx};
 use sqlx::any::{AnyPoolOptions, AnyQueryResult, AnyRow};
 use sqlx::migrate::Migrator;
@@ -877,6 +878,19 @@ impl Db {
     /// `Tx` instead.
     pub fn writer(&self) -> &Writer {
         &self.writer
+    }
+
+    /// On a SQLite file, how many turns the one writer has given
+    /// (write transactions and single writes) and how long they were held
+    /// in all, since this `Db` was opened; `None` on PostgreSQL and
+    /// in-memory SQLite, whose writers do not queue here. `/metrics` shows
+    /// them (issue 13: the share of time the writer is held is the lifecycle
+    /// rate's limit, BENCHMARKS.md fourteenth part).
+    pub fn writer_turns(&self) -> Option<WriterTurns> {
+        match &self.writer.0 {
+            WriterKind::Sqlite(writer) => Some(writer.turns()),
+            WriterKind::Pool(_) => None,
+        }
     }
 
     /// Which engine this is.

@@ -76,6 +76,7 @@ pub(crate) struct SqliteWriter {
     /// The connection that runs the checkpoints, on a blocking thread.
     checkpointer: Arc<std::sync::Mutex<rusqlite::Connection>>,
     writes: AtomicU64,
+    turns: Arc<TurnStats>,
     checkpointing: Arc<AtomicBool>,
     closed: AtomicBool,
 }
@@ -93,6 +94,39 @@ impl std::fmt::Debug for SqliteWriter {
 pub(crate) struct WriterTx {
     conn: OwnedMutexGuard<rusqlite::Connection>,
     open: bool,
+    _timer: TurnTimer,
+}
+
+/// How many turns the writer has given, and how long they were held in all
+/// (issue 13: the one queue every write of a SQLite file waits in).
+#[derive(Debug, Default)]
+struct TurnStats {
+    turns: AtomicU64,
+    held_us: AtomicU64,
+}
+
+/// Counts one turn, from its start to its drop, in [`TurnStats`].
+struct TurnTimer {
+    stats: Arc<TurnStats>,
+    since: Instant,
+}
+
+impl Drop for TurnTimer {
+    fn drop(&mut self) {
+        let held = u64::try_from(self.since.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.stats.turns.fetch_add(1, Ordering::Relaxed);
+        self.stats.held_us.fetch_add(held, Ordering::Relaxed);
+    }
+}
+
+/// The writer's turns so far ([`crate::Db::writer_turns`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriterTurns {
+    /// Turns given: write transactions and single writes.
+    pub turns: u64,
+    /// Their wall time from taking the turn to giving it back, summed, in
+    /// microseconds (a turn's task may be descheduled while it holds it).
+    pub held_us: u64,
 }
 
 impl std::fmt::Debug for WriterTx {
@@ -120,6 +154,7 @@ impl SqliteWriter {
             timeout,
             checkpointer: Arc::new(std::sync::Mutex::new(checkpointer)),
             writes: AtomicU64::new(0),
+            turns: Arc::new(TurnStats::default()),
             checkpointing: Arc::new(AtomicBool::new(false)),
             closed: AtomicBool::new(false),
         })
@@ -139,7 +174,7 @@ impl SqliteWriter {
     /// Errors: `PoolTimedOut` after the timeout (another writer of this
     /// process holds the turn that long); `PoolClosed` once closed; the
     /// database's error when the leftover transaction cannot be rolled back.
-    async fn turn(&self) -> Result<OwnedMutexGuard<rusqlite::Connection>, sqlx::Error> {
+    async fn turn(&self) -> Result<(OwnedMutexGuard<rusqlite::Connection>, TurnTimer), sqlx::Error> {
         if self.closed.load(Ordering::Acquire) {
             return Err(sqlx::Error::PoolClosed);
         }
@@ -150,7 +185,19 @@ impl SqliteWriter {
             tracing::warn!("the SQLite writer was left inside a transaction; rolling it back");
             conn.execute_batch("ROLLBACK").map_err(into_sqlx)?;
         }
-        Ok(conn)
+        let timer = TurnTimer {
+            stats: self.turns.clone(),
+            since: Instant::now(),
+        };
+        Ok((conn, timer))
+    }
+
+    /// The turns given so far.
+    pub(crate) fn turns(&self) -> WriterTurns {
+        WriterTurns {
+            turns: self.turns.turns.load(Ordering::Relaxed),
+            held_us: self.turns.held_us.load(Ordering::Relaxed),
+        }
     }
 
     /// Starts a write transaction (`BEGIN IMMEDIATE`) once it is this
@@ -161,10 +208,14 @@ impl SqliteWriter {
     /// by another process, is not had within the timeout; a database error.
     pub(crate) async fn begin(&self) -> Result<WriterTx, sqlx::Error> {
         let started = Instant::now();
-        let mut conn = self.turn().await?;
+        let (mut conn, timer) = self.turn().await?;
         let held = &mut conn;
         retry_busy(started, self.timeout, move || held.execute_batch("BEGIN IMMEDIATE")).await?;
-        Ok(WriterTx { conn, open: true })
+        Ok(WriterTx {
+            conn,
+            open: true,
+            _timer: timer,
+        })
     }
 
     /// Counts one committed write; every [`CHECKPOINT_EVERY`] of them the
@@ -198,10 +249,11 @@ impl SqliteWriter {
         limit: Option<usize>,
     ) -> Result<Ran, sqlx::Error> {
         let started = Instant::now();
-        let mut conn = self.turn().await?;
+        let (mut conn, timer) = self.turn().await?;
         let held = &mut conn;
         let ran = retry_busy(started, self.timeout, move || run(held, sql, args.as_ref(), limit)).await?;
         drop(conn);
+        drop(timer);
         if ran.wrote {
             self.wrote();
         }

@@ -454,3 +454,30 @@ async fn on_sqlite_the_write_ahead_log_stays_short_under_steady_writes_and_reads
         largest / (1024 * 1024)
     );
 }
+
+/// The writer counts its turns and how long they were held (`/metrics`):
+/// a transaction held 20 ms adds one turn and at least 20 ms, a single
+/// write one more turn; PostgreSQL's writers do not queue, so it has none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_writer_counts_its_turns_and_the_time_they_were_held() {
+    let t = testkit::fresh_db().await;
+    let Some(before) = t.db.writer_turns() else {
+        assert_ne!(
+            t.db.backend(),
+            Backend::Sqlite,
+            "a SQLite file's writer counts its turns"
+        );
+        return;
+    };
+    let tx = t.db.begin().await.expect("begin");
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    tx.rollback().await.expect("rollback");
+    let after_tx = t.db.writer_turns().expect("still counted");
+    assert_eq!(after_tx.turns, before.turns + 1);
+    assert!(after_tx.held_us >= before.held_us + 20_000, "{before:?} → {after_tx:?}");
+    sqlx::query("CREATE TABLE notes (n BIGINT NOT NULL)")
+        .execute(t.db.writer())
+        .await
+        .expect("create");
+    assert_eq!(t.db.writer_turns().expect("counted").turns, after_tx.turns + 1);
+}
