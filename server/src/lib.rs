@@ -204,7 +204,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<RunningServer> {
     };
 
     // Sessions live in the database: a restart or another replica keeps everyone logged in.
-    let session_store = sessions::DbSessionStore::open(&settings.database_url)
+    let session_store = sessions::DbSessionStore::open(&settings.database_url, &db)
         .await
         .context("cannot open the session store")?;
     let (hub, hub_task) = live::Hub::start(
