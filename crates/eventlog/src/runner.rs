@@ -33,6 +33,20 @@ pub trait Consumer: Send + Sync + 'static {
     fn wants(&self, _event: &RecordedEvent) -> bool {
         true
     }
+
+    /// Work for a batch about to be applied (`events`, oldest first, the
+    /// unwanted ones included) that must not run inside its transaction: a
+    /// call to another service, which on SQLite would hold the one writer's
+    /// turn, and every write of the process with it, for as long as the
+    /// service takes (issue 13). The runner calls it just before it opens
+    /// the batch's transaction; [`apply`](Consumer::apply) then uses what it
+    /// learned, and must still work without it (a batch read inside its
+    /// transaction, after a restart or a lease taken over, is not
+    /// prepared). An error fails the batch before anything is written; the
+    /// runner retries it with backoff. By default: nothing.
+    async fn prepare(&self, _db: &db::Db, _events: &[RecordedEvent]) -> Result<(), ConsumerError> {
+        Ok(())
+    }
 }
 
 /// Why a consumer could not apply an event.
@@ -501,6 +515,7 @@ impl ConsumerRunner {
                 self.save_known(self.db.hears_other_replicas()).await?;
                 return Ok(StepOutcome::Applied(events.len()));
             }
+            self.consumer.prepare(&self.db, &events).await?;
             prefetched = Some((known, events));
         }
         // What a batch writes is derived from the log and moves with its

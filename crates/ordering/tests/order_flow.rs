@@ -1059,3 +1059,71 @@ async fn rebuilding_the_projections_from_the_log_gives_the_same_rows() {
     .expect("rebuild");
     assert_eq!(snapshot(&w.db).await, live);
 }
+
+/// Issue 13: the settlement consumer calls the gateway before its batch's
+/// transaction opens (`Consumer::prepare`). On SQLite a transaction holds
+/// the one writer's turn, so a capture made inside it kept every other
+/// write of the process (here another customer's cart) waiting until the
+/// gateway answered. Now the cart is stored while the capture is still
+/// under way, and the capture is then recorded once, as before.
+#[tokio::test]
+async fn another_customers_cart_is_stored_while_a_slow_gateway_captures_a_delivery() {
+    let w = world().await;
+    let order = w.placed_order("slow-capture").await;
+    act(&w.db, order, &accept(10), &w.owner).await.expect("accept");
+    w.ride(order, Ride::Claim, &w.moto).await.expect("claim");
+    act(&w.db, order, &OrderCommand::MarkReady { final_amount: None }, &w.owner)
+        .await
+        .expect("ready");
+    w.ride(order, Ride::PickUp, &w.moto).await.expect("pick up");
+    w.ride(order, Ride::Deliver, &w.moto).await.expect("deliver");
+    let runner = |consumer: Arc<dyn Consumer>| {
+        ConsumerRunner::new(
+            w.db.clone(),
+            consumer,
+            RunnerConfig::new("test"),
+            Arc::new(Notify::new()),
+        )
+    };
+    // The settlement runner, caught up (as a running server's is) before
+    // the order follows its delivered job.
+    let settlement = runner(Arc::new(PaymentSettlement::new(w.gateway.clone())));
+    settlement.register().await.expect("register");
+    while let StepOutcome::Applied(1..) = settlement.step().await.expect("step") {}
+    let follow = runner(Arc::new(ordering::follow::OrderFollowsDelivery::new(w.db.clone())));
+    while let StepOutcome::Applied(1..) = follow.step().await.expect("step") {}
+    follow.release_lease().await.expect("release");
+    assert_eq!(
+        payment_status(&w.db, order).await.expect("payment").as_deref(),
+        Some("authorized")
+    );
+
+    // Every gateway call now takes 1.5 s.
+    w.gateway.set_faults(1_500, 0.0);
+    let capturing = tokio::spawn(async move {
+        let outcome = settlement.step().await.expect("step");
+        settlement.release_lease().await.expect("release");
+        outcome
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    cart::add(&w.db, w.other_customer.id, w.chicken, 1)
+        .await
+        .expect("another customer's cart");
+    assert_eq!(
+        payment_status(&w.db, order).await.expect("payment").as_deref(),
+        Some("authorized"),
+        "the cart was stored only once the capture was"
+    );
+    assert!(!capturing.is_finished());
+    assert!(matches!(capturing.await.expect("task"), StepOutcome::Applied(1..)));
+    assert_eq!(
+        payment_status(&w.db, order).await.expect("payment").as_deref(),
+        Some("captured")
+    );
+    let notes = w.notes(&w.customer).await;
+    let captured = notes
+        .iter()
+        .filter(|(_, n)| matches!(n, Notice::PaymentCaptured { amount, .. } if amount.won() == 52_000))
+        .count();
+    assert_eq!(captured, 1, "captured once, for the whole order: {notes:#?}");
+}
