@@ -1066,10 +1066,11 @@ async fn rebuilding_the_projections_from_the_log_gives_the_same_rows() {
 /// write of the process (here another customer's cart) waiting until the
 /// gateway answered. Now the cart is stored while the capture is still
 /// under way, and the capture is then recorded once, as before.
-#[tokio::test]
-async fn another_customers_cart_is_stored_while_a_slow_gateway_captures_a_delivery() {
-    let w = world().await;
-    let order = w.placed_order("slow-capture").await;
+/// A delivered order whose capture is still to come, and a settlement
+/// runner caught up to just before it (as a running server's is), so its
+/// next step reads the batch before the transaction and prepares it.
+async fn delivered_awaiting_capture(w: &World, key: &str) -> (OrderId, ConsumerRunner) {
+    let order = w.placed_order(key).await;
     act(&w.db, order, &accept(10), &w.owner).await.expect("accept");
     w.ride(order, Ride::Claim, &w.moto).await.expect("claim");
     act(&w.db, order, &OrderCommand::MarkReady { final_amount: None }, &w.owner)
@@ -1085,11 +1086,10 @@ async fn another_customers_cart_is_stored_while_a_slow_gateway_captures_a_delive
             Arc::new(Notify::new()),
         )
     };
-    // The settlement runner, caught up (as a running server's is) before
-    // the order follows its delivered job.
     let settlement = runner(Arc::new(PaymentSettlement::new(w.gateway.clone())));
     settlement.register().await.expect("register");
     while let StepOutcome::Applied(1..) = settlement.step().await.expect("step") {}
+    // Then the order follows its delivered job: `OrderDelivered`.
     let follow = runner(Arc::new(ordering::follow::OrderFollowsDelivery::new(w.db.clone())));
     while let StepOutcome::Applied(1..) = follow.step().await.expect("step") {}
     follow.release_lease().await.expect("release");
@@ -1097,6 +1097,22 @@ async fn another_customers_cart_is_stored_while_a_slow_gateway_captures_a_delive
         payment_status(&w.db, order).await.expect("payment").as_deref(),
         Some("authorized")
     );
+    (order, settlement)
+}
+
+/// How many `PaymentCaptured` notices the customer has, for `won`.
+async fn captures(w: &World, won: i64) -> usize {
+    w.notes(&w.customer)
+        .await
+        .iter()
+        .filter(|(_, n)| matches!(n, Notice::PaymentCaptured { amount, .. } if amount.won() == won))
+        .count()
+}
+
+#[tokio::test]
+async fn another_customers_cart_is_stored_while_a_slow_gateway_captures_a_delivery() {
+    let w = world().await;
+    let (order, settlement) = delivered_awaiting_capture(&w, "slow-capture").await;
 
     // Every gateway call now takes 1.5 s.
     w.gateway.set_faults(1_500, 0.0);
@@ -1120,10 +1136,35 @@ async fn another_customers_cart_is_stored_while_a_slow_gateway_captures_a_delive
         payment_status(&w.db, order).await.expect("payment").as_deref(),
         Some("captured")
     );
-    let notes = w.notes(&w.customer).await;
-    let captured = notes
-        .iter()
-        .filter(|(_, n)| matches!(n, Notice::PaymentCaptured { amount, .. } if amount.won() == 52_000))
-        .count();
-    assert_eq!(captured, 1, "captured once, for the whole order: {notes:#?}");
+    assert_eq!(captures(&w, 52_000).await, 1, "captured once, for the whole order");
+}
+
+/// The gateway failing while the batch is prepared fails the batch before
+/// anything is written: the payment stays held, nothing is announced, and
+/// the retry once the gateway is back captures exactly once.
+#[tokio::test]
+async fn a_gateway_down_while_a_capture_is_prepared_changes_nothing_until_it_is_back() {
+    let w = world().await;
+    let (order, settlement) = delivered_awaiting_capture(&w, "down-capture").await;
+    w.gateway.set_faults(0, 1.0);
+    let failed = settlement.step().await;
+    assert!(
+        matches!(&failed, Err(eventlog::ConsumerError::Handler(why)) if why.contains("unavailable")),
+        "{failed:?}"
+    );
+    assert_eq!(
+        payment_status(&w.db, order).await.expect("payment").as_deref(),
+        Some("authorized")
+    );
+    w.gateway.set_faults(0, 0.0);
+    assert!(matches!(
+        settlement.step().await.expect("step"),
+        StepOutcome::Applied(1..)
+    ));
+    settlement.release_lease().await.expect("release");
+    assert_eq!(
+        payment_status(&w.db, order).await.expect("payment").as_deref(),
+        Some("captured")
+    );
+    assert_eq!(captures(&w, 52_000).await, 1);
 }
