@@ -91,6 +91,28 @@ impl RunningServer {
     }
 }
 
+/// Resolves on Ctrl-C or SIGTERM (what an orchestrator sends before a redeploy).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+}
+
 /// Opens the database, applies migrations (refusing to start when one fails),
 /// seeds demo data when asked, binds the address and serves.
 pub async fn start(settings: &Settings) -> anyhow::Result<RunningServer> {

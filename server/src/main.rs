@@ -49,7 +49,7 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
     let draining = running.draining_handle();
     let drain = std::time::Duration::from_millis(settings.drain_ms);
     tokio::spawn(async move {
-        shutdown_signal().await;
+        server::shutdown_signal().await;
         if !drain.is_zero() {
             // Readiness turns 503 first, so the balancer sends the next
             // requests elsewhere; this replica still serves meanwhile.
@@ -57,7 +57,7 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
             draining.start();
             tokio::select! {
                 _ = tokio::time::sleep(drain) => {}
-                _ = shutdown_signal() => {}
+                _ = server::shutdown_signal() => {}
             }
         }
         tracing::info!("shutting down: finishing in-flight requests");
@@ -115,28 +115,6 @@ async fn rebuild_projections(settings: &Settings) -> anyhow::Result<()> {
     tracing::info!(up_to_seq = head, "notifications rebuilt from the event log");
     db.close().await;
     Ok(())
-}
-
-/// Resolves on Ctrl-C or SIGTERM (what an orchestrator sends before a redeploy).
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = terminate => {}
-    }
 }
 
 fn init_tracing(format: LogFormat) {

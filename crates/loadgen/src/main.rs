@@ -122,13 +122,20 @@ async fn baseline(users: usize, seconds: u64) -> Result<f64> {
 }
 
 /// Child mode: the server on `APP_PORT` and `DATABASE_URL` (set by the
-/// parent), until killed.
+/// parent), until SIGTERM; then it stops as a deployed replica does, so its
+/// consumers give their leases up and a next run on the same database
+/// starts at once.
 async fn child() -> Result<()> {
     let mut settings = server::config::Settings::from_lookup(|k| std::env::var(k).ok())?;
     settings.login_attempts_per_minute = 1_000_000;
     settings.checkouts_per_minute = 1_000_000;
     settings.db_max_connections = 20;
     let running = server::start(&settings).await?;
+    let shutdown = running.shutdown_handle();
+    tokio::spawn(async move {
+        server::shutdown_signal().await;
+        let _ = shutdown.send(true);
+    });
     running.wait().await
 }
 
@@ -224,7 +231,10 @@ async fn main() -> Result<()> {
         .context("start the server process")?;
     let base = server.base();
     let result = run(&base, Some(&mut server), users, seconds, subscribers, mix).await;
-    server.kill();
+    // SIGTERM, not SIGKILL: the child gives its consumer leases up.
+    if server.terminate().is_ok() {
+        let _ = server.wait();
+    }
     result
 }
 
