@@ -47,8 +47,14 @@ struct News {
     first_appended: i64,
     /// The last event sequence number this transaction appended (0: none).
     appended: i64,
+    /// The highest of those already announced to the other replicas by the
+    /// statement that appended them ([`Tx::log_notice`]; 0: none).
+    announced: i64,
     /// The consumer checkpoints this transaction moved, and to where.
     moved: Vec<(&'static str, i64)>,
+    /// Those already announced by the statement that moved them
+    /// ([`Tx::checkpoint_notice`]).
+    announced_moved: Vec<(&'static str, i64)>,
     /// Whether it wrote stores or menu items ([`Tx::changed_catalog`]).
     changed_catalog: bool,
 }
@@ -104,12 +110,24 @@ impl Tx {
         match conn.0 {
             Conn::Writer(tx, writer) => tx.commit(&writer)?,
             Conn::Pooled(mut tx, backend, _turn) => {
-                if backend == Backend::Postgres && news.appended > 0 && news.moved.is_empty() {
-                    notify(&mut tx, signals.sender, news.appended, None).await?;
-                }
                 if backend == Backend::Postgres {
-                    for moved in &news.moved {
-                        notify(&mut tx, signals.sender, news.appended, Some(*moved)).await?;
+                    // What the statements did not announce themselves.
+                    let unannounced: Vec<(&'static str, i64)> = news
+                        .moved
+                        .iter()
+                        .filter(|(consumer, seq)| {
+                            !news
+                                .announced_moved
+                                .iter()
+                                .any(|(told, at)| told == consumer && at >= seq)
+                        })
+                        .copied()
+                        .collect();
+                    if unannounced.is_empty() && news.appended > news.announced {
+                        notify(&mut tx, signals.sender, news.appended, None).await?;
+                    }
+                    for moved in unannounced {
+                        notify(&mut tx, signals.sender, news.appended, Some(moved)).await?;
                     }
                 }
                 tx.commit().await?;
@@ -201,6 +219,61 @@ impl Tx {
             self.news.first_appended = first;
         }
         self.news.appended = self.news.appended.max(last);
+    }
+
+    /// The database this transaction writes to.
+    pub fn backend(&self) -> Backend {
+        match &self.conn.0 {
+            Conn::Writer(..) => Backend::Sqlite,
+            Conn::Pooled(_, backend, _) => *backend,
+        }
+    }
+
+    /// On PostgreSQL, a SQL expression that announces a log head of
+    /// `last_seq` (an SQL expression of type `bigint`) to the other replicas
+    /// as [`Tx::commit`] would (`pg_notify` on [`NOTICE_CHANNEL`], delivered
+    /// when the transaction commits, dropped with a savepoint rolled back).
+    /// The event log puts it in the statement that appends, so the commit
+    /// needs no round trip of its own for it while the `event_sequence` row
+    /// is locked (issue 13); it then calls [`Tx::announced_events`]. `None`
+    /// on SQLite, whose one process hears its own commits.
+    pub fn log_notice(&self, last_seq: &str) -> Option<String> {
+        (self.backend() == Backend::Postgres).then(|| {
+            format!(
+                "pg_notify('{NOTICE_CHANNEL}', '{} ' || ({last_seq})::text)",
+                self.signals.sender
+            )
+        })
+    }
+
+    /// Records that the events up to `last` were announced by the statement
+    /// that appended them ([`Tx::log_notice`]): the commit does not send
+    /// that notice again.
+    pub fn announced_events(&mut self, last: i64) {
+        self.news.announced = self.news.announced.max(last);
+    }
+
+    /// On PostgreSQL, a SQL expression that announces consumer `consumer`'s
+    /// checkpoint at `seq` (an SQL expression of type `bigint`) to the other
+    /// replicas, as [`Tx::commit`] would for [`Tx::moved_checkpoint`]: the
+    /// event runner puts it in the statement that moves the checkpoint, at
+    /// the start of its batch, so the commit sends nothing more while the
+    /// batch's appends hold the `event_sequence` row (issue 13); it then
+    /// calls [`Tx::announced_checkpoint`]. `None` on SQLite.
+    pub fn checkpoint_notice(&self, consumer: &'static str, seq: &str) -> Option<String> {
+        (self.backend() == Backend::Postgres).then(|| {
+            format!(
+                "pg_notify('{NOTICE_CHANNEL}', '{} 0 {} ' || ({seq})::text)",
+                self.signals.sender,
+                consumer.replace('\'', "''")
+            )
+        })
+    }
+
+    /// Records that a statement announced `consumer`'s checkpoint at `seq`
+    /// ([`Tx::checkpoint_notice`]): the commit does not send it again.
+    pub fn announced_checkpoint(&mut self, consumer: &'static str, seq: i64) {
+        self.news.announced_moved.push((consumer, seq));
     }
 
     /// Rolls back, then gives the writer turn to the next in line.

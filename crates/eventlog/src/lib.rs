@@ -138,18 +138,22 @@ impl RecordedEvent {
 /// row lock (write lock on SQLite) is held until `tx` ends, so concurrent
 /// appenders take turns and numbers become visible in order with no gaps.
 /// Append as late in the transaction as possible: the turn lasts until commit.
+/// On PostgreSQL it is one statement, which also tells the other replicas.
 pub async fn append(tx: &mut Tx, events: &[NewEvent]) -> Result<Vec<i64>, EventLogError> {
     if events.is_empty() {
         return Ok(Vec::new());
     }
     let count = i64::try_from(events.len()).unwrap_or(i64::MAX);
+    let now = db::now_ms();
+    if let Some(notice) = tx.log_notice("next.last_seq") {
+        return append_in_one_statement(tx, events, count, now, &notice).await;
+    }
     let last: i64 =
         sqlx::query_scalar("UPDATE event_sequence SET last_seq = last_seq + $1 WHERE id = 1 RETURNING last_seq")
             .bind(count)
             .fetch_optional(&mut **tx)
             .await?
             .ok_or(EventLogError::NoSequence)?;
-    let now = db::now_ms();
     let mut seqs = Vec::with_capacity(events.len());
     for (i, event) in events.iter().enumerate() {
         let seq = last - count + 1 + i64::try_from(i).unwrap_or(0);
@@ -180,6 +184,72 @@ pub async fn append(tx: &mut Tx, events: &[NewEvent]) -> Result<Vec<i64>, EventL
     // Announced to this process's consumers once `tx` commits.
     tx.appended_events(last - count + 1, last);
     Ok(seqs)
+}
+
+/// [`append`] on PostgreSQL: the counter's increment, every event's row and
+/// the notice to the other replicas (`notice`, [`db::Tx::log_notice`]) in
+/// one statement. The counter's row lock lasts until commit and every other
+/// appender waits for it, so each round trip made while it is held is one
+/// that all of them wait for (issue 13: `UPDATE event_sequence` was most of
+/// what PostgreSQL's sessions waited on under load).
+async fn append_in_one_statement(
+    tx: &mut Tx,
+    events: &[NewEvent],
+    count: i64,
+    now: i64,
+    notice: &str,
+) -> Result<Vec<i64>, EventLogError> {
+    let rows: Vec<String> = (0..events.len())
+        .map(|i| {
+            let p = 3 + 6 * i;
+            format!(
+                "(${}::bigint, ${}::text, ${}::bigint, ${}::bigint, ${}::text, ${}::text)",
+                p,
+                p + 1,
+                p + 2,
+                p + 3,
+                p + 4,
+                p + 5
+            )
+        })
+        .collect();
+    let sql = format!(
+        "WITH next AS (UPDATE event_sequence SET last_seq = last_seq + $1 WHERE id = 1 RETURNING last_seq), \
+         appended AS (INSERT INTO events (seq, stream, stream_id, correlation_id, kind, payload, recorded_at) \
+           SELECT next.last_seq - $1 + v.ord, v.stream, v.stream_id, v.correlation_id, v.kind, v.payload, $2 \
+           FROM next, (VALUES {}) AS v (ord, stream, stream_id, correlation_id, kind, payload)) \
+         SELECT next.last_seq FROM next, LATERAL (SELECT {notice}) AS announced",
+        rows.join(", ")
+    );
+    let mut query = sqlx::query_scalar(&sql).bind(count).bind(now);
+    for (i, event) in events.iter().enumerate() {
+        query = query
+            .bind(i64::try_from(i).unwrap_or(i64::MAX) + 1)
+            .bind(event.stream)
+            .bind(event.stream_id)
+            .bind(event.correlation_id)
+            .bind(&event.kind)
+            .bind(serde_json::to_string(&event.payload)?);
+    }
+    let last: i64 = query
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(EventLogError::NoSequence)?;
+    let first = last - count + 1;
+    for (event, seq) in events.iter().zip(first..) {
+        tx.keep_appended(Box::new(RecordedEvent {
+            seq,
+            stream: event.stream.to_string(),
+            stream_id: event.stream_id,
+            correlation_id: event.correlation_id,
+            kind: event.kind.clone(),
+            payload: event.payload.clone(),
+            recorded_at: now,
+        }));
+    }
+    tx.appended_events(first, last);
+    tx.announced_events(last);
+    Ok((first..=last).collect())
 }
 
 const SELECT_EVENTS: &str = "SELECT seq, stream, stream_id, correlation_id, kind, payload, recorded_at FROM events";

@@ -530,18 +530,41 @@ impl ConsumerRunner {
         let mut claimed = None;
         if let Some((known, events)) = prefetched {
             if let Some(last) = events.last().map(|e| e.seq) {
-                let moved = sqlx::query(
-                    "UPDATE consumer_checkpoints SET last_seq = $2, updated_at = $3 \
-                     WHERE consumer = $1 AND lease_owner = $4 AND last_seq <= $5",
-                )
-                .bind(self.name())
-                .bind(last)
-                .bind(db::now_ms())
-                .bind(&self.config.instance_id)
-                .bind(known)
-                .execute(&mut *tx)
-                .await?;
-                if moved.rows_affected() == 1 {
+                const MOVE: &str = "UPDATE consumer_checkpoints SET last_seq = $2, updated_at = $3 \
+                     WHERE consumer = $1 AND lease_owner = $4 AND last_seq <= $5";
+                // On PostgreSQL the same statement tells the other replicas.
+                let moved = match tx.checkpoint_notice(self.name(), "$2") {
+                    Some(notice) => {
+                        let sql = format!(
+                            "WITH moved AS ({MOVE} RETURNING last_seq) \
+                             SELECT COUNT(*) FROM moved, LATERAL (SELECT {notice}) AS announced"
+                        );
+                        let moved: i64 = sqlx::query_scalar(&sql)
+                            .bind(self.name())
+                            .bind(last)
+                            .bind(db::now_ms())
+                            .bind(&self.config.instance_id)
+                            .bind(known)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                        if moved == 1 {
+                            tx.announced_checkpoint(self.name(), last);
+                        }
+                        moved == 1
+                    }
+                    None => {
+                        let moved = sqlx::query(MOVE)
+                            .bind(self.name())
+                            .bind(last)
+                            .bind(db::now_ms())
+                            .bind(&self.config.instance_id)
+                            .bind(known)
+                            .execute(&mut *tx)
+                            .await?;
+                        moved.rows_affected() == 1
+                    }
+                };
+                if moved {
                     claimed = Some(events);
                 }
             }

@@ -515,6 +515,100 @@ async fn a_commit_announces_the_last_event_it_appended_and_a_rollback_announces_
     assert_eq!(head_of(&t.db), 2);
 }
 
+/// Appends one event at a time on `other` until `listening` hears one of
+/// its notices (until it listens, they go unheard); the last event's seq.
+async fn until_heard(listening: &Db, other: &Db) -> i64 {
+    let mut last = 0;
+    let since = Instant::now();
+    while !listening.hears_other_replicas() {
+        assert!(since.elapsed() < Duration::from_secs(5), "no notice was heard");
+        let mut tx = other.begin().await.expect("begin");
+        last = *append(&mut tx, &[event(1)]).await.expect("append").last().unwrap();
+        tx.commit().await.expect("commit");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    last
+}
+
+#[tokio::test]
+async fn another_replica_hears_each_batch_move_its_checkpoint() {
+    if testkit::backend() != db::Backend::Postgres {
+        return; // one process on SQLite: nobody else to hear
+    }
+    let t = testkit::fresh_db().await;
+    create_applied_table(&t.db).await;
+    let listener = t.db.listen(100).expect("PostgreSQL listens");
+    let other = t.second_pool().await;
+    until_heard(&t.db, &other).await;
+    let r = runner(&other, "elsewhere", 60_000, None);
+    r.register().await.expect("register");
+    let heard_at = |target: i64| {
+        let mut heard = t.db.checkpoints();
+        async move {
+            tokio::time::timeout(
+                Duration::from_secs(5),
+                heard.wait_for(|c| c.get("test_recorder").copied().unwrap_or(0) >= target),
+            )
+            .await
+            .expect("the moved checkpoint was never heard")
+            .map(|c| c.get("test_recorder").copied())
+            .expect("still listening")
+        }
+    };
+    // The first batch finds the checkpoint in the database; the next one
+    // moves it from where the runner knows it stands (its first statement).
+    for round in 0..2 {
+        append_committed(&other, 3).await;
+        let target = head(&other).await.expect("head");
+        assert!(
+            matches!(r.step().await, Ok(StepOutcome::Applied(n)) if n > 0),
+            "round {round}"
+        );
+        while checkpoint(&other).await < target {
+            r.step().await.expect("step");
+        }
+        assert_eq!(heard_at(target).await, Some(target), "round {round}");
+    }
+    listener.abort();
+}
+
+#[tokio::test]
+async fn another_replica_hears_the_last_event_of_each_commit_and_nothing_of_a_rollback() {
+    if testkit::backend() != db::Backend::Postgres {
+        return; // one process on SQLite: nobody else to hear
+    }
+    let t = testkit::fresh_db().await;
+    let listener = t.db.listen(100).expect("PostgreSQL listens");
+    let other = t.second_pool().await;
+    let head_of = |db: &Db| *db.log_head().borrow();
+    let last = until_heard(&t.db, &other).await;
+
+    // Five events rolled back, then two committed: the heard head is the
+    // second of the two, never the rolled-back fifth.
+    let mut tx = other.begin().await.expect("begin");
+    let rolled_back = append(&mut tx, &[event(2), event(3), event(4), event(5), event(6)])
+        .await
+        .expect("append");
+    assert_eq!(rolled_back, (last + 1..=last + 5).collect::<Vec<_>>());
+    tx.rollback().await.expect("rollback");
+    let mut tx = other.begin().await.expect("begin");
+    let committed = append(&mut tx, &[event(7), event(8)]).await.expect("append");
+    assert_eq!(committed, vec![last + 1, last + 2], "numbered on from the last commit");
+    tx.commit().await.expect("commit");
+    let heard = Instant::now();
+    while head_of(&t.db) < last + 2 {
+        assert!(
+            heard.elapsed() < Duration::from_secs(5),
+            "the commit's notice never came"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(head_of(&t.db), last + 2, "only what was committed is announced");
+    assert_eq!(head(&t.db).await.expect("head"), last + 2);
+    listener.abort();
+}
+
 #[tokio::test]
 async fn the_tail_serves_what_it_read_reads_what_it_lacks_and_never_skips_an_event() {
     let t = testkit::fresh_db().await;
