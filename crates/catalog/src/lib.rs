@@ -394,21 +394,36 @@ pub async fn item_names(db: &Db, items: &[MenuItemId]) -> Result<HashMap<MenuIte
 /// each with a conditional decrement that never goes below zero whoever else
 /// is buying. `Ok(Err(item))` names the first item that was sold out or
 /// short; the caller then rolls the transaction back. Items with unlimited
-/// stock only need to be on sale.
+/// stock only need to be on sale: they are read, not written, so their row
+/// is not locked until the checkout commits (on PostgreSQL every order of a
+/// popular item queued on it) and the cached menus stay (issue 13).
 pub async fn reserve_stock(tx: &mut Tx, lines: &[(MenuItemId, u8)]) -> Result<Result<(), MenuItemId>, sqlx::Error> {
     for (item, quantity) in lines {
-        let reserved = sqlx::query(
-            "UPDATE menu_items SET stock = CASE WHEN stock IS NULL THEN NULL ELSE stock - $2 END \
-             WHERE id = $1 AND sold_out = 0 AND hidden = 0 AND (stock IS NULL OR stock >= $2)",
-        )
-        .bind(item.get())
-        .bind(i64::from(*quantity))
-        .execute(&mut **tx)
-        .await?;
-        if reserved.rows_affected() == 0 {
-            return Ok(Err(*item));
+        let on_sale: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT stock FROM menu_items WHERE id = $1 AND sold_out = 0 AND hidden = 0")
+                .bind(item.get())
+                .fetch_optional(&mut **tx)
+                .await?;
+        match on_sale {
+            None => return Ok(Err(*item)),
+            Some(None) => {} // unlimited
+            Some(Some(_)) => {
+                // The stock read above may be stale by now: the decrement
+                // checks again under the row's lock.
+                let reserved = sqlx::query(
+                    "UPDATE menu_items SET stock = stock - $2 \
+                     WHERE id = $1 AND sold_out = 0 AND hidden = 0 AND stock >= $2",
+                )
+                .bind(item.get())
+                .bind(i64::from(*quantity))
+                .execute(&mut **tx)
+                .await?;
+                if reserved.rows_affected() == 0 {
+                    return Ok(Err(*item));
+                }
+                tx.changed_catalog();
+            }
         }
-        tx.changed_catalog();
     }
     Ok(Ok(()))
 }

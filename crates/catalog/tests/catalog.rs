@@ -274,3 +274,70 @@ async fn the_menu_cache_shows_every_committed_write_on_the_next_read() {
     let reopened = cache.store_menu(&t.db, store).await.expect("menu").expect("exists");
     assert_eq!(reopened.store.status, StoreStatus::Open);
 }
+
+/// Issue 13: an item of unlimited stock is only checked to be on sale when
+/// it is bought. Nothing of the menu is written, so the cached menu stays
+/// current, and an item sold out or taken off the menu is still refused.
+#[tokio::test]
+async fn buying_an_unlimited_item_writes_nothing_of_the_menu_and_still_refuses_one_off_sale() {
+    use catalog::{remove_menu_item, reserve_stock, update_menu_item};
+    use domain::catalog::ItemChange;
+    let t = testkit::fresh_db().await;
+    let store = open_store(&t.db).await;
+    let mut tx = t.db.begin().await.expect("begin");
+    let rice = add_menu_item(&mut tx, store, 0, &item("식사", "비빔밥", None, false))
+        .await
+        .expect("item");
+    let soup = add_menu_item(&mut tx, store, 1, &item("식사", "된장국", None, false))
+        .await
+        .expect("item");
+    let kimbap = add_menu_item(&mut tx, store, 2, &item("식사", "김밥", Some(3), false))
+        .await
+        .expect("item");
+    tx.commit().await.expect("commit");
+
+    let version = t.db.catalog_version();
+    let mut tx = t.db.begin().await.expect("begin");
+    assert_eq!(
+        reserve_stock(&mut tx, &[(rice, 9), (soup, 1)]).await.expect("reserve"),
+        Ok(())
+    );
+    tx.commit().await.expect("commit");
+    assert_eq!(t.db.catalog_version(), version, "nothing of the menu changed");
+    let menu = store_menu(&t.db, store).await.expect("menu").expect("exists");
+    assert_eq!(menu.sections[0].items[0].stock, Stock::Unlimited);
+
+    // Limited stock is still taken, and its menu moves on.
+    let mut tx = t.db.begin().await.expect("begin");
+    assert_eq!(
+        reserve_stock(&mut tx, &[(rice, 1), (kimbap, 2)])
+            .await
+            .expect("reserve"),
+        Ok(())
+    );
+    tx.commit().await.expect("commit");
+    assert!(t.db.catalog_version() > version, "the stock taken shows");
+    let mut tx = t.db.begin().await.expect("begin");
+    assert_eq!(
+        reserve_stock(&mut tx, &[(rice, 1), (kimbap, 2)])
+            .await
+            .expect("reserve"),
+        Err(kimbap),
+        "one left, two asked"
+    );
+    drop(tx);
+
+    // Sold out, or off the menu: refused, unlimited or not.
+    let sold_out = ItemChange {
+        name: None,
+        price: Money::from_won(8_000).expect("a price"),
+        stock: Stock::Unlimited,
+        sold_out: true,
+    };
+    assert!(update_menu_item(&t.db, store, rice, &sold_out).await.expect("update"));
+    assert!(remove_menu_item(&t.db, store, soup).await.expect("remove"));
+    for gone in [rice, soup] {
+        let mut tx = t.db.begin().await.expect("begin");
+        assert_eq!(reserve_stock(&mut tx, &[(gone, 1)]).await.expect("reserve"), Err(gone));
+    }
+}
