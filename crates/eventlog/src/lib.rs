@@ -171,15 +171,7 @@ pub async fn append(tx: &mut Tx, events: &[NewEvent]) -> Result<Vec<i64>, EventL
         .execute(&mut **tx)
         .await?;
         seqs.push(seq);
-        tx.keep_appended(Box::new(RecordedEvent {
-            seq,
-            stream: event.stream.to_string(),
-            stream_id: event.stream_id,
-            correlation_id: event.correlation_id,
-            kind: event.kind.clone(),
-            payload: event.payload.clone(),
-            recorded_at: now,
-        }));
+        tx.keep_appended(Box::new(recorded(event, seq, now)));
     }
     // Announced to this process's consumers once `tx` commits.
     tx.appended_events(last - count + 1, last);
@@ -237,19 +229,24 @@ async fn append_in_one_statement(
         .ok_or(EventLogError::NoSequence)?;
     let first = last - count + 1;
     for (event, seq) in events.iter().zip(first..) {
-        tx.keep_appended(Box::new(RecordedEvent {
-            seq,
-            stream: event.stream.to_string(),
-            stream_id: event.stream_id,
-            correlation_id: event.correlation_id,
-            kind: event.kind.clone(),
-            payload: event.payload.clone(),
-            recorded_at: now,
-        }));
+        tx.keep_appended(Box::new(recorded(event, seq, now)));
     }
     tx.appended_events(first, last);
     tx.announced_events(last);
     Ok((first..=last).collect())
+}
+
+/// `event` as the log keeps it at `seq`, committed at `at` (unix ms).
+fn recorded(event: &NewEvent, seq: i64, at: i64) -> RecordedEvent {
+    RecordedEvent {
+        seq,
+        stream: event.stream.to_string(),
+        stream_id: event.stream_id,
+        correlation_id: event.correlation_id,
+        kind: event.kind.clone(),
+        payload: event.payload.clone(),
+        recorded_at: at,
+    }
 }
 
 const SELECT_EVENTS: &str = "SELECT seq, stream, stream_id, correlation_id, kind, payload, recorded_at FROM events";
