@@ -531,40 +531,27 @@ impl ConsumerRunner {
         if let Some((known, events)) = prefetched {
             if let Some(last) = events.last().map(|e| e.seq) {
                 const MOVE: &str = "UPDATE consumer_checkpoints SET last_seq = $2, updated_at = $3 \
-                     WHERE consumer = $1 AND lease_owner = $4 AND last_seq <= $5";
+                     WHERE consumer = $1 AND lease_owner = $4 AND last_seq <= $5 RETURNING last_seq";
                 // On PostgreSQL the same statement tells the other replicas.
-                let moved = match tx.checkpoint_notice(self.name(), "$2") {
-                    Some(notice) => {
-                        let sql = format!(
-                            "WITH moved AS ({MOVE} RETURNING last_seq) \
-                             SELECT COUNT(*) FROM moved, LATERAL (SELECT {notice}) AS announced"
-                        );
-                        let moved: i64 = sqlx::query_scalar(&sql)
-                            .bind(self.name())
-                            .bind(last)
-                            .bind(db::now_ms())
-                            .bind(&self.config.instance_id)
-                            .bind(known)
-                            .fetch_one(&mut *tx)
-                            .await?;
-                        if moved == 1 {
-                            tx.announced_checkpoint(self.name(), last);
-                        }
-                        moved == 1
-                    }
-                    None => {
-                        let moved = sqlx::query(MOVE)
-                            .bind(self.name())
-                            .bind(last)
-                            .bind(db::now_ms())
-                            .bind(&self.config.instance_id)
-                            .bind(known)
-                            .execute(&mut *tx)
-                            .await?;
-                        moved.rows_affected() == 1
-                    }
+                let notice = tx.checkpoint_notice(self.name(), "$2");
+                let sql = match &notice {
+                    Some(notice) => format!(
+                        "WITH moved AS ({MOVE}) SELECT moved.last_seq FROM moved, LATERAL (SELECT {notice}) AS announced"
+                    ),
+                    None => MOVE.to_string(),
                 };
-                if moved {
+                let moved: Option<i64> = sqlx::query_scalar(&sql)
+                    .bind(self.name())
+                    .bind(last)
+                    .bind(db::now_ms())
+                    .bind(&self.config.instance_id)
+                    .bind(known)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if moved.is_some() {
+                    if notice.is_some() {
+                        tx.announced_checkpoint(self.name(), last);
+                    }
                     claimed = Some(events);
                 }
             }
