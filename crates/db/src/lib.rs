@@ -1155,6 +1155,12 @@ async fn listen_once(url: &str, signals: &Signals) -> Result<(), sqlx::Error> {
 /// more than there are of those would sit idle.
 const SQLITE_READERS: usize = 4;
 
+/// How long a PostgreSQL connection lies in the pool before it is asked
+/// whether it still lives when taken out again (sqlx asks it when it comes
+/// back, so a shorter rest cannot hide a server that stopped and started
+/// again: that takes longer).
+const POSTGRES_PING_AFTER_IDLE: Duration = Duration::from_millis(500);
+
 /// The settings of a pool of at most `max_connections` on `backend`: on
 /// SQLite each new connection is put in WAL mode with foreign keys on, a 5 s
 /// busy timeout, `synchronous = NORMAL` and temporary data in memory.
@@ -1164,8 +1170,19 @@ fn pool_options(backend: Backend, max_connections: u32, acquire_timeout_ms: u64)
         // A pooled SQLite connection is a file handle in this process
         // and cannot go stale; asking it first cost every query a round
         // trip to its worker thread (issue 13). A PostgreSQL connection
-        // may have died with its server, so it is still asked.
-        .test_before_acquire(backend == Backend::Postgres)
+        // may have died with its server, but sqlx already asks it once
+        // each time it goes back to the pool, so it is asked again only
+        // after lying idle long enough for the server to have gone
+        // (issue 13: under load the second ask was a round trip per query).
+        .test_before_acquire(false)
+        .before_acquire(move |conn, meta| {
+            Box::pin(async move {
+                if backend == Backend::Postgres && meta.idle_for >= POSTGRES_PING_AFTER_IDLE {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
         .acquire_timeout(Duration::from_millis(acquire_timeout_ms))
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
