@@ -86,12 +86,17 @@ pub fn start_consumers(
     }
     // On SQLite, what a command waits for is applied in its own
     // transaction while those consumers are caught up (issue 13,
-    // `eventlog::Inline`): one turn of the one writer per step.
-    if db.backend() == db::Backend::Sqlite {
-        let hook = eventlog::Inline::new(instance, inline, tail.clone());
-        if !db.set_before_commit(Arc::new(hook)) {
-            tracing::warn!("the inline consumers were already set for this database; keeping the first");
-        }
+    // `eventlog::Inline`): one turn of the one writer per step. PostgreSQL,
+    // whose writers run side by side, keeps the runners alone (applied
+    // inline there, the commands held the event counter's row longer and
+    // made fewer lifecycles, BENCHMARKS.md); either way the events a
+    // transaction appends reach the tail as it commits.
+    if db.backend() != db::Backend::Sqlite {
+        inline.clear();
+    }
+    let hook = eventlog::Inline::new(instance, inline, tail.clone());
+    if !db.set_before_commit(Arc::new(hook)) {
+        tracing::warn!("the inline consumers were already set for this database; keeping the first");
     }
     (controls, metrics::ConsumerTasks(Arc::new(flags)), tasks)
 }

@@ -21,7 +21,14 @@
 //! where it was expected, rolls back just that part, and the runners apply
 //! the events as before (and report the failure). PostgreSQL, whose
 //! writers run side by side, keeps the runners alone: taking the
-//! checkpoints' rows in every command would make its commands queue.
+//! checkpoints' rows in every command would make its commands queue (and
+//! measured fewer lifecycles, BENCHMARKS.md); it installs an [`Inline`]
+//! without members.
+//!
+//! Either way the events a transaction appended reach the process's
+//! [`Tail`] as it commits, when they continue what the tail holds: the
+//! runners and the live hub then read them from memory, not back from the
+//! database (on PostgreSQL that read was a query per commit).
 
 use crate::{ConsumerControl, RecordedEvent, Tail};
 use db::Tx;
@@ -44,7 +51,8 @@ pub struct Member {
 }
 
 /// The consumers applied in the transactions that append events (see the
-/// module's docs); install it with [`db::Db::set_before_commit`] on SQLite.
+/// module's docs), and the committed events handed to the tail; install it
+/// with [`db::Db::set_before_commit`] (on PostgreSQL without members).
 pub struct Inline {
     instance_id: String,
     members: Vec<Member>,
@@ -139,6 +147,20 @@ impl Inline {
         }
         Ok(Some(applied))
     }
+
+    /// Has the process's tail keep the events `tx` appended once it has
+    /// committed (when they continue what the tail holds), so that neither
+    /// the runners nor the live hub read them back from the database.
+    fn remember_after_commit(&self, tx: &mut Tx) {
+        let appended: Vec<RecordedEvent> = tx
+            .appended_records()
+            .iter()
+            .filter_map(|r| r.downcast_ref::<RecordedEvent>())
+            .cloned()
+            .collect();
+        let tail = self.tail.clone();
+        tx.after_commit(move || tail.remember_committed(&appended));
+    }
 }
 
 #[async_trait::async_trait]
@@ -156,6 +178,7 @@ impl db::BeforeCommit for Inline {
             .filter(|m| !tx.moved_checkpoints().any(|name| name == m.consumer.name()))
             .collect();
         if members.is_empty() {
+            self.remember_after_commit(tx);
             return Ok(());
         }
         let mark = tx.mark();
@@ -185,6 +208,7 @@ impl db::BeforeCommit for Inline {
                 }
                 sqlx::query("ROLLBACK TO inline_consumers").execute(&mut **tx).await?;
                 tx.restore(mark);
+                self.remember_after_commit(tx);
             }
         }
         Ok(())

@@ -655,6 +655,40 @@ async fn the_tail_serves_what_it_read_reads_what_it_lacks_and_never_skips_an_eve
 }
 
 #[tokio::test]
+async fn the_tail_keeps_what_this_process_commits_and_serves_it_without_the_database() {
+    let t = testkit::fresh_db().await;
+    let tail = eventlog::Tail::new(t.db.clone(), 64);
+    // Installed as on PostgreSQL: no consumer applied inline.
+    let hook = eventlog::Inline::new("a", Vec::new(), tail.clone());
+    assert!(t.db.set_before_commit(Arc::new(hook)), "the first hook is taken");
+    let seqs = |events: Vec<RecordedEvent>| events.iter().map(|e| e.seq).collect::<Vec<_>>();
+    append_committed(&t.db, 2).await;
+    assert_eq!(seqs(tail.read_fresh(0, 100).await.expect("read")), vec![1, 2]);
+
+    // Two commits that continue the window, and one rolled back.
+    let mut tx = t.db.begin().await.expect("begin");
+    append(&mut tx, &[event(3), event(4)]).await.expect("append");
+    tx.commit().await.expect("commit");
+    let mut tx = t.db.begin().await.expect("begin");
+    append(&mut tx, &[event(9)]).await.expect("append");
+    tx.rollback().await.expect("rollback");
+    let mut tx = t.db.begin().await.expect("begin");
+    append(&mut tx, &[event(5)]).await.expect("append");
+    tx.commit().await.expect("commit");
+
+    // With the database gone, they are still served, as committed.
+    t.db.close().await;
+    let held = tail.read_after(2, 100).await.expect("served from memory");
+    assert_eq!(seqs(held.clone()), vec![3, 4, 5]);
+    assert_eq!(
+        held.iter().map(|e| e.stream_id).collect::<Vec<_>>(),
+        vec![3, 4, 5],
+        "the committed events, not the rolled-back one"
+    );
+    assert_eq!(held[0].payload, serde_json::json!({ "i": 3 }));
+}
+
+#[tokio::test]
 async fn a_commit_wakes_an_idle_consumer_long_before_its_next_poll() {
     let t = testkit::fresh_db().await;
     create_applied_table(&t.db).await;
