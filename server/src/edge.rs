@@ -100,6 +100,29 @@ pub async fn read_body(request: Request, next: Next) -> Response {
     }
 }
 
+/// Middleware: an address with a trailing slash (`/stores/1/`) is answered
+/// with a permanent redirect (308: a form's method and body are sent again)
+/// to the same address without it, its query kept. People type and paste
+/// addresses that way, and no page or server function has one. An address
+/// that would then start with `//` or `/\` (another site, to a browser) is
+/// left alone and finds nothing (404).
+pub async fn trailing_slash(request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if path.len() > 1 && path.ends_with('/') {
+        let trimmed = path.trim_end_matches('/');
+        if !trimmed.is_empty() && !trimmed.starts_with("//") && !trimmed.starts_with("/\\") {
+            let location = match request.uri().query() {
+                Some(query) => format!("{trimmed}?{query}"),
+                None => trimmed.to_owned(),
+            };
+            if let Ok(location) = HeaderValue::from_str(&location) {
+                return (StatusCode::PERMANENT_REDIRECT, [(header::LOCATION, location)]).into_response();
+            }
+        }
+    }
+    next.run(request).await
+}
+
 fn is_form(headers: &axum::http::HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)

@@ -279,12 +279,15 @@ pub async fn start(settings: &Settings) -> anyhow::Result<RunningServer> {
         ));
     let router = router::shed_checkout(router, settings.checkout_concurrency);
     // Outside the load shedder: its 503 comes after the body was read too.
-    let router = edge::security_headers(router.layer(axum::middleware::from_fn(edge::read_body))).layer(
-        axum::middleware::from_fn_with_state(
-            edge::TrustedProxies(settings.trusted_proxies.clone().into()),
-            edge::client_address,
-        ),
-    );
+    let router = edge::security_headers(
+        router
+            .layer(axum::middleware::from_fn(edge::read_body))
+            .layer(axum::middleware::from_fn(edge::trailing_slash)),
+    )
+    .layer(axum::middleware::from_fn_with_state(
+        edge::TrustedProxies(settings.trusted_proxies.clone().into()),
+        edge::client_address,
+    ));
 
     let task = tokio::spawn(async move {
         use axum::serve::ListenerExt;

@@ -136,6 +136,39 @@ async fn unknown_stores_and_pages_are_real_404s() {
 }
 
 #[tokio::test]
+async fn an_address_with_a_trailing_slash_leads_to_the_page_without_it() {
+    let app = spawn_app().await;
+    let client = testkit::http::client();
+    for (typed, page) in [
+        ("/stores/1/", "/stores/1"),
+        ("/stores/1///", "/stores/1"),
+        ("/stores/8/?from=share", "/stores/8?from=share"),
+        ("/login/?next=/orders", "/login?next=/orders"),
+    ] {
+        let (status, location, _) = app.page_as(&client, typed).await;
+        assert_eq!(status, 308, "{typed}");
+        assert_eq!(location.as_deref(), Some(page), "{typed}");
+    }
+    let (status, _, html) = app.page_as(&client, "/stores/1").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("황금올리브 치킨 역삼점"), "where it leads is the menu");
+    // A form sent to such an address is sent again to the right one.
+    let reply = client
+        .post(format!("{}/api/store_menu/", app.base))
+        .form(&[("id", "1")])
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(reply.status().as_u16(), 308);
+    assert_eq!(reply.headers()["location"], "/api/store_menu");
+    // Never to another site, and the home page stays where it is.
+    for (typed, status) in [("//evil.example/", 404), ("///", 404), ("/", 200)] {
+        let (got, location, _) = app.page_as(&client, typed).await;
+        assert_eq!((got, location), (status, None), "{typed}");
+    }
+}
+
+#[tokio::test]
 async fn liveness_answers() {
     let app = spawn_app().await;
     assert_eq!(app.get("/healthz").await, (200, "ok".to_string()));
