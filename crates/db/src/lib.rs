@@ -1156,9 +1156,10 @@ async fn listen_once(url: &str, signals: &Signals) -> Result<(), sqlx::Error> {
 const SQLITE_READERS: usize = 4;
 
 /// How long a PostgreSQL connection lies in the pool before it is asked
-/// whether it still lives when taken out again (sqlx asks it when it comes
-/// back, so a shorter rest cannot hide a server that stopped and started
-/// again: that takes longer).
+/// whether it still lives when taken out again, in milliseconds. sqlx asks
+/// it as it comes back, so only a server that went away within this time
+/// of that answer can hand out a dead connection: the one query sent on it
+/// fails (as it would have during the outage), and sqlx then drops it.
 const POSTGRES_PING_AFTER_IDLE: Duration = Duration::from_millis(500);
 
 /// The settings of a pool of at most `max_connections` on `backend`: on
