@@ -66,7 +66,9 @@ pub fn start_consumers(
             runner = runner.notify_after_commit(committed);
         }
         controls.push(runner.control());
-        if app::server::READ_MODELS.contains(&runner.name()) || app::server::CONSEQUENCES.contains(&runner.name()) {
+        let waited_for =
+            app::server::READ_MODELS.contains(&runner.name()) || app::server::CONSEQUENCES.contains(&runner.name());
+        if waited_for && db.backend() == db::Backend::Sqlite {
             inline.push(runner.inline_member());
         }
         let alive = Arc::new(std::sync::atomic::AtomicBool::new(true));
@@ -91,9 +93,6 @@ pub fn start_consumers(
     // inline there, the commands held the event counter's row longer and
     // made fewer lifecycles, BENCHMARKS.md); either way the events a
     // transaction appends reach the tail as it commits.
-    if db.backend() != db::Backend::Sqlite {
-        inline.clear();
-    }
     let hook = eventlog::Inline::new(instance, inline, tail.clone());
     if !db.set_before_commit(Arc::new(hook)) {
         tracing::warn!("the inline consumers were already set for this database; keeping the first");

@@ -1156,7 +1156,7 @@ async fn listen_once(url: &str, signals: &Signals) -> Result<(), sqlx::Error> {
 const SQLITE_READERS: usize = 4;
 
 /// How long a PostgreSQL connection lies in the pool before it is asked
-/// whether it still lives when taken out again, in milliseconds. sqlx asks
+/// whether it still lives when taken out again. sqlx asks
 /// it as it comes back, so only a server that went away within this time
 /// of that answer can hand out a dead connection: the one query sent on it
 /// fails (as it would have during the outage), and sqlx then drops it.
