@@ -11,9 +11,43 @@ use std::sync::Arc;
 /// In memory: each replica counts its own share.
 pub type ClientLimiter = governor::DefaultKeyedRateLimiter<String>;
 
-/// The router state. Server functions read it with [`app_state`].
-#[derive(Clone, Debug, FromRef)]
-pub struct AppState {
+/// The router state. Server functions read it with [`app_state`]; its
+/// parts are [`Shared`]'s fields (`state.db`, …).
+///
+/// One reference count: axum clones the state with the handler's service
+/// on every request, and Leptos again into each render's and server
+/// function's context. Cloning and dropping the parts themselves (the
+/// Leptos options' text, the consumers' list, two dozen reference counts)
+/// took most of the server's CPU time under read load (issue 13,
+/// BENCHMARKS.md eighteenth part).
+#[derive(Clone, Debug)]
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    /// The state holding `shared`.
+    pub fn new(shared: Shared) -> AppState {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What leptos_axum asks of the router state: the site's options.
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> LeptosOptions {
+        state.leptos_options.clone()
+    }
+}
+
+/// The parts of [`AppState`], made once at start.
+#[derive(Debug)]
+pub struct Shared {
     /// Where the site's assets are and how they are named.
     pub leptos_options: LeptosOptions,
     /// The database.
@@ -22,7 +56,6 @@ pub struct AppState {
     pub login_limiter: Arc<ClientLimiter>,
     /// Checkouts that reach the payment per client IP (issue 14): a script
     /// testing stolen card numbers, or flooding one store, is slowed down.
-    #[from_ref(skip)]
     pub checkout_limiter: Arc<ClientLimiter>,
     /// The payment gateway behind its timeout and circuit breaker (N2).
     pub payments: Arc<payment::guard::GuardedGateway>,
@@ -34,10 +67,8 @@ pub struct AppState {
     /// The newest events of the log, shared with this replica's consumers.
     pub log_tail: Arc<eventlog::Tail>,
     /// The stores' menus as customers see them, kept between reads (issue 13).
-    #[from_ref(skip)]
     pub menus: catalog::MenuCache,
     /// The stores' ratings and latest reviews, kept between reads (issue 13).
-    #[from_ref(skip)]
     pub reviews: catalog::StoreCache<domain::shop::StoreReviews>,
 }
 

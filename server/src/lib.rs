@@ -212,7 +212,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<RunningServer> {
         settings.reconcile_interval_ms,
         shutdown_rx.clone(),
     )));
-    let state = AppState {
+    let state = AppState::new(app::state::Shared {
         leptos_options,
         db: db.clone(),
         login_limiter,
@@ -223,7 +223,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<RunningServer> {
         log_tail: tail.clone(),
         menus: catalog::MenuCache::new(),
         reviews: catalog::StoreCache::new(),
-    };
+    });
 
     // Sessions live in the database: a restart or another replica keeps everyone logged in.
     let session_store = sessions::DbSessionStore::open(&settings.database_url, &db)
@@ -260,7 +260,8 @@ pub async fn start(settings: &Settings) -> anyhow::Result<RunningServer> {
     background.push(probe);
     let draining = metrics::Draining::default();
     let router = router::router(state)
-        .layer(axum::Extension(hub.clone()))
+        // Behind an `Arc`: axum clones an extension into every request.
+        .layer(axum::Extension(std::sync::Arc::new(hub.clone())))
         .layer(axum::Extension(draining.clone()))
         .layer(axum::Extension(consumer_tasks))
         .layer(axum::Extension(metrics::MetricsToken(

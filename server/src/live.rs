@@ -565,7 +565,7 @@ pub struct Resume {
 /// 400 for an `after` that is not a whole number (the cross-site check in
 /// front refuses a handshake from another site).
 pub async fn websocket(
-    Extension(hub): Extension<Hub>,
+    Extension(hub): Extension<Arc<Hub>>,
     auth: accounts::auth::AuthSession,
     resume: Result<Query<Resume>, axum::extract::rejection::QueryRejection>,
     upgrade: WebSocketUpgrade,
@@ -640,7 +640,7 @@ async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
 
 async fn serve(
     mut socket: WebSocket,
-    hub: Hub,
+    hub: Arc<Hub>,
     viewer: Viewer,
     session: tower_sessions::session::Id,
     after: Option<i64>,

@@ -122,7 +122,7 @@ impl MetricsToken {
 /// `GET /metrics`, for the bearer of [`MetricsToken`].
 pub async fn render(
     State(state): State<AppState>,
-    Extension(hub): Extension<Hub>,
+    Extension(hub): Extension<std::sync::Arc<Hub>>,
     Extension(token): Extension<MetricsToken>,
     headers: axum::http::HeaderMap,
 ) -> Response {

@@ -598,9 +598,15 @@ impl Default for DbOptions {
     }
 }
 
-/// The shared handle to the database. Cheap to clone.
+/// The shared handle to the database. Cheap to clone: one reference count
+/// (each request clones it with the session store, the login backend and
+/// the page cache that hold it; issue 13, BENCHMARKS.md eighteenth part).
 #[derive(Debug, Clone)]
-pub struct Db {
+pub struct Db(std::sync::Arc<DbParts>);
+
+/// What a [`Db`] shares.
+#[derive(Debug)]
+struct DbParts {
     pool: Reader,
     backend: Backend,
     url: std::sync::Arc<str>,
@@ -794,7 +800,7 @@ impl Db {
             ),
             Backend::Postgres => (Writer(WriterKind::Pool(pool.clone())), None),
         };
-        Ok(Db {
+        Ok(Db(std::sync::Arc::new(DbParts {
             pool: Reader { pool, sqlite: readers },
             backend,
             url: url.into(),
@@ -808,7 +814,7 @@ impl Db {
                 catalog_version: std::sync::atomic::AtomicU64::new(0),
                 before_commit: Hook::default(),
             }),
-        })
+        })))
     }
 
     /// On PostgreSQL, listens on [`NOTICE_CHANNEL`] until the returned task
@@ -821,11 +827,11 @@ impl Db {
     /// pollers' slow rounds cover the gap. `None` on SQLite, whose one
     /// process hears its own commits.
     pub fn listen(&self, retry_ms: u64) -> Option<tokio::task::JoinHandle<()>> {
-        if self.backend != Backend::Postgres {
+        if self.0.backend != Backend::Postgres {
             return None;
         }
-        let url = self.url.clone();
-        let signals = self.signals.clone();
+        let url = self.0.url.clone();
+        let signals = self.0.signals.clone();
         Some(tokio::spawn(async move {
             loop {
                 match listen_once(&url, &signals).await {
@@ -842,7 +848,7 @@ impl Db {
     /// replica's ([`Db::listen`]). A hint that wakes waiters: they confirm
     /// with the database, where a rebuild may have moved a checkpoint back.
     pub fn checkpoints(&self) -> watch::Receiver<Checkpoints> {
-        self.signals.checkpoints.subscribe()
+        self.0.signals.checkpoints.subscribe()
     }
 
     /// Whether another replica's notice was heard in the last
@@ -851,7 +857,7 @@ impl Db {
     /// it moved over unwanted events at once (issue 14). Always false on
     /// SQLite (one process).
     pub fn hears_other_replicas(&self) -> bool {
-        let heard = self.signals.other_heard_ms.load(std::sync::atomic::Ordering::Relaxed);
+        let heard = self.0.signals.other_heard_ms.load(std::sync::atomic::Ordering::Relaxed);
         heard > 0 && now_ms() - heard <= OTHER_REPLICA_HEARD_MS
     }
 
@@ -863,12 +869,12 @@ impl Db {
     /// have committed more, so whoever must not miss an event still reads
     /// the log. Consumers wake on it instead of polling.
     pub fn log_head(&self) -> watch::Receiver<i64> {
-        self.signals.log_head.subscribe()
+        self.0.signals.log_head.subscribe()
     }
 
     /// The log is known to reach `seq` (never moves [`Db::log_head`] back).
     pub fn saw_log_head(&self, seq: i64) {
-        advance(&self.signals.log_head, seq);
+        advance(&self.0.signals.log_head, seq);
     }
 
     /// How many transactions and statements that changed stores, menu
@@ -878,13 +884,16 @@ impl Db {
     /// writes do not move it (see `catalog::StoreCache` for how long a copy
     /// is trusted then).
     pub fn catalog_version(&self) -> u64 {
-        self.signals.catalog_version.load(std::sync::atomic::Ordering::Acquire)
+        self.0
+            .signals
+            .catalog_version
+            .load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Records a committed catalog write made outside a [`Tx`] (a single
     /// statement on the pool): [`Db::catalog_version`] moves on.
     pub fn changed_catalog(&self) {
-        self.signals.changed_catalog();
+        self.0.signals.changed_catalog();
     }
 
     /// Sets the work every write transaction of this pool (and its clones)
@@ -892,22 +901,22 @@ impl Db {
     /// SQLite the read models are applied there, `eventlog::Inline`). Set
     /// once, at start; `false` when it was already set (nothing changes).
     pub fn set_before_commit(&self, hook: std::sync::Arc<dyn BeforeCommit>) -> bool {
-        self.signals.before_commit.0.set(hook).is_ok()
+        self.0.signals.before_commit.0.set(hook).is_ok()
     }
 
     /// Applies the migrations of this backend's dialect (`migrations/sqlite` or
     /// `migrations/postgres`). The server refuses to start when this fails.
     pub async fn migrate(&self) -> Result<(), DbError> {
-        let migrator = match self.backend {
+        let migrator = match self.0.backend {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
-        migrator.run(&self.pool.pool).await.map_err(DbError::Migrate)
+        migrator.run(&self.0.pool.pool).await.map_err(DbError::Migrate)
     }
 
     /// The number of migrations this build knows for its dialect.
     pub fn known_migrations(&self) -> usize {
-        match self.backend {
+        match self.0.backend {
             Backend::Sqlite => SQLITE_MIGRATIONS.iter().count(),
             Backend::Postgres => POSTGRES_MIGRATIONS.iter().count(),
         }
@@ -917,7 +926,7 @@ impl Db {
     /// build knows has been applied successfully. `Err` names what is wrong.
     pub async fn check_ready(&self) -> Result<(), String> {
         let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = TRUE")
-            .fetch_one(&self.pool)
+            .fetch_one(&self.0.pool)
             .await
             .map_err(|e| {
                 // The cause stays in the log: /readyz is public.
@@ -936,7 +945,7 @@ impl Db {
     /// the calling task ([`Reader`]); the sqlx pool otherwise, and behind
     /// the [`Reader`]'s `Deref` always.
     pub fn pool(&self) -> &Reader {
-        &self.pool
+        &self.0.pool
     }
 
     /// Where a single write statement outside a transaction goes (issue 13).
@@ -950,7 +959,7 @@ impl Db {
     /// with `PoolTimedOut` after the acquire timeout); write through the
     /// `Tx` instead.
     pub fn writer(&self) -> &Writer {
-        &self.writer
+        &self.0.writer
     }
 
     /// On a SQLite file, how many turns the one writer has given
@@ -960,7 +969,7 @@ impl Db {
     /// them (issue 13: the share of time the writer is held is the lifecycle
     /// rate's limit, BENCHMARKS.md fourteenth part).
     pub fn writer_turns(&self) -> Option<WriterTurns> {
-        match &self.writer.0 {
+        match &self.0.writer.0 {
             WriterKind::Sqlite(writer) => Some(writer.turns()),
             WriterKind::Pool(_) => None,
         }
@@ -968,7 +977,7 @@ impl Db {
 
     /// Which engine this is.
     pub fn backend(&self) -> Backend {
-        self.backend
+        self.0.backend
     }
 
     /// Starts a write transaction. On SQLite it takes the write lock at once
@@ -1016,15 +1025,15 @@ impl Db {
     }
 
     async fn begin_with(&self, postgres_begin: &'static str) -> Result<Tx, DbError> {
-        let conn = match &self.writer.0 {
+        let conn = match &self.0.writer.0 {
             WriterKind::Sqlite(writer) => Conn::Writer(writer.begin().await?, writer.clone()),
             WriterKind::Pool(pool) => {
-                let turn = match &self.turn {
+                let turn = match &self.0.turn {
                     Some(turn) => Some(turn.clone().acquire_owned().await.map_err(|_| DbError::Closed)?),
                     None => None,
                 };
                 let pool = pool.clone();
-                let backend = self.backend;
+                let backend = self.0.backend;
                 let begin = tokio::spawn(async move {
                     match backend {
                         Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
@@ -1039,7 +1048,7 @@ impl Db {
             news: News::default(),
             after_commit: Vec::new(),
             records: Vec::new(),
-            signals: self.signals.clone(),
+            signals: self.0.signals.clone(),
         })
     }
 
@@ -1047,7 +1056,7 @@ impl Db {
     /// transactions already exclude each other). Append to a `SELECT` that
     /// reads rows the transaction will change.
     pub fn for_update(&self) -> &'static str {
-        match self.backend {
+        match self.0.backend {
             Backend::Sqlite => "",
             Backend::Postgres => " FOR UPDATE",
         }
@@ -1055,15 +1064,15 @@ impl Db {
 
     /// Whether the database answers a trivial query (readiness).
     pub async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+        sqlx::query("SELECT 1").execute(&self.0.pool).await.is_ok()
     }
 
     /// Closes every connection; used on shutdown and by tests.
     pub async fn close(&self) {
-        if let WriterKind::Sqlite(writer) = &self.writer.0 {
+        if let WriterKind::Sqlite(writer) = &self.0.writer.0 {
             writer.close();
         }
-        self.pool.close().await;
+        self.0.pool.close().await;
     }
 }
 
