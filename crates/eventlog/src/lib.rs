@@ -14,7 +14,9 @@ mod runner;
 mod tail;
 
 pub use inline::{Inline, Member as InlineMember};
-pub use runner::{Consumer, ConsumerControl, ConsumerError, ConsumerMode, ConsumerRunner, RunnerConfig, StepOutcome};
+pub use runner::{
+    Consumer, ConsumerControl, ConsumerError, ConsumerMode, ConsumerRunner, Prepared, RunnerConfig, StepOutcome,
+};
 pub use tail::{Tail, DEFAULT_CAPACITY as TAIL_CAPACITY};
 
 use db::{Db, Tx};

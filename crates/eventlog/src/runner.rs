@@ -43,10 +43,29 @@ pub trait Consumer: Send + Sync + 'static {
     /// learned, and must still work without it (a batch read inside its
     /// transaction, after a restart or a lease taken over, is not
     /// prepared). An error fails the batch before anything is written; the
-    /// runner retries it with backoff. By default: nothing.
-    async fn prepare(&self, _db: &db::Db, _events: &[RecordedEvent]) -> Result<(), ConsumerError> {
-        Ok(())
+    /// runner retries it with backoff.
+    ///
+    /// It also tells whether the batch has anything to write at all, where
+    /// only the database knows ([`Prepared::NothingToWrite`]): the runner
+    /// then moves the checkpoint in memory, as for events nobody wants. By
+    /// default: nothing prepared, the batch applied.
+    async fn prepare(&self, _db: &db::Db, _events: &[RecordedEvent]) -> Result<Prepared, ConsumerError> {
+        Ok(Prepared::Apply)
     }
+}
+
+/// What [`Consumer::prepare`] found a batch asks of its consumer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prepared {
+    /// Apply it in a write transaction.
+    Apply,
+    /// [`Consumer::apply`] would write nothing for any of its events, and no
+    /// later commit can change that (what it depends on was written before
+    /// those events were): no write transaction, the checkpoint moves in
+    /// memory (issue 13: on SQLite every batch takes a turn of the one
+    /// writer; the canteen's payroll consumer took one for each card order
+    /// delivered).
+    NothingToWrite,
 }
 
 /// Why a consumer could not apply an event.
@@ -504,8 +523,11 @@ impl ConsumerRunner {
                 self.save_known(false).await?;
                 return Ok(StepOutcome::Applied(0));
             };
-            if !events.iter().any(|e| self.consumer.wants(e)) {
-                // Nothing this consumer wants: move on in memory.
+            // Nothing this consumer wants, or nothing it would write: move
+            // on in memory.
+            if !events.iter().any(|e| self.consumer.wants(e))
+                || self.consumer.prepare(&self.db, &events).await? == Prepared::NothingToWrite
+            {
                 self.set_known(last);
                 let _ = self
                     .unsaved_since
@@ -515,7 +537,6 @@ impl ConsumerRunner {
                 self.save_known(self.db.hears_other_replicas()).await?;
                 return Ok(StepOutcome::Applied(events.len()));
             }
-            self.consumer.prepare(&self.db, &events).await?;
             prefetched = Some((known, events));
         }
         // What a batch writes is derived from the log and moves with its

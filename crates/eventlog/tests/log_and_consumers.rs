@@ -6,7 +6,7 @@
 
 use db::{Db, Tx};
 use eventlog::{
-    append, head, read_after, Consumer, ConsumerError, ConsumerRunner, NewEvent, RecordedEvent, RunnerConfig,
+    append, head, read_after, Consumer, ConsumerError, ConsumerRunner, NewEvent, Prepared, RecordedEvent, RunnerConfig,
     StepOutcome,
 };
 use rand::Rng;
@@ -459,6 +459,99 @@ async fn events_a_consumer_does_not_want_move_its_checkpoint_without_a_batch_and
     assert_eq!(checkpoint(&t.db).await, 8);
     r.release_lease().await.expect("release");
     assert_eq!(checkpoint(&t.db).await, 9);
+}
+
+/// Wants every event, but writes only for streams listed in `test_due`,
+/// which it reads before the batch (as the canteen's payroll consumer
+/// reads whether an order was paid from payroll).
+struct ListedOnly;
+
+impl ListedOnly {
+    async fn listed(executor: impl sqlx::Executor<'_, Database = sqlx::Any>, stream: i64) -> bool {
+        let found: Option<i64> = sqlx::query_scalar("SELECT stream_id FROM test_due WHERE stream_id = $1")
+            .bind(stream)
+            .fetch_optional(executor)
+            .await
+            .expect("read test_due");
+        found.is_some()
+    }
+}
+
+#[async_trait::async_trait]
+impl Consumer for ListedOnly {
+    fn name(&self) -> &'static str {
+        "test_recorder"
+    }
+
+    async fn prepare(&self, db: &Db, events: &[RecordedEvent]) -> Result<Prepared, ConsumerError> {
+        for event in events {
+            if Self::listed(db.pool(), event.stream_id).await {
+                return Ok(Prepared::Apply);
+            }
+        }
+        Ok(Prepared::NothingToWrite)
+    }
+
+    async fn apply(&self, tx: &mut Tx, event: &RecordedEvent) -> Result<(), ConsumerError> {
+        if Self::listed(&mut **tx, event.stream_id).await {
+            sqlx::query("INSERT INTO test_applied (seq, instance) VALUES ($1, 'listed')")
+                .bind(event.seq)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_batch_its_consumer_would_write_nothing_for_moves_its_checkpoint_without_a_transaction() {
+    let t = testkit::fresh_db().await;
+    create_applied_table(&t.db).await;
+    sqlx::query("CREATE TABLE test_due (stream_id BIGINT NOT NULL)")
+        .execute(t.db.pool())
+        .await
+        .expect("create test_due");
+    sqlx::query("INSERT INTO test_due (stream_id) VALUES (3)")
+        .execute(t.db.pool())
+        .await
+        .expect("list 3");
+    let mut config = RunnerConfig::new("solo");
+    config.poll_interval_ms = 200;
+    let r = ConsumerRunner::new(t.db.clone(), Arc::new(ListedOnly), config, Arc::new(Notify::new()));
+    let progress = r.control();
+    r.register().await.expect("register");
+
+    append_streams(&t.db, &[3]).await;
+    assert_eq!(r.step().await.ok(), Some(StepOutcome::Applied(1)));
+    assert_eq!(checkpoint(&t.db).await, 1);
+
+    // Wanted, but nothing to write: done in memory, no transaction.
+    append_streams(&t.db, &[1, 2]).await;
+    let turns = t.db.writer_turns();
+    assert_eq!(r.step().await.ok(), Some(StepOutcome::Applied(2)));
+    assert_eq!(progress.applied(), 3, "waiters on this replica see it at once");
+    assert_eq!(
+        checkpoint(&t.db).await,
+        1,
+        "no transaction for a batch with nothing to write"
+    );
+    if let (Some(before), Some(after)) = (turns, t.db.writer_turns()) {
+        assert_eq!(after.turns, before.turns, "SQLite's writer was not asked");
+    }
+
+    // A batch with one event to write goes through a transaction as a whole.
+    append_streams(&t.db, &[4, 3, 5]).await;
+    assert_eq!(r.step().await.ok(), Some(StepOutcome::Applied(3)));
+    assert_eq!(checkpoint(&t.db).await, 6);
+    assert_eq!(applied_seqs(&t.db).await, vec![1, 5]);
+
+    // What was done in memory is written down once it has waited a poll interval.
+    append_streams(&t.db, &[6]).await;
+    assert_eq!(r.step().await.ok(), Some(StepOutcome::Applied(1)));
+    assert_eq!(checkpoint(&t.db).await, 6);
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert_eq!(r.step().await.ok(), Some(StepOutcome::Applied(0)));
+    assert_eq!(checkpoint(&t.db).await, 7);
 }
 
 #[tokio::test]

@@ -561,6 +561,54 @@ async fn a_cancelled_canteen_order_deducts_nothing() {
     assert_eq!(t.count("payroll_deductions").await, 0);
 }
 
+/// Most orders are paid by card: their completion must not cost the
+/// payroll consumer a write (on SQLite, a turn of the one writer; issue 13),
+/// while a payroll order's still does.
+#[tokio::test]
+async fn a_card_order_completed_costs_the_payroll_consumer_no_write() {
+    let t = town().await;
+    let stored = || async {
+        sqlx::query_scalar::<_, i64>("SELECT last_seq FROM consumer_checkpoints WHERE consumer = $1")
+            .bind(payment::payroll::CONSUMER)
+            .fetch_one(t.db.pool())
+            .await
+            .unwrap()
+    };
+    let head = || async { eventlog::head(&t.db).await.unwrap() };
+    let runner = ConsumerRunner::new(
+        t.db.clone(),
+        Arc::new(payment::payroll::PayrollDeductions),
+        RunnerConfig::new("test"),
+        Arc::default(),
+    );
+    let progress = runner.control();
+    runner.register().await.unwrap();
+    // The first step reads where it stands inside a transaction.
+    while let StepOutcome::Applied(1..) = runner.step().await.unwrap() {}
+    let caught_up = stored().await;
+    assert_eq!(caught_up, head().await);
+
+    let card = t.order(&t.customer, t.brakes, form(t.garage, "c9")).await.unwrap();
+    act(&t.db, card, &OrderCommand::Cancel, &t.customer).await.unwrap();
+    assert!(matches!(runner.step().await.unwrap(), StepOutcome::Applied(1..)));
+    assert_eq!(progress.applied(), head().await, "moved past the card order's events");
+    assert_eq!(stored().await, caught_up, "without a transaction");
+
+    let meal = t
+        .order(&t.colleague, t.lunch, payroll(t.canteen, "p9", "SK-1002"))
+        .await
+        .unwrap();
+    act(&t.db, meal, &OrderCommand::Cancel, &t.colleague).await.unwrap();
+    while let StepOutcome::Applied(1..) = runner.step().await.unwrap() {}
+    assert!(stored().await > caught_up, "a payroll order's release is written");
+    let status: String = sqlx::query_scalar("SELECT status FROM payments WHERE order_id = $1")
+        .bind(meal.get())
+        .fetch_one(t.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(status, "voided");
+}
+
 fn accept_meal() -> OrderCommand {
     OrderCommand::Accept {
         prep_minutes: 10,

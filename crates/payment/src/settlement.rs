@@ -13,7 +13,7 @@ use crate::{PaymentError, PaymentGateway};
 use db::Db;
 use db::Tx;
 use domain::{Event, Money, OrderEvent, PaymentEvent, PaymentMethod};
-use eventlog::{Consumer, ConsumerError, RecordedEvent};
+use eventlog::{Consumer, ConsumerError, Prepared, RecordedEvent};
 use sqlx::Row;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -151,7 +151,7 @@ impl Consumer for PaymentSettlement {
     /// its transaction, and keeps the answers for `apply`. A gateway that is
     /// unavailable fails the batch before anything is written (retried with
     /// backoff); the captures and voids it already made are idempotent.
-    async fn prepare(&self, db: &Db, events: &[RecordedEvent]) -> Result<(), ConsumerError> {
+    async fn prepare(&self, db: &Db, events: &[RecordedEvent]) -> Result<Prepared, ConsumerError> {
         self.answered().clear();
         // A repair's final amount set earlier in this batch is not stored yet.
         let mut finals: HashMap<i64, Money> = HashMap::new();
@@ -170,7 +170,7 @@ impl Consumer for PaymentSettlement {
             }
             self.answered().insert(event.seq, Answered { due, result });
         }
-        Ok(())
+        Ok(Prepared::Apply)
     }
 
     async fn apply(&self, tx: &mut Tx, event: &RecordedEvent) -> Result<(), ConsumerError> {
