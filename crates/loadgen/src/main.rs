@@ -202,6 +202,35 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// The child server's `APP_METRICS_TOKEN`, so the run can read its
+/// `/metrics`.
+const METRICS_TOKEN: &str = "loadgen-reads-its-own-metrics";
+
+/// The SQLite writer's turns so far and the microseconds they were held
+/// (`db_writer_turns_total`, `db_writer_held_microseconds_total`); `None`
+/// on PostgreSQL, or for a deployment whose metrics this run cannot read.
+async fn writer_turns(base: &str) -> Option<(f64, f64)> {
+    let text = reqwest::Client::new()
+        .get(format!("{base}/metrics"))
+        .bearer_auth(METRICS_TOKEN)
+        .send()
+        .await
+        .ok()?
+        .error_for_status()
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    let value = |name: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.trim().parse::<f64>().ok())
+    };
+    Some((
+        value("db_writer_turns_total")?,
+        value("db_writer_held_microseconds_total")?,
+    ))
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     if std::env::var("LOADGEN_CHILD").is_ok() {
@@ -225,7 +254,8 @@ async fn main() -> Result<()> {
         database_url: std::env::var("DATABASE_URL").ok(),
         ..Launch::default()
     }
-    .env("LOADGEN_CHILD", "1");
+    .env("LOADGEN_CHILD", "1")
+    .env("APP_METRICS_TOKEN", METRICS_TOKEN);
     let mut server = ServerProcess::start(std::env::current_exe()?, launch)
         .await
         .context("start the server process")?;
@@ -393,6 +423,7 @@ async fn run(
 
     eprintln!("running the lifecycles for {seconds} s");
     let samples: Samples = Arc::new(Mutex::new(BTreeMap::new()));
+    let turns_before = writer_turns(&base).await;
     let mut tasks = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let start = Instant::now();
@@ -457,6 +488,10 @@ async fn run(
         completed += t.await?;
     }
     let elapsed = start.elapsed();
+    let turns = match (turns_before, writer_turns(&base).await) {
+        (Some((turns, held)), Some((turns_after, held_after))) => Some((turns_after - turns, held_after - held)),
+        _ => None,
+    };
     // Let the last events reach the subscribers, then stop reading.
     tokio::time::sleep(Duration::from_secs(1)).await;
     for r in &readers {
@@ -482,6 +517,14 @@ async fn run(
         "completed lifecycles: {completed} ({:.1} orders/s)",
         completed as f64 / elapsed.as_secs_f64()
     );
+    if let Some((turns, held_us)) = turns.filter(|_| completed > 0) {
+        println!(
+            "SQLite writer: {:.2} turns per lifecycle, {:.0} µs held per lifecycle, held {:.0} % of the run",
+            turns / completed as f64,
+            held_us / completed as f64,
+            held_us / 10_000.0 / elapsed.as_secs_f64()
+        );
+    }
     println!("baseline (trivial axum handler, {users} clients): {base_rate:.0} requests/s");
     println!("| step | count | p50 ms | p99 ms |");
     println!("|---|---:|---:|---:|");
