@@ -24,6 +24,7 @@
 //! | `page_cache_total` | counter | `outcome` (hit/miss): pages of visitors without a session (`page_cache`) |
 //! | `websocket_connections` | gauge | |
 //! | `db_writer_turns_total` | counter: a SQLite file's write transactions and single writes (absent on PostgreSQL) | |
+//! | `db_writer_commits_total` | counter: the commits of a SQLite file's writer connection; transactions committed together as a group count once (absent on PostgreSQL) | |
 //! | `db_writer_held_microseconds_total` | counter: their time holding the one writer, summed (its rate over wall time is the writer's busy share) | |
 
 use crate::live::Hub;
@@ -165,6 +166,7 @@ pub async fn render(
     if let Some(turns) = state.db.writer_turns() {
         metrics::counter!("db_writer_turns_total").absolute(turns.turns);
         metrics::counter!("db_writer_held_microseconds_total").absolute(turns.held_us);
+        metrics::counter!("db_writer_commits_total").absolute(turns.commits);
     }
     (
         [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],

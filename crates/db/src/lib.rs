@@ -80,6 +80,24 @@ pub trait BeforeCommit: Send + Sync + 'static {
     async fn before_commit(&self, tx: &mut Tx) -> Result<(), sqlx::Error>;
 }
 
+/// Tells this process what a committed transaction did: the catalog
+/// changed, the log's head, the checkpoints moved, then its own
+/// [`Tx::after_commit`] work.
+fn announce(signals: &Signals, news: News, after_commit: Vec<Box<dyn FnOnce() + Send>>) {
+    if news.changed_catalog {
+        signals.changed_catalog();
+    }
+    if news.appended > 0 {
+        advance(&signals.log_head, news.appended);
+    }
+    for (consumer, seq) in news.moved {
+        signals.saw_checkpoint(consumer, seq);
+    }
+    for then in after_commit {
+        then();
+    }
+}
+
 impl Tx {
     /// Commits, then gives the writer turn to the next in line. When the
     /// transaction appended events ([`Tx::appended_events`]), their last
@@ -108,7 +126,16 @@ impl Tx {
             ..
         } = self;
         match conn.0 {
-            Conn::Writer(tx, writer) => tx.commit(&writer)?,
+            Conn::Writer(tx, writer) => {
+                // What the commit tells, once it has happened: here, or
+                // when the group this transaction joins commits (sqlite.rs).
+                let moved = news.moved.clone();
+                let then = Box::new(move || announce(&signals, news, after_commit));
+                return match tx.commit(&writer, then, &moved) {
+                    sqlite::Committing::Done(done) => done,
+                    sqlite::Committing::InGroup(group) => writer.committed(group).await,
+                };
+            }
             Conn::Pooled(mut tx, backend, _turn) => {
                 if backend == Backend::Postgres {
                     // What the statements did not announce themselves.
@@ -133,19 +160,19 @@ impl Tx {
                 tx.commit().await?;
             }
         }
-        if news.changed_catalog {
-            signals.changed_catalog();
-        }
-        if news.appended > 0 {
-            advance(&signals.log_head, news.appended);
-        }
-        for (consumer, seq) in news.moved {
-            signals.saw_checkpoint(consumer, seq);
-        }
-        for then in after_commit {
-            then();
-        }
+        announce(&signals, news, after_commit);
         Ok(())
+    }
+
+    /// Where an earlier transaction whose commit is still to come moved
+    /// `consumer`'s checkpoint, as this transaction sees it: on a SQLite
+    /// file, a member before this one of the group it joined (sqlite.rs,
+    /// group commit). `None` otherwise.
+    pub fn pending_checkpoint(&self, consumer: &str) -> Option<i64> {
+        match &self.conn.0 {
+            Conn::Writer(tx, _) => tx.group_checkpoint(consumer),
+            Conn::Pooled(..) => None,
+        }
     }
 
     /// The events this transaction has appended so far, as the first and

@@ -39,7 +39,7 @@ use sqlx::{Any, Execute};
 use sqlx_core::any::{AnyColumn, AnyValue, AnyValueKind};
 use sqlx_core::ext::ustr::UStr;
 use std::borrow::Cow;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{Mutex, OwnedMutexGuard};
@@ -67,9 +67,24 @@ const LOG_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 /// How many prepared statements the writer keeps (each context's writes).
 const STATEMENT_CACHE: usize = 512;
 
+/// Most write transactions one commit of the writer connection holds
+/// ([`Group`]).
+const GROUP_MOST_MEMBERS: usize = 16;
+
+/// How long after its first member a group stops taking new ones, in
+/// microseconds: the first member's answer waits for the group's commit.
+const GROUP_MOST_AGE_US: u128 = 2_000;
+
+/// How long a member waits for its group's commit before it takes the
+/// turn to commit the group itself, in milliseconds: the one it handed
+/// the turn to may have given up waiting for it.
+const GROUP_WAIT_MS: u64 = 5;
+
 /// The writer connection of one SQLite file, and its turn.
 pub(crate) struct SqliteWriter {
-    conn: Arc<Mutex<rusqlite::Connection>>,
+    conn: Arc<Mutex<WriterConn>>,
+    /// How many callers wait for the turn (or are about to).
+    waiting: AtomicUsize,
     /// How long a writer waits for its turn, and for another process's
     /// write lock, before it fails (the pool's acquire timeout).
     timeout: Duration,
@@ -89,11 +104,96 @@ impl std::fmt::Debug for SqliteWriter {
     }
 }
 
+/// The writer connection, and the group of write transactions its open
+/// transaction holds.
+///
+/// Group commit (issue 13): a `BEGIN IMMEDIATE` and a `COMMIT` were 45 % of
+/// the time the writer's turn was held (BENCHMARKS.md, nineteenth part) —
+/// the commit writes every page the transaction changed to the
+/// write-ahead log, and the transactions of one lifecycle change the same
+/// pages (the log's last page, the event counter, the checkpoints, the
+/// newest orders). So a write transaction that ends while others wait for
+/// the turn does not commit: it ends its savepoint and hands the open
+/// transaction to the next in line, who joins it; the last member of the
+/// group (nobody waiting, [`GROUP_MOST_MEMBERS`] or [`GROUP_MOST_AGE_US`]
+/// reached) commits them all at once. Each member's commit answers only
+/// once that commit has: what it promises is unchanged, and a member that
+/// fails or rolls back undoes only its own work.
+pub(crate) struct WriterConn {
+    conn: rusqlite::Connection,
+    /// The group whose finished members the open transaction holds.
+    group: Option<Arc<Group>>,
+}
+
+impl std::ops::Deref for WriterConn {
+    type Target = rusqlite::Connection;
+    fn deref(&self) -> &rusqlite::Connection {
+        &self.conn
+    }
+}
+
+/// Write transactions committed together ([`WriterConn`]).
+pub(crate) struct Group {
+    started: Instant,
+    /// The members handed over so far.
+    members: std::sync::atomic::AtomicUsize,
+    /// What each handed-over member does once the group has committed, in
+    /// the order they joined (the news of their commits, in order).
+    then: std::sync::Mutex<Vec<AfterCommit>>,
+    /// Where the members' checkpoints stand in the open transaction.
+    checkpoints: std::sync::Mutex<Vec<(&'static str, i64)>>,
+    /// The commit's outcome once it has happened: the error's text.
+    done: tokio::sync::watch::Sender<Option<Result<(), String>>>,
+}
+
+/// Work a transaction does once its commit has happened.
+pub(crate) type AfterCommit = Box<dyn FnOnce() + Send>;
+
+impl Group {
+    fn new() -> Arc<Group> {
+        Arc::new(Group {
+            started: Instant::now(),
+            members: std::sync::atomic::AtomicUsize::new(0),
+            then: std::sync::Mutex::new(Vec::new()),
+            checkpoints: std::sync::Mutex::new(Vec::new()),
+            done: tokio::sync::watch::Sender::new(None),
+        })
+    }
+
+    /// Records the outcome of the group's commit, running the members'
+    /// work after it (in order) when it succeeded, then wakes them.
+    fn finish(&self, outcome: &Result<(), sqlx::Error>) {
+        let then = std::mem::take(&mut *self.then.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        match outcome {
+            Ok(()) => {
+                for work in then {
+                    work();
+                }
+                self.done.send_replace(Some(Ok(())));
+            }
+            Err(e) => {
+                self.done.send_replace(Some(Err(e.to_string())));
+            }
+        }
+    }
+}
+
+/// How a writer transaction's commit ended: committed here, or handed to
+/// the group that will commit it ([`WriterTx::commit`]).
+pub(crate) enum Committing {
+    Done(Result<(), sqlx::Error>),
+    InGroup(Arc<Group>),
+}
+
 /// One write transaction on the writer connection: it holds the turn, and
-/// dropping it without [`WriterTx::commit`] rolls back.
+/// dropping it without [`WriterTx::commit`] rolls back its own work.
 pub(crate) struct WriterTx {
-    conn: OwnedMutexGuard<rusqlite::Connection>,
+    conn: OwnedMutexGuard<WriterConn>,
+    writer: Arc<SqliteWriter>,
     open: bool,
+    /// Whether it joined a group's open transaction (inside its own
+    /// savepoint) rather than beginning one.
+    joined: bool,
     _timer: TurnTimer,
 }
 
@@ -127,6 +227,9 @@ pub struct WriterTurns {
     /// Their wall time from taking the turn to giving it back, summed, in
     /// microseconds (a turn's task may be descheduled while it holds it).
     pub held_us: u64,
+    /// Commits of the writer connection: a group of transactions committed
+    /// together is one, a single write is one.
+    pub commits: u64,
 }
 
 impl std::fmt::Debug for WriterTx {
@@ -150,7 +253,8 @@ impl SqliteWriter {
             None,
         )?;
         Ok(SqliteWriter {
-            conn: Arc::new(Mutex::new(conn)),
+            conn: Arc::new(Mutex::new(WriterConn { conn, group: None })),
+            waiting: AtomicUsize::new(0),
             timeout,
             checkpointer: Arc::new(std::sync::Mutex::new(checkpointer)),
             writes: AtomicU64::new(0),
@@ -174,14 +278,24 @@ impl SqliteWriter {
     /// Errors: `PoolTimedOut` after the timeout (another writer of this
     /// process holds the turn that long); `PoolClosed` once closed; the
     /// database's error when the leftover transaction cannot be rolled back.
-    async fn turn(&self) -> Result<(OwnedMutexGuard<rusqlite::Connection>, TurnTimer), sqlx::Error> {
+    async fn turn(&self) -> Result<(OwnedMutexGuard<WriterConn>, TurnTimer), sqlx::Error> {
         if self.closed.load(Ordering::Acquire) {
             return Err(sqlx::Error::PoolClosed);
         }
+        /// Counts a caller in line for as long as it is (cancelled too).
+        struct InLine<'a>(&'a AtomicUsize);
+        impl Drop for InLine<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        self.waiting.fetch_add(1, Ordering::AcqRel);
+        let in_line = InLine(&self.waiting);
         let conn = tokio::time::timeout(self.timeout, self.conn.clone().lock_owned())
             .await
             .map_err(|_| sqlx::Error::PoolTimedOut)?;
-        if !conn.is_autocommit() {
+        drop(in_line);
+        if conn.group.is_none() && !conn.is_autocommit() {
             tracing::warn!("the SQLite writer was left inside a transaction; rolling it back");
             conn.execute_batch("ROLLBACK").map_err(into_sqlx)?;
         }
@@ -197,6 +311,7 @@ impl SqliteWriter {
         WriterTurns {
             turns: self.turns.turns.load(Ordering::Relaxed),
             held_us: self.turns.held_us.load(Ordering::Relaxed),
+            commits: self.writes.load(Ordering::Relaxed),
         }
     }
 
@@ -206,16 +321,106 @@ impl SqliteWriter {
     ///
     /// Errors: `PoolTimedOut` when the turn, or the file's write lock held
     /// by another process, is not had within the timeout; a database error.
-    pub(crate) async fn begin(&self) -> Result<WriterTx, sqlx::Error> {
+    pub(crate) async fn begin(self: &Arc<Self>) -> Result<WriterTx, sqlx::Error> {
         let started = Instant::now();
         let (mut conn, timer) = self.turn().await?;
-        let held = &mut conn;
-        retry_busy(started, self.timeout, move || held.execute_batch("BEGIN IMMEDIATE")).await?;
+        let joined = conn.group.is_some();
+        if joined {
+            conn.execute_batch("SAVEPOINT group_member").map_err(into_sqlx)?;
+        } else {
+            let held = &mut conn;
+            retry_busy(started, self.timeout, move || held.execute_batch("BEGIN IMMEDIATE")).await?;
+        }
         Ok(WriterTx {
             conn,
+            writer: self.clone(),
             open: true,
+            joined,
             _timer: timer,
         })
+    }
+
+    /// Commits the open group's transaction, if any, on `conn` (whose turn
+    /// the caller holds), and tells its members.
+    fn commit_group(&self, conn: &mut WriterConn) -> Result<(), sqlx::Error> {
+        let Some(group) = conn.group.take() else {
+            return Ok(());
+        };
+        let done = conn.execute_batch("COMMIT").map_err(into_sqlx);
+        if done.is_err() && !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        if done.is_ok() {
+            self.wrote();
+        }
+        group.finish(&done);
+        done
+    }
+
+    /// Rolls the open group's transaction back after `error` left it in
+    /// doubt, and tells its members their commit failed.
+    fn abort_group(conn: &mut WriterConn, error: &sqlx::Error) {
+        if !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        if let Some(group) = conn.group.take() {
+            group.finish(&Err(sqlx::Error::Protocol(error.to_string())));
+        }
+    }
+
+    /// Waits until `group` has committed (the member's answer). When it
+    /// has not within [`GROUP_WAIT_MS`] (the one the turn went to gave up
+    /// waiting for it, and nobody else came), takes the turn and commits
+    /// it here.
+    ///
+    /// Errors: the group's commit failed (nothing of any member was
+    /// written); the turn could not be had within the timeout.
+    pub(crate) async fn committed(&self, group: Arc<Group>) -> Result<(), sqlx::Error> {
+        let mut done = group.done.subscribe();
+        loop {
+            let outcome = match tokio::time::timeout(
+                Duration::from_millis(GROUP_WAIT_MS),
+                done.wait_for(Option::is_some),
+            )
+            .await
+            {
+                Ok(Ok(outcome)) => outcome.clone(),
+                Ok(Err(_)) => return Err(sqlx::Error::WorkerCrashed),
+                Err(_) => None,
+            };
+            match outcome {
+                Some(Ok(())) => return Ok(()),
+                Some(Err(e)) => return Err(sqlx::Error::Protocol(format!("the group commit failed: {e}"))),
+                None => {
+                    let mut conn = tokio::time::timeout(self.timeout, self.conn.clone().lock_owned())
+                        .await
+                        .map_err(|_| sqlx::Error::PoolTimedOut)?;
+                    if conn.group.as_ref().is_some_and(|open| Arc::ptr_eq(open, &group)) {
+                        let timer = TurnTimer {
+                            stats: self.turns.clone(),
+                            since: Instant::now(),
+                        };
+                        let _ = self.commit_group(&mut conn);
+                        drop(timer);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Where earlier members of the open group moved `consumer`'s
+    /// checkpoint, as `conn`'s transaction sees it.
+    fn group_checkpoint(conn: &WriterConn, consumer: &str) -> Option<i64> {
+        let group = conn.group.as_ref()?;
+        let moved = group
+            .checkpoints
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        moved
+            .iter()
+            .rev()
+            .find(|(name, _)| *name == consumer)
+            .map(|(_, seq)| *seq)
     }
 
     /// Counts one committed write; every [`CHECKPOINT_EVERY`] of them the
@@ -250,6 +455,8 @@ impl SqliteWriter {
     ) -> Result<Ran, sqlx::Error> {
         let started = Instant::now();
         let (mut conn, timer) = self.turn().await?;
+        // A single write is its own transaction: the open group commits first.
+        self.commit_group(&mut conn)?;
         let held = &mut conn;
         let ran = retry_busy(started, self.timeout, move || run(held, sql, args.as_ref(), limit)).await?;
         drop(conn);
@@ -279,27 +486,87 @@ fn checkpoint(conn: &rusqlite::Connection) -> Result<(), rusqlite::Error> {
 }
 
 impl WriterTx {
-    /// Commits.
+    /// Commits, or joins this transaction's work to a group that others
+    /// waiting for the turn will commit ([`WriterConn`]). `then` runs once
+    /// the commit has happened: here, or by the group's last member, in
+    /// the members' order. `moved` are the checkpoints it moved, for the
+    /// members after it ([`WriterTx::group_checkpoint`]).
     ///
-    /// Errors: SQLite refused the commit (the transaction is rolled back).
-    pub(crate) fn commit(mut self, writer: &SqliteWriter) -> Result<(), sqlx::Error> {
+    /// Errors ([`Committing::Done`]): SQLite refused the commit or the end
+    /// of the savepoint (this transaction's work is rolled back).
+    pub(crate) fn commit(
+        mut self,
+        writer: &SqliteWriter,
+        then: AfterCommit,
+        moved: &[(&'static str, i64)],
+    ) -> Committing {
         self.open = false;
-        let done = self.conn.execute_batch("COMMIT").map_err(into_sqlx);
-        if done.is_err() && !self.conn.is_autocommit() {
-            let _ = self.conn.execute_batch("ROLLBACK");
+        let conn = &mut *self.conn;
+        if self.joined {
+            if let Err(e) = conn.execute_batch("RELEASE group_member") {
+                let e = into_sqlx(e);
+                SqliteWriter::abort_group(conn, &e);
+                return Committing::Done(Err(e));
+            }
         }
-        if done.is_ok() {
-            writer.wrote();
+        let group = conn.group.get_or_insert_with(Group::new).clone();
+        let members = group.members.fetch_add(1, Ordering::AcqRel) + 1;
+        group
+            .then
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(then);
+        let more = writer.waiting.load(Ordering::Acquire) > 0
+            && members < GROUP_MOST_MEMBERS
+            && group.started.elapsed().as_micros() < GROUP_MOST_AGE_US;
+        if more {
+            group
+                .checkpoints
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .extend_from_slice(moved);
+            return Committing::InGroup(group);
         }
-        done
+        Committing::Done(writer.commit_group(conn))
     }
 
-    /// Rolls back.
+    /// Rolls back this transaction's work.
     ///
     /// Errors: SQLite failed to roll back.
     pub(crate) fn rollback(mut self) -> Result<(), sqlx::Error> {
         self.open = false;
-        self.conn.execute_batch("ROLLBACK").map_err(into_sqlx)
+        self.undo()
+    }
+
+    /// Undoes this transaction's work: all of the open transaction when it
+    /// began it, its savepoint's when it joined a group — whose earlier
+    /// members then commit here unless someone waits to join them.
+    fn undo(&mut self) -> Result<(), sqlx::Error> {
+        if self.joined {
+            let undone = self
+                .conn
+                .execute_batch("ROLLBACK TO group_member; RELEASE group_member")
+                .map_err(into_sqlx);
+            match &undone {
+                // Its work may still be in the transaction: nobody's is kept.
+                Err(e) => SqliteWriter::abort_group(&mut self.conn, e),
+                Ok(()) if self.writer.waiting.load(Ordering::Acquire) == 0 => {
+                    let _ = self.writer.commit_group(&mut self.conn);
+                }
+                Ok(()) => {}
+            }
+            undone
+        } else if !self.conn.is_autocommit() {
+            self.conn.execute_batch("ROLLBACK").map_err(into_sqlx)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Where earlier members of the group this transaction joined moved
+    /// `consumer`'s checkpoint (uncommitted, as this transaction sees it).
+    pub(crate) fn group_checkpoint(&self, consumer: &str) -> Option<i64> {
+        SqliteWriter::group_checkpoint(&self.conn, consumer)
     }
 
     /// Runs one statement inside the transaction.
@@ -310,8 +577,8 @@ impl WriterTx {
 
 impl Drop for WriterTx {
     fn drop(&mut self) {
-        if self.open && !self.conn.is_autocommit() {
-            if let Err(e) = self.conn.execute_batch("ROLLBACK") {
+        if self.open {
+            if let Err(e) = self.undo() {
                 tracing::warn!(error = %e, "rolling back a dropped write transaction failed");
             }
         }

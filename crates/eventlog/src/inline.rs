@@ -169,12 +169,17 @@ impl db::BeforeCommit for Inline {
         let Some((first, _)) = tx.appended() else {
             return Ok(());
         };
-        // Caught up to just before this transaction's events, and run here.
-        // A consumer whose own batch this is stays with its runner.
+        // Caught up to just before this transaction's events, and run here
+        // (where it stands in memory, or where an earlier transaction of
+        // the group this one commits with moved it). A consumer whose own
+        // batch this is stays with its runner.
         let members: Vec<&Member> = self
             .members
             .iter()
-            .filter(|m| m.control.running_here() && m.control.known() == Some(first - 1))
+            .filter(|m| {
+                let stands = tx.pending_checkpoint(m.consumer.name()).or(m.control.known());
+                m.control.running_here() && stands == Some(first - 1)
+            })
             .filter(|m| !tx.moved_checkpoints().any(|name| name == m.consumer.name()))
             .collect();
         if members.is_empty() {

@@ -880,6 +880,53 @@ async fn a_caught_up_consumer_applies_a_commits_events_in_that_commit() {
     task.await.expect("runner");
 }
 
+/// On SQLite, transactions that wait for the writer's turn commit as one
+/// group (`db`'s group commit): each applies its events inline after the
+/// events of the members before it, which are not committed yet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_committed_as_a_group_apply_their_events_inline_one_after_another() {
+    let t = testkit::fresh_db().await;
+    if t.db.backend() != db::Backend::Sqlite {
+        return; // PostgreSQL's writers run side by side and commit on their own
+    }
+    create_applied_table(&t.db).await;
+    let (control, stop, task) = inline_recorder(&t.db, None).await;
+    let before = t.db.writer_turns();
+    let mut first = t.db.begin().await.expect("begin");
+    append(&mut first, &[event(1)]).await.expect("append");
+    let mut members = Vec::new();
+    for stream in 2..=4_i64 {
+        let db = t.db.clone();
+        members.push(tokio::spawn(async move {
+            let mut tx = db.begin().await.expect("begin");
+            let seqs = append(&mut tx, &[event(stream)]).await.expect("append");
+            tx.commit().await.expect("commit");
+            // No wait: the commit itself applied it.
+            let applied: Vec<i64> = sqlx::query_scalar("SELECT seq FROM test_applied ORDER BY seq")
+                .fetch_all(db.pool())
+                .await
+                .expect("read applied");
+            assert!(applied.contains(&seqs[0]), "{seqs:?} not applied in {applied:?}");
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    first.commit().await.expect("commit");
+    for m in members {
+        m.await.expect("member");
+    }
+    assert_eq!(applied_seqs(&t.db).await, vec![1, 2, 3, 4]);
+    assert_eq!(checkpoint(&t.db).await, 4);
+    assert_eq!(control.applied(), 4, "the runner knows");
+    if let (Some(before), Some(after)) = (before, t.db.writer_turns()) {
+        assert!(
+            after.commits - before.commits < 4,
+            "{before:?} → {after:?}: not committed as a group"
+        );
+    }
+    stop.send(true).expect("stop");
+    task.await.expect("runner");
+}
+
 #[tokio::test]
 async fn a_consumer_that_fails_inline_leaves_the_commit_whole_and_its_runner_applies_the_events() {
     let t = testkit::fresh_db().await;

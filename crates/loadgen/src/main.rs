@@ -206,10 +206,11 @@ fn now_ms() -> i64 {
 /// `/metrics`.
 const METRICS_TOKEN: &str = "loadgen-reads-its-own-metrics";
 
-/// The SQLite writer's turns so far and the microseconds they were held
-/// (`db_writer_turns_total`, `db_writer_held_microseconds_total`); `None`
+/// The SQLite writer's turns so far, the microseconds they were held and
+/// its commits (`db_writer_turns_total`, `db_writer_held_microseconds_total`,
+/// `db_writer_commits_total`, 0 where a server has none); `None`
 /// on PostgreSQL, or for a deployment whose metrics this run cannot read.
-async fn writer_turns(base: &str) -> Option<(f64, f64)> {
+async fn writer_turns(base: &str) -> Option<(f64, f64, f64)> {
     let text = reqwest::Client::new()
         .get(format!("{base}/metrics"))
         .bearer_auth(METRICS_TOKEN)
@@ -228,6 +229,7 @@ async fn writer_turns(base: &str) -> Option<(f64, f64)> {
     Some((
         value("db_writer_turns_total")?,
         value("db_writer_held_microseconds_total")?,
+        value("db_writer_commits_total").unwrap_or(0.0),
     ))
 }
 
@@ -489,7 +491,9 @@ async fn run(
     }
     let elapsed = start.elapsed();
     let turns = match (turns_before, writer_turns(&base).await) {
-        (Some((turns, held)), Some((turns_after, held_after))) => Some((turns_after - turns, held_after - held)),
+        (Some((turns, held, commits)), Some((turns_after, held_after, commits_after))) => {
+            Some((turns_after - turns, held_after - held, commits_after - commits))
+        }
         _ => None,
     };
     // Let the last events reach the subscribers, then stop reading.
@@ -517,10 +521,11 @@ async fn run(
         "completed lifecycles: {completed} ({:.1} orders/s)",
         completed as f64 / elapsed.as_secs_f64()
     );
-    if let Some((turns, held_us)) = turns.filter(|_| completed > 0) {
+    if let Some((turns, held_us, commits)) = turns.filter(|_| completed > 0) {
         println!(
-            "SQLite writer: {:.2} turns per lifecycle, {:.0} µs held per lifecycle, held {:.0} % of the run",
+            "SQLite writer: {:.2} turns and {:.2} commits per lifecycle, {:.0} µs held per lifecycle, held {:.0} % of the run",
             turns / completed as f64,
+            commits / completed as f64,
             held_us / completed as f64,
             held_us / 10_000.0 / elapsed.as_secs_f64()
         );
