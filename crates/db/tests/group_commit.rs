@@ -31,6 +31,17 @@ async fn notes(db: &Db) -> Vec<i64> {
         .expect("read")
 }
 
+/// Commits note `n` in a transaction of its own.
+async fn commit_note(db: &Db, n: i64) {
+    let mut tx = db.begin().await.expect("begin");
+    sqlx::query("INSERT INTO notes (n) VALUES ($1)")
+        .bind(n)
+        .execute(&mut *tx)
+        .await
+        .expect("insert");
+    tx.commit().await.expect("commit");
+}
+
 /// How a member's transaction ends.
 #[derive(Clone, Copy)]
 enum End {
@@ -120,12 +131,7 @@ async fn transactions_waiting_for_the_turn_commit_together_and_each_answers_once
     );
 
     // Alone, a transaction commits by itself.
-    let mut tx = t.db.begin().await.expect("begin");
-    sqlx::query("INSERT INTO notes (n) VALUES (8)")
-        .execute(&mut *tx)
-        .await
-        .expect("insert");
-    tx.commit().await.expect("commit");
+    commit_note(&t.db, 8).await;
     assert_eq!(t.db.writer_turns().expect("counted").commits, after.commits + 1);
     assert_eq!(notes(&t.db).await.last(), Some(&8));
 }
@@ -150,12 +156,7 @@ async fn a_member_that_rolls_back_fails_or_is_dropped_undoes_only_its_own_work()
     assert_eq!(notes(&t.db).await, vec![1, 2, 4, 7]);
 
     // The writer goes on as before.
-    let mut tx = t.db.begin().await.expect("begin");
-    sqlx::query("INSERT INTO notes (n) VALUES (9)")
-        .execute(&mut *tx)
-        .await
-        .expect("insert");
-    tx.commit().await.expect("commit");
+    commit_note(&t.db, 9).await;
     assert_eq!(notes(&t.db).await, vec![1, 2, 4, 7, 9]);
 }
 
@@ -201,12 +202,7 @@ async fn a_group_whose_commit_fails_fails_every_member_and_keeps_nothing() {
     assert!(bad.is_err());
     assert!(notes(&t.db).await.is_empty(), "nothing of the group was kept");
 
-    let mut tx = t.db.begin().await.expect("the writer goes on");
-    sqlx::query("INSERT INTO notes (n) VALUES (3)")
-        .execute(&mut *tx)
-        .await
-        .expect("insert");
-    tx.commit().await.expect("commit");
+    commit_note(&t.db, 3).await;
     assert_eq!(notes(&t.db).await, vec![3]);
 }
 
