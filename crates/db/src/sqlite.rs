@@ -373,9 +373,36 @@ impl SqliteWriter {
     /// waiting for it, and nobody else came), takes the turn and commits
     /// it here.
     ///
+    /// A member that stops waiting (its caller dropped the commit) leaves
+    /// a task behind that sees the group committed all the same: the work
+    /// of every member would otherwise wait for the next write.
+    ///
     /// Errors: the group's commit failed (nothing of any member was
     /// written); the turn could not be had within the timeout.
-    pub(crate) async fn committed(&self, group: Arc<Group>) -> Result<(), sqlx::Error> {
+    pub(crate) async fn committed(self: &Arc<Self>, group: Arc<Group>) -> Result<(), sqlx::Error> {
+        /// Hands the wait to a task of its own when dropped before the end.
+        struct Waiting(Option<(Arc<SqliteWriter>, Arc<Group>)>);
+        impl Drop for Waiting {
+            fn drop(&mut self) {
+                let Some((writer, group)) = self.0.take() else { return };
+                if group.done.borrow().is_some() {
+                    return;
+                }
+                if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                    runtime.spawn(async move {
+                        let _ = writer.wait_for_group(group).await;
+                    });
+                }
+            }
+        }
+        let mut waiting = Waiting(Some((self.clone(), group.clone())));
+        let outcome = self.wait_for_group(group).await;
+        waiting.0 = None;
+        outcome
+    }
+
+    /// [`SqliteWriter::committed`]'s wait.
+    async fn wait_for_group(&self, group: Arc<Group>) -> Result<(), sqlx::Error> {
         let mut done = group.done.subscribe();
         loop {
             let outcome = match tokio::time::timeout(

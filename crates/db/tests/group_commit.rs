@@ -249,3 +249,37 @@ async fn writers_giving_up_in_line_lose_no_commit_and_stall_no_group() {
     assert!(!kept.is_empty());
     assert_eq!(notes(&t.db).await, kept);
 }
+
+/// The worst case for a group: its only member stops waiting for the
+/// commit (its caller dropped it) and the writer it handed the turn to
+/// gives up before taking it. The group must still commit by itself, not
+/// wait for the next write. One thread, so nothing runs in between.
+#[tokio::test]
+async fn a_group_whose_members_all_stopped_waiting_still_commits() {
+    let Some(t) = notes_db().await else { return };
+    let mut first = t.db.begin().await.expect("begin");
+    sqlx::query("INSERT INTO notes (n) VALUES (1)")
+        .execute(&mut *first)
+        .await
+        .expect("insert 1");
+    let db = t.db.clone();
+    let in_line = tokio::spawn(async move { db.begin().await.map(drop) });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(!in_line.is_finished(), "the second writer waits in line");
+    {
+        let commit = first.commit();
+        tokio::pin!(commit);
+        assert!(
+            futures::poll!(&mut commit).is_pending(),
+            "handed to the writer in line, the commit waits for the group's"
+        );
+    }
+    in_line.abort();
+    let _ = in_line.await;
+    let started = std::time::Instant::now();
+    while notes(&t.db).await.is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(5), "the group was left open");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(notes(&t.db).await, vec![1]);
+}
