@@ -378,7 +378,7 @@ impl SqliteWriter {
     /// of every member would otherwise wait for the next write.
     ///
     /// Errors: the group's commit failed (nothing of any member was
-    /// written); the turn could not be had within the timeout.
+    /// written).
     pub(crate) async fn committed(self: &Arc<Self>, group: Arc<Group>) -> Result<(), sqlx::Error> {
         /// Hands the wait to a task of its own when dropped before the end.
         struct Waiting(Option<(Arc<SqliteWriter>, Arc<Group>)>);
@@ -419,9 +419,12 @@ impl SqliteWriter {
                 Some(Ok(())) => return Ok(()),
                 Some(Err(e)) => return Err(sqlx::Error::Protocol(format!("the group commit failed: {e}"))),
                 None => {
-                    let mut conn = tokio::time::timeout(self.timeout, self.conn.clone().lock_owned())
-                        .await
-                        .map_err(|_| sqlx::Error::PoolTimedOut)?;
+                    // Only the group's own outcome answers: a turn held
+                    // longer than the timeout (by the member after this
+                    // one) ends in that member's commit of the group.
+                    let Ok(mut conn) = tokio::time::timeout(self.timeout, self.conn.clone().lock_owned()).await else {
+                        continue;
+                    };
                     if conn.group.as_ref().is_some_and(|open| Arc::ptr_eq(open, &group)) {
                         let timer = TurnTimer {
                             stats: self.turns.clone(),

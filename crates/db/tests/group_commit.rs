@@ -283,3 +283,45 @@ async fn a_group_whose_members_all_stopped_waiting_still_commits() {
     }
     assert_eq!(notes(&t.db).await, vec![1]);
 }
+
+/// A member's commit answers with its group's outcome, even when the
+/// member after it holds the turn longer than the pool's timeout (here
+/// 100 ms): waiting for the turn to commit the group itself must not time
+/// out into an error for work that is then committed after all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_answers_its_groups_outcome_however_long_the_next_member_takes() {
+    if testkit::backend() != Backend::Sqlite {
+        return;
+    }
+    let (url, _dir) = testkit::fresh_url().await;
+    let options = db::DbOptions {
+        acquire_timeout_ms: 100,
+        ..db::DbOptions::default()
+    };
+    let db = Db::connect(&url, &options).await.expect("connect");
+    sqlx::query("CREATE TABLE notes (n BIGINT NOT NULL UNIQUE)")
+        .execute(db.writer())
+        .await
+        .expect("create");
+    let mut first = db.begin().await.expect("begin");
+    sqlx::query("INSERT INTO notes (n) VALUES (1)")
+        .execute(&mut *first)
+        .await
+        .expect("insert 1");
+    let slow = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            let mut tx = db.begin().await.expect("begin, in line");
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            sqlx::query("INSERT INTO notes (n) VALUES (2)")
+                .execute(&mut *tx)
+                .await
+                .expect("insert 2");
+            tx.commit().await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    first.commit().await.expect("the group's commit, not a timeout");
+    slow.await.expect("task").expect("the slow member commits");
+    assert_eq!(notes(&db).await, vec![1, 2]);
+}
