@@ -819,7 +819,7 @@ impl Db {
             Backend::Sqlite if !in_memory => {
                 let writer =
                     SqliteWriter::open(sqlite_path(&url), timeout).map_err(|e| DbError::Writer(e.to_string()))?;
-                (Writer(WriterKind::Sqlite(std::sync::Arc::new(writer))), None)
+                (Writer(WriterKind::Sqlite(writer)), None)
             }
             Backend::Sqlite => (
                 Writer(WriterKind::Pool(pool.clone())),

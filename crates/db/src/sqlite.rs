@@ -59,6 +59,13 @@ const RESTART_FRAMES: i64 = 4096;
 /// the file's write lock while it waits, so the writer waits as long.
 const CHECKPOINT_BUSY_MS: u64 = 20;
 
+/// How many times a `RESTART` that found readers still in the log doubles
+/// the next one's wait ([`CHECKPOINT_BUSY_MS`] up to 640 ms). Readers that
+/// each stay longer than 20 ms (a slow scan, or a starved CPU) otherwise
+/// kept every restart from happening and the log grew past 100 MiB in the
+/// 12,000 writes of the `writer` test (CI, December 2026).
+const MAX_BUSY_DOUBLINGS: u32 = 5;
+
 /// The size the writer cuts a longer write-ahead log back to when it starts
 /// it again, in bytes (`PRAGMA journal_size_limit`), so a burst does not
 /// keep its disk space for good.
@@ -89,11 +96,14 @@ pub(crate) struct SqliteWriter {
     /// write lock, before it fails (the pool's acquire timeout).
     timeout: Duration,
     /// The connection that runs the checkpoints, on a blocking thread.
-    checkpointer: Arc<std::sync::Mutex<rusqlite::Connection>>,
+    checkpointer: Arc<std::sync::Mutex<Checkpointer>>,
     writes: AtomicU64,
     turns: Arc<TurnStats>,
-    checkpointing: Arc<AtomicBool>,
+    /// Whether a checkpoint is under way (one at a time).
+    checkpointing: AtomicBool,
     closed: AtomicBool,
+    /// This writer, for the checkpoint task that takes its turn.
+    me: std::sync::Weak<SqliteWriter>,
 }
 
 impl std::fmt::Debug for SqliteWriter {
@@ -243,25 +253,24 @@ impl SqliteWriter {
     /// pool has created and migrated or will migrate; settings as
     /// [`open_connection`]), and a second connection for the checkpoints,
     /// which waits [`CHECKPOINT_BUSY_MS`] at most.
-    pub(crate) fn open(path: &str, timeout: Duration) -> Result<SqliteWriter, rusqlite::Error> {
+    pub(crate) fn open(path: &str, timeout: Duration) -> Result<Arc<SqliteWriter>, rusqlite::Error> {
         let conn = open_connection(path)?;
-        let checkpointer = open_connection(path)?;
-        run(
-            &checkpointer,
-            &format!("PRAGMA busy_timeout = {CHECKPOINT_BUSY_MS}"),
-            None,
-            None,
-        )?;
-        Ok(SqliteWriter {
+        let checkpointer = Checkpointer {
+            conn: open_connection(path)?,
+            missed: 0,
+            frames: 0,
+        };
+        Ok(Arc::new_cyclic(|me| SqliteWriter {
             conn: Arc::new(Mutex::new(WriterConn { conn, group: None })),
             waiting: AtomicUsize::new(0),
             timeout,
             checkpointer: Arc::new(std::sync::Mutex::new(checkpointer)),
             writes: AtomicU64::new(0),
             turns: Arc::new(TurnStats::default()),
-            checkpointing: Arc::new(AtomicBool::new(false)),
+            checkpointing: AtomicBool::new(false),
             closed: AtomicBool::new(false),
-        })
+            me: me.clone(),
+        }))
     }
 
     /// Refuses every later write ([`crate::Db::close`]); the connection
@@ -453,26 +462,73 @@ impl SqliteWriter {
             .map(|(_, seq)| *seq)
     }
 
-    /// Counts one committed write; every [`CHECKPOINT_EVERY`] of them the
-    /// checkpoint connection copies the write-ahead log back into the
-    /// database file on a blocking thread ([`checkpoint`]), so the log stays
-    /// short and the writer never syncs the file itself.
+    /// Counts one committed write; every [`CHECKPOINT_EVERY`] of them
+    /// starts a checkpoint ([`SqliteWriter::checkpoint`]) unless one is
+    /// under way, so the log stays short and the writer never syncs the
+    /// file itself.
     fn wrote(&self) {
         if self.writes.fetch_add(1, Ordering::Relaxed) % CHECKPOINT_EVERY != CHECKPOINT_EVERY - 1 {
             return;
         }
+        let Some(me) = self.me.upgrade() else {
+            return;
+        };
         if self.checkpointing.swap(true, Ordering::AcqRel) {
             return;
         }
-        let conn = self.checkpointer.clone();
-        let checkpointing = self.checkpointing.clone();
-        tokio::task::spawn_blocking(move || {
-            let conn = conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            if let Err(e) = checkpoint(&conn) {
-                tracing::debug!(error = %e, "a background checkpoint failed; the next one will retry");
-            }
-            checkpointing.store(false, Ordering::Release);
+        tokio::spawn(async move {
+            me.checkpoint().await;
+            me.checkpointing.store(false, Ordering::Release);
         });
+    }
+
+    /// Copies the write-ahead log back into the database file on the
+    /// checkpoint connection, on a blocking thread, without waiting for
+    /// anyone ([`Checkpointer::passive`]). When the log has grown to
+    /// [`RESTART_FRAMES`], takes the writer's turn (committing the open
+    /// group first) and starts the log again from its beginning
+    /// ([`Checkpointer::restart`]): with the turn held no write of this
+    /// process competes for the file's write lock, and the writers queue
+    /// for the turn meanwhile rather than retrying on timers. When the
+    /// checkpoints have fallen behind ([`Checkpointer::behind`]) the whole
+    /// copy is done holding the turn, so the writers wait for it rather
+    /// than outrun it. A checkpoint that fails is logged at debug level;
+    /// the next one tries again.
+    async fn checkpoint(&self) {
+        let checkpointer = self.checkpointer.clone();
+        let passive = tokio::task::spawn_blocking(move || {
+            let mut checkpointer = lock(&checkpointer);
+            if checkpointer.behind() {
+                return Ok(RESTART_FRAMES);
+            }
+            checkpointer.passive()
+        })
+        .await;
+        match passive {
+            Ok(Ok(frames)) if frames >= RESTART_FRAMES => {}
+            Ok(Ok(_)) | Err(_) => return,
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "a background checkpoint failed; the next one will retry");
+                return;
+            }
+        }
+        let Ok((mut conn, timer)) = self.turn().await else {
+            return;
+        };
+        if self.commit_group(&mut conn).is_err() {
+            return;
+        }
+        let checkpointer = self.checkpointer.clone();
+        let restart = tokio::task::spawn_blocking(move || {
+            let restarted = lock(&checkpointer).restart();
+            drop(conn);
+            drop(timer);
+            restarted
+        })
+        .await;
+        if let Ok(Err(e)) = restart {
+            tracing::debug!(error = %e, "a background checkpoint failed; the next one will retry");
+        }
     }
 
     /// Runs one statement on its own (autocommit) once it is this caller's
@@ -498,21 +554,69 @@ impl SqliteWriter {
     }
 }
 
-/// Copies the write-ahead log back into the database file without waiting
-/// for anyone (`PASSIVE`); when the log is [`RESTART_FRAMES`] or longer,
-/// copies the rest too and waits (at most [`CHECKPOINT_BUSY_MS`], the
-/// writer's transactions meanwhile retrying theirs) until every reader reads
-/// the database file alone (`RESTART`), so the next write starts the log
-/// again from its beginning. Blocks: run it on a blocking thread.
-///
-/// Errors: the database's. A checkpoint that found the log busy is not an
-/// error; the next one tries again.
-fn checkpoint(conn: &rusqlite::Connection) -> Result<(), rusqlite::Error> {
-    let frames: i64 = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get(1))?;
-    if frames >= RESTART_FRAMES {
-        conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()))?;
+/// The connection that copies the write-ahead log back into the database
+/// file, and how long its `RESTART`s have had to wait for the readers.
+struct Checkpointer {
+    conn: rusqlite::Connection,
+    /// How many times the next `RESTART`'s wait is doubled: one more for
+    /// each that gave up waiting for the readers, one fewer for each that
+    /// did not.
+    missed: u32,
+    /// The log's length at the last look, in frames.
+    frames: i64,
+}
+
+impl Checkpointer {
+    /// Copies the write-ahead log back into the database file as far as
+    /// no reader still needs it, without waiting (`PASSIVE`). Blocks.
+    ///
+    /// Returns the log's length in frames (pages of 4 KiB). Errors: the
+    /// database's.
+    fn passive(&mut self) -> Result<i64, rusqlite::Error> {
+        self.frames = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get(1))?;
+        Ok(self.frames)
     }
-    Ok(())
+
+    /// Whether the writes have outrun the checkpoints: the last `RESTART`
+    /// gave up, or the log was found twice [`RESTART_FRAMES`] long.
+    fn behind(&self) -> bool {
+        self.missed > 0 || self.frames >= 2 * RESTART_FRAMES
+    }
+
+    /// Copies the rest of the log back too and waits until every reader
+    /// reads the database file alone (`RESTART`), so the next write starts
+    /// the log again from its beginning. Run it holding the writer's turn.
+    /// It waits [`CHECKPOINT_BUSY_MS`], twice as long after each `RESTART`
+    /// that gave up ([`MAX_BUSY_DOUBLINGS`]) and half as long after each
+    /// that did not, so readers slower than the wait delay the restart
+    /// rather than prevent it. Blocks.
+    ///
+    /// Errors: the database's. Readers that outstay the wait are not an
+    /// error: the next checkpoint tries again, waiting longer.
+    fn restart(&mut self) -> Result<(), rusqlite::Error> {
+        let wait = CHECKPOINT_BUSY_MS << self.missed.min(MAX_BUSY_DOUBLINGS);
+        self.conn.busy_timeout(Duration::from_millis(wait))?;
+        let (busy, frames): (i64, i64) = self.conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })?;
+        if busy == 0 {
+            self.missed = self.missed.saturating_sub(1);
+            self.frames = 0;
+        } else {
+            self.frames = frames;
+            self.missed = self.missed.saturating_add(1);
+            tracing::debug!(wait_ms = wait, "readers kept the write-ahead log from restarting");
+        }
+        Ok(())
+    }
+}
+
+/// Locks the checkpoint connection; a checkpoint that panicked left it as
+/// usable as any other.
+fn lock(checkpointer: &std::sync::Mutex<Checkpointer>) -> std::sync::MutexGuard<'_, Checkpointer> {
+    checkpointer.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl WriterTx {
