@@ -396,15 +396,12 @@ pub async fn item_names(db: &Db, items: &[MenuItemId]) -> Result<HashMap<MenuIte
 /// short; the caller then rolls the transaction back. Items with unlimited
 /// stock only need to be on sale: they are read, not written, so their row
 /// is not locked until the checkout commits (on PostgreSQL every order of a
-/// popular item queued on it) and the cached menus stay (issue 13).
+/// popular item queued on it) and the cached menus stay (issue 13). An item
+/// its owner makes unlimited between the read and the decrement is sold,
+/// not refused (PostgreSQL: the decrement sees the owner's commit).
 pub async fn reserve_stock(tx: &mut Tx, lines: &[(MenuItemId, u8)]) -> Result<Result<(), MenuItemId>, sqlx::Error> {
     for (item, quantity) in lines {
-        let on_sale: Option<Option<i64>> =
-            sqlx::query_scalar("SELECT stock FROM menu_items WHERE id = $1 AND sold_out = 0 AND hidden = 0")
-                .bind(item.get())
-                .fetch_optional(&mut **tx)
-                .await?;
-        match on_sale {
+        match stock_on_sale(tx, *item).await? {
             None => return Ok(Err(*item)),
             Some(None) => {} // unlimited
             Some(Some(_)) => {
@@ -418,14 +415,24 @@ pub async fn reserve_stock(tx: &mut Tx, lines: &[(MenuItemId, u8)]) -> Result<Re
                 .bind(i64::from(*quantity))
                 .execute(&mut **tx)
                 .await?;
-                if reserved.rows_affected() == 0 {
+                if reserved.rows_affected() == 1 {
+                    tx.changed_catalog();
+                } else if stock_on_sale(tx, *item).await? != Some(None) {
                     return Ok(Err(*item));
                 }
-                tx.changed_catalog();
             }
         }
     }
     Ok(Ok(()))
+}
+
+/// An item's stock if it is on sale (`Some(None)`: unlimited), or `None`
+/// when it is sold out, hidden or gone.
+async fn stock_on_sale(tx: &mut Tx, item: MenuItemId) -> Result<Option<Option<i64>>, sqlx::Error> {
+    sqlx::query_scalar("SELECT stock FROM menu_items WHERE id = $1 AND sold_out = 0 AND hidden = 0")
+        .bind(item.get())
+        .fetch_optional(&mut **tx)
+        .await
 }
 
 /// Puts units back on the shelf inside `tx` (F8: a rejected or cancelled

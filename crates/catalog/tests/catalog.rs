@@ -341,3 +341,58 @@ async fn buying_an_unlimited_item_writes_nothing_of_the_menu_and_still_refuses_o
         assert_eq!(reserve_stock(&mut tx, &[(gone, 1)]).await.expect("reserve"), Err(gone));
     }
 }
+
+/// An item its owner makes unlimited while a checkout is taking its stock
+/// is sold, not refused as sold out. On PostgreSQL the checkout reads the
+/// old stock, its decrement waits for the owner's update and then finds no
+/// stock to take; it looks again. (SQLite's one writer runs the two one
+/// after the other.)
+#[tokio::test]
+async fn an_item_made_unlimited_while_a_checkout_takes_its_stock_is_still_sold() {
+    use catalog::reserve_stock;
+    let t = testkit::fresh_db().await;
+    if t.db.backend() != db::Backend::Postgres {
+        return;
+    }
+    let store = open_store(&t.db).await;
+    let mut tx = t.db.begin().await.expect("begin");
+    let kimbap = add_menu_item(&mut tx, store, 0, &item("식사", "김밥", Some(5), false))
+        .await
+        .expect("item");
+    tx.commit().await.expect("commit");
+
+    // The owner's change, not yet committed, holds the item's row.
+    let mut owner = t.db.pool().begin().await.expect("begin");
+    sqlx::query("UPDATE menu_items SET stock = NULL WHERE id = $1")
+        .bind(kimbap.get())
+        .execute(&mut *owner)
+        .await
+        .expect("make it unlimited");
+    let db = t.db.clone();
+    let checkout = tokio::spawn(async move {
+        let mut tx = db.begin().await.expect("begin");
+        let reserved = reserve_stock(&mut tx, &[(kimbap, 2)]).await.expect("reserve");
+        tx.commit().await.expect("commit");
+        reserved
+    });
+    // Once the checkout's decrement waits for the row, the owner commits.
+    let mut waited = 0;
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .fetch_one(t.db.pool())
+        .await
+        .expect("activity");
+        if waiting > 0 {
+            break;
+        }
+        waited += 1;
+        assert!(waited < 500, "the checkout never waited for the owner's change");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    owner.commit().await.expect("commit the owner's change");
+    assert_eq!(checkout.await.expect("checkout"), Ok(()), "sold, not refused");
+    let menu = store_menu(&t.db, store).await.expect("menu").expect("exists");
+    assert_eq!(menu.sections[0].items[0].stock, Stock::Unlimited);
+}
