@@ -579,10 +579,10 @@ impl Checkpointer {
         Ok(self.frames)
     }
 
-    /// Whether the writes have outrun the checkpoints: the last `RESTART`
-    /// gave up, or the log was found twice [`RESTART_FRAMES`] long.
+    /// Whether the writes have outrun the checkpoints: the log was last
+    /// found twice [`RESTART_FRAMES`] long or longer.
     fn behind(&self) -> bool {
-        self.missed > 0 || self.frames >= 2 * RESTART_FRAMES
+        self.frames >= 2 * RESTART_FRAMES
     }
 
     /// Copies the rest of the log back too and waits until every reader
