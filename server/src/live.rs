@@ -72,6 +72,13 @@ pub const RIDER_CAPACITY: usize = 256;
 /// instead of 64 took 1.5 KiB off each (issue 13's 16 KiB per idle socket,
 /// BENCHMARKS.md). One that falls further behind is closed and resumes.
 pub const CUSTOMER_CAPACITY: usize = 16;
+/// Most messages one connection writes at once: what waits in its receiver
+/// when it wakes is framed into the write buffer and sent with one write
+/// (a rider's board gets a burst per commit; issue 13, live push p99).
+pub const SEND_BATCH: usize = 32;
+/// Bytes of framed messages a connection buffers before it writes them out
+/// without waiting for the end of the batch.
+pub const WRITE_BUFFER_BYTES: usize = 16 * 1024;
 /// Close code for a client that fell behind; it should reconnect and resume.
 pub const CLOSE_TOO_SLOW: u16 = 4008;
 /// Close code for a socket whose session ended (logout, expiry, replaced).
@@ -589,7 +596,7 @@ pub async fn websocket(
         .max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_MESSAGE_BYTES)
         .read_buffer_size(READ_BUFFER_BYTES)
-        .write_buffer_size(0)
+        .write_buffer_size(WRITE_BUFFER_BYTES)
         .max_write_buffer_size(256 * 1024)
         .on_upgrade(move |socket| serve(socket, hub, viewer, session, resume.after))
 }
@@ -611,6 +618,22 @@ async fn session_expiry(hub: &Hub, id: &tower_sessions::session::Id) -> Option<I
             Some(Instant::now() + Duration::from_secs(60))
         }
     }
+}
+
+/// Frames `message` into the connection's write buffer, which writes it
+/// out once it holds [`WRITE_BUFFER_BYTES`]; [`flush`] writes the rest.
+async fn feed(socket: &mut WebSocket, message: Message) -> bool {
+    use futures::SinkExt;
+    matches!(
+        tokio::time::timeout(SEND_TIMEOUT, socket.feed(message)).await,
+        Ok(Ok(()))
+    )
+}
+
+/// Writes out what [`feed`] buffered.
+async fn flush(socket: &mut WebSocket) -> bool {
+    use futures::SinkExt;
+    matches!(tokio::time::timeout(SEND_TIMEOUT, socket.flush()).await, Ok(Ok(())))
 }
 
 async fn send(socket: &mut WebSocket, message: Message) -> bool {
@@ -673,6 +696,9 @@ async fn serve(
                         Forwarded::Closed => return,
                     }
                 }
+                if !flush(&mut socket).await {
+                    return;
+                }
             }
             Err(e) => {
                 tracing::warn!(error = %e, "cannot replay missed events");
@@ -689,12 +715,25 @@ async fn serve(
     loop {
         tokio::select! {
             received = live.receiver.recv() => match received {
-                Ok(message) => {
-                    if message.seq() <= sent {
-                        continue;
+                Ok(first) => {
+                    // This message and whatever else is waiting, written at once.
+                    let mut next = Some(first);
+                    let mut batched = 0;
+                    while let Some(message) = next.take() {
+                        if message.seq() > sent {
+                            sent = message.seq();
+                            match forward(&mut socket, &message, &viewer, &key).await {
+                                Forwarded::Sent => batched += 1,
+                                Forwarded::Skipped => {}
+                                Forwarded::Closed => return,
+                            }
+                        }
+                        if batched < SEND_BATCH {
+                            // Empty, lagged or closed: the next `recv` reports the last two.
+                            next = live.receiver.try_recv().ok();
+                        }
                     }
-                    sent = message.seq();
-                    if let Forwarded::Closed = forward(&mut socket, &message, &viewer, &key).await {
+                    if batched > 0 && !flush(&mut socket).await {
                         return;
                     }
                 }
@@ -752,8 +791,9 @@ enum Forwarded {
     Closed,
 }
 
-/// Sends `message` on the connection of `viewer` (whose session has key
-/// `key`) if they may see it; closes the connection when it ends the session.
+/// Frames `message` for the connection of `viewer` (whose session has key
+/// `key`) if they may see it, for the caller to [`flush`]; closes the
+/// connection (after what was framed before) when it ends the session.
 async fn forward(socket: &mut WebSocket, message: &HubMessage, viewer: &Viewer, key: &str) -> Forwarded {
     match message {
         HubMessage::SessionEnded { key: ended, .. } if ended == key => {
@@ -762,7 +802,7 @@ async fn forward(socket: &mut WebSocket, message: &HubMessage, viewer: &Viewer, 
         }
         HubMessage::SessionEnded { .. } => Forwarded::Skipped,
         HubMessage::Order(e) if e.parties.is_some_and(|p| may_see_event(&e.typed, &p, viewer)) => {
-            if send(socket, Message::Text(e.text.clone())).await {
+            if feed(socket, Message::Text(e.text.clone())).await {
                 Forwarded::Sent
             } else {
                 Forwarded::Closed

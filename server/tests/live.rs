@@ -121,6 +121,42 @@ async fn a_client_that_reconnects_gets_exactly_what_it_missed_in_order_then_live
     assert!(live[0].0 > missed.last().unwrap().0);
 }
 
+/// Events that reach a socket faster than it writes them are written
+/// several at once (`live::SEND_BATCH`, issue 13): a burst of events from
+/// two customers' checkouts, more than a batch in all, arrives whole, each
+/// event once, in the log's order.
+#[tokio::test]
+async fn a_burst_of_events_arrives_whole_once_each_and_in_order() {
+    let app = spawn_app().await;
+    let owner = person(&app, OWNER).await;
+    let mut socket = connect(&app, Some(&owner.cookie), None).await.expect("connect");
+    hello(&mut socket).await;
+    let first = person(&app, CUSTOMER).await;
+    let second = person(&app, OTHER_CUSTOMER).await;
+    let orders: usize = 12;
+    let place = |customer| {
+        let app = &app;
+        async move {
+            for _ in 0..orders {
+                place_order(app, customer).await;
+            }
+        }
+    };
+    futures::join!(place(&first), place(&second));
+    let seen = drain(&mut socket, Duration::from_millis(1500)).await;
+    // Two customers' orders, each placed and authorized.
+    let events = 2 * 2 * orders;
+    assert!(events > server::live::SEND_BATCH, "more than a batch in all");
+    assert_eq!(seen.len(), events, "{seen:?}");
+    assert!(
+        seen.windows(2).all(|w| w[0].0 < w[1].0),
+        "each once, in order: {seen:?}"
+    );
+    for kind in ["OrderPlaced", "PaymentAuthorized"] {
+        assert_eq!(seen.iter().filter(|(_, k)| k == kind).count(), 2 * orders, "{kind}");
+    }
+}
+
 #[tokio::test]
 async fn connections_are_closed_with_going_away_on_shutdown() {
     let app = spawn_app().await;
