@@ -251,8 +251,8 @@ impl std::fmt::Debug for WriterTx {
 impl SqliteWriter {
     /// Opens the writer connection on the SQLite file at `path` (which the
     /// pool has created and migrated or will migrate; settings as
-    /// [`open_connection`]), and a second connection for the checkpoints,
-    /// which waits [`CHECKPOINT_BUSY_MS`] at most.
+    /// [`open_connection`]), and a second connection for the checkpoints
+    /// ([`Checkpointer`]).
     pub(crate) fn open(path: &str, timeout: Duration) -> Result<Arc<SqliteWriter>, rusqlite::Error> {
         let conn = open_connection(path)?;
         let checkpointer = Checkpointer {
@@ -495,40 +495,40 @@ impl SqliteWriter {
     /// than outrun it. A checkpoint that fails is logged at debug level;
     /// the next one tries again.
     async fn checkpoint(&self) {
+        if let Err(e) = self.try_checkpoint().await {
+            tracing::debug!(error = %e, "a background checkpoint failed; the next one will retry");
+        }
+    }
+
+    /// [`SqliteWriter::checkpoint`], failing with the database's error. A
+    /// turn not had in time, a group that failed to commit or a blocking
+    /// task that panicked leave it to the next checkpoint.
+    async fn try_checkpoint(&self) -> Result<(), rusqlite::Error> {
         let checkpointer = self.checkpointer.clone();
-        let passive = tokio::task::spawn_blocking(move || {
+        let restart_due = tokio::task::spawn_blocking(move || {
             let mut checkpointer = lock(&checkpointer);
-            if checkpointer.behind() {
-                return Ok(RESTART_FRAMES);
-            }
-            checkpointer.passive()
+            Ok::<_, rusqlite::Error>(checkpointer.behind() || checkpointer.passive()? >= RESTART_FRAMES)
         })
-        .await;
-        match passive {
-            Ok(Ok(frames)) if frames >= RESTART_FRAMES => {}
-            Ok(Ok(_)) | Err(_) => return,
-            Ok(Err(e)) => {
-                tracing::debug!(error = %e, "a background checkpoint failed; the next one will retry");
-                return;
-            }
+        .await
+        .unwrap_or(Ok(false))?;
+        if !restart_due {
+            return Ok(());
         }
         let Ok((mut conn, timer)) = self.turn().await else {
-            return;
+            return Ok(());
         };
         if self.commit_group(&mut conn).is_err() {
-            return;
+            return Ok(());
         }
         let checkpointer = self.checkpointer.clone();
-        let restart = tokio::task::spawn_blocking(move || {
+        tokio::task::spawn_blocking(move || {
             let restarted = lock(&checkpointer).restart();
             drop(conn);
             drop(timer);
             restarted
         })
-        .await;
-        if let Ok(Err(e)) = restart {
-            tracing::debug!(error = %e, "a background checkpoint failed; the next one will retry");
-        }
+        .await
+        .unwrap_or(Ok(()))
     }
 
     /// Runs one statement on its own (autocommit) once it is this caller's
