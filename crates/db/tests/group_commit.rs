@@ -33,13 +33,20 @@ async fn notes(db: &Db) -> Vec<i64> {
 
 /// Commits note `n` in a transaction of its own.
 async fn commit_note(db: &Db, n: i64) {
+    let tx = hold_turn_with_note(db, n).await;
+    tx.commit().await.expect("commit");
+}
+
+/// Begins a transaction, taking the writer's turn, and inserts note `n`
+/// in it; the turn is held until the transaction ends.
+async fn hold_turn_with_note(db: &Db, n: i64) -> db::Tx {
     let mut tx = db.begin().await.expect("begin");
     sqlx::query("INSERT INTO notes (n) VALUES ($1)")
         .bind(n)
         .execute(&mut *tx)
         .await
         .expect("insert");
-    tx.commit().await.expect("commit");
+    tx
 }
 
 /// How a member's transaction ends.
@@ -91,11 +98,7 @@ fn member(db: &Db, n: i64, end: End) -> JoinHandle<Result<(), String>> {
 /// Holds the writer's turn while `ends` line up behind it (each its own
 /// task, numbered from 2), then commits note 1 and waits for them all.
 async fn line_up(db: &Db, ends: &[End]) -> (Result<(), sqlx::Error>, Vec<Result<(), String>>) {
-    let mut first = db.begin().await.expect("begin");
-    sqlx::query("INSERT INTO notes (n) VALUES (1)")
-        .execute(&mut *first)
-        .await
-        .expect("insert 1");
+    let first = hold_turn_with_note(db, 1).await;
     let members: Vec<_> = ends.iter().zip(2..).map(|(end, n)| member(db, n, *end)).collect();
     // They wait in line for the turn the first holds.
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -170,11 +173,7 @@ async fn a_group_whose_commit_fails_fails_every_member_and_keeps_nothing() {
         .execute(t.db.writer())
         .await
         .expect("create");
-    let mut first = t.db.begin().await.expect("begin");
-    sqlx::query("INSERT INTO notes (n) VALUES (1)")
-        .execute(&mut *first)
-        .await
-        .expect("insert 1");
+    let first = hold_turn_with_note(&t.db, 1).await;
     let good = member(&t.db, 2, End::Commit);
     let db = t.db.clone();
     let bad = tokio::spawn(async move {
@@ -257,11 +256,7 @@ async fn writers_giving_up_in_line_lose_no_commit_and_stall_no_group() {
 #[tokio::test]
 async fn a_group_whose_members_all_stopped_waiting_still_commits() {
     let Some(t) = notes_db().await else { return };
-    let mut first = t.db.begin().await.expect("begin");
-    sqlx::query("INSERT INTO notes (n) VALUES (1)")
-        .execute(&mut *first)
-        .await
-        .expect("insert 1");
+    let first = hold_turn_with_note(&t.db, 1).await;
     let db = t.db.clone();
     let in_line = tokio::spawn(async move { db.begin().await.map(drop) });
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -303,11 +298,7 @@ async fn a_member_answers_its_groups_outcome_however_long_the_next_member_takes(
         .execute(db.writer())
         .await
         .expect("create");
-    let mut first = db.begin().await.expect("begin");
-    sqlx::query("INSERT INTO notes (n) VALUES (1)")
-        .execute(&mut *first)
-        .await
-        .expect("insert 1");
+    let first = hold_turn_with_note(&db, 1).await;
     let slow = {
         let db = db.clone();
         tokio::spawn(async move {
