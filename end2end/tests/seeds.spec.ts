@@ -382,7 +382,10 @@ test("seed 001 — automechanicsmall: a repair accepted with an estimate, finish
   await expect(card(shop, "col-cooking", id).getByTestId("awaiting-approval")).toBeVisible();
   const question = customer.getByTestId("final-amount-question");
   await expect(question).toContainText(`₩${higher.toLocaleString("en-US")}`);
-  await expect(customer.getByTestId("order-headline")).toContainText("Being repaired");
+  // Still being repaired, but no longer "ready around" a time that has passed.
+  await expect(customer.getByTestId("order-headline")).toHaveText(
+    "Being repaired — waiting for your approval of the final amount",
+  );
   // 고객이 결제하고 접수상태를 변경한다 — the customer approves the higher amount
   await customer.getByTestId("approve-final").click();
   await expect(customer.getByTestId("order-headline")).toHaveText("Repaired");

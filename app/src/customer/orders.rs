@@ -291,6 +291,11 @@ fn OrderDetail(
             let locale = i18n.get_locale();
             let label = crate::words::status(locale, status, kind);
             match status {
+                // The shop finished above the hold and asks the customer
+                // (seed 001): the ready time has passed, the answer is theirs.
+                OrderStatus::Accepted if order.proposed_amount.is_some() => {
+                    td_string!(locale, orders.awaiting_approval, status = label).to_string()
+                }
                 OrderStatus::Accepted => match order.ready_by_ms {
                     Some(ms) => td_string!(
                         locale,
