@@ -397,14 +397,17 @@ impl KnownParties {
 }
 
 /// Reads the messages in `(after, upto]`, oldest first: order events with
-/// their parties, and the ends of sessions.
+/// their parties, and the ends of sessions; and how far the log was read,
+/// `upto` unless it ended sooner. It should not: `upto` comes from the read
+/// models, which include only committed events. A caller that met a
+/// shorter log reads the rest later rather than skip it.
 async fn events_between(
     db: &Db,
     tail: &eventlog::Tail,
     known: &mut KnownParties,
     after: i64,
     upto: i64,
-) -> Result<Vec<HubMessage>, eventlog::StorageError> {
+) -> Result<(Vec<HubMessage>, i64), eventlog::StorageError> {
     let mut out = Vec::new();
     let mut from = after;
     // The read models include `upto`, so the log reaches it: the tail must
@@ -461,7 +464,7 @@ async fn events_between(
         }
         from = last;
     }
-    Ok(out)
+    Ok((out, from.min(upto)))
 }
 
 impl Hub {
@@ -506,21 +509,28 @@ impl Hub {
                 let upto = projected(&db, &controls).await;
                 if upto > at {
                     match events_between(&db, &tail, &mut known, at, upto).await {
-                        Ok(messages) => {
+                        Ok((messages, reached)) => {
                             let audiences = lock(&audiences);
                             for message in messages {
                                 audiences.send(&Arc::new(message));
                             }
-                            at = upto;
+                            at = reached;
                             // Under the lock that subscribing takes: a
                             // connection that joins after this send reads a
                             // position covering every message it missed.
                             let _ = position_tx.send(at);
                             drop(audiences);
+                            if reached == upto {
+                                continue;
+                            }
+                            tracing::warn!(
+                                reached,
+                                upto,
+                                "the read models are ahead of the log as read; reading again shortly"
+                            );
                         }
                         Err(e) => tracing::warn!(error = %e, "live hub cannot read the log; retrying"),
                     }
-                    continue;
                 }
                 let ahead = |known: &db::Checkpoints| {
                     READ_MODELS
@@ -689,7 +699,7 @@ async fn serve(
     let mut sent = after.unwrap_or(head);
     if let Some(after) = after.filter(|a| *a < head) {
         match events_between(&hub.db, &hub.tail, &mut KnownParties::default(), after.max(0), head).await {
-            Ok(messages) => {
+            Ok((messages, reached)) => {
                 for message in messages {
                     match forward(&mut socket, &message, &viewer, &key).await {
                         Forwarded::Sent | Forwarded::Skipped => sent = message.seq(),
@@ -697,6 +707,11 @@ async fn serve(
                     }
                 }
                 if !flush(&mut socket).await {
+                    return;
+                }
+                if reached < head {
+                    // The rest may never come live: the client resumes after what it got.
+                    close(&mut socket, 1011, "try again").await;
                     return;
                 }
             }

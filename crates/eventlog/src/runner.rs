@@ -606,7 +606,13 @@ impl ConsumerRunner {
                 }
                 let events = read_after_in(&mut tx, last_seq, self.config.batch_size).await?;
                 if events.is_empty() {
-                    drop(tx);
+                    // On SQLite this transaction may have joined a group
+                    // whose earlier members moved the checkpoint (inline)
+                    // and have not committed yet: `last_seq` is known only
+                    // once they have. Told earlier, the live hub took those
+                    // events as projected before the log held them, and
+                    // skipped them (SQLite crashtest, December 2026).
+                    tx.commit().await?;
                     self.set_known(last_seq);
                     return Ok(StepOutcome::Applied(0));
                 }

@@ -1007,3 +1007,75 @@ async fn commits_racing_their_runner_apply_every_event_exactly_once() {
     stop.send(true).expect("stop");
     task.await.expect("runner");
 }
+
+/// On SQLite a runner's batch may join a group whose earlier member moved
+/// the checkpoint inline and has not committed yet. A runner that found
+/// nothing after that checkpoint told it at once, so the live hub took
+/// events not yet in the log as projected, read the log, found nothing
+/// and skipped them for good (a screen missed an event; found by the
+/// SQLite crashtest, December 2026). It must tell it only once the group
+/// has committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_runner_tells_a_checkpoint_read_in_a_group_only_once_the_group_has_committed() {
+    let t = testkit::fresh_db().await;
+    if t.db.backend() != db::Backend::Sqlite {
+        return; // PostgreSQL's writers commit on their own, never as a group
+    }
+    create_applied_table(&t.db).await;
+    let (control, stop, task) = inline_recorder(&t.db, None).await;
+    // A second runner of the same consumer and instance (the lease is
+    // theirs): it knows nothing yet, so its step reads the checkpoint in
+    // its transaction.
+    let second = Arc::new(runner(&t.db, "a", 60_000, None));
+    let second_control = second.control();
+    // Its lease is fresh: the step takes no turn of its own to renew it.
+    assert!(second.acquire_lease().await.expect("lease"));
+
+    // 1. Holds the turn with an event the inline consumer applies as it commits.
+    let mut first = t.db.begin().await.expect("begin");
+    append(&mut first, &[event(1)]).await.expect("append");
+    // 2. The second runner's step waits in line, and a third transaction behind it.
+    let step = tokio::spawn({
+        let second = second.clone();
+        async move { second.step().await.map_err(|e| e.to_string()) }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let third = tokio::spawn({
+        let db = t.db.clone();
+        async move { db.begin().await.expect("begin") }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // 3. The first hands its work (checkpoint moved to 1) to the group and
+    //    waits for its commit; the step joins the group, then the third
+    //    takes the turn and keeps the group open.
+    let first_commit = tokio::spawn(first.commit());
+    let third = tokio::time::timeout(Duration::from_secs(5), third)
+        .await
+        .expect("the third gets the turn")
+        .expect("task");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        read_after(&t.db, 0, 10).await.expect("read").len(),
+        0,
+        "nothing committed yet"
+    );
+    assert!(
+        second_control.applied() < 1,
+        "the second runner tells checkpoint {} while the log holds nothing",
+        second_control.applied()
+    );
+    assert_eq!(control.applied(), 0, "the inline consumer waits for the commit too");
+
+    // 4. The group commits: everyone tells the checkpoint.
+    third.commit().await.expect("commit the group");
+    first_commit.await.expect("task").expect("the first commits");
+    let stepped = tokio::time::timeout(Duration::from_secs(5), step)
+        .await
+        .expect("the step ends")
+        .expect("task");
+    assert_eq!(stepped, Ok(StepOutcome::Applied(0)));
+    assert_eq!(second_control.applied(), 1, "told once committed");
+    assert_eq!(applied_seqs(&t.db).await, vec![1]);
+    stop.send(true).expect("stop");
+    task.await.expect("runner");
+}
