@@ -234,6 +234,23 @@ struct Screen {
     latencies: Vec<i64>,
     /// Connections opened (1 + reconnections).
     connections: u32,
+    /// Each connection, in order: what it asked for and what it got (told
+    /// when a screen misses an event, to show where).
+    visits: Vec<Visit>,
+}
+
+/// One connection of a [`Screen`].
+struct Visit {
+    /// When it was opened, in unix milliseconds.
+    opened_ms: i64,
+    /// The `after` it resumed from.
+    after: Option<i64>,
+    /// The head its hello announced.
+    head: Option<i64>,
+    /// The first and last sequence numbers it received, and how many.
+    first: Option<i64>,
+    last: Option<i64>,
+    events: usize,
 }
 
 /// Follows one customer's orders over `/ws`: first on `first` (a replica
@@ -263,6 +280,14 @@ async fn watch(first: String, base: String, cookie: String, until: Arc<Mutex<boo
             continue;
         };
         screen.connections += 1;
+        screen.visits.push(Visit {
+            opened_ms: connected_ms,
+            after: last_seq,
+            head: None,
+            first: None,
+            last: None,
+            events: 0,
+        });
         loop {
             let next = tokio::time::timeout(Duration::from_millis(500), socket.next()).await;
             match next {
@@ -270,13 +295,23 @@ async fn watch(first: String, base: String, cookie: String, until: Arc<Mutex<boo
                     let Ok(m) = serde_json::from_str::<serde_json::Value>(&text) else {
                         continue;
                     };
-                    if m["type"] == "hello" && last_seq.is_none() {
-                        last_seq = m["head"].as_i64();
+                    if m["type"] == "hello" {
+                        if let Some(visit) = screen.visits.last_mut() {
+                            visit.head = m["head"].as_i64();
+                        }
+                        if last_seq.is_none() {
+                            last_seq = m["head"].as_i64();
+                        }
                     }
                     if m["type"] == "event" {
                         last_seq = m["seq"].as_i64().or(last_seq);
                         if let Some(seq) = m["seq"].as_i64() {
                             screen.seen.insert(seq);
+                            if let Some(visit) = screen.visits.last_mut() {
+                                visit.first = visit.first.or(Some(seq));
+                                visit.last = Some(seq);
+                                visit.events += 1;
+                            }
                         }
                         if let Some(at_ms) = m["at_ms"].as_i64().filter(|at| *at >= connected_ms) {
                             screen.latencies.push(now_ms() - at_ms);
@@ -606,8 +641,20 @@ async fn lease_holder(db: &db::Db) -> Option<usize> {
     owner?.strip_prefix("replica-")?.parse::<usize>().ok()?.checked_sub(1)
 }
 
+/// Runs [`run`]; a failure ends with one line that says why (CI shows the
+/// end of the output, which a backtrace used to fill).
 #[tokio::main]
-async fn main() -> Result<()> {
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("crashtest failed: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<()> {
     if std::env::var("CRASHTEST_CHILD").is_ok() {
         return child().await;
     }
@@ -860,7 +907,24 @@ async fn main() -> Result<()> {
     for (w, cookie) in watchers.into_iter().zip(&cookies) {
         let screen = w.await?;
         let should_have = replayed(&base, cookie, start_head).await?;
-        missed += should_have.difference(&screen.seen).count();
+        let lost: Vec<i64> = should_have.difference(&screen.seen).copied().collect();
+        if !lost.is_empty() {
+            let events: Vec<(i64, Option<i64>, String, i64)> = sqlx::query_as(
+                "SELECT seq, correlation_id, kind, recorded_at FROM events WHERE seq >= $1 AND seq <= $2 ORDER BY seq",
+            )
+            .bind(lost[0])
+            .bind(lost[lost.len() - 1])
+            .fetch_all(db.pool())
+            .await?;
+            eprintln!("a screen missed events {lost:?}: {events:?}");
+            for v in &screen.visits {
+                eprintln!(
+                    "  connection opened at {} ms, after {:?}, hello head {:?}: {} events, {:?} to {:?}",
+                    v.opened_ms, v.after, v.head, v.events, v.first, v.last
+                );
+            }
+        }
+        missed += lost.len();
         screens.extend(screen.statuses);
         latencies.extend(screen.latencies);
         connections += screen.connections;
@@ -1070,7 +1134,7 @@ async fn main() -> Result<()> {
         for b in &broken {
             eprintln!("BROKEN: {b}");
         }
-        bail!("{} broken promises", broken.len())
+        bail!("{} broken promises: {}", broken.len(), broken.join("; "))
     }
 }
 
