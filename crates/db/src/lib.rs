@@ -303,13 +303,20 @@ impl Tx {
         self.news.announced_moved.push((consumer, seq));
     }
 
-    /// Rolls back, then gives the writer turn to the next in line.
+    /// Rolls back, then gives the writer turn to the next in line. On a
+    /// SQLite file, a transaction that joined a group of transactions
+    /// committing together (sqlite.rs) read their work too, so it answers
+    /// only once that group has committed: a caller that decides on what
+    /// it read never decides on work that is then lost.
     ///
     /// Errors: the database failed to roll back (it will when the
-    /// connection is next used or closed).
+    /// connection is next used or closed), or the group's commit failed.
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
         match self.conn.0 {
-            Conn::Writer(tx, _) => tx.rollback(),
+            Conn::Writer(tx, writer) => match tx.rollback()? {
+                Some(group) => writer.committed(group).await,
+                None => Ok(()),
+            },
             Conn::Pooled(tx, ..) => tx.rollback().await,
         }
     }

@@ -664,12 +664,18 @@ impl WriterTx {
         Committing::Done(writer.commit_group(conn))
     }
 
-    /// Rolls back this transaction's work.
+    /// Rolls back this transaction's work. When it had joined a group, it
+    /// returns that group: what it read included the earlier members'
+    /// work, which is real only once the group has committed, so the
+    /// caller waits for that ([`SqliteWriter::committed`]) before it
+    /// answers on what it read.
     ///
     /// Errors: SQLite failed to roll back.
-    pub(crate) fn rollback(mut self) -> Result<(), sqlx::Error> {
+    pub(crate) fn rollback(mut self) -> Result<Option<Arc<Group>>, sqlx::Error> {
         self.open = false;
-        self.undo()
+        let group = if self.joined { self.conn.group.clone() } else { None };
+        self.undo()?;
+        Ok(group)
     }
 
     /// Undoes this transaction's work: all of the open transaction when it

@@ -316,3 +316,69 @@ async fn a_member_answers_its_groups_outcome_however_long_the_next_member_takes(
     slow.await.expect("task").expect("the slow member commits");
     assert_eq!(notes(&db).await, vec![1, 2]);
 }
+
+/// A member that reads inside the group and rolls back (a command that
+/// decides it has nothing to do) read the earlier members' work, which is
+/// real only once the group commits: its rollback answers with the
+/// group's outcome, so a decision is never made on work that is then lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_that_read_the_groups_work_and_rolled_back_answers_once_the_group_has_committed() {
+    let Some(t) = notes_db().await else { return };
+    sqlx::query("CREATE TABLE orphans (parent BIGINT NOT NULL REFERENCES notes (n) DEFERRABLE INITIALLY DEFERRED)")
+        .execute(t.db.writer())
+        .await
+        .expect("create");
+    // Each round: the first holds the turn with note `n`; a reader lines
+    // up behind it, then a last member that commits the group — with an
+    // orphan that fails the group's commit in the second round.
+    for (n, group_fails) in [(1_i64, false), (2, true)] {
+        let first = hold_turn_with_note(&t.db, n).await;
+        let db = t.db.clone();
+        let reader = tokio::spawn(async move {
+            let mut tx = db.begin().await.expect("begin");
+            let seen: Vec<i64> = sqlx::query_scalar("SELECT n FROM notes ORDER BY n")
+                .fetch_all(&mut *tx)
+                .await
+                .expect("read");
+            (seen, tx.rollback().await.map_err(|e| e.to_string()))
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let db = t.db.clone();
+        let last = tokio::spawn(async move {
+            let mut tx = db.begin().await.expect("begin");
+            // Keeps the group open while the reader's rollback answers.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if group_fails {
+                sqlx::query("INSERT INTO orphans (parent) VALUES (404)")
+                    .execute(&mut *tx)
+                    .await
+                    .expect("checked only at the commit");
+            }
+            tx.commit().await
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let first = tokio::spawn(first.commit());
+        let (seen, rolled_back) = tokio::time::timeout(Duration::from_secs(10), reader)
+            .await
+            .expect("the reader answers")
+            .expect("task");
+        assert!(
+            seen.contains(&n),
+            "round {n}: the reader saw the first's note in {seen:?}"
+        );
+        let last = last.await.expect("task");
+        let first = first.await.expect("task");
+        if group_fails {
+            assert!(first.is_err() && last.is_err(), "round {n}: the group failed");
+            assert!(
+                rolled_back.is_err(),
+                "round {n}: the reader's rollback answered Ok on a note that was never written"
+            );
+        } else {
+            first.expect("the first commits");
+            last.expect("the last commits");
+            rolled_back.expect("the reader's rollback answers once the group committed");
+        }
+    }
+    assert_eq!(notes(&t.db).await, vec![1], "the failed round kept nothing");
+}
