@@ -163,25 +163,38 @@ async fn a_member_that_rolls_back_fails_or_is_dropped_undoes_only_its_own_work()
     assert_eq!(notes(&t.db).await, vec![1, 2, 4, 7, 9]);
 }
 
+/// A table whose rows must name a note, checked only at the commit: no
+/// table of the app defers a constraint to the commit, so in practice a
+/// commit fails only when the disk does; an orphan makes one fail here on
+/// purpose ([`insert_orphan`]).
+async fn create_orphans(db: &Db) {
+    sqlx::query("CREATE TABLE orphans (parent BIGINT NOT NULL REFERENCES notes (n) DEFERRABLE INITIALLY DEFERRED)")
+        .execute(db.writer())
+        .await
+        .expect("create");
+}
+
+/// Inserts a row naming no note: the transaction's commit will fail.
+async fn insert_orphan(tx: &mut db::Tx) {
+    sqlx::query("INSERT INTO orphans (parent) VALUES (404)")
+        .execute(&mut **tx)
+        .await
+        .expect("checked only at the commit");
+}
+
 /// No table of the app defers a constraint to the commit, so in practice a
 /// commit fails only when the disk does; a deferred foreign key makes one
 /// fail here on purpose.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_group_whose_commit_fails_fails_every_member_and_keeps_nothing() {
     let Some(t) = notes_db().await else { return };
-    sqlx::query("CREATE TABLE orphans (parent BIGINT NOT NULL REFERENCES notes (n) DEFERRABLE INITIALLY DEFERRED)")
-        .execute(t.db.writer())
-        .await
-        .expect("create");
+    create_orphans(&t.db).await;
     let first = hold_turn_with_note(&t.db, 1).await;
     let good = member(&t.db, 2, End::Commit);
     let db = t.db.clone();
     let bad = tokio::spawn(async move {
         let mut tx = db.begin().await.expect("begin");
-        sqlx::query("INSERT INTO orphans (parent) VALUES (404)")
-            .execute(&mut *tx)
-            .await
-            .expect("checked only at the commit");
+        insert_orphan(&mut tx).await;
         tx.commit().await
     });
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -324,10 +337,7 @@ async fn a_member_answers_its_groups_outcome_however_long_the_next_member_takes(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_that_read_the_groups_work_and_rolled_back_answers_once_the_group_has_committed() {
     let Some(t) = notes_db().await else { return };
-    sqlx::query("CREATE TABLE orphans (parent BIGINT NOT NULL REFERENCES notes (n) DEFERRABLE INITIALLY DEFERRED)")
-        .execute(t.db.writer())
-        .await
-        .expect("create");
+    create_orphans(&t.db).await;
     // Each round: the first holds the turn with note `n`; a reader lines
     // up behind it, then a last member that commits the group — with an
     // orphan that fails the group's commit in the second round.
@@ -349,10 +359,7 @@ async fn a_member_that_read_the_groups_work_and_rolled_back_answers_once_the_gro
             // Keeps the group open while the reader's rollback answers.
             tokio::time::sleep(Duration::from_millis(200)).await;
             if group_fails {
-                sqlx::query("INSERT INTO orphans (parent) VALUES (404)")
-                    .execute(&mut *tx)
-                    .await
-                    .expect("checked only at the commit");
+                insert_orphan(&mut tx).await;
             }
             tx.commit().await
         });
