@@ -85,6 +85,8 @@ pub fn router(state: AppState) -> Router {
         .nest_service("/pkg", bundle_files(&options))
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        // A page is rendered to its end, even for a client that went away.
+        .layer(axum::middleware::from_fn(render_to_the_end))
         // The store list and menus of visitors without a session, from memory.
         .layer(axum::middleware::from_fn_with_state(pages, page_cache::serve))
         .layer(axum::middleware::from_fn(server_fn_error_status))
@@ -109,6 +111,45 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
+}
+
+/// Renders a page to its end in a task of its own, even when its client
+/// goes away meanwhile (a page load aborted: a tap on another link, a
+/// closed tab, a client that hangs up). Dropped halfway, a render's
+/// reactive owner was disposed while a `<Suspense>` of it still waited for
+/// its data in a task of its own; building its view then panicked,
+/// looking for a context or a signal that was gone ("I18n context is
+/// missing" in `StoreCard`, `form_error`; "already been disposed" in
+/// reactive_graph), about once in a thousand aborted loads (leptos#4698
+/// describes the same). A page render is short and awaited whole
+/// (`SsrMode::Async`, [`RESPONSE_TIMEOUT`]), so finishing one costs little.
+///
+/// Only `GET`s of pages take a task of their own: the live socket, the
+/// built files, the probes and every server function run as before. The
+/// task ends the render after [`RESPONSE_TIMEOUT`] as the response timeout
+/// did (503); a render that panics is answered 500.
+async fn render_to_the_end(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let path = request.uri().path();
+    let page = request.method() == axum::http::Method::GET
+        && !path.starts_with("/api/")
+        && !path.starts_with("/pkg/")
+        && !matches!(
+            path,
+            "/ws" | "/healthz" | "/readyz" | "/metrics" | "/manifest.webmanifest"
+        );
+    if !page {
+        return next.run(request).await;
+    }
+    // Bounded here too: a render that stalls is still dropped in the end
+    // (the response timeout outside no longer reaches into this task).
+    let render = tokio::spawn(tokio::time::timeout(RESPONSE_TIMEOUT, next.run(request)));
+    let status = match render.await {
+        Ok(Ok(response)) => return response,
+        Ok(Err(_)) => axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        // The render panicked: a bug of ours.
+        Err(_) => axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    axum::response::IntoResponse::into_response(status)
 }
 
 /// A server function posted by a plain HTML form (a browser without its
