@@ -120,9 +120,10 @@ pub fn router(state: AppState) -> Router {
 /// its data in a task of its own; building its view then panicked,
 /// looking for a context or a signal that was gone ("I18n context is
 /// missing" in `StoreCard`, `form_error`; "already been disposed" in
-/// reactive_graph), about once in a thousand aborted loads (leptos#4698
-/// describes the same). A page render is short and awaited whole
-/// (`SsrMode::Async`, [`RESPONSE_TIMEOUT`]), so finishing one costs little.
+/// reactive_graph), three or four times in a thousand aborted loads of a
+/// release build (RELIABILITY.md; leptos#4698 describes the same). A page
+/// render is short and awaited whole (`SsrMode::Async`,
+/// [`RESPONSE_TIMEOUT`]), so finishing one costs little.
 ///
 /// Only `GET`s of pages take a task of their own: the live socket, the
 /// built files, the probes and every server function run as before. The
