@@ -1080,6 +1080,40 @@ async fn item_6_a_socket_closes_when_its_session_expires() {
     assert_eq!(close_code(&mut socket, Duration::from_secs(10)).await, Some(4001));
 }
 
+/// Item 6: a socket waits for its session's expiry, and a session in use
+/// moves that expiry on; the socket must then wait for the new one, not
+/// close at the first (or never close at all).
+#[tokio::test]
+async fn item_6_a_socket_lives_while_its_session_is_in_use_and_closes_after() {
+    let app = spawn_app_changed(|s| s.session_idle_timeout_ms = 2_000).await;
+    let customer = person(&app, CUSTOMER).await;
+    let mut socket = connect(&app, Some(&customer.cookie), None).await.unwrap();
+    hello(&mut socket).await;
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_millis(5_000) {
+        let out = app.call_as(&customer.http, "current_user", &[], &[]).await;
+        assert_eq!(out.body["email"], CUSTOMER, "the session in use ended");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    // Past two and a half idle periods, the socket is still open and live.
+    let order = place_order(&app, &customer).await;
+    let heard = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(Ok(message)) = socket.next().await {
+            if let Message::Text(text) = message {
+                if text.contains(&format!("\"order_id\":{order}")) {
+                    return true;
+                }
+            }
+        }
+        false
+    })
+    .await
+    .unwrap_or(false);
+    assert!(heard, "the socket of a session in use closed");
+    // Left unused, the session ends and so does its socket.
+    assert_eq!(close_code(&mut socket, Duration::from_secs(10)).await, Some(4001));
+}
+
 /// Item 8: a rider saw an open job of another vehicle type through the
 /// order and got a 409 naming its vehicle on claiming it.
 #[tokio::test]

@@ -10,9 +10,11 @@
 //! step's latency is what a user waits for.
 //!
 //! With `subscribers` > 0 it also holds that many WebSockets open on `/ws`
-//! and reports commit-to-receipt latency, the connections held, and the
+//! and reports commit-to-receipt latency, the connections held, the
 //! server's memory per idle connection (RSS growth of the server process,
-//! restarted after the signups, divided by the connections). Who the subscribers are is the `mix`:
+//! restarted after the signups, divided by the connections), and the CPU
+//! time the server and this process used while the lifecycles ran (the
+//! two share the machine's cores). Who the subscribers are is the `mix`:
 //! `owners` (the default: all logged in as the store's owner, who sees every
 //! event of every lifecycle, the widest fan-out) or `realistic` (issue 13:
 //! 90 % customers, each following their own orders — the virtual users'
@@ -151,6 +153,19 @@ fn rss_kib(pid: u32) -> Option<u64> {
         .ok()
 }
 
+/// The CPU time process `pid` has used so far (user and system, all its
+/// threads), in milliseconds (Linux: `/proc/{pid}/stat`, whose clock ticks
+/// are 10 ms on every Linux the kernel ABI knows: `USER_HZ` is 100).
+fn cpu_ms(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace();
+    // utime and stime are the stat's 14th and 15th fields, the 12th and 13th after the name.
+    let user: u64 = fields.nth(11)?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    Some((user + system) * 10)
+}
+
 /// The resident memory of process `pid` once it has settled, in KiB: read
 /// every 500 ms until two readings are within 1 % (at most 20 s). The
 /// signups' password hashing (19 MiB per hash) leaves memory that the
@@ -193,6 +208,17 @@ async fn store_and_item(base: &str) -> Result<(i64, i64)> {
         .and_then(|i| i["id"].as_i64())
         .ok_or_else(|| anyhow!("no unlimited item"))?;
     Ok((store, item))
+}
+
+/// The commit time (`at_ms`, unix milliseconds) of a live message, read
+/// without building the message: the 10,000 sockets' reader shares the two
+/// cores with the server it measures.
+fn commit_time(text: &str) -> Option<i64> {
+    #[derive(serde::Deserialize)]
+    struct Committed {
+        at_ms: Option<i64>,
+    }
+    serde_json::from_str::<Committed>(text).ok()?.at_ms
 }
 
 fn now_ms() -> i64 {
@@ -360,11 +386,14 @@ async fn run(
     }
 
     // WebSocket subscribers: connect, let them idle, read the memory.
-    type Received = Arc<std::sync::Mutex<Vec<(usize, i64)>>>;
-    let latencies: Received = Arc::new(std::sync::Mutex::new(Vec::new()));
+    // Each reader keeps its own latencies and hands them back when told to
+    // stop: no lock and no shared vector on the path of every event.
+    let (stop_reading, reading) = tokio::sync::watch::channel(false);
     let mut idle_note = String::new();
     let mut readers = Vec::new();
     let mut held = [0usize; 3];
+    // The server's process when this run started it (0: a deployment elsewhere).
+    let mut server_pid = server.as_ref().and_then(|s| s.pid()).unwrap_or(0);
     if subscribers > 0 {
         let customers: Vec<String> = people.iter().map(|(c, _)| c.cookie.clone()).collect();
         let riders: Vec<String> = people.iter().map(|(_, r)| r.cookie.clone()).collect();
@@ -373,7 +402,6 @@ async fn run(
         // blocking threads, and the allocator keeps some of that memory: a
         // fresh server process on the same database (the sessions are kept
         // there) gives a clean reading of what the connections cost.
-        let mut server_pid = 0;
         if let Some(server) = server {
             server.restart().await.context("restart the server")?;
             server_pid = server.pid().unwrap_or(0);
@@ -403,20 +431,22 @@ async fn run(
         for socket in sockets {
             let (role, mut socket) = socket?;
             held[role] += 1;
-            let latencies = latencies.clone();
+            let mut reading = reading.clone();
             readers.push(tokio::spawn(async move {
-                while let Some(Ok(message)) = socket.next().await {
+                let mut latencies = Vec::new();
+                loop {
+                    let message = tokio::select! {
+                        message = socket.next() => message,
+                        _ = reading.changed() => break,
+                    };
+                    let Some(Ok(message)) = message else { break };
                     if let tokio_tungstenite::tungstenite::Message::Text(text) = message {
-                        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {
-                            if let Some(at) = v["at_ms"].as_i64() {
-                                let latency = now_ms() - at;
-                                if let Ok(mut all) = latencies.lock() {
-                                    all.push((role, latency));
-                                }
-                            }
+                        if let Some(at) = commit_time(&text) {
+                            latencies.push(now_ms() - at);
                         }
                     }
                 }
+                (role, latencies)
             }));
         }
     }
@@ -426,6 +456,8 @@ async fn run(
     eprintln!("running the lifecycles for {seconds} s");
     let samples: Samples = Arc::new(Mutex::new(BTreeMap::new()));
     let turns_before = writer_turns(&base).await;
+    let own_pid = std::process::id();
+    let cpu_before = (cpu_ms(server_pid), cpu_ms(own_pid));
     let mut tasks = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let start = Instant::now();
@@ -498,8 +530,17 @@ async fn run(
     };
     // Let the last events reach the subscribers, then stop reading.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    for r in &readers {
-        r.abort();
+    let cpu_used = match (cpu_before, (cpu_ms(server_pid), cpu_ms(own_pid))) {
+        ((Some(server), Some(own)), (Some(server_after), Some(own_after))) => {
+            Some((server_after - server, own_after - own))
+        }
+        _ => None,
+    };
+    let _ = stop_reading.send(true);
+    let mut received: Vec<(usize, i64)> = Vec::new();
+    for reader in readers {
+        let (role, latencies) = reader.await?;
+        received.extend(latencies.into_iter().map(|latency| (role, latency)));
     }
 
     let base_rate = baseline(users, seconds.min(10)).await?;
@@ -551,7 +592,6 @@ async fn run(
         100.0 * http_requests as f64 / elapsed.as_secs_f64() / base_rate.max(1.0)
     );
     if subscribers > 0 {
-        let received = latencies.lock().map(|all| all.clone()).unwrap_or_default();
         let report = |label: &str, held: usize, mut all: Vec<i64>| {
             all.sort_unstable();
             let pick = |p: f64| {
@@ -567,6 +607,16 @@ async fn run(
                 all.last().copied().unwrap_or(0)
             );
         };
+        if let Some((server_ms, own_ms)) = cpu_used {
+            println!(
+                "CPU time while the lifecycles ran (and 1 s after): server {:.1} s ({:.0} µs per lifecycle, \
+                 {:.1} µs per event received); this load generator, its clients and sockets, {:.1} s",
+                server_ms as f64 / 1000.0,
+                server_ms as f64 * 1000.0 / completed.max(1) as f64,
+                server_ms as f64 * 1000.0 / received.len().max(1) as f64,
+                own_ms as f64 / 1000.0
+            );
+        }
         println!("WebSocket events received ({mix:?} mix), commit-to-receipt ms:");
         println!("| subscribers | sockets | events received | p50 | p99 | max |");
         println!("|---|---:|---:|---:|---:|---:|");
