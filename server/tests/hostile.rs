@@ -1031,6 +1031,22 @@ async fn close_code(socket: &mut Socket, wait: Duration) -> Option<u16> {
     .flatten()
 }
 
+/// Whether `socket` receives an event of order `order` within 10 s.
+async fn hears_order(socket: &mut Socket, order: &impl std::fmt::Display) -> bool {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(Ok(message)) = socket.next().await {
+            if let Message::Text(text) = message {
+                if text.contains(&format!("\"order_id\":{order}")) {
+                    return true;
+                }
+            }
+        }
+        false
+    })
+    .await
+    .unwrap_or(false)
+}
+
 /// Item 6: a socket opened before logout kept receiving the user's events.
 /// Now logout closes the session's sockets on this replica and on another
 /// replica on the same database, before any later event; another session of
@@ -1053,18 +1069,7 @@ async fn item_6_logout_closes_the_sessions_sockets_on_every_replica() {
     assert_eq!(close_code(&mut there, Duration::from_secs(10)).await, Some(4001));
     // The laptop's session lives on, and its socket still hears the orders.
     let order = place_order(&app, &laptop).await;
-    let heard = tokio::time::timeout(Duration::from_secs(10), async {
-        while let Some(Ok(message)) = laptop_socket.next().await {
-            if let Message::Text(text) = message {
-                if text.contains(&format!("\"order_id\":{order}")) {
-                    return true;
-                }
-            }
-        }
-        false
-    })
-    .await
-    .unwrap_or(false);
+    let heard = hears_order(&mut laptop_socket, &order).await;
     assert!(heard, "the other session's socket stays open and live");
     // The logged-out cookie cannot open a new one.
     assert!(connect(&app, Some(&phone.cookie), None).await.is_err());
@@ -1097,18 +1102,7 @@ async fn item_6_a_socket_lives_while_its_session_is_in_use_and_closes_after() {
     }
     // Past two idle periods, the socket is still open and live.
     let order = place_order(&app, &customer).await;
-    let heard = tokio::time::timeout(Duration::from_secs(10), async {
-        while let Some(Ok(message)) = socket.next().await {
-            if let Message::Text(text) = message {
-                if text.contains(&format!("\"order_id\":{order}")) {
-                    return true;
-                }
-            }
-        }
-        false
-    })
-    .await
-    .unwrap_or(false);
+    let heard = hears_order(&mut socket, &order).await;
     assert!(heard, "the socket of a session in use closed");
     // Left unused, the session ends and so does its socket.
     assert_eq!(close_code(&mut socket, Duration::from_secs(10)).await, Some(4001));
