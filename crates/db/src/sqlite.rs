@@ -47,6 +47,13 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 /// How many commits (or single writes) between two background checkpoints.
 const CHECKPOINT_EVERY: u64 = 256;
 
+/// How many commits a checkpoint under way lets the writers make before
+/// the next one waits for it to end. A `PASSIVE` copy does not hold the
+/// turn, and on a starved CPU the writers made 3,500 commits (21,000 log
+/// frames) during one 165 ms copy; the log then passed 100 MiB in the
+/// 12,000 writes of the `writer` test (CI, December 2026).
+const CHECKPOINT_LEAD: u64 = 4 * CHECKPOINT_EVERY;
+
 /// How long the write-ahead log may grow, in frames (pages of 4 KiB), before
 /// a checkpoint waits for the readers so the log starts again from its
 /// beginning (`RESTART`). A `PASSIVE` checkpoint never does: with reads
@@ -96,11 +103,16 @@ pub(crate) struct SqliteWriter {
     /// write lock, before it fails (the pool's acquire timeout).
     timeout: Duration,
     /// The connection that runs the checkpoints, on a blocking thread.
-    checkpointer: Arc<std::sync::Mutex<Checkpointer>>,
+    checkpointer: std::sync::Mutex<Checkpointer>,
     writes: AtomicU64,
     turns: Arc<TurnStats>,
     /// Whether a checkpoint is under way (one at a time).
     checkpointing: AtomicBool,
+    /// How many commits had been made when the checkpoint under way began.
+    checkpoint_began: AtomicU64,
+    /// Told when a checkpoint ends, for the writers that outran it
+    /// ([`CHECKPOINT_LEAD`]).
+    checkpoint_ended: tokio::sync::Notify,
     closed: AtomicBool,
     /// This writer, for the checkpoint task that takes its turn.
     me: std::sync::Weak<SqliteWriter>,
@@ -264,10 +276,12 @@ impl SqliteWriter {
             conn: Arc::new(Mutex::new(WriterConn { conn, group: None })),
             waiting: AtomicUsize::new(0),
             timeout,
-            checkpointer: Arc::new(std::sync::Mutex::new(checkpointer)),
+            checkpointer: std::sync::Mutex::new(checkpointer),
             writes: AtomicU64::new(0),
             turns: Arc::new(TurnStats::default()),
             checkpointing: AtomicBool::new(false),
+            checkpoint_began: AtomicU64::new(0),
+            checkpoint_ended: tokio::sync::Notify::new(),
             closed: AtomicBool::new(false),
             me: me.clone(),
         }))
@@ -284,10 +298,40 @@ impl SqliteWriter {
     /// `ROLLBACK` that failed, a stray `BEGIN` sent as a single statement)
     /// is rolled back first, so it cannot refuse every later `BEGIN`.
     ///
+    /// A caller that comes when the writers have made [`CHECKPOINT_LEAD`]
+    /// commits since the checkpoint under way began first waits for it to
+    /// end (at most the timeout), so the writers cannot outrun the copy
+    /// and grow the log without end.
+    ///
     /// Errors: `PoolTimedOut` after the timeout (another writer of this
     /// process holds the turn that long); `PoolClosed` once closed; the
     /// database's error when the leftover transaction cannot be rolled back.
     async fn turn(&self) -> Result<(OwnedMutexGuard<WriterConn>, TurnTimer), sqlx::Error> {
+        if self.outran_checkpoint() {
+            let ended = self.checkpoint_ended.notified();
+            tokio::pin!(ended);
+            ended.as_mut().enable();
+            if self.outran_checkpoint() {
+                let _ = tokio::time::timeout(self.timeout, ended).await;
+            }
+        }
+        self.take_turn().await
+    }
+
+    /// Whether a checkpoint is under way and the writers have made
+    /// [`CHECKPOINT_LEAD`] commits or more since it began.
+    fn outran_checkpoint(&self) -> bool {
+        self.checkpointing.load(Ordering::Acquire)
+            && self
+                .writes
+                .load(Ordering::Relaxed)
+                .saturating_sub(self.checkpoint_began.load(Ordering::Relaxed))
+                >= CHECKPOINT_LEAD
+    }
+
+    /// [`SqliteWriter::turn`] without waiting for the checkpoint under way:
+    /// the checkpoint's own turn.
+    async fn take_turn(&self) -> Result<(OwnedMutexGuard<WriterConn>, TurnTimer), sqlx::Error> {
         if self.closed.load(Ordering::Acquire) {
             return Err(sqlx::Error::PoolClosed);
         }
@@ -467,7 +511,8 @@ impl SqliteWriter {
     /// under way, so the log stays short and the writer never syncs the
     /// file itself.
     fn wrote(&self) {
-        if self.writes.fetch_add(1, Ordering::Relaxed) % CHECKPOINT_EVERY != CHECKPOINT_EVERY - 1 {
+        let written = self.writes.fetch_add(1, Ordering::Relaxed) + 1;
+        if !written.is_multiple_of(CHECKPOINT_EVERY) {
             return;
         }
         let Some(me) = self.me.upgrade() else {
@@ -476,9 +521,11 @@ impl SqliteWriter {
         if self.checkpointing.swap(true, Ordering::AcqRel) {
             return;
         }
+        self.checkpoint_began.store(written, Ordering::Relaxed);
         tokio::spawn(async move {
-            me.checkpoint().await;
+            me.clone().checkpoint().await;
             me.checkpointing.store(false, Ordering::Release);
+            me.checkpoint_ended.notify_waiters();
         });
     }
 
@@ -494,41 +541,35 @@ impl SqliteWriter {
     /// copy is done holding the turn, so the writers wait for it rather
     /// than outrun it. A checkpoint that fails is logged at debug level;
     /// the next one tries again.
-    async fn checkpoint(&self) {
-        if let Err(e) = self.try_checkpoint().await {
+    ///
+    /// The blocking thread itself queues for the turn the moment the copy
+    /// ends: a task woken for it afterwards could wait on a starved CPU
+    /// while the writers went on, and the log grew past 100 MiB that way
+    /// in the 12,000 writes of the `writer` test (CI, December 2026).
+    async fn checkpoint(self: Arc<Self>) {
+        let done = tokio::task::spawn_blocking(move || self.checkpoint_blocking())
+            .await
+            .unwrap_or(Ok(()));
+        if let Err(e) = done {
             tracing::debug!(error = %e, "a background checkpoint failed; the next one will retry");
         }
     }
 
-    /// [`SqliteWriter::checkpoint`], failing with the database's error. A
-    /// turn not had in time, a group that failed to commit or a blocking
-    /// task that panicked leave it to the next checkpoint.
-    async fn try_checkpoint(&self) -> Result<(), rusqlite::Error> {
-        let checkpointer = self.checkpointer.clone();
-        let restart_due = tokio::task::spawn_blocking(move || {
-            let mut checkpointer = lock(&checkpointer);
-            Ok::<_, rusqlite::Error>(checkpointer.behind() || checkpointer.passive()? >= RESTART_FRAMES)
-        })
-        .await
-        .unwrap_or(Ok(false))?;
-        if !restart_due {
+    /// [`SqliteWriter::checkpoint`] on the blocking thread, failing with
+    /// the database's error. A turn not had in time or a group that failed
+    /// to commit leave it to the next checkpoint. Blocks.
+    fn checkpoint_blocking(&self) -> Result<(), rusqlite::Error> {
+        let mut checkpointer = lock(&self.checkpointer);
+        if !checkpointer.behind() && checkpointer.passive()? < RESTART_FRAMES {
             return Ok(());
         }
-        let Ok((mut conn, timer)) = self.turn().await else {
+        let Ok((mut conn, _timer)) = tokio::runtime::Handle::current().block_on(self.take_turn()) else {
             return Ok(());
         };
         if self.commit_group(&mut conn).is_err() {
             return Ok(());
         }
-        let checkpointer = self.checkpointer.clone();
-        tokio::task::spawn_blocking(move || {
-            let restarted = lock(&checkpointer).restart();
-            drop(conn);
-            drop(timer);
-            restarted
-        })
-        .await
-        .unwrap_or(Ok(()))
+        checkpointer.restart()
     }
 
     /// Runs one statement on its own (autocommit) once it is this caller's
