@@ -82,8 +82,8 @@ pub fn of_headers(headers: &http::HeaderMap) -> Locale {
     cookie.or_else(accepted).unwrap_or_default()
 }
 
-/// Digits of `won` grouped by thousands: `12,000`.
-fn grouped(won: i64) -> String {
+/// Digits of a whole number (won, minutes) grouped by thousands: `12,000`.
+pub(crate) fn grouped(won: i64) -> String {
     let digits = won.unsigned_abs().to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
     if won < 0 {

@@ -10,6 +10,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod checks;
 pub mod codec;
 pub mod customer;
 pub mod error;
@@ -157,6 +158,7 @@ pub fn App() -> impl IntoView {
 fn Frame() -> impl IntoView {
     account::provide_account_actions();
     live::provide_live();
+    checks::provide();
     view! {
         <Link rel="manifest" href="/manifest.webmanifest"/>
         <Link rel="icon" href="/icons/icon-192.png"/>

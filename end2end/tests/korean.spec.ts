@@ -212,3 +212,47 @@ test("an account's language chosen on another device takes over once the page ha
   expect(failures).toEqual([]);
   await context.close();
 });
+
+test("the browser's own form checks speak the page's language, and a corrected form goes through", async ({ browser }) => {
+  // Chromium words these bubbles in its own language (here English, the
+  // machine's), not the page's: "Please fill out this field." on a Korean page.
+  const context = await browser.newContext({ viewport: phone, locale: "ko-KR" });
+  const page = await context.newPage();
+  const message = (id: string) => page.locator(id).evaluate((el) => (el as HTMLInputElement).validationMessage);
+  await page.goto("/login");
+  await hydrated(page);
+  const login = page.getByRole("button", { name: "로그인" });
+  await login.click();
+  await expect(page).toHaveURL(/\/login$/);
+  expect(await message("#login-email")).toBe("이 항목을 입력해 주세요.");
+  await page.getByLabel("이메일", { exact: true }).fill("minjun");
+  await login.click();
+  expect(await message("#login-email")).toBe("이메일 주소를 확인해 주세요. 예: minjun@example.com");
+  expect(await message("#login-password")).toBe("이 항목을 입력해 주세요.");
+  // Corrected, the same form logs in: the old sentences do not hold it back.
+  await page.getByLabel("이메일", { exact: true }).fill("minjun@demo.delivery");
+  await page.getByLabel("비밀번호", { exact: true }).fill(PASSWORD);
+  await login.click();
+  await expect(page.getByTestId("account-menu")).not.toContainText("로그인");
+
+  const visitor = await (await browser.newContext({ viewport: phone, locale: "ko-KR" })).newPage();
+  await visitor.goto("/signup");
+  await hydrated(visitor);
+  await visitor.locator("#signup-name").fill("김하늘");
+  await visitor.locator("#signup-email").fill("haneul@example.com");
+  await visitor.locator("#signup-password").fill("abc");
+  await visitor.getByRole("button", { name: "가입하기" }).click();
+  await expect(visitor).toHaveURL(/\/signup$/);
+  expect(await visitor.locator("#signup-password").evaluate((el) => (el as HTMLInputElement).validationMessage)).toBe(
+    "8자 이상 입력해 주세요. 지금 3자예요.",
+  );
+
+  const english = await (await browser.newContext({ viewport: phone, locale: "en-US" })).newPage();
+  await english.goto("/login");
+  await hydrated(english);
+  await expect(english.locator("html")).toHaveAttribute("lang", "en");
+  await english.getByRole("button", { name: "Log in" }).click();
+  expect(await english.locator("#login-email").evaluate((el) => (el as HTMLInputElement).validationMessage)).toBe(
+    "Please fill in this field.",
+  );
+});

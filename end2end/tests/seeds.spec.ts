@@ -297,6 +297,14 @@ test("seed 003 — e-restaurant: an employee orders with the staff card, the kit
   await expect(employee.locator('input[name="fulfilment"][value="delivery"]')).toHaveCount(0);
   const number = employee.getByLabel("Employee number");
   await expect(number).toHaveValue("SK-1002");
+  // By card the card's number is needed: the browser's check says so in the
+  // page's words, and no longer holds the form back once the staff card is
+  // chosen again (the next click reaches the server).
+  await employee.getByTestId("payment-method").locator('input[value="card"]').check();
+  await employee.getByTestId("place-order").click();
+  await expect(employee).toHaveURL(/\/checkout/);
+  expect(await employee.locator("#card").evaluate((el) => (el as HTMLInputElement).validationMessage)).toBe("Please fill in this field.");
+  await employee.getByTestId("payment-method").locator('input[value="payroll"]').check();
   // Someone else's number is refused, and nothing is ordered.
   await number.fill("SK-1001");
   await employee.getByTestId("place-order").click();
